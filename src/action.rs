@@ -1,0 +1,151 @@
+//! gate's own, agent-neutral view of a hook call. Every adapter in `hook/`
+//! turns its agent's wire JSON into one [`HookEvent`]; everything after that
+//! (policy, receipt, log) sees only these types and never the wire format.
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// Which agent sent the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Agent {
+    ClaudeCode,
+    Codex,
+    GeminiCli,
+    Cursor,
+    CopilotCli,
+    Hermes,
+}
+
+impl Agent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::ClaudeCode => "claude-code",
+            Agent::Codex => "codex",
+            Agent::GeminiCli => "gemini-cli",
+            Agent::Cursor => "cursor",
+            Agent::CopilotCli => "copilot-cli",
+            Agent::Hermes => "hermes",
+        }
+    }
+}
+
+/// What a tool does, independent of the agent's name for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Shell,
+    Read,
+    Write,
+    Edit,
+    Search,
+    Fetch,
+    Mcp,
+    Agent,
+    Other,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 9] = [
+        Kind::Shell,
+        Kind::Read,
+        Kind::Write,
+        Kind::Edit,
+        Kind::Search,
+        Kind::Fetch,
+        Kind::Mcp,
+        Kind::Agent,
+        Kind::Other,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Shell => "shell",
+            Kind::Read => "read",
+            Kind::Write => "write",
+            Kind::Edit => "edit",
+            Kind::Search => "search",
+            Kind::Fetch => "fetch",
+            Kind::Mcp => "mcp",
+            Kind::Agent => "agent",
+            Kind::Other => "other",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One tool call the agent wants to make (or has made).
+#[derive(Debug, Clone, Serialize)]
+pub struct Action {
+    pub agent: Agent,
+    pub session_id: String,
+    pub tool_use_id: Option<String>,
+    /// The agent's own tool name (`Bash`, `Read`, `mcp__srv__tool`).
+    pub tool: String,
+    pub kind: Kind,
+    /// The tool input exactly as the agent sent it.
+    pub args: Value,
+    /// The command line, path, URL or query the call is about.
+    pub target: Option<String>,
+    pub cwd: String,
+    pub permission_mode: Option<String>,
+    pub transcript_path: Option<String>,
+    /// Set when the call comes from a subagent.
+    pub subagent: Option<String>,
+}
+
+/// How a tool call ended, reported after it ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub action: Action,
+    pub status: OutcomeStatus,
+    pub duration_ms: Option<u64>,
+    pub error: Option<String>,
+    /// For edits and writes: what changed (the agent's structured patch).
+    pub patch: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutcomeStatus {
+    Success,
+    Error,
+    Interrupted,
+}
+
+impl OutcomeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutcomeStatus::Success => "success",
+            OutcomeStatus::Error => "error",
+            OutcomeStatus::Interrupted => "interrupted",
+        }
+    }
+}
+
+/// A session boundary.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionMark {
+    pub agent: Agent,
+    pub session_id: String,
+    pub cwd: String,
+    pub started: bool,
+    /// `startup`, `resume`, `clear`, or the end reason.
+    pub detail: Option<String>,
+    pub transcript_path: Option<String>,
+}
+
+/// Everything an adapter can turn a payload into.
+#[derive(Debug, Clone)]
+pub enum HookEvent {
+    /// The agent asks whether it may run a tool.
+    PreTool(Action),
+    /// The agent is about to show its own permission prompt.
+    PermissionRequest(Action),
+    /// The tool ran.
+    PostTool(Outcome),
+    Session(SessionMark),
+    /// An event of the agent's that gate does not gate (Stop, prompts...).
+    Ignored { agent: Agent, event: String },
+}

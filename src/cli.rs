@@ -1,0 +1,194 @@
+//! The command line, as clap structs. The doc comments are the help text.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+
+/// An approval gate for AI coding agents: every tool call is checked against
+/// a read-only floor and your policies, asked of a human when needed, and
+/// recorded in a tamper-evident receipt.
+#[derive(Debug, Parser)]
+#[command(name = "gate", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run as an agent's pre/post tool hook: read the payload on stdin, decide, record, answer.
+    Hook {
+        /// Force the adapter instead of recognising the agent from the payload.
+        #[arg(long, value_name = "AGENT")]
+        agent: Option<String>,
+    },
+    /// Show recent sessions, or one session as a story.
+    Log(LogArgs),
+    /// Stream receipts as JSON Lines or CSV, in constant memory.
+    Export(ExportArgs),
+    /// Walk the hash chain and report the first edited, missing or reordered row.
+    Verify {
+        /// Also require that this hash (an earlier `gate verify` head) is still in the chain.
+        #[arg(long, value_name = "HASH")]
+        head: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Hook gate into an agent's settings (all agents found, when none is named).
+    Install {
+        /// The agent: claude.
+        agent: Option<String>,
+        /// Show what would change without writing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Remove exactly what `gate install` added.
+    Uninstall {
+        /// The agent: claude.
+        agent: String,
+    },
+    /// Explain what gate would decide for a command, without recording anything.
+    Check(CheckArgs),
+    /// Print the read-only floor: each program, its read-only flags, and why.
+    Floor {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Validate or show the policy layers.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Write a commented starter user policy.
+    Init {
+        /// Overwrite an existing user policy.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Trust a project's .gate/policy.toml so its allow rules apply (until it changes).
+    Trust {
+        /// The project policy file, or a directory (default: the nearest one from here).
+        path: Option<String>,
+        /// Remove the trust instead.
+        #[arg(long)]
+        revoke: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Check every layer: syntax, unknown keys, bad globs or regexes, rules that can never match, failing examples.
+    Check {
+        /// The working directory whose project policies to include (default: here).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<String>,
+        /// Also check these files (as user-layer files).
+        files: Vec<String>,
+    },
+    /// Print the effective rules with where each comes from.
+    Show {
+        /// The working directory whose project policies to include (default: here).
+        #[arg(long, value_name = "DIR")]
+        cwd: Option<String>,
+        /// Print the read-only floor instead.
+        #[arg(long)]
+        floor: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args, Default, Clone)]
+pub struct FilterArgs {
+    /// Only rows at or after this time (RFC 3339, a date, or a span like 2h or 7d).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only rows before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+    /// Only this session (an id or a unique prefix).
+    #[arg(long)]
+    pub session: Option<String>,
+    /// Only this tool (Bash, Read...) or kind (shell, read, write, edit, search, fetch, mcp, agent).
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only this decision.
+    #[arg(long, value_enum)]
+    pub decision: Option<DecisionArg>,
+    /// Only this source.
+    #[arg(long)]
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DecisionArg {
+    AutoApproved,
+    Approved,
+    Denied,
+    Expired,
+    Asked,
+}
+
+impl DecisionArg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionArg::AutoApproved => "auto-approved",
+            DecisionArg::Approved => "approved",
+            DecisionArg::Denied => "denied",
+            DecisionArg::Expired => "expired",
+            DecisionArg::Asked => "asked",
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// A session id (or a unique prefix) to show as a story.
+    #[arg(value_name = "SESSION")]
+    pub session_id: Option<String>,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// How many sessions to list.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ExportFormat {
+    Jsonl,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "jsonl")]
+    pub format: ExportFormat,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// The working directory to evaluate in (default: the current one).
+    #[arg(long, value_name = "DIR")]
+    pub cwd: Option<String>,
+    /// The command line to check.
+    #[arg(last = true, required = true)]
+    pub command: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

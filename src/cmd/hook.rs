@@ -1,0 +1,276 @@
+//! `gate hook`: the hot path, run by the agent before and after every tool
+//! call. stdin → adapter → decision → receipt → answer, in that order: the
+//! answer is printed only after the receipt row is committed ("no receipt,
+//! no action"). Every failure, including a panic or a hang, ends in a deny
+//! the agent understands (exit 2 with one line on stderr); `gate hook` never
+//! exits 1, which Claude Code reads as "carry on".
+
+use std::io::{Read, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::action::{Agent, HookEvent, Outcome, SessionMark};
+use crate::hook::{self, HookError, Reply};
+use crate::paths::Paths;
+use crate::policy::{self, Basis, Decision, Verdict};
+use crate::store::{Receipt, Store};
+use crate::{clock, identity, redact};
+
+/// A hook that has not answered by then denies and exits.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// The exit code every agent reads as "block".
+const BLOCK: u8 = 2;
+
+pub struct HookArgs {
+    pub agent: Option<String>,
+}
+
+pub fn run(args: HookArgs) -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        let _ = writeln!(std::io::stderr(), "gate: internal error{at}: {msg}; denying this tool call");
+        std::process::exit(BLOCK as i32);
+    }));
+    std::thread::spawn(|| {
+        std::thread::sleep(DEADLINE);
+        let _ = writeln!(
+            std::io::stderr(),
+            "gate: no decision within {}s (is the receipt database locked?); denying this tool call",
+            DEADLINE.as_secs()
+        );
+        std::process::exit(BLOCK as i32);
+    });
+    let (stdout, code, stderr) = handle(args);
+    if let Some(line) = stderr {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    if !stdout.is_empty() {
+        let mut out = std::io::stdout().lock();
+        let _ = out.write_all(stdout.as_bytes());
+        let _ = out.write_all(b"\n");
+        let _ = out.flush();
+    }
+    ExitCode::from(code)
+}
+
+/// Returns (stdout, exit code, stderr line).
+fn handle(args: HookArgs) -> (String, u8, Option<String>) {
+    let forced = match args.agent.as_deref().map(|a| (a, hook::agent_from_flag(a))) {
+        None => None,
+        Some((_, Some(agent))) => Some(agent),
+        Some((name, None)) => {
+            return block(format!(
+                "gate: unknown agent {name:?} for --agent; use claude, codex, gemini, cursor, copilot or hermes; denying"
+            ))
+        }
+    };
+    let paths = match Paths::from_env() {
+        Ok(p) => p,
+        Err(e) => return block(format!("gate: {e}; denying this tool call")),
+    };
+    let mut raw = Vec::new();
+    if let Err(e) = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw) {
+        return block(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
+    }
+    let (agent, event) = match hook::parse(&raw, forced) {
+        Ok(v) => v,
+        Err((agent, err)) => return refuse_payload(&paths, agent, &raw, err),
+    };
+    match &event {
+        HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
+            let verdict = decide(&paths, action);
+            let event_name = if matches!(event, HookEvent::PreTool(_)) { "PreToolUse" } else { "PermissionRequest" };
+            let mut rec = decision_row(action, &verdict, event_name);
+            if let Err(e) = record(&paths, &mut rec) {
+                return block(format!(
+                    "gate: cannot write the receipt ({e}); no receipt, no action: denying `{}`. \
+                     Check that {} is writable and not locked.",
+                    action.target.as_deref().unwrap_or(&action.tool),
+                    paths.db().display()
+                ));
+            }
+            let reply = match verdict.decision {
+                Decision::Allow => Reply::Allow(answer_reason(&verdict)),
+                Decision::Ask => Reply::Ask(answer_reason(&verdict)),
+                Decision::Deny => Reply::Deny(answer_reason(&verdict)),
+            };
+            let (out, code) = hook::render(agent, &event, &reply);
+            (out, code as u8, None)
+        }
+        HookEvent::PostTool(outcome) => match record_outcome(&paths, outcome) {
+            Ok(()) => (String::new(), 0, None),
+            Err(e) => block(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
+        },
+        HookEvent::Session(mark) => match record(&paths, &mut session_row(mark)) {
+            Ok(()) => (String::new(), 0, None),
+            Err(e) => block(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" })),
+        },
+        HookEvent::Ignored { .. } => (String::new(), 0, None),
+    }
+}
+
+/// Load the policy layers and decide. The same function serves `gate check`.
+pub fn decide(paths: &Paths, action: &crate::action::Action) -> Verdict {
+    let loaded = crate::config::load(paths, &action.cwd);
+    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
+    let probe = crate::probe::DiskProbe::new(home.clone());
+    let ctx = policy::Context { home, gate_dirs: crate::config::gate_dirs(paths), probe: &probe, policy: &loaded.set };
+    policy::evaluate(action, &ctx)
+}
+
+fn block(line: String) -> (String, u8, Option<String>) {
+    (String::new(), BLOCK, Some(line))
+}
+
+/// The reason the agent sees names the rule that decided.
+pub fn answer_reason(v: &Verdict) -> String {
+    match &v.rule {
+        Some(r) => format!("{} [gate: {r}]", v.reason),
+        None => v.reason.clone(),
+    }
+}
+
+/// A payload gate cannot use: deny, and keep a receipt of the refusal.
+fn refuse_payload(paths: &Paths, agent: Option<Agent>, raw: &[u8], err: HookError) -> (String, u8, Option<String>) {
+    let reason = format!("gate: {err}; denying this tool call");
+    let text = String::from_utf8_lossy(raw);
+    let mut rec = base_row("decision");
+    rec.agent = agent.map(|a| a.as_str().to_string());
+    // Keep whatever identifies the call, if the JSON got that far.
+    if let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(raw) {
+        let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_string);
+        rec.session_id = s("session_id").or_else(|| s("sessionId")).or_else(|| s("conversation_id"));
+        rec.tool_use_id = s("tool_use_id");
+        rec.tool = s("tool_name").or_else(|| s("toolName"));
+        rec.cwd = s("cwd");
+    }
+    rec.args = Some(json!({ "payload": redact::cut(&redact::mask(&text)) }).to_string());
+    rec.decision = Some("denied".into());
+    rec.approver = Some("gate".into());
+    rec.source = Some("error".into());
+    rec.reason = Some(redact::mask(&reason).into_owned());
+    let stored = match record(paths, &mut rec) {
+        Ok(()) => String::new(),
+        Err(e) => format!(" (and the receipt could not be written: {e})"),
+    };
+    block(format!("{reason}{stored}"))
+}
+
+fn base_row(kind: &str) -> Receipt {
+    Receipt {
+        ts: clock::now_ms(),
+        kind: kind.to_string(),
+        os_user: Some(identity::os_user()),
+        host: Some(identity::host()),
+        ..Default::default()
+    }
+}
+
+fn action_columns(rec: &mut Receipt, action: &crate::action::Action) {
+    rec.session_id = Some(action.session_id.clone());
+    rec.tool_use_id = action.tool_use_id.clone();
+    rec.agent = Some(action.agent.as_str().to_string());
+    rec.cwd = Some(action.cwd.clone());
+    rec.tool = Some(action.tool.clone());
+    rec.tool_kind = Some(action.kind.as_str().to_string());
+    rec.args = Some(redact::mask_json(&action.args).to_string());
+    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
+}
+
+fn decision_row(action: &crate::action::Action, v: &Verdict, event: &str) -> Receipt {
+    let mut rec = base_row("decision");
+    action_columns(&mut rec, action);
+    let (decision, source, approver) = match (v.decision, v.basis) {
+        (Decision::Allow, Basis::Floor) => ("auto-approved", "floor", Some("gate")),
+        (Decision::Allow, _) => ("auto-approved", "rule", Some("gate")),
+        (Decision::Deny, Basis::Error) => ("denied", "error", Some("gate")),
+        (Decision::Deny, Basis::Floor) => ("denied", "floor", Some("gate")),
+        (Decision::Deny, _) => ("denied", "rule", Some("gate")),
+        // Handed to the agent's own dialog: the human's answer arrives later.
+        (Decision::Ask, _) => ("asked", "agent", None),
+    };
+    rec.decision = Some(decision.into());
+    rec.source = Some(source.into());
+    rec.approver = approver.map(str::to_string);
+    rec.rule_id = v.rule.as_ref().map(|r| r.id.clone());
+    rec.rule_origin = v.rule.as_ref().map(|r| r.origin.clone());
+    rec.reason = Some(redact::mask(&v.reason).into_owned());
+    rec.detail = Some(
+        json!({
+            "event": event,
+            "verdict": v.decision.as_str(),
+            "permission_mode": action.permission_mode,
+            "subagent": action.subagent,
+        })
+        .to_string(),
+    );
+    rec
+}
+
+fn record_outcome(paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::StoreError> {
+    paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
+    let mut store = Store::open(&paths.db())?;
+    let action = &outcome.action;
+    let mut rec = base_row("outcome");
+    action_columns(&mut rec, action);
+    rec.status = Some(outcome.status.as_str().into());
+    rec.duration_ms = outcome.duration_ms.map(|d| d as i64);
+    rec.error = outcome.error.as_deref().map(|e| truncate(&redact::mask(e), 2000));
+    rec.patch = outcome.patch.as_ref().map(|p| redact::mask_json(p).to_string());
+    let decision = match &action.tool_use_id {
+        Some(id) => store.decision_for(id)?,
+        None => None,
+    };
+    match &decision {
+        Some(d) => {
+            rec.links_seq = Some(d.seq);
+            // gate handed the call to the agent's dialog, and it ran: the
+            // human at the agent approved it there.
+            if d.decision.as_deref() == Some("asked") {
+                rec.decision = Some("approved".into());
+                rec.source = Some("agent".into());
+                rec.approver = rec.os_user.clone();
+                rec.reason = Some(format!("approved in {}'s own permission dialog", action.agent.as_str()));
+            }
+        }
+        None => {
+            rec.reason = Some("no decision on record for this tool call (was gate installed for PreToolUse?)".into());
+        }
+    }
+    store.append(&mut rec)
+}
+
+fn session_row(mark: &SessionMark) -> Receipt {
+    let mut rec = base_row("session");
+    rec.session_id = Some(mark.session_id.clone());
+    rec.agent = Some(mark.agent.as_str().to_string());
+    rec.cwd = Some(mark.cwd.clone());
+    rec.status = Some(if mark.started { "start" } else { "end" }.into());
+    rec.detail = Some(json!({ "detail": mark.detail }).to_string());
+    rec
+}
+
+fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {
+    paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
+    Store::open(&paths.db())?.append(rec)
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_string();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…[{} bytes cut]", &s[..end], s.len() - end)
+}

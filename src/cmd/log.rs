@@ -1,0 +1,260 @@
+//! `gate log`: the receipt read as a story. Without a session it lists the
+//! recent sessions with their counts; with one it prints a line per tool
+//! call: when, what was decided, who or which rule decided, the command or
+//! path, and how it ended. Text is coloured on a terminal, plain when piped,
+//! and `--json` gives the same calls as machine-readable records.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use serde::Serialize;
+
+use crate::cli::LogArgs;
+use crate::clock;
+use crate::store::{Receipt, Store};
+use crate::term::{self, Paint};
+
+/// One tool call: its decision row and what came after it.
+#[derive(Debug, Serialize)]
+pub struct Call {
+    pub seq: i64,
+    pub ts: String,
+    pub session_id: Option<String>,
+    pub agent: Option<String>,
+    pub tool: Option<String>,
+    pub kind: Option<String>,
+    pub target: Option<String>,
+    /// The final decision: an `asked` call becomes `approved` once it ran.
+    pub decision: Option<String>,
+    pub gate_decision: Option<String>,
+    pub approver: Option<String>,
+    pub source: Option<String>,
+    pub rule: Option<String>,
+    pub rule_origin: Option<String>,
+    pub reason: Option<String>,
+    pub outcome: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+}
+
+impl Call {
+    fn from_decision(r: &Receipt) -> Call {
+        Call {
+            seq: r.seq,
+            ts: clock::format_ms(r.ts),
+            session_id: r.session_id.clone(),
+            agent: r.agent.clone(),
+            tool: r.tool.clone(),
+            kind: r.tool_kind.clone(),
+            target: r.target.clone(),
+            decision: r.decision.clone(),
+            gate_decision: r.decision.clone(),
+            approver: r.approver.clone(),
+            source: r.source.clone(),
+            rule: r.rule_id.clone(),
+            rule_origin: r.rule_origin.clone(),
+            reason: r.reason.clone(),
+            outcome: None,
+            duration_ms: None,
+            error: None,
+        }
+    }
+
+    /// Fold in a later row (outcome or answer) that links to this call.
+    fn absorb(&mut self, r: &Receipt) {
+        if r.kind == "outcome" {
+            self.outcome = r.status.clone();
+            self.duration_ms = r.duration_ms;
+            self.error = r.error.clone();
+        }
+        if let Some(d) = &r.decision {
+            self.decision = Some(d.clone());
+            self.approver = r.approver.clone();
+            self.source = r.source.clone();
+        }
+    }
+}
+
+/// Group rows into calls, in order. Rows that link to no decision row in
+/// the set (an outcome with no decision on record) become calls of their own.
+pub fn calls_of(rows: &[Receipt]) -> Vec<Call> {
+    let mut calls: Vec<Call> = Vec::new();
+    let mut by_seq: HashMap<i64, usize> = HashMap::new();
+    for r in rows {
+        match r.kind.as_str() {
+            "decision" => {
+                by_seq.insert(r.seq, calls.len());
+                calls.push(Call::from_decision(r));
+            }
+            "outcome" | "answer" => match r.links_seq.and_then(|s| by_seq.get(&s)) {
+                Some(&i) => calls[i].absorb(r),
+                None if r.kind == "outcome" => {
+                    let mut c = Call::from_decision(r);
+                    c.decision = None;
+                    c.gate_decision = None;
+                    c.absorb(r);
+                    calls.push(c);
+                }
+                None => {}
+            },
+            _ => {}
+        }
+    }
+    calls
+}
+
+pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
+    let mut filter = crate::cmd::filter_of(&args.filter)?;
+    if let Some(s) = &args.session_id {
+        filter.session = Some(s.clone());
+    }
+    let store = crate::cmd::open_for_reading(&mut filter)?;
+    let paint = Paint(!args.json && term::colour_stdout());
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let story = filter.session.is_some()
+        || filter.tool.is_some()
+        || filter.decision.is_some()
+        || filter.source.is_some();
+    if !story {
+        let sessions = store.sessions(&filter, args.limit)?;
+        if args.json {
+            serde_json::to_writer_pretty(&mut out, &sessions)?;
+            writeln!(out)?;
+        } else {
+            write_sessions(&mut out, &sessions, paint)?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let calls = load_calls(&store, &filter)?;
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &calls)?;
+        writeln!(out)?;
+    } else {
+        write_story(&mut out, &calls, filter.session.is_none(), paint)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The calls matching a filter. Decision filters (decision, source) are
+/// applied to the call's final state, after its outcome is folded in.
+fn load_calls(store: &Store, filter: &crate::store::Filter) -> anyhow::Result<Vec<Call>> {
+    let mut row_filter = filter.clone();
+    row_filter.decision = None;
+    row_filter.source = None;
+    let mut rows = Vec::new();
+    store.for_each(&row_filter, |r| {
+        rows.push(r);
+        Ok(true)
+    })?;
+    let mut calls = calls_of(&rows);
+    calls.retain(|c| {
+        filter.decision.as_ref().is_none_or(|d| c.decision.as_ref() == Some(d) || c.gate_decision.as_ref() == Some(d))
+            && filter.source.as_ref().is_none_or(|s| c.source.as_ref() == Some(s))
+    });
+    Ok(calls)
+}
+
+fn write_sessions(out: &mut impl Write, sessions: &[crate::store::SessionSummary], p: Paint) -> std::io::Result<()> {
+    if sessions.is_empty() {
+        return writeln!(out, "no sessions recorded yet");
+    }
+    writeln!(
+        out,
+        "{}",
+        p.bold(&format!(
+            "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
+            "STARTED (UTC)", "AGENT", "SESSION", "CALLS", "AUTO", "APPROVED", "DENIED", "ASKED", "CWD"
+        ))
+    )?;
+    for s in sessions {
+        let started = clock::format_ms(s.started).replace('T', " ");
+        let id: String = s.session_id.chars().take(8).collect();
+        writeln!(
+            out,
+            "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
+            &started[..19],
+            term::sanitize(s.agent.as_deref().unwrap_or("-")),
+            term::sanitize(&id),
+            s.calls,
+            s.auto_approved,
+            s.approved,
+            s.denied,
+            s.asked,
+            term::sanitize(s.cwd.as_deref().unwrap_or("-")),
+        )?;
+    }
+    writeln!(out, "{}", p.dim("`gate log <session>` tells one session's story."))
+}
+
+fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Paint) -> std::io::Result<()> {
+    if calls.is_empty() {
+        return writeln!(out, "no tool calls match");
+    }
+    let mut last_session: Option<&str> = None;
+    for c in calls {
+        let sid = c.session_id.as_deref().unwrap_or("-");
+        if last_session != Some(sid) && !show_session {
+            writeln!(
+                out,
+                "{} {}  {}  {}",
+                p.bold("session"),
+                term::sanitize(sid),
+                term::sanitize(c.agent.as_deref().unwrap_or("-")),
+                p.dim(&clock::format_ms(parse_ts(&c.ts)).replace('T', " ")[..19])
+            )?;
+        }
+        last_session = Some(sid);
+        let decision = c.decision.as_deref().unwrap_or("no decision");
+        let label = match (c.gate_decision.as_deref(), decision) {
+            (Some("asked"), d) if d != "asked" => format!("asked→{d}"),
+            (_, d) => d.to_string(),
+        };
+        let coloured = match decision {
+            "auto-approved" | "approved" => p.green(&label).into_owned(),
+            "denied" | "expired" => p.red(&label).into_owned(),
+            _ => p.yellow(&label).into_owned(),
+        };
+        let pad = " ".repeat(16usize.saturating_sub(label.chars().count()));
+        let who = who_decided(c);
+        let what = term::sanitize(c.target.as_deref().unwrap_or("")).into_owned();
+        let what = term::ellipsize(&what, 100).into_owned();
+        let outcome = match (&c.outcome, c.duration_ms) {
+            (Some(o), Some(ms)) => format!("  → {o} {ms}ms"),
+            (Some(o), None) => format!("  → {o}"),
+            (None, _) if decision == "denied" || decision == "expired" => "  → not run".to_string(),
+            (None, _) => String::new(),
+        };
+        let prefix = if show_session { format!("{} ", p.dim(&sid.chars().take(8).collect::<String>())) } else { String::new() };
+        writeln!(
+            out,
+            "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",
+            clock::format_hms(parse_ts(&c.ts)),
+            term::ellipsize(&who, 28),
+            term::sanitize(c.tool.as_deref().unwrap_or("-")),
+            what,
+            p.dim(&outcome),
+        )?;
+        if decision == "denied" || decision == "expired" {
+            if let Some(reason) = &c.reason {
+                writeln!(out, "          {}", p.dim(&term::ellipsize(&term::sanitize(reason), 140)))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn who_decided(c: &Call) -> String {
+    match (c.source.as_deref(), &c.rule) {
+        (Some("floor") | Some("rule"), Some(rule)) => rule.clone(),
+        (Some("error"), _) => "gate (error)".to_string(),
+        (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),
+        (None, _) => "-".to_string(),
+    }
+}
+
+fn parse_ts(ts: &str) -> i64 {
+    clock::parse_time(ts, 0).unwrap_or(0)
+}

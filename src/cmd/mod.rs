@@ -1,0 +1,90 @@
+//! One module per subcommand. Each `run` returns an exit code; errors are
+//! printed once, as `gate: <error>`, by [`dispatch`].
+
+pub mod check;
+pub mod export;
+pub mod hook;
+pub mod install;
+pub mod log;
+pub mod policy;
+pub mod verify;
+
+use std::process::ExitCode;
+
+use crate::cli::{Command, FilterArgs};
+use crate::store::Filter;
+
+pub fn dispatch(command: Command) -> ExitCode {
+    let result = match command {
+        // The hot path: no settings, no database until a decision exists.
+        Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
+        Command::Log(args) => log::run(args),
+        Command::Export(args) => export::run(args),
+        Command::Verify { head, json } => verify::run(head, json),
+        Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
+        Command::Uninstall { agent } => install::run_uninstall(&agent),
+        Command::Check(args) => check::run(args),
+        Command::Floor { json } => policy::run_floor(json),
+        Command::Policy(crate::cli::PolicyCommand::Check { cwd, files }) => policy::run_check(cwd, files),
+        Command::Policy(crate::cli::PolicyCommand::Show { cwd, floor, json }) => {
+            if floor {
+                policy::run_floor(json)
+            } else {
+                policy::run_show(cwd, json)
+            }
+        }
+        Command::Init { force } => policy::run_init(force),
+        Command::Trust { path, revoke } => policy::run_trust(path, revoke),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(crate::term::is_broken_pipe)) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("gate: {}", crate::term::sanitize(&format!("{e:#}")));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Turn the command-line filters into a store filter.
+pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
+    let now = crate::clock::now_ms();
+    let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
+        s.as_deref()
+            .map(|t| crate::clock::parse_time(t, now).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
+            .transpose()
+    };
+    Ok(Filter {
+        since: time(&args.since, "since")?,
+        until: time(&args.until, "until")?,
+        session: args.session.clone(),
+        tool: args.tool.clone(),
+        decision: args.decision.map(|d| d.as_str().to_string()),
+        source: args.source.clone(),
+        kind: None,
+    })
+}
+
+/// Open the receipt for reading, resolving a session prefix in the filter.
+pub(crate) fn open_for_reading(filter: &mut Filter) -> anyhow::Result<crate::store::Store> {
+    let paths = crate::paths::Paths::from_env()?;
+    let store = crate::store::Store::open_read(&paths.db())?;
+    if let Some(prefix) = filter.session.clone() {
+        filter.session = Some(resolve_session(&store, &prefix)?);
+    }
+    Ok(store)
+}
+
+pub(crate) fn resolve_session(store: &crate::store::Store, prefix: &str) -> anyhow::Result<String> {
+    let found = store.resolve_session(prefix)?;
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => anyhow::bail!("no session matches {prefix:?}; `gate log` lists the recent ones"),
+        many => anyhow::bail!(
+            "session prefix {prefix:?} is ambiguous ({}); type more of it",
+            many.iter().map(|s| s.chars().take(12).collect::<String>()).collect::<Vec<_>>().join(", ")
+        ),
+    }
+}

@@ -1,0 +1,287 @@
+//! The policy commands: `gate policy check` (validate every layer, report
+//! `file:line:col` errors with hints, exit 1 on any), `gate policy show`
+//! (the effective rules and where each comes from), `gate floor` (the
+//! read-only floor), `gate init` (a starter user policy) and `gate trust`
+//! (let a project's allow rules apply, keyed to the file's hash).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context as _};
+use serde_json::json;
+
+use crate::config::{self, Loaded};
+use crate::paths::Paths;
+use crate::policy::load;
+use crate::policy::rule::Layer;
+use crate::term::{self, Paint};
+
+/// The starter user policy `gate init` writes.
+pub const STARTER_POLICY: &str = include_str!("../../policies/starter.toml");
+
+fn cwd_or(cwd: Option<String>) -> anyhow::Result<String> {
+    let here = std::env::current_dir()?.to_string_lossy().into_owned();
+    Ok(match cwd {
+        Some(c) => crate::floor::normalize(&c, &here, None),
+        None => here,
+    })
+}
+
+pub fn run_check(cwd: Option<String>, files: Vec<String>) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let cwd = cwd_or(cwd)?;
+    let loaded = config::load(&paths, &cwd);
+    let mut errors: Vec<String> = Vec::new();
+    for f in &loaded.files {
+        errors.extend(f.errors.iter().map(|e| e.to_string()));
+    }
+    errors.extend(loaded.set.broken.iter().filter(|b| b.contains("cannot read")).cloned());
+    let macros = config::macros(&paths);
+    for f in &files {
+        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"))?;
+        if let Err(errs) = load::parse(&text, f, Layer::User, &macros) {
+            errors.extend(errs.iter().map(|e| e.to_string()));
+        }
+    }
+    // `disable` must name default rules that exist.
+    if let Ok(defaults) = load::parse(config::DEFAULT_POLICY, config::DEFAULT_POLICY_NAME, Layer::Default, &macros) {
+        for id in &loaded.settings.disable {
+            if !defaults.rules.iter().any(|r| &r.id == id) {
+                errors.push(format!(
+                    "{}: settings.disable names {id:?}, which is not a default rule (hint: `gate policy show` lists the default rule ids)",
+                    paths.user_policy().display()
+                ));
+            }
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for e in &errors {
+        writeln!(out, "{}", term::sanitize(e))?;
+    }
+    for f in &loaded.files {
+        if f.layer == Layer::Project && !f.trusted && f.ignored_allows > 0 {
+            writeln!(
+                out,
+                "note: {}: {} allow rule(s) are ignored until you run `gate trust {}`",
+                f.path, f.ignored_allows, f.path
+            )?;
+        }
+    }
+    if errors.is_empty() {
+        let rules: usize = loaded.files.iter().map(|f| f.rules).sum();
+        writeln!(out, "ok: {rules} rules in {} policy files", loaded.files.len() + files.len())?;
+        Ok(ExitCode::SUCCESS)
+    } else {
+        writeln!(out, "gate policy check: {} error{}", errors.len(), if errors.len() == 1 { "" } else { "s" })?;
+        Ok(ExitCode::from(1))
+    }
+}
+
+fn describe(r: &crate::policy::rule::Rule) -> String {
+    let m = &r.matchers;
+    let mut parts: Vec<String> = Vec::new();
+    if !m.tool.is_empty() {
+        parts.push(format!(
+            "tool={}",
+            m.tool
+                .iter()
+                .map(|t| match t {
+                    crate::policy::rule::ToolMatch::Kind(k) => k.as_str().to_string(),
+                    crate::policy::rule::ToolMatch::Name(n) => n.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+    }
+    if !m.command.is_empty() {
+        parts.push(format!(
+            "command={}",
+            m.command
+                .iter()
+                .map(|p| p
+                    .iter()
+                    .map(|w| match w {
+                        crate::policy::rule::WordPat::Exact(s) => s.clone(),
+                        crate::policy::rule::WordPat::Glob(g) => g.as_str().to_string(),
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" "))
+                .collect::<Vec<_>>()
+                .join("|")
+        ));
+    }
+    if let Some(re) = &m.command_regex {
+        parts.push(format!("command_regex={}", re.source));
+    }
+    if !m.args.is_empty() {
+        parts.push(format!("args={}", m.args.iter().map(|g| g.join("|")).collect::<Vec<_>>().join(" & ")));
+    }
+    if !m.piped_into.is_empty() {
+        parts.push(format!("piped_into={}", m.piped_into.join("|")));
+    }
+    for (name, globs) in [("path", &m.path), ("url", &m.url), ("domain", &m.domain), ("cwd", &m.cwd)] {
+        if !globs.is_empty() {
+            parts.push(format!("{name}={}", globs.iter().map(|g| g.as_str()).collect::<Vec<_>>().join("|")));
+        }
+    }
+    if !m.agent.is_empty() {
+        parts.push(format!("agent={}", m.agent.join("|")));
+    }
+    parts.join(" ")
+}
+
+pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let cwd = cwd_or(cwd)?;
+    let Loaded { set, files, settings } = config::load(&paths, &cwd);
+    if json_out {
+        let rules: Vec<_> = set
+            .rules
+            .iter()
+            .map(|r| json!({"id": r.id, "decision": r.decision.as_str(), "layer": r.layer.as_str(), "origin": r.origin, "matchers": describe(r), "message": r.message}))
+            .collect();
+        let files: Vec<_> = files
+            .iter()
+            .map(|f| json!({"layer": f.layer.as_str(), "path": f.path, "trusted": f.trusted, "rules": f.rules, "ignored_allows": f.ignored_allows, "errors": f.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()}))
+            .collect();
+        let out = json!({"files": files, "rules": rules, "broken": set.broken, "disabled": settings.disable, "ask_timeout": settings.ask_timeout});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = Paint(term::colour_stdout());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", p.bold("policy files (strictest decision wins across all of them):"))?;
+    for f in &files {
+        let mut note = String::new();
+        if f.layer == Layer::Project {
+            note = if f.trusted { " (trusted)".into() } else { format!(" (not trusted: {} allow rules ignored)", f.ignored_allows) };
+        }
+        if !f.errors.is_empty() {
+            note.push_str(&format!(" BROKEN: {}", f.errors[0]));
+        }
+        writeln!(out, "  {:<8} {}  {} rules{}", f.layer.as_str(), term::sanitize(&f.path), f.rules, term::sanitize(&note))?;
+    }
+    if !settings.disable.is_empty() {
+        writeln!(out, "  disabled default rules: {}", settings.disable.join(", "))?;
+    }
+    writeln!(out, "{}", p.bold("rules:"))?;
+    for r in &set.rules {
+        let d = match r.decision {
+            crate::policy::Decision::Allow => p.green("allow").into_owned(),
+            crate::policy::Decision::Ask => p.yellow("ask  ").into_owned(),
+            crate::policy::Decision::Deny => p.red("deny ").into_owned(),
+        };
+        writeln!(out, "  {d}  {:<28} {}", r.id, p.dim(&r.origin))?;
+        writeln!(out, "         {}", term::sanitize(&describe(r)))?;
+    }
+    writeln!(out, "{}", p.dim("The read-only floor applies under these rules: `gate floor` lists it."))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_floor(json_out: bool) -> anyhow::Result<ExitCode> {
+    let entries = crate::floor::entries();
+    if json_out {
+        let v: Vec<_> = entries
+            .iter()
+            .map(|(name, s)| json!({"program": name, "reason": s.reason, "short": s.short, "short_with_value": s.short_arg, "long": s.long, "long_with_value": s.long_arg, "operands": format!("{:?}", s.operands).to_lowercase(), "max_operands": s.max_operands, "check": s.check}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let p = Paint(term::colour_stdout());
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", p.bold("gate's read-only floor (policies/floor.toml): a command passes only if every part of it is listed here"))?;
+    for (name, s) in &entries {
+        writeln!(out, "{}  {}", p.bold(name), s.reason)?;
+        let mut flags: Vec<String> = s.short.chars().map(|c| format!("-{c}")).collect();
+        flags.extend(s.short_arg.chars().map(|c| format!("-{c} X")));
+        flags.extend(s.long.iter().map(|l| format!("--{l}")));
+        flags.extend(s.long_arg.iter().map(|l| format!("--{l}=X")));
+        if s.numeric {
+            flags.push("-NUM".into());
+        }
+        if !flags.is_empty() {
+            writeln!(out, "    flags: {}", flags.join(" "))?;
+        }
+        if let Some(c) = &s.check {
+            writeln!(out, "    checked by code: {c}")?;
+        }
+    }
+    let f = crate::floor::floor();
+    writeln!(out, "{}", p.bold("sensitive files (reads ask):"))?;
+    writeln!(out, "    names: {}", f.sensitive.names.join(" "))?;
+    writeln!(out, "    paths: {}", f.sensitive.dirs.join(" "))?;
+    writeln!(out, "    safe variable assignments: {}", f.safe_env.join(" "))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run_init(force: bool) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let path = paths.user_policy();
+    if path.exists() && !force {
+        bail!("{} already exists; edit it, or pass --force to replace it", path.display());
+    }
+    paths.ensure_dirs()?;
+    write_atomic(&path, STARTER_POLICY.as_bytes())?;
+    println!("wrote {}; check it with `gate policy check`", path.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path.parent().context("path has no directory")?;
+    std::fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
+}
+
+pub fn run_trust(path: Option<String>, revoke: bool) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let here = std::env::current_dir()?;
+    let file: PathBuf = match path {
+        Some(p) => {
+            let p = PathBuf::from(p);
+            if p.is_dir() {
+                p.join(".gate/policy.toml")
+            } else {
+                p
+            }
+        }
+        None => config::project_files(&here).pop().context("no .gate/policy.toml here or above; name the file: gate trust <path>")?,
+    };
+    let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
+    let canon = std::fs::canonicalize(&file)?.to_string_lossy().into_owned();
+    let hash = config::sha256_hex(&bytes);
+    let mut entries: Vec<(String, String)> = config::read_trust(&paths).into_iter().filter(|(p, _)| *p != canon).collect();
+    if !revoke {
+        let macros = config::macros(&paths);
+        let parsed = load::parse(&String::from_utf8_lossy(&bytes), &canon, Layer::Project, &macros)
+            .map_err(|errs| anyhow::anyhow!("{}; fix it before trusting it", errs[0]))?;
+        entries.push((canon.clone(), hash.clone()));
+        let allows: Vec<_> = parsed.rules.iter().filter(|r| r.decision == crate::policy::Decision::Allow).collect();
+        println!("trusting {canon} (sha256 {}…): its {} allow rule(s) now apply:", &hash[..12], allows.len());
+        for r in allows {
+            println!("  allow {:<24} {}", r.id, describe(r));
+        }
+        println!("Any edit to the file withdraws this trust.");
+    } else {
+        println!("no longer trusting {canon}");
+    }
+    let mut text = String::from("# Project policy files whose allow rules you trust. Written by `gate trust`.\n");
+    for (p, h) in &entries {
+        text.push_str(&format!("\n[[project]]\npath = {}\nsha256 = \"{h}\"\n", toml_string(p)));
+    }
+    paths.ensure_dirs()?;
+    write_atomic(&paths.trust(), text.as_bytes())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn toml_string(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{}\"", s.replace('"', "")))
+}

@@ -1,0 +1,185 @@
+//! Loading the policy layers from disk: the embedded default policy, the
+//! user policy, every project `.gate/policy.toml` from the working
+//! directory up to the repository root, and the managed policy. A project
+//! file's allow rules count only once the user has trusted that exact file
+//! (`gate trust`, keyed by its SHA-256); a broken file is reported, never
+//! silently skipped, and while any file is broken gate allows nothing.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::paths::Paths;
+use crate::policy::load::{self, Macros, PolicyError, Settings};
+use crate::policy::rule::Layer;
+use crate::policy::{Decision, PolicySet};
+
+/// The embedded default policy.
+pub const DEFAULT_POLICY: &str = include_str!("../policies/default.toml");
+pub const DEFAULT_POLICY_NAME: &str = "policies/default.toml (built in)";
+pub const MANAGED_POLICY: &str = "/etc/gate/policy.toml";
+
+/// One policy file as loaded.
+#[derive(Debug, Clone)]
+pub struct LoadedFile {
+    pub layer: Layer,
+    pub path: String,
+    /// Project files: whether the user trusted this exact content.
+    pub trusted: bool,
+    pub errors: Vec<PolicyError>,
+    pub rules: usize,
+    /// Allow rules ignored because the project file is not trusted.
+    pub ignored_allows: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub set: PolicySet,
+    pub settings: Settings,
+    pub files: Vec<LoadedFile>,
+}
+
+/// gate's own directories, as the policy's `@gate` and the floor see them.
+pub fn gate_dirs(paths: &Paths) -> Vec<String> {
+    let mut dirs: Vec<String> = Vec::new();
+    for d in paths.own_files() {
+        let s = d.to_string_lossy().trim_end_matches('/').to_string();
+        if !dirs.contains(&s) {
+            dirs.push(s.clone());
+        }
+        if let Ok(real) = std::fs::canonicalize(&d) {
+            let r = real.to_string_lossy().to_string();
+            if !dirs.contains(&r) {
+                dirs.push(r);
+            }
+        }
+    }
+    dirs.push("/etc/gate".into());
+    dirs
+}
+
+pub fn macros(paths: &Paths) -> Macros {
+    Macros { home: std::env::var("HOME").ok().filter(|h| !h.is_empty()), gate_dirs: gate_dirs(paths) }
+}
+
+/// Project policy files that apply in `cwd`: each `.gate/policy.toml` from
+/// `cwd` up to the repository root (the first directory holding `.git`),
+/// or up to `/` outside a repository. Nearest last.
+pub fn project_files(cwd: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut dir = Some(cwd);
+    while let Some(d) = dir {
+        let candidate = d.join(".gate/policy.toml");
+        if candidate.is_file() {
+            found.push(candidate);
+        }
+        if d.join(".git").exists() {
+            break;
+        }
+        dir = d.parent();
+    }
+    found.reverse();
+    found
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    crate::store::chain::hex(&Sha256::digest(bytes))
+}
+
+/// The trusted project files: (canonical path, sha256).
+pub fn read_trust(paths: &Paths) -> Vec<(String, String)> {
+    #[derive(serde::Deserialize)]
+    struct Trust {
+        #[serde(default)]
+        project: Vec<Entry>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Entry {
+        path: String,
+        sha256: String,
+    }
+    let Ok(text) = std::fs::read_to_string(paths.trust()) else { return Vec::new() };
+    match toml::from_str::<Trust>(&text) {
+        Ok(t) => t.project.into_iter().map(|e| (e.path, e.sha256)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Load every layer for an action in `cwd`.
+pub fn load(paths: &Paths, cwd: &str) -> Loaded {
+    let macros = macros(paths);
+    let mut out = Loaded::default();
+    let mut disable: Vec<String> = Vec::new();
+    let mut add = |out: &mut Loaded, layer: Layer, name: String, text: &str, trusted: bool| {
+        match load::parse(text, &name, layer, &macros) {
+            Ok(file) => {
+                let total = file.rules.len();
+                let mut ignored = 0;
+                for r in file.rules {
+                    if layer == Layer::Project && !trusted && r.decision == Decision::Allow {
+                        ignored += 1;
+                        continue;
+                    }
+                    out.set.rules.push(r);
+                }
+                if layer == Layer::User {
+                    disable.extend(file.settings.disable.iter().cloned());
+                    out.settings.disable = file.settings.disable.clone();
+                    out.settings.approver = file.settings.approver.clone();
+                    if file.settings.ask_timeout.is_some() {
+                        out.settings.ask_timeout = file.settings.ask_timeout;
+                    }
+                }
+                if layer == Layer::Managed && file.settings.ask_timeout.is_some() {
+                    out.settings.ask_timeout = file.settings.ask_timeout;
+                }
+                out.files.push(LoadedFile { layer, path: name, trusted, errors: Vec::new(), rules: total, ignored_allows: ignored });
+            }
+            Err(errors) => {
+                out.set.broken.push(format!("{} ({} error{})", errors[0], errors.len(), if errors.len() == 1 { "" } else { "s" }));
+                out.files.push(LoadedFile { layer, path: name, trusted, errors, rules: 0, ignored_allows: 0 });
+            }
+        }
+    };
+    add(&mut out, Layer::Default, DEFAULT_POLICY_NAME.to_string(), DEFAULT_POLICY, true);
+    let user = paths.user_policy();
+    read_layer(&mut out, &mut add, Layer::User, &user, true);
+    let trust = read_trust(paths);
+    for p in project_files(Path::new(cwd)) {
+        let bytes = match std::fs::read(&p) {
+            Ok(b) => b,
+            Err(e) => {
+                out.set.broken.push(format!("{}: cannot read: {e}", p.display()));
+                continue;
+            }
+        };
+        let canon = std::fs::canonicalize(&p).unwrap_or(p.clone()).to_string_lossy().into_owned();
+        let hash = sha256_hex(&bytes);
+        let trusted = trust.iter().any(|(path, h)| *path == canon && *h == hash);
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        add(&mut out, Layer::Project, p.to_string_lossy().into_owned(), &text, trusted);
+    }
+    read_layer(&mut out, &mut add, Layer::Managed, Path::new(MANAGED_POLICY), true);
+    if std::env::var_os("GATE_HOME").is_some() {
+        read_layer(&mut out, &mut add, Layer::Managed, &paths.config_dir.join("managed.toml"), true);
+    }
+    // The user may turn default rules off; nothing else can be disabled.
+    if !disable.is_empty() {
+        out.set.rules.retain(|r| !(r.layer == Layer::Default && disable.contains(&r.id)));
+    }
+    out
+}
+
+fn read_layer<F>(out: &mut Loaded, add: &mut F, layer: Layer, path: &Path, trusted: bool)
+where
+    F: FnMut(&mut Loaded, Layer, String, &str, bool),
+{
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8_lossy(&bytes).into_owned();
+            add(out, layer, path.to_string_lossy().into_owned(), &text, trusted);
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => out.set.broken.push(format!("{}: cannot read: {e}", path.display())),
+    }
+}

@@ -1,0 +1,923 @@
+//! The per-program checks of the floor: a generic allowlist parser for
+//! flags and operands driven by [`ProgramSpec`], and the few programs whose
+//! safety depends on more than their flags (find's expression, sed's
+//! script, git's subcommand and repository config, wrappers that run
+//! another command).
+
+use super::{Check, Env, Floor, Operands, ProgramSpec};
+use crate::shell::Word;
+
+/// What the generic parser found.
+#[derive(Default)]
+struct Parsed<'a> {
+    /// Long and short flags seen, as `--name` / `-x`.
+    flags: Vec<String>,
+    /// Values of flags that take one, with the flag.
+    values: Vec<(String, &'a Word)>,
+    operands: Vec<&'a Word>,
+    /// Operands from this index on came after `--`: they cannot be flags.
+    protected_from: usize,
+}
+
+impl Parsed<'_> {
+    fn has(&self, flag: &str) -> bool {
+        self.flags.iter().any(|f| f == flag)
+    }
+}
+
+fn unsafe_(reason: impl Into<String>) -> Check {
+    Check::Unsafe { reason: reason.into() }
+}
+
+/// Parse flags by the spec. GNU tools accept options after operands, so
+/// every word is looked at until `--`.
+fn parse<'a>(name: &str, spec: &ProgramSpec, args: &[&'a Word]) -> Result<Parsed<'a>, String> {
+    let mut p = Parsed { protected_from: usize::MAX, ..Default::default() };
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < args.len() {
+        let w = args[i];
+        i += 1;
+        let t = w.text.as_str();
+        if only_operands || !t.starts_with('-') || t == "-" {
+            p.operands.push(w);
+            continue;
+        }
+        if !w.literal && !quoted_flag_value(w) {
+            return Err(format!("`{name}`: the flag `{}` is computed at run time", w.raw));
+        }
+        if t == "--" {
+            only_operands = true;
+            p.protected_from = p.operands.len();
+            continue;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let (flag, inline) = match long.split_once('=') {
+                Some((f, v)) => (f, Some(v)),
+                None => (long, None),
+            };
+            let bare_ok = spec.long.iter().any(|l| l == flag);
+            if spec.long_arg.iter().any(|l| l == flag) {
+                p.flags.push(format!("--{flag}"));
+                // A flag that may stand bare takes the next word only where
+                // operands are not files (git's `--contains [<commit>]`).
+                let optional_next = bare_ok
+                    && spec.operands != Operands::Paths
+                    && args.get(i).is_some_and(|v| !v.text.starts_with('-'));
+                if inline.is_none() && (!bare_ok || optional_next) {
+                    match args.get(i) {
+                        Some(v) => {
+                            p.values.push((format!("--{flag}"), v));
+                            i += 1;
+                        }
+                        None => return Err(format!("`{name} --{flag}` needs a value")),
+                    }
+                }
+                continue;
+            }
+            if spec.long.iter().any(|l| l == flag) {
+                p.flags.push(format!("--{flag}"));
+                continue;
+            }
+            return Err(format!("`{name} --{flag}` is not known to be read-only (gate allowlists flags, and abbreviations are not expanded)"));
+        }
+        let short = &t[1..];
+        if spec.numeric && short.chars().all(|c| c.is_ascii_digit()) {
+            p.flags.push("-NUM".into());
+            continue;
+        }
+        let chars: Vec<char> = short.chars().collect();
+        let mut j = 0;
+        while j < chars.len() {
+            let c = chars[j];
+            j += 1;
+            if spec.short_arg.contains(c) {
+                p.flags.push(format!("-{c}"));
+                if j == chars.len() {
+                    match args.get(i) {
+                        Some(v) => {
+                            p.values.push((format!("-{c}"), v));
+                            i += 1;
+                        }
+                        None => return Err(format!("`{name} -{c}` needs a value")),
+                    }
+                }
+                // The rest of the word is the value.
+                break;
+            }
+            if spec.short_optional.contains(c) {
+                // The value, if any, is attached (`date -Iseconds`).
+                p.flags.push(format!("-{c}"));
+                break;
+            }
+            if spec.short.contains(c) {
+                p.flags.push(format!("-{c}"));
+                continue;
+            }
+            if spec.numeric && c.is_ascii_digit() {
+                continue;
+            }
+            return Err(format!("`{name} -{c}` is not known to be read-only (in `{t}`)"));
+        }
+    }
+    Ok(p)
+}
+
+/// How operands may be checked: whether an operand that turns out to be a
+/// flag is harmless, and from which index operands came after `--`.
+#[derive(Clone, Copy)]
+struct OperandRules {
+    harmless_flags: bool,
+    protected_from: usize,
+}
+
+impl OperandRules {
+    fn of(spec: &ProgramSpec, parsed_protected_from: usize) -> OperandRules {
+        OperandRules { harmless_flags: spec.harmless_flags, protected_from: parsed_protected_from }
+    }
+    fn strict() -> OperandRules {
+        OperandRules { harmless_flags: false, protected_from: usize::MAX }
+    }
+    /// Could operand `index` (word `w`) become a flag when it expands?
+    fn may_become_flag(&self, index: usize, w: &Word) -> bool {
+        if self.harmless_flags || index >= self.protected_from {
+            return false;
+        }
+        // A word whose source starts with a plain character expands to
+        // names starting with that character, never with `-`.
+        !w.raw.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || "./_~+,:@%^".contains(c))
+    }
+}
+
+/// How a recursive content search treats hidden files.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Recursion {
+    No,
+    Yes { hidden: bool },
+}
+
+/// Check operands that are files the program reads.
+fn check_paths(floor: &Floor, name: &str, operands: &[&Word], env: &Env<'_>, rules: OperandRules, rec: Recursion) -> Result<(), String> {
+    for (k, w) in operands.iter().enumerate() {
+        let paths = operand_paths(name, k, w, env, rules)?;
+        for p in paths {
+            let reason = match rec {
+                Recursion::Yes { hidden } => floor.recursive_reason(&p, env, hidden),
+                Recursion::No => floor.sensitive_reason(&p, env),
+            };
+            if let Some(r) = reason {
+                return Err(format!("`{name}` would read a secret: {r}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The file names an operand stands for. Globs are expanded through the
+/// probe to check what they name; a glob that could expand to a flag makes
+/// the command unsafe unless the program's flags are all harmless.
+fn operand_paths(name: &str, index: usize, w: &Word, env: &Env<'_>, rules: OperandRules) -> Result<Vec<String>, String> {
+    if w.literal {
+        return Ok(vec![w.text.clone()]);
+    }
+    if super::is_process_substitution(w) {
+        return Ok(Vec::new());
+    }
+    if w.has_expansion || w.has_brace {
+        return Err(format!("`{name}`: the file argument `{}` is computed at run time, so gate cannot check what it reads", w.raw));
+    }
+    if w.has_tilde && !w.has_glob {
+        let t = &w.text;
+        if t == "~" || t.starts_with("~/") {
+            return Ok(vec![t.clone()]);
+        }
+        return Err(format!("`{name}`: `{}` names another user's home", w.raw));
+    }
+    if w.has_glob && !w.has_tilde {
+        if rules.may_become_flag(index, w) {
+            return Err(format!(
+                "`{name}`: `{}` could expand to a file name starting with `-`, which {name} would read as a flag; write `./{}` or put `--` before it",
+                w.raw, w.raw
+            ));
+        }
+        let Some(matches) = env.probe.glob(env.cwd, &w.text) else {
+            return Err(format!("`{name}`: cannot tell what `{}` expands to", w.raw));
+        };
+        if matches.is_empty() {
+            return Ok(vec![w.text.clone()]);
+        }
+        return Ok(matches);
+    }
+    Err(format!("`{name}`: cannot tell what `{}` expands to", w.raw))
+}
+
+/// Operands that are not files. A computed one is fine when it stays one
+/// word (its expansions are quoted) and cannot turn into a flag.
+fn check_text(name: &str, operands: &[&Word], rules: OperandRules) -> Result<(), String> {
+    for (k, w) in operands.iter().enumerate() {
+        if w.literal || super::is_process_substitution(w) {
+            continue;
+        }
+        let splits = w.has_glob || w.has_brace || (w.has_expansion && !super::expansions_quoted(&w.raw));
+        if splits && !rules.harmless_flags {
+            return Err(format!("`{name}`: the argument `{}` is computed at run time and may split into several", w.raw));
+        }
+        if rules.may_become_flag(k, w) {
+            return Err(format!("`{name}`: the argument `{}` is computed at run time and could be a flag", w.raw));
+        }
+    }
+    Ok(())
+}
+
+/// `--name="$(...)"`: a literal flag name with a quoted computed value.
+fn quoted_flag_value(w: &Word) -> bool {
+    let Some(rest) = w.raw.strip_prefix("--") else { return false };
+    let Some((name, value)) = rest.split_once('=') else { return false };
+    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && super::expansions_quoted(value)
+}
+
+fn safe(name: &str, spec: &ProgramSpec) -> Check {
+    Check::Safe { entry: format!("floor:{}", name.replace(' ', "-")), reason: format!("{name} {}", spec.reason) }
+}
+
+pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>, depth: usize) -> Check {
+    match spec.check.as_deref() {
+        Some("find") => return check_find(floor, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
+        Some("sed") => return check_sed(floor, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
+        Some("git") => return check_git(floor, spec, args, env),
+        Some("echo") => return echo_like(name, spec, args),
+        Some("printf") => {
+            if args.first().is_some_and(|w| w.text == "-v" || w.text.starts_with("-v")) {
+                return unsafe_("`printf -v` assigns a shell variable");
+            }
+            return safe(name, spec);
+        }
+        Some("test") => return safe(name, spec),
+        Some(wrapper @ ("env" | "timeout" | "nice" | "time" | "command" | "xargs")) => {
+            return check_wrapper(floor, wrapper, spec, args, env, depth)
+        }
+        Some("jq") => return check_jq(floor, spec, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
+        Some("tar") => return check_tar(args).map_or_else(unsafe_, |_| safe(name, spec)),
+        Some("kill") => {
+            return if !args.is_empty() && args.iter().all(|w| w.literal) && matches!(args[0].text.as_str(), "-l" | "-L" | "--list" | "--table") {
+                safe(name, spec)
+            } else {
+                unsafe_("`kill` sends a signal (only `kill -l` lists them)")
+            };
+        }
+        Some("crontab") => {
+            return if args.len() == 1 && args[0].is("-l") { safe(name, spec) } else { unsafe_("`crontab` changes the crontab (only `crontab -l` lists it)") };
+        }
+        Some("dd") => {
+            for w in args {
+                let (k, v) = w.text.split_once('=').unwrap_or((w.text.as_str(), ""));
+                if !w.literal || !matches!(k, "if" | "bs" | "ibs" | "count" | "skip" | "iseek" | "status" | "iflag" | "cbs") {
+                    return unsafe_(format!("`dd {}` may write (only if=, bs=, count=, skip=, status= are read-only)", w.raw));
+                }
+                if k == "if" {
+                    if let Some(r) = floor.sensitive_reason(v, env) {
+                        return unsafe_(format!("`dd` would read a secret: {r}"));
+                    }
+                }
+            }
+            return safe(name, spec);
+        }
+        Some("read") => {
+            let parsed = match parse(name, spec, args) {
+                Ok(p) => p,
+                Err(e) => return unsafe_(e),
+            };
+            let mut names: Vec<&Word> = parsed.operands.clone();
+            names.extend(parsed.values.iter().filter(|(f, _)| f == "-a").map(|(_, v)| *v));
+            for w in names {
+                let ok = w.literal && w.text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !w.text.is_empty();
+                if !ok {
+                    return unsafe_(format!("`read {}` sets a variable other programs may read; only lower-case names pass", w.raw));
+                }
+            }
+            return safe(name, spec);
+        }
+        Some("unzip") => return check_unzip(floor, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
+        _ => {}
+    }
+    let parsed = match parse(name, spec, args) {
+        Ok(p) => p,
+        Err(e) => return unsafe_(e),
+    };
+    let mut operands: Vec<&Word> = parsed.operands.clone();
+    if spec.pattern_first && !parsed.has("-e") && !parsed.has("-f") && !parsed.has("--regexp") && !parsed.has("--file") && !operands.is_empty() {
+        let pattern = operands.remove(0);
+        if let Err(e) = check_text(name, &[pattern], OperandRules { harmless_flags: spec.harmless_flags, protected_from: if parsed.protected_from == 0 { 0 } else { usize::MAX } }) {
+            return unsafe_(e);
+        }
+    }
+    if let Some(max) = spec.max_operands {
+        if operands.len() > max {
+            return unsafe_(format!("`{name}` with {} operands: the one after the first {max} is written to", operands.len()));
+        }
+    }
+    match spec.check.as_deref() {
+        Some("date") => {
+            if let Some(w) = operands.iter().find(|w| !w.text.starts_with('+')) {
+                return unsafe_(format!("`date {}` sets the clock", w.text));
+            }
+        }
+        Some("ps") => {
+            for w in &operands {
+                if w.text.contains('e') || !w.text.chars().all(|c| "auxwfjlvrsTSchmnHZ".contains(c)) {
+                    return unsafe_(format!("`ps {}`: `e` prints other processes' environments, which hold secrets", w.text));
+                }
+            }
+        }
+        _ => {}
+    }
+    if name == "grep" || name == "egrep" || name == "fgrep" {
+        if parsed.has("-f") || parsed.has("--file") {
+            for (flag, v) in &parsed.values {
+                if flag == "-f" || flag == "--file" {
+                    if let Err(e) = check_paths(floor, name, &[v], env, OperandRules::strict(), Recursion::No) {
+                        return unsafe_(e);
+                    }
+                }
+            }
+        }
+    }
+    let rec = match name {
+        "grep" | "egrep" | "fgrep" if parsed.has("-r") || parsed.has("-R") || parsed.has("--recursive") || parsed.has("--dereference-recursive") => {
+            Recursion::Yes { hidden: true }
+        }
+        // rg skips hidden files unless told otherwise.
+        "rg" if !parsed.has("--files") && !parsed.has("--type-list") => Recursion::Yes {
+            hidden: parsed.has("--hidden") || parsed.has("-.") || parsed.has("-u") || parsed.has("--unrestricted") || parsed.has("--no-ignore"),
+        },
+        _ => Recursion::No,
+    };
+    // After the pattern was taken out, operand indexes shift by one.
+    let shift = parsed.operands.len() - operands.len();
+    let rules = OperandRules::of(spec, parsed.protected_from.saturating_sub(shift));
+    let result = match spec.operands {
+        Operands::Paths => {
+            if rec != Recursion::No && operands.is_empty() {
+                check_paths(floor, name, &[&Word { text: ".".into(), raw: ".".into(), literal: true, ..Default::default() }], env, rules, rec)
+            } else {
+                check_paths(floor, name, &operands, env, rules, rec)
+            }
+        }
+        Operands::Text => check_text(name, &operands, rules),
+        Operands::None => {
+            if operands.is_empty() {
+                Ok(())
+            } else {
+                Err(format!("`{name}` takes no operands here (`{}`)", operands[0].text))
+            }
+        }
+    };
+    match result {
+        Ok(()) => safe(name, spec),
+        Err(e) => unsafe_(e),
+    }
+}
+
+fn echo_like(name: &str, spec: &ProgramSpec, _args: &[&Word]) -> Check {
+    // echo only prints; substitutions inside its words are separate
+    // commands that the analysis lists and the floor checks on their own.
+    safe(name, spec)
+}
+
+const FIND_PRIMARIES_0: &[&str] = &[
+    "-print", "-print0", "-ls", "-prune", "-quit", "-empty", "-readable", "-writable", "-executable", "-nouser",
+    "-nogroup", "-true", "-false", "-depth", "-d", "-follow", "-xdev", "-mount", "-noleaf", "-daystart",
+    "-ignore_readdir_race", "-noignore_readdir_race", "-not", "-a", "-and", "-o", "-or", ",", "!", "(", ")",
+    "-help", "--help", "-version", "--version", "-nowarn", "-warn",
+];
+const FIND_PRIMARIES_1: &[&str] = &[
+    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-regextype", "-type",
+    "-xtype", "-size", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-newer", "-anewer", "-cnewer",
+    "-perm", "-user", "-group", "-uid", "-gid", "-links", "-inum", "-samefile", "-lname", "-ilname", "-maxdepth",
+    "-mindepth", "-fstype", "-used", "-printf", "-context", "-files0-from",
+];
+
+fn check_find(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
+    let mut i = 0;
+    // Leading options.
+    while i < args.len() && matches!(args[i].text.as_str(), "-H" | "-L" | "-P") {
+        i += 1;
+    }
+    while i < args.len() && (args[i].text == "-D" || args[i].text.starts_with("-O")) {
+        i += if args[i].text == "-D" { 2 } else { 1 };
+    }
+    // Starting points.
+    let mut starts = Vec::new();
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        if t.starts_with('-') || t == "(" || t == "!" || t == ")" {
+            break;
+        }
+        starts.push(args[i]);
+        i += 1;
+    }
+    // find lists names; it reads no contents, so only starting points that
+    // are themselves secret files matter.
+    check_paths(floor, "find", &starts, env, OperandRules::strict(), Recursion::No)?;
+    while i < args.len() {
+        let w = args[i];
+        if !w.literal && (w.has_expansion || w.has_brace) {
+            return Err(format!("`find`: `{}` is computed at run time", w.raw));
+        }
+        let t = w.text.as_str();
+        i += 1;
+        if FIND_PRIMARIES_0.contains(&t) {
+            continue;
+        }
+        if FIND_PRIMARIES_1.contains(&t) || (t.starts_with("-newer") && t.len() == 8) {
+            if i >= args.len() {
+                return Err(format!("`find {t}` needs a value"));
+            }
+            i += 1;
+            continue;
+        }
+        return Err(match t {
+            "-delete" => "`find -delete` deletes files".to_string(),
+            "-exec" | "-execdir" | "-ok" | "-okdir" => format!("`find {t}` runs a command"),
+            "-fprint" | "-fprint0" | "-fprintf" | "-fls" => format!("`find {t}` writes a file"),
+            _ => format!("`find {t}` is not known to be read-only"),
+        });
+    }
+    Ok(())
+}
+
+fn check_sed(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
+    // --sandbox makes sed refuse e, w and r, wherever the script comes from.
+    let sandbox = args.iter().any(|w| w.is("--sandbox"));
+    let mut sandbox_file = false;
+    let mut scripts: Vec<&Word> = Vec::new();
+    let mut operands: Vec<&Word> = Vec::new();
+    let mut i = 0;
+    let mut only_operands = false;
+    while i < args.len() {
+        let w = args[i];
+        i += 1;
+        let t = w.text.as_str();
+        if only_operands || !t.starts_with('-') || t == "-" {
+            operands.push(w);
+            continue;
+        }
+        if !w.literal {
+            return Err(format!("`sed`: the flag `{}` is computed at run time", w.raw));
+        }
+        match t {
+            "--" => only_operands = true,
+            "-n" | "--quiet" | "--silent" | "-E" | "-r" | "--regexp-extended" | "-s" | "--separate" | "-u"
+            | "--unbuffered" | "-z" | "--null-data" | "--posix" | "--debug" | "--sandbox" => {}
+            "-e" => match args.get(i) {
+                Some(s) => {
+                    scripts.push(s);
+                    i += 1;
+                }
+                None => return Err("`sed -e` needs a script".into()),
+            },
+            _ if t.starts_with("--expression=") => {
+                return Err("`sed --expression=` is not checked; use -e".into());
+            }
+            _ if t.starts_with("-l") || t.starts_with("--line-length=") => {
+                if t == "-l" {
+                    i += 1;
+                }
+            }
+            _ if t.starts_with("-i") || t.starts_with("--in-place") => return Err("`sed -i` edits files in place".into()),
+            "-f" if sandbox => {
+                i += 1;
+                sandbox_file = true;
+            }
+            _ if t.starts_with("-f") || t.starts_with("--file") => return Err("`sed -f` runs a script from a file gate cannot see (add --sandbox)".into()),
+            _ => {
+                // Bundles such as -ne: only the no-value letters, with -e last.
+                let letters: Vec<char> = t[1..].chars().collect();
+                if letters.is_empty() {
+                    return Err(format!("`sed {t}` is not known to be read-only"));
+                }
+                for (k, c) in letters.iter().enumerate() {
+                    match c {
+                        'n' | 'E' | 'r' | 's' | 'u' | 'z' => {}
+                        'e' if k == letters.len() - 1 => match args.get(i) {
+                            Some(s) => {
+                                scripts.push(s);
+                                i += 1;
+                            }
+                            None => return Err("`sed -e` needs a script".into()),
+                        },
+                        'i' => return Err("`sed -i` edits files in place".into()),
+                        _ => return Err(format!("`sed -{c}` is not known to be read-only (in `{t}`)")),
+                    }
+                }
+            }
+        }
+    }
+    if scripts.is_empty() && !sandbox_file {
+        if operands.is_empty() {
+            return Err("`sed` without a script".into());
+        }
+        scripts.push(operands.remove(0));
+    }
+    for s in &scripts {
+        if !s.literal {
+            return Err(format!("`sed`: the script `{}` is computed at run time", s.raw));
+        }
+        if sandbox {
+            continue;
+        }
+        for read in super::sed::check_script(&s.text)? {
+            if let Some(r) = floor.sensitive_reason(&read, env) {
+                return Err(format!("`sed r` would read a secret: {r}"));
+            }
+        }
+    }
+    check_paths(floor, "sed", &operands, env, OperandRules::strict(), Recursion::No)
+}
+
+fn check_jq(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
+    // jq's --arg/--argjson/--rawfile/--slurpfile take two values each.
+    let mut rest: Vec<&Word> = Vec::new();
+    let mut files: Vec<&Word> = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let t = args[i].text.as_str();
+        match t {
+            "--arg" | "--argjson" => i += 3,
+            "--rawfile" | "--slurpfile" => {
+                if let Some(f) = args.get(i + 2) {
+                    files.push(f);
+                }
+                i += 3;
+            }
+            // jq code cannot write files or run programs, wherever it comes from.
+            "-f" | "--from-file" | "-L" | "--library-path" => i += 2,
+            _ => {
+                rest.push(args[i]);
+                i += 1;
+            }
+        }
+    }
+    let parsed = parse("jq", spec, &rest)?;
+    let mut operands = parsed.operands.clone();
+    if !parsed.has("-n") || !operands.is_empty() {
+        if let Some(filter) = operands.first() {
+            if !filter.literal {
+                return Err(format!("`jq`: the filter `{}` is computed at run time", filter.raw));
+            }
+            operands.remove(0);
+        }
+    }
+    check_paths(floor, "jq", &files, env, OperandRules::strict(), Recursion::No)?;
+    check_paths(floor, "jq", &operands, env, OperandRules::of(spec, parsed.protected_from), Recursion::No)
+}
+
+fn check_tar(args: &[&Word]) -> Result<(), String> {
+    let Some(first) = args.first() else { return Err("`tar` without a mode".into()) };
+    if !args.iter().all(|w| w.literal) {
+        return Err("`tar` with computed arguments".into());
+    }
+    let mut listing = false;
+    for (k, w) in args.iter().enumerate() {
+        let t = w.text.as_str();
+        let bundle = if k == 0 && !t.starts_with('-') { Some(t) } else { t.strip_prefix('-').filter(|s| !s.starts_with('-')) };
+        if let Some(letters) = bundle {
+            if k > 0 && !t.starts_with('-') {
+                continue;
+            }
+            for c in letters.chars() {
+                match c {
+                    't' => listing = true,
+                    'v' | 'z' | 'j' | 'J' | 'f' | 'a' | 'Z' => {}
+                    _ => return Err(format!("`tar -{c}` is not a listing flag")),
+                }
+            }
+            continue;
+        }
+        if let Some(long) = t.strip_prefix("--") {
+            let name = long.split('=').next().unwrap_or("");
+            match name {
+                "list" => listing = true,
+                "verbose" | "file" | "gzip" | "bzip2" | "xz" | "zstd" | "auto-compress" | "numeric-owner" | "wildcards" | "exclude" => {}
+                _ => return Err(format!("`tar --{name}` is not a listing flag")),
+            }
+        }
+    }
+    let _ = first;
+    // `-f host:path` reads a remote archive through rsh/ssh.
+    let mut archive_next = false;
+    for w in args {
+        let t = w.text.as_str();
+        let f_value = t.strip_prefix("--file=").map(str::to_string).or_else(|| if archive_next { Some(t.to_string()) } else { None });
+        if let Some(v) = f_value {
+            if v.split('/').next().is_some_and(|head| head.contains(':')) {
+                return Err(format!("`tar -f {v}` reads a remote archive over the network"));
+            }
+        }
+        archive_next = t == "--file" || (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f')) || (!t.starts_with('-') && args.first().is_some_and(|a| std::ptr::eq(*a, *w)) && t.ends_with('f'));
+    }
+    if listing {
+        Ok(())
+    } else {
+        Err("`tar` without -t extracts or creates archives".into())
+    }
+}
+
+fn check_unzip(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
+    let mut ok_mode = false;
+    let mut operands = Vec::new();
+    for w in args {
+        let t = w.text.as_str();
+        if let Some(letters) = t.strip_prefix('-') {
+            for c in letters.chars() {
+                match c {
+                    'l' | 't' | 'v' | 'Z' | 'p' | 'c' => ok_mode = true,
+                    'q' | 'z' => {}
+                    _ => return Err(format!("`unzip -{c}` is not a listing flag")),
+                }
+            }
+        } else {
+            operands.push(*w);
+        }
+    }
+    if !ok_mode {
+        return Err("`unzip` without -l, -t, -v or -p extracts files".into());
+    }
+    check_paths(floor, "unzip", &operands[..operands.len().min(1)], env, OperandRules::strict(), Recursion::No)
+}
+
+fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>, depth: usize) -> Check {
+    let mut i = 0;
+    let next_inner = |i: usize| -> Check {
+        let inner = &args[i..];
+        match inner.first() {
+            Some(first) => floor.check_argv(inner, env, depth + 1, first),
+            None => unsafe_(format!("`{wrapper}` with no command")),
+        }
+    };
+    match wrapper {
+        "env" => {
+            while i < args.len() {
+                let t = args[i].text.as_str();
+                if !args[i].literal {
+                    return unsafe_(format!("`env`: `{}` is computed at run time", args[i].raw));
+                }
+                match t {
+                    "-i" | "--ignore-environment" | "-0" | "--null" | "-v" | "--debug" | "-" => i += 1,
+                    "-u" | "--unset" | "-C" | "--chdir" => i += 2,
+                    _ if t.starts_with("--unset=") || t.starts_with("--chdir=") => i += 1,
+                    _ if t.starts_with('-') => return unsafe_(format!("`env {t}` is not known to be read-only")),
+                    _ if t.contains('=') => {
+                        if let Some(r) = floor.assignment_problem(t, false) {
+                            return unsafe_(format!("`env`: {r}"));
+                        }
+                        i += 1;
+                    }
+                    _ => break,
+                }
+            }
+            if i >= args.len() {
+                return safe("env", spec);
+            }
+            next_inner(i)
+        }
+        "timeout" => {
+            while i < args.len() && args[i].text.starts_with('-') {
+                match args[i].text.as_str() {
+                    "--preserve-status" | "--foreground" | "-v" | "--verbose" => i += 1,
+                    "-k" | "-s" | "--kill-after" | "--signal" => i += 2,
+                    t if t.starts_with("--kill-after=") || t.starts_with("--signal=") => i += 1,
+                    t => return unsafe_(format!("`timeout {t}` is not known to be read-only")),
+                }
+            }
+            if i >= args.len() {
+                return unsafe_("`timeout` with no duration");
+            }
+            i += 1;
+            next_inner(i)
+        }
+        "nice" => {
+            if args.is_empty() {
+                return safe("nice", spec);
+            }
+            match args[0].text.as_str() {
+                "-n" | "--adjustment" => i = 2,
+                t if t.starts_with("--adjustment=") || (t.len() > 1 && t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit())) => i = 1,
+                _ => {}
+            }
+            next_inner(i)
+        }
+        "time" => {
+            while i < args.len() && args[i].text.starts_with('-') {
+                match args[i].text.as_str() {
+                    "-p" | "--portability" | "-v" | "--verbose" | "-q" | "--quiet" => i += 1,
+                    "-f" | "--format" => i += 2,
+                    t => return unsafe_(format!("`time {t}` may write a file")),
+                }
+            }
+            next_inner(i)
+        }
+        "command" => {
+            match args.first().map(|w| w.text.as_str()) {
+                Some("-v") | Some("-V") => {
+                    if args[1..].iter().all(|w| w.literal) {
+                        return safe("command", spec);
+                    }
+                    return unsafe_("`command -v` of a computed name");
+                }
+                Some(t) if t.starts_with('-') => return unsafe_(format!("`command {t}` is not known to be read-only")),
+                None => return safe("command", spec),
+                _ => {}
+            }
+            next_inner(0)
+        }
+        "xargs" => {
+            while i < args.len() && args[i].text.starts_with('-') {
+                let t = args[i].text.as_str();
+                match t {
+                    "-0" | "--null" | "-r" | "--no-run-if-empty" | "-t" | "--verbose" | "-x" | "--exit" => i += 1,
+                    "-d" | "-n" | "-L" | "-P" | "-I" | "-s" | "-E" | "--delimiter" | "--max-args" | "--max-lines" | "--max-procs" | "--max-chars" | "--replace" => i += 2,
+                    "-a" | "--arg-file" => {
+                        if let Some(f) = args.get(i + 1) {
+                            if let Err(e) = check_paths(floor, "xargs", &[f], env, OperandRules::strict(), Recursion::No) {
+                                return unsafe_(e);
+                            }
+                        }
+                        i += 2;
+                    }
+                    _ if t.starts_with("--") && t.contains('=') => {
+                        let name = &t[2..t.find('=').unwrap_or(t.len())];
+                        if !["delimiter", "max-args", "max-lines", "max-procs", "max-chars", "replace"].contains(&name) {
+                            return unsafe_(format!("`xargs {t}` is not known to be read-only"));
+                        }
+                        i += 1;
+                    }
+                    _ if t.len() > 2 && ["-n", "-L", "-P", "-d", "-I", "-s"].iter().any(|p| t.starts_with(p)) => i += 1,
+                    _ => return unsafe_(format!("`xargs {t}` is not known to be read-only")),
+                }
+            }
+            if i >= args.len() {
+                // xargs alone runs echo.
+                return safe("xargs", spec);
+            }
+            // The inner command gets unknown extra words from stdin, and
+            // any of them may start with `-`: only programs whose every
+            // flag is harmless can take them.
+            let inner_name = args[i].text.as_str();
+            match floor.program.get(inner_name) {
+                Some(s) if s.harmless_flags && s.max_operands.is_none() => next_inner(i),
+                Some(_) => unsafe_(format!("`xargs {inner_name}`: words read from stdin could become {inner_name} flags that write or run programs")),
+                None => unsafe_(format!("`{inner_name}` is not in the read-only floor")),
+            }
+        }
+        _ => unsafe_(format!("`{wrapper}` is not known to be read-only")),
+    }
+}
+
+fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -> Check {
+    // Global options, up to the subcommand.
+    let mut i = 0;
+    let mut dir = env.cwd.to_string();
+    while i < args.len() {
+        let w = args[i];
+        let t = w.text.as_str();
+        if !t.starts_with('-') {
+            break;
+        }
+        if !w.literal {
+            return unsafe_(format!("`git`: `{}` is computed at run time", w.raw));
+        }
+        if t == "-C" {
+            match args.get(i + 1) {
+                Some(d) if d.literal => {
+                    dir = super::normalize(&d.text, &dir, env.home);
+                    i += 2;
+                    continue;
+                }
+                _ => return unsafe_("`git -C` with a computed directory"),
+            }
+        }
+        if t == "-P" || t.strip_prefix("--").is_some_and(|l| spec.long.iter().any(|x| x == l)) {
+            if t == "--version" || t == "--help" {
+                return safe("git", spec);
+            }
+            i += 1;
+            continue;
+        }
+        if t == "-c" {
+            match args.get(i + 1) {
+                Some(kv) if kv.literal && cosmetic_git_key(&kv.text) => {
+                    i += 2;
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        return unsafe_(match t {
+            "-c" => "`git -c` sets configuration, which can run programs (only color.*, core.quotePath and column.* pass)".to_string(),
+            _ if t.starts_with("--git-dir") || t.starts_with("--work-tree") => format!("`git {t}` points git at another repository"),
+            _ => format!("`git {t}` is not known to be read-only"),
+        });
+    }
+    let Some(sub_word) = args.get(i) else { return unsafe_("`git` with no subcommand") };
+    if !sub_word.literal {
+        return unsafe_(format!("`git {}`: the subcommand is computed", sub_word.raw));
+    }
+    let sub = sub_word.text.as_str();
+    let Some(sub_spec) = spec.sub.get(sub) else {
+        return unsafe_(format!("`git {sub}` is not a read-only git command"));
+    };
+    let rest = &args[i + 1..];
+    let name = format!("git {sub}");
+    let special = match sub_spec.check.as_deref() {
+        Some("git-list") => None,
+        Some("git-reflog") => Some(match rest.first().map(|w| w.text.as_str()) {
+            Some("expire") | Some("delete") | Some("drop") => Err(format!("`git reflog {}` rewrites the reflog", rest[0].text)),
+            _ => Ok(()),
+        }),
+        Some("git-stash") => Some(match rest.first().map(|w| w.text.as_str()) {
+            Some("list") | Some("show") => check_text(&name, &rest[1..], OperandRules::strict()).map(|_| ()),
+            Some(other) => Err(format!("`git stash {other}` changes the stash or the working tree")),
+            None => Err("`git stash` stashes changes".into()),
+        }),
+        Some("git-worktree") => Some(match rest.first().map(|w| w.text.as_str()) {
+            Some("list") => Ok(()),
+            _ => Err("only `git worktree list` is read-only".into()),
+        }),
+        Some("git-config") => Some(check_git_config(rest)),
+        _ => None,
+    };
+    match special {
+        Some(Err(e)) => return unsafe_(e),
+        Some(Ok(())) => {}
+        None => {
+            let parsed = match parse(&name, sub_spec, rest) {
+                Ok(p) => p,
+                Err(e) => return unsafe_(e),
+            };
+            if let Err(e) = check_text(&name, &parsed.operands, OperandRules::of(sub_spec, parsed.protected_from)) {
+                return unsafe_(e);
+            }
+            if sub_spec.check.as_deref() == Some("git-list") && !parsed.operands.is_empty() && !parsed.has("--list") && !parsed.has("-l") {
+                return unsafe_(format!("`{name} {}` creates a {}", parsed.operands[0].text, if sub == "tag" { "tag" } else { "branch" }));
+            }
+            if sub_spec.operands == Operands::None && !parsed.operands.is_empty() {
+                return unsafe_(format!("`{name} {}` is not read-only", parsed.operands[0].text));
+            }
+            if sub == "diff" && parsed.has("--no-index") {
+                if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), Recursion::No) {
+                    return unsafe_(e);
+                }
+            }
+        }
+    }
+    if sub == "version" {
+        return safe(&name, sub_spec);
+    }
+    // The repository's own config can make any of these run a program.
+    match env.probe.git_hazards(&dir) {
+        Ok(Some(h)) if !h.is_empty() => unsafe_(format!("`{name}` would run a program configured by this repository: {}", h.join("; "))),
+        Ok(_) => safe(&name, sub_spec),
+        Err(e) => unsafe_(format!("cannot check the repository's git config: {e}")),
+    }
+}
+
+/// `git -c` keys that only change how output looks.
+fn cosmetic_git_key(kv: &str) -> bool {
+    let key = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
+    key.starts_with("color.") || key == "core.quotepath" || key.starts_with("column.") || key.starts_with("advice.") || key == "log.showsignature" && kv.to_ascii_lowercase().ends_with("=false")
+}
+
+fn check_git_config(rest: &[&Word]) -> Result<(), String> {
+    let mut operands = Vec::new();
+    let mut read_flag = false;
+    for w in rest {
+        if !w.literal {
+            return Err(format!("`git config`: `{}` is computed at run time", w.raw));
+        }
+        let t = w.text.as_str();
+        match t {
+            "--get" | "--get-all" | "--get-regexp" | "--get-urlmatch" | "-l" | "--list" | "--name-only" | "--show-origin" | "--show-scope" | "--null" | "-z" | "--includes" | "--no-includes" | "--global" | "--local" | "--system" | "--worktree" | "--bool" | "--int" | "--path" | "--type=bool" | "--type=int" | "--type=path" | "--default" => {
+                if t.starts_with("--get") || t == "-l" || t == "--list" {
+                    read_flag = true;
+                }
+            }
+            "get" | "list" if operands.is_empty() && !read_flag => {
+                read_flag = true;
+            }
+            _ if t.starts_with('-') => return Err(format!("`git config {t}` is not known to be read-only")),
+            _ => operands.push(t),
+        }
+    }
+    if read_flag || operands.len() <= 1 {
+        if !read_flag && operands.is_empty() {
+            return Err("`git config` with no key".into());
+        }
+        if read_flag && operands.len() > 2 {
+            return Err("`git config` with too many operands".into());
+        }
+        Ok(())
+    } else {
+        Err(format!("`git config {}` writes configuration", operands.join(" ")))
+    }
+}

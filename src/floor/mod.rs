@@ -1,0 +1,438 @@
+//! The read-only safe floor: decides whether one simple command (or one
+//! file-tool call) is truly read-only, from the data in
+//! `policies/floor.toml`. Flags are allowlisted per program and
+//! subcommand; anything not listed, and anything the shell analysis marked
+//! as not literal, is not safe. Whatever needs the disk (resolving
+//! symlinks, expanding globs, reading a repository's git config) goes
+//! through the [`Probe`] the caller passes in, so this module does no I/O
+//! itself.
+
+mod checks;
+mod sed;
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use serde::Deserialize;
+
+use crate::policy::glob::Glob;
+use crate::shell::{RedirectOp, SimpleCommand, Word};
+
+/// The floor data, embedded in the binary.
+pub const FLOOR_TOML: &str = include_str!("../../policies/floor.toml");
+
+/// What the floor needs from the outside world.
+pub trait Probe {
+    /// The canonical form of a path (symlinks resolved), if it exists.
+    fn canonicalize(&self, path: &str) -> Option<String>;
+    /// Expand a glob relative to `cwd`. `None` when it cannot be expanded.
+    fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>>;
+    /// Config keys in the repository containing `dir` that make read-only
+    /// git commands run programs, as `key (file:line): why`. `Ok(None)`
+    /// when `dir` is not in a repository.
+    fn git_hazards(&self, dir: &str) -> Result<Option<Vec<String>>, String>;
+    /// A file under `root` whose name matches one of `names` (hidden files
+    /// only when `hidden`), found by a bounded walk. `Some("...")` also when
+    /// the walk is cut short, since then the tree cannot be vouched for.
+    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool) -> Option<String>;
+}
+
+/// A probe that knows nothing: nothing resolves, no glob expands, no repo.
+pub struct NoProbe;
+
+impl Probe for NoProbe {
+    fn canonicalize(&self, _: &str) -> Option<String> {
+        None
+    }
+    fn glob(&self, _: &str, _: &str) -> Option<Vec<String>> {
+        None
+    }
+    fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
+        Ok(None)
+    }
+    fn tree_finds(&self, _: &str, _: &[Glob], _: bool) -> Option<String> {
+        None
+    }
+}
+
+/// Where the command runs.
+pub struct Env<'a> {
+    pub cwd: &'a str,
+    pub home: Option<&'a str>,
+    /// gate's own directories (`@gate` in the sensitive list).
+    pub gate_dirs: &'a [String],
+    pub probe: &'a dyn Probe,
+}
+
+/// The floor's answer for one simple command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// Read-only; `entry` names the floor entry (`floor:git-status`).
+    Safe { entry: String, reason: String },
+    /// Not shown to be read-only, and why.
+    Unsafe { reason: String },
+}
+
+impl Check {
+    pub fn is_safe(&self) -> bool {
+        matches!(self, Check::Safe { .. })
+    }
+    fn unsafe_(reason: impl Into<String>) -> Check {
+        Check::Unsafe { reason: reason.into() }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Operands {
+    Paths,
+    #[default]
+    Text,
+    None,
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProgramSpec {
+    pub reason: String,
+    #[serde(default)]
+    pub short: String,
+    #[serde(default)]
+    pub short_arg: String,
+    /// Short flags whose value, if any, is attached (`-Iseconds`).
+    #[serde(default)]
+    pub short_optional: String,
+    /// No flag of this program writes or runs anything, so an operand that
+    /// turns out to be a flag (from a glob, a variable or xargs) is harmless.
+    #[serde(default)]
+    pub harmless_flags: bool,
+    #[serde(default)]
+    pub long: Vec<String>,
+    #[serde(default)]
+    pub long_arg: Vec<String>,
+    #[serde(default)]
+    pub numeric: bool,
+    #[serde(default)]
+    pub operands: Operands,
+    #[serde(default)]
+    pub max_operands: Option<usize>,
+    #[serde(default)]
+    pub pattern_first: bool,
+    #[serde(default)]
+    pub check: Option<String>,
+    #[serde(default)]
+    pub sub: BTreeMap<String, ProgramSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sensitive {
+    pub names: Vec<String>,
+    pub dirs: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Floor {
+    pub safe_env: Vec<String>,
+    pub program: BTreeMap<String, ProgramSpec>,
+    pub sensitive: Sensitive,
+    #[serde(skip)]
+    names: Vec<Glob>,
+}
+
+/// The parsed floor (parsed once per process, on first use).
+pub fn floor() -> &'static Floor {
+    static F: OnceLock<Floor> = OnceLock::new();
+    F.get_or_init(|| {
+        // The embedded data is checked by a unit test; a failure here is a
+        // build defect, and an empty floor only makes gate stricter.
+        let mut f: Floor = toml::from_str(FLOOR_TOML).unwrap_or_else(|_| Floor {
+            safe_env: Vec::new(),
+            program: BTreeMap::new(),
+            sensitive: Sensitive { names: Vec::new(), dirs: Vec::new() },
+            names: Vec::new(),
+        });
+        f.names = f.sensitive.names.iter().filter_map(|n| Glob::path(n).ok()).collect();
+        f
+    })
+}
+
+/// Normalise a path lexically: make it absolute against `cwd`, expand a
+/// leading `~`, and fold `.`, `..` and repeated slashes.
+pub fn normalize(path: &str, cwd: &str, home: Option<&str>) -> String {
+    let expanded = if path == "~" {
+        home.unwrap_or("~").to_string()
+    } else if let Some(rest) = path.strip_prefix("~/") {
+        match home {
+            Some(h) => format!("{}/{rest}", h.trim_end_matches('/')),
+            None => path.to_string(),
+        }
+    } else {
+        path.to_string()
+    };
+    let joined = if expanded.starts_with('/') { expanded } else { format!("{}/{expanded}", cwd.trim_end_matches('/')) };
+    let mut parts: Vec<&str> = Vec::new();
+    for seg in joined.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            s => parts.push(s),
+        }
+    }
+    format!("/{}", parts.join("/"))
+}
+
+impl Floor {
+    /// The sensitive directories, expanded for this environment.
+    fn sensitive_dirs(&self, env: &Env<'_>) -> Vec<String> {
+        let mut out = Vec::new();
+        for d in &self.sensitive.dirs {
+            if d == "@gate" {
+                out.extend(env.gate_dirs.iter().cloned());
+            } else if d.starts_with('~') {
+                if let Some(h) = env.home {
+                    out.push(normalize(d, "/", Some(h)));
+                }
+            } else {
+                out.push(d.clone());
+            }
+        }
+        out
+    }
+
+    /// Why reading `path` would touch a secret, if it would.
+    pub fn sensitive_reason(&self, path: &str, env: &Env<'_>) -> Option<String> {
+        let lexical = normalize(path, env.cwd, env.home);
+        let mut candidates = vec![lexical.clone()];
+        if let Some(real) = env.probe.canonicalize(&lexical) {
+            if real != lexical {
+                candidates.push(real);
+            }
+        }
+        let dirs = self.sensitive_dirs(env);
+        for p in &candidates {
+            let base = p.rsplit('/').next().unwrap_or(p);
+            if let Some(g) = self.names.iter().find(|g| g.is_match(base)) {
+                return Some(format!("{p} is a sensitive file ({})", g.as_str()));
+            }
+            if let Some(d) = dirs.iter().find(|d| p == *d || p.starts_with(&format!("{}/", d.trim_end_matches('/')))) {
+                return Some(format!("{p} is inside {d}, which holds secrets"));
+            }
+        }
+        None
+    }
+
+    /// Why a recursive content search rooted at `path` would reach a
+    /// secret directory, if it would.
+    pub fn recursive_reason(&self, path: &str, env: &Env<'_>, hidden: bool) -> Option<String> {
+        if let Some(r) = self.sensitive_reason(path, env) {
+            return Some(r);
+        }
+        let root = normalize(path, env.cwd, env.home);
+        let prefix = if root == "/" { "/".to_string() } else { format!("{root}/") };
+        if let Some(d) = self.sensitive_dirs(env).into_iter().find(|d| d.starts_with(&prefix)) {
+            return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
+        }
+        env.probe
+            .tree_finds(&root, &self.names, hidden)
+            .map(|f| format!("a recursive search of {root} reads {f}"))
+    }
+
+    /// Check one simple command.
+    pub fn check(&self, cmd: &SimpleCommand, env: &Env<'_>) -> Check {
+        for r in &cmd.redirects {
+            if let Some(reason) = self.redirect_problem(r, env) {
+                return Check::unsafe_(reason);
+            }
+        }
+        for a in &cmd.assignments {
+            if let Some(reason) = self.assignment_problem(a, cmd.argv.is_empty()) {
+                return Check::unsafe_(reason);
+            }
+        }
+        let Some(first) = cmd.argv.first() else {
+            return Check::Safe { entry: "floor:assignment".into(), reason: "only sets locale-style variables".into() };
+        };
+        let argv: Vec<&Word> = cmd.argv.iter().collect();
+        self.check_argv(&argv, env, 0, first)
+    }
+
+    fn redirect_problem(&self, r: &crate::shell::Redirect, env: &Env<'_>) -> Option<String> {
+        match r.op {
+            RedirectOp::DupIn | RedirectOp::DupOut | RedirectOp::Close => {
+                if r.target.literal && (r.target.text == "-" || r.target.text.chars().all(|c| c.is_ascii_digit())) {
+                    None
+                } else {
+                    Some(format!("redirection to `{}` may write a file", r.target.raw))
+                }
+            }
+            RedirectOp::HereDoc | RedirectOp::HereString => None,
+            RedirectOp::Read => {
+                if is_process_substitution(&r.target) {
+                    return None;
+                }
+                if r.target.text.starts_with("/dev/tcp/") || r.target.text.starts_with("/dev/udp/") {
+                    return Some(format!("`< {}` opens a network connection", r.target.text));
+                }
+                if !r.target.literal {
+                    return Some(format!("reads from a computed file name `{}`", r.target.raw));
+                }
+                self.sensitive_reason(&r.target.text, env)
+            }
+            _ => {
+                if r.target.literal && r.target.text == "/dev/null" {
+                    None
+                } else {
+                    Some(format!("writes to `{}` (a redirection)", r.target.raw))
+                }
+            }
+        }
+    }
+
+    fn assignment_problem(&self, a: &str, bare: bool) -> Option<String> {
+        let (name, value) = a.split_once('=').unwrap_or((a, ""));
+        let name = name.trim_end_matches('+');
+        // A pager forced to `cat` (or none) runs nothing.
+        if matches!(name, "PAGER" | "GIT_PAGER" | "MANPAGER" | "SYSTEMD_PAGER") && matches!(value, "cat" | "" | "''" | "\"\"") {
+            return None;
+        }
+        // A bare `x=...` sets a shell variable. Lower-case names are the
+        // script's own; programs read upper-case ones (PATH, LD_PRELOAD...).
+        // Substitutions in the value are separate commands, checked on their own.
+        let local = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if bare && local {
+            return None;
+        }
+        if !self.safe_env.iter().any(|s| s == name) {
+            return Some(format!("sets {name}, which can change what the command runs"));
+        }
+        if value.contains(['$', '`', '(', '~', '*', '?', '[']) {
+            return Some(format!("sets {name} to a computed value"));
+        }
+        None
+    }
+
+    /// Check an argv (also used for the inner command of wrappers).
+    fn check_argv(&self, argv: &[&Word], env: &Env<'_>, depth: usize, _first: &Word) -> Check {
+        if depth > 8 {
+            return Check::unsafe_("wrappers nested too deeply");
+        }
+        let Some(name_word) = argv.first() else { return Check::unsafe_("a wrapper with no command") };
+        if !name_word.literal {
+            return Check::unsafe_(format!("the command name `{}` is computed at run time", name_word.raw));
+        }
+        let mut name = name_word.text.as_str();
+        // The system's own directories hold the real programs.
+        for dir in ["/bin/", "/usr/bin/", "/sbin/", "/usr/sbin/"] {
+            if let Some(base) = name.strip_prefix(dir).filter(|b| !b.contains('/') && !b.is_empty()) {
+                name = base;
+            }
+        }
+        if name.contains('/') {
+            return Check::unsafe_(format!("`{name}` is a path, not the system's program of that name"));
+        }
+        let Some(spec) = self.program.get(name) else {
+            return Check::unsafe_(format!("`{name}` is not in the read-only floor"));
+        };
+        checks::check_program(self, name, spec, &argv[1..], env, depth)
+    }
+}
+
+/// `<(...)`: the program reads a pipe from a command the analysis lists.
+pub fn is_process_substitution(w: &Word) -> bool {
+    w.raw.starts_with("<(") && w.raw.ends_with(')')
+}
+
+/// Every expansion in the word's source sits inside double quotes, so the
+/// word stays one word whatever it expands to (no splitting, no globbing).
+pub fn expansions_quoted(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    let mut in_double = false;
+    while i < b.len() {
+        match b[i] {
+            b'\\' => i += 2,
+            b'\'' if !in_double => match raw[i + 1..].find('\'') {
+                Some(end) => i += end + 2,
+                None => return false,
+            },
+            b'"' => {
+                in_double = !in_double;
+                i += 1;
+            }
+            b'$' | b'`' if !in_double => return false,
+            b'$' if b.get(i + 1) == Some(&b'(') => {
+                // Skip the substitution; its quotes are its own.
+                let mut depth = 0usize;
+                while i < b.len() {
+                    match b[i] {
+                        b'(' => depth += 1,
+                        b')' => {
+                            depth -= 1;
+                            if depth == 0 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                    i += 1;
+                }
+                i += 1;
+            }
+            _ => i += 1,
+        }
+    }
+    !in_double
+}
+
+/// The floor entries as (name, reason), for `gate floor`.
+pub fn entries() -> Vec<(String, &'static ProgramSpec)> {
+    let mut out = Vec::new();
+    for (name, spec) in &floor().program {
+        out.push((name.clone(), spec));
+        for (sub, s) in &spec.sub {
+            out.push((format!("{name} {sub}"), s));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_embedded_floor_parses() {
+        let f: Floor = toml::from_str(FLOOR_TOML).expect("policies/floor.toml must parse");
+        assert!(f.program.len() > 60);
+        for (name, spec) in &f.program {
+            assert!(!spec.reason.is_empty(), "{name} needs a reason");
+            for c in spec.short.chars().chain(spec.short_arg.chars()) {
+                assert!(c.is_ascii_alphanumeric() || "@.".contains(c), "{name}: odd short flag {c:?}");
+            }
+        }
+        for bad in ["awk", "perl", "python", "python3", "node", "bash", "sh", "zsh", "eval", "less", "more", "man", "vi", "vim", "nohup", "sudo"] {
+            assert!(!f.program.contains_key(bad), "{bad} must never be in the floor");
+        }
+    }
+
+    #[test]
+    fn normalize_paths() {
+        let cases: &[(&str, &str)] = &[
+            ("a/b", "/p/a/b"),
+            ("./a/../b", "/p/b"),
+            ("/x//y/", "/x/y"),
+            ("~/.ssh/id_rsa", "/h/.ssh/id_rsa"),
+            ("~", "/h"),
+            ("../../..", "/"),
+            ("/proc/self/cwd/../x", "/proc/self/x"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(normalize(input, "/p", Some("/h")), *want, "{input}");
+        }
+    }
+}

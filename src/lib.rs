@@ -1,0 +1,24 @@
+//! gate: an approval gate for AI coding agents. The library holds every
+//! module so that tests, benchmarks and fuzz targets reach the same code the
+//! binary runs; `main.rs` only dispatches.
+//!
+//! Pure cores (`shell`, `policy`, `floor`) do no I/O. The edges (`hook`,
+//! `store`, `cmd`, `config`, `probe`, `gitcfg`) read stdin, files and the
+//! database.
+
+pub mod action;
+pub mod cli;
+pub mod clock;
+pub mod cmd;
+pub mod config;
+pub mod floor;
+pub mod gitcfg;
+pub mod hook;
+pub mod identity;
+pub mod paths;
+pub mod policy;
+pub mod probe;
+pub mod redact;
+pub mod shell;
+pub mod store;
+pub mod term;

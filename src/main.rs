@@ -1,0 +1,29 @@
+//! The `gate` binary: parse the command line and dispatch. Nothing else.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    // Files gate creates are private to the user, before any is created.
+    // SAFETY: umask only changes this process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
+    // `gate hook` must never exit 1 (agents read that as "carry on"), not
+    // even for bad flags: it handles its own argument errors.
+    let cli = match gate::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if is_hook_invocation() && !matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
+            let first = e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ").to_string();
+            eprintln!("gate: {first}; denying this tool call");
+            return ExitCode::from(2);
+        }
+        Err(e) => e.exit(),
+    };
+    gate::cmd::dispatch(cli.command)
+}
+
+fn is_hook_invocation() -> bool {
+    std::env::args().nth(1).as_deref() == Some("hook")
+}

@@ -1,0 +1,509 @@
+//! Policy files: TOML text → compiled [`Rule`]s and settings, or errors
+//! that name `file:line:col` and say how to fix them. Pure: the caller
+//! reads the files. Examples (`examples`, `not_examples`) are checked here,
+//! after the whole file is compiled, so a rule carries its own tests.
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use super::glob::Glob;
+use super::rule::{LazyRegex, Layer, Matchers, Rule, ToolMatch, WordPat};
+use super::Decision;
+use crate::action::Kind;
+
+/// One problem in a policy file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError {
+    pub file: String,
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+    pub hint: String,
+}
+
+impl std::fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file, self.line, self.col, self.message)?;
+        if !self.hint.is_empty() {
+            write!(f, " (hint: {})", self.hint)?;
+        }
+        Ok(())
+    }
+}
+
+/// Settings a policy file may carry under `[settings]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Settings {
+    /// Seconds a question waits for an answer.
+    pub ask_timeout: Option<u64>,
+    /// Default-policy rule ids to turn off (honoured from the user layer only).
+    pub disable: Vec<String>,
+    /// A display name recorded as the approver instead of the OS user.
+    pub approver: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFile {
+    pub rules: Vec<Rule>,
+    pub settings: Settings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    settings: Option<RawSettings>,
+    #[serde(default)]
+    rule: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSettings {
+    #[serde(default)]
+    ask_timeout: Option<Spanned<i64>>,
+    #[serde(default)]
+    disable: Vec<Spanned<String>>,
+    #[serde(default)]
+    approver: Option<String>,
+}
+
+#[derive(Deserialize, Clone)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn items(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// A matcher's strings, each with the span of the matcher's value.
+#[derive(Clone)]
+struct Item {
+    text: String,
+    span: std::ops::Range<usize>,
+}
+
+impl Item {
+    fn get_ref(&self) -> &String {
+        &self.text
+    }
+    fn span(&self) -> std::ops::Range<usize> {
+        self.span.clone()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    id: Option<Spanned<String>>,
+    decision: Option<Spanned<String>>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    tool: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    command: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    command_regex: Option<Spanned<String>>,
+    #[serde(default)]
+    args: Option<Vec<Spanned<OneOrMany>>>,
+    #[serde(default)]
+    piped_into: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    path: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    url: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    domain: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    mcp: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    agent: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    cwd: Option<Spanned<OneOrMany>>,
+    #[serde(default)]
+    examples: Vec<Spanned<String>>,
+    #[serde(default)]
+    not_examples: Vec<Spanned<String>>,
+}
+
+const RULE_KEYS: &[&str] = &[
+    "id", "decision", "message", "tool", "command", "command_regex", "args", "piped_into", "path", "url", "domain",
+    "mcp", "agent", "cwd", "examples", "not_examples",
+];
+
+const AGENTS: &[&str] = &["claude-code", "claude", "codex", "gemini-cli", "gemini", "cursor", "copilot-cli", "hermes"];
+
+/// Byte offset → 1-based line and column (in characters).
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..text.floor_char_boundary_compat(offset)];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    (line, col)
+}
+
+trait FloorBoundary {
+    fn floor_char_boundary_compat(&self, i: usize) -> usize;
+}
+
+impl FloorBoundary for str {
+    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
+        while i > 0 && !self.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    }
+}
+
+struct Ctx<'a> {
+    file: &'a str,
+    text: &'a str,
+    errors: Vec<PolicyError>,
+    macros: &'a Macros,
+}
+
+impl Ctx<'_> {
+    fn err(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
+        let (line, col) = line_col(self.text, offset);
+        self.errors.push(PolicyError { file: self.file.to_string(), line, col, message: message.into(), hint: hint.into() });
+    }
+}
+
+/// The closest known key, for "did you mean".
+fn suggest(word: &str, known: &[&str]) -> Option<String> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), *k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 3))
+        .min()
+        .map(|(_, k)| k.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// What `~` and `@gate` stand for in path patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Macros {
+    pub home: Option<String>,
+    pub gate_dirs: Vec<String>,
+}
+
+impl Macros {
+    /// Expand one path pattern into the patterns it stands for.
+    fn expand(&self, pattern: &str) -> Vec<String> {
+        if pattern == "@gate" {
+            return self.gate_dirs.clone();
+        }
+        if let Some(rest) = pattern.strip_prefix("@gate/") {
+            return self.gate_dirs.iter().map(|d| format!("{}/{rest}", d.trim_end_matches('/'))).collect();
+        }
+        if pattern == "~" || pattern.starts_with("~/") {
+            return match &self.home {
+                Some(h) => vec![format!("{}{}", h.trim_end_matches('/'), &pattern[1..])],
+                // No home: the pattern cannot match anything real.
+                None => vec![],
+            };
+        }
+        vec![pattern.to_string()]
+    }
+}
+
+/// Parse and compile one policy file. `file` is how errors and origins
+/// name it. All problems are collected; any problem means no rules.
+pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<PolicyFile, Vec<PolicyError>> {
+    let mut cx = Ctx { file, text, errors: Vec::new(), macros };
+    let raw: RawFile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let offset = e.span().map(|s| s.start).unwrap_or(0);
+            let msg = e.message().trim().to_string();
+            let hint = toml_hint(&msg);
+            cx.err(offset, msg, hint);
+            return Err(cx.errors);
+        }
+    };
+    let mut settings = Settings::default();
+    if let Some(s) = raw.settings {
+        if let Some(t) = s.ask_timeout {
+            if *t.get_ref() <= 0 || *t.get_ref() > 86_400 {
+                cx.err(t.span().start, "ask_timeout must be between 1 and 86400 seconds", "300 (five minutes) is the default");
+            } else {
+                settings.ask_timeout = Some(*t.get_ref() as u64);
+            }
+        }
+        settings.disable = s.disable.iter().map(|d| d.get_ref().clone()).collect();
+        settings.approver = s.approver;
+    }
+    let mut rules = Vec::new();
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for spanned in &raw.rule {
+        let start = spanned.span().start;
+        let (line, _) = line_col(text, start);
+        let r = spanned.get_ref();
+        let Some(id) = &r.id else {
+            cx.err(start, "rule has no `id`", "add a unique id, e.g. id = \"no-publish\"");
+            continue;
+        };
+        let id_text = id.get_ref().trim().to_string();
+        if id_text.is_empty() || !id_text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
+            cx.err(id.span().start, format!("rule id {:?} is not valid", id.get_ref()), "use letters, digits, `-`, `_`, `.` or `:`");
+            continue;
+        }
+        if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id_text) {
+            cx.err(id.span().start, format!("rule id {id_text:?} is used twice (first at line {first})"), "give every rule its own id");
+            continue;
+        }
+        seen.push((id_text.clone(), line));
+        let Some(decision) = &r.decision else {
+            cx.err(start, format!("rule {id_text:?} has no `decision`"), "add decision = \"allow\", \"ask\" or \"deny\"");
+            continue;
+        };
+        let decision = match decision.get_ref().as_str() {
+            "allow" => Decision::Allow,
+            "ask" => Decision::Ask,
+            "deny" => Decision::Deny,
+            other => {
+                cx.err(decision.span().start, format!("decision {other:?} is not allow, ask or deny"), "use one of \"allow\", \"ask\", \"deny\"");
+                continue;
+            }
+        };
+        let errors_before = cx.errors.len();
+        let matchers = compile_matchers(&mut cx, r, start, &id_text);
+        if cx.errors.len() > errors_before {
+            continue;
+        }
+        let rule = Rule {
+            id: id_text.clone(),
+            decision,
+            message: r.message.clone(),
+            layer,
+            origin: format!("{file}:{line}"),
+            matchers,
+        };
+        check_examples(&mut cx, &rule, r);
+        rules.push(rule);
+    }
+    if cx.errors.is_empty() {
+        Ok(PolicyFile { rules, settings })
+    } else {
+        Err(cx.errors)
+    }
+}
+
+fn toml_hint(msg: &str) -> String {
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        let field = rest.split('`').next().unwrap_or("");
+        let known: &[&str] = if msg.contains("ask_timeout") { &["ask_timeout", "disable", "approver"] } else if msg.contains("decision") { RULE_KEYS } else { &["rule", "settings"] };
+        return match suggest(field, known) {
+            Some(s) => format!("did you mean `{s}`? The keys are listed in policies/README.md"),
+            None => "remove it; the keys are listed in policies/README.md".into(),
+        };
+    }
+    if msg.contains("data did not match any variant") {
+        return "use a string or a list of strings".into();
+    }
+    if msg.contains("invalid type") {
+        return "check the value's type against policies/README.md".into();
+    }
+    "fix the TOML syntax at this place".into()
+}
+
+fn strings(v: &Option<Spanned<OneOrMany>>) -> Vec<Item> {
+    match v {
+        Some(s) => s.get_ref().items().into_iter().map(|text| Item { text, span: s.span() }).collect(),
+        None => Vec::new(),
+    }
+}
+
+fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Matchers {
+    let mut m = Matchers::default();
+    let errors_at_start = cx.errors.len();
+    for t in strings(&r.tool) {
+        let name = t.get_ref().trim();
+        match Kind::parse(name) {
+            Some(k) => m.tool.push(ToolMatch::Kind(k)),
+            None if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-:".contains(c)) => {
+                m.tool.push(ToolMatch::Name(name.to_string()))
+            }
+            None => cx.err(t.span().start, format!("tool {name:?} is neither a kind nor a tool name"), "kinds: shell, read, write, edit, search, fetch, mcp, agent, other; or a tool name like Bash"),
+        }
+    }
+    for c in strings(&r.command) {
+        let words = command_words(c.get_ref());
+        if words.is_empty() {
+            cx.err(c.span().start, "command is empty", "give the program and any leading words, e.g. \"npm publish\"");
+            continue;
+        }
+        let mut prefix = Vec::new();
+        for w in words {
+            if w.bytes().any(|b| matches!(b, b'*' | b'?' | b'[')) {
+                match Glob::whole(&w) {
+                    Ok(g) => prefix.push(WordPat::Glob(g)),
+                    Err(e) => cx.err(c.span().start, format!("bad glob in command: {e}"), "escape a literal `[` as `\\[`"),
+                }
+            } else {
+                prefix.push(WordPat::Exact(w));
+            }
+        }
+        m.command.push(prefix);
+    }
+    if let Some(re) = &r.command_regex {
+        match regex::Regex::new(re.get_ref()) {
+            Ok(_) => m.command_regex = Some(LazyRegex::new(re.get_ref())),
+            Err(e) => {
+                let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
+                cx.err(re.span().start, format!("bad regex in command_regex: {first}"), "the syntax is Rust's regex crate; escape `(` `.` `*` with `\\\\`")
+            }
+        }
+    }
+    for group in r.args.iter().flatten() {
+        let words: Vec<String> = group.get_ref().items();
+        if words.is_empty() {
+            cx.err(group.span().start, "an args group is empty", "each group lists words of which one must be present");
+        }
+        m.args.push(words);
+    }
+    m.piped_into = strings(&r.piped_into).iter().map(|s| s.get_ref().clone()).collect();
+    for p in strings(&r.path) {
+        for pattern in cx.macros.expand(p.get_ref()) {
+            match Glob::path(&pattern) {
+                Ok(g) => m.path.push(g),
+                Err(e) => cx.err(p.span().start, format!("bad glob in path: {e}"), "see the glob syntax in policies/README.md"),
+            }
+        }
+    }
+    for u in strings(&r.url) {
+        match Glob::whole(u.get_ref()) {
+            Ok(g) => m.url.push(g),
+            Err(e) => cx.err(u.span().start, format!("bad glob in url: {e}"), "e.g. url = \"https://github.com/*\""),
+        }
+    }
+    for d in strings(&r.domain) {
+        let text = d.get_ref().trim().to_ascii_lowercase();
+        if text.contains('/') || text.is_empty() {
+            cx.err(d.span().start, format!("domain {:?} is not a host name", d.get_ref()), "give a host such as \"example.com\" or \"*.example.com\"; use `url` for paths");
+            continue;
+        }
+        match Glob::whole(&text) {
+            Ok(g) => m.domain.push(g),
+            Err(e) => cx.err(d.span().start, format!("bad glob in domain: {e}"), ""),
+        }
+    }
+    for s in strings(&r.mcp) {
+        let text = s.get_ref();
+        let (server, tool) = match text.split_once('/') {
+            Some((a, b)) => (a, Some(b)),
+            None => (text.as_str(), None),
+        };
+        match (Glob::whole(server), tool.map(Glob::whole).transpose()) {
+            (Ok(a), Ok(b)) => m.mcp.push((a, b)),
+            _ => cx.err(s.span().start, format!("bad mcp pattern {text:?}"), "use \"server\" or \"server/tool\", with globs"),
+        }
+    }
+    for a in strings(&r.agent) {
+        if !AGENTS.contains(&a.get_ref().as_str()) {
+            cx.err(a.span().start, format!("unknown agent {:?}", a.get_ref()), format!("one of {}", AGENTS.join(", ")));
+        } else {
+            m.agent.push(a.get_ref().clone());
+        }
+    }
+    for c in strings(&r.cwd).iter().flat_map(|c| cx.macros.expand(c.get_ref()).into_iter().map(move |e| (c.span(), e))).collect::<Vec<_>>() {
+        let (span, pattern) = c;
+        match Glob::path(&ensure_dir_glob(&pattern)) {
+            Ok(g) => m.cwd.push(g),
+            Err(e) => cx.err(span.start, format!("bad glob in cwd: {e}"), ""),
+        }
+    }
+    if cx.errors.len() > errors_at_start {
+        return m;
+    }
+    // Rules that can never match.
+    let shell_only = !m.command.is_empty() || m.command_regex.is_some() || !m.args.is_empty() || !m.piped_into.is_empty();
+    let fetch_only = !m.url.is_empty() || !m.domain.is_empty();
+    let mcp_only = !m.mcp.is_empty();
+    let families = [shell_only, fetch_only, mcp_only].iter().filter(|b| **b).count();
+    if families > 1 {
+        cx.err(start, format!("rule {id:?} can never match: it mixes command, url/domain and mcp matchers, which apply to different tools"), "split it into one rule per kind of tool");
+    }
+    let kinds: Vec<Kind> = m.tool.iter().filter_map(|t| if let ToolMatch::Kind(k) = t { Some(*k) } else { None }).collect();
+    let kinds_only = m.tool.iter().all(|t| matches!(t, ToolMatch::Kind(_)));
+    if !m.tool.is_empty() && kinds_only {
+        let clash = (shell_only && !kinds.contains(&Kind::Shell))
+            || (fetch_only && !kinds.contains(&Kind::Fetch))
+            || (mcp_only && !kinds.contains(&Kind::Mcp));
+        if clash {
+            cx.err(start, format!("rule {id:?} can never match: its tool list excludes the tools its other matchers apply to"), "remove `tool`, or add the kind the matchers need (shell, fetch or mcp)");
+        }
+    }
+    if m.tool.is_empty() && m.agent.is_empty() && m.cwd.is_empty() && !m.has_subject_matcher() {
+        cx.err(start, format!("rule {id:?} has no matcher, so it would match every tool call"), "add command, tool, path, url, domain, mcp, agent or cwd");
+    }
+    m
+}
+
+fn ensure_dir_glob(p: &str) -> String {
+    p.trim_end_matches('/').to_string()
+}
+
+/// Split a `command` pattern into words the way the shell would.
+pub fn command_words(text: &str) -> Vec<String> {
+    let analysis = crate::shell::analyze(text);
+    match analysis.commands.first() {
+        Some(c) if analysis.commands.len() == 1 => c.argv.iter().map(|w| w.text.clone()).collect(),
+        _ => text.split_whitespace().map(str::to_string).collect(),
+    }
+}
+
+fn check_examples(cx: &mut Ctx<'_>, rule: &Rule, raw: &RawRule) {
+    for ex in &raw.examples {
+        if !super::rule_matches_command_line(rule, ex.get_ref()) {
+            cx.err(ex.span().start, format!("rule {:?} does not match its example {:?}", rule.id, ex.get_ref()), "fix the matchers, or move the line to not_examples");
+        }
+    }
+    for ex in &raw.not_examples {
+        if super::rule_matches_command_line(rule, ex.get_ref()) {
+            cx.err(ex.span().start, format!("rule {:?} matches {:?}, listed in not_examples", rule.id, ex.get_ref()), "narrow the matchers, or move the line to examples");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_and_column_are_one_based() {
+        let t = "a\nbc\néd";
+        assert_eq!(line_col(t, 0), (1, 1));
+        assert_eq!(line_col(t, 3), (2, 2));
+        assert_eq!(line_col(t, 7), (3, 2));
+        assert_eq!(line_col(t, 8), (3, 3));
+    }
+
+    #[test]
+    fn suggestions_for_typos() {
+        assert_eq!(suggest("comand", RULE_KEYS).as_deref(), Some("command"));
+        assert_eq!(suggest("desicion", RULE_KEYS).as_deref(), Some("decision"));
+        assert_eq!(suggest("zzzzzz", RULE_KEYS), None);
+    }
+}

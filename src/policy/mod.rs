@@ -1,0 +1,510 @@
+//! Deciding a tool call: pure code that maps an [`Action`] and its
+//! [`Context`] to a [`Verdict`] (allow, ask or deny, with the rule or floor
+//! entry that decided and a reason). Across every layer and every simple
+//! command of a shell line the strictest decision wins (deny > ask >
+//! allow); the read-only floor counts as an allow. No I/O happens here:
+//! policy files are read by the caller, and the floor reaches the disk only
+//! through the context's probe.
+
+pub mod glob;
+pub mod load;
+pub mod rule;
+
+use serde::Serialize;
+
+use crate::action::{Action, Kind};
+use crate::floor::{self, Check, Env, Probe};
+use rule::{ActionView, CommandView, Layer, Rule, Subject};
+
+/// A decision, ordered by strictness: `max()` of several is the strictest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Allow,
+    Ask,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Ask => "ask",
+            Decision::Deny => "deny",
+        }
+    }
+}
+
+/// What produced a verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Basis {
+    /// The built-in read-only floor.
+    Floor,
+    /// A policy rule.
+    Rule,
+    /// Nothing matched: the default for unmatched calls.
+    Default,
+    /// gate could not decide (bad input, broken policy): never an allow.
+    Error,
+}
+
+impl Basis {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Basis::Floor => "floor",
+            Basis::Rule => "rule",
+            Basis::Default => "default",
+            Basis::Error => "error",
+        }
+    }
+}
+
+/// Where a rule is defined: its id and `file:line`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RuleRef {
+    pub id: String,
+    pub origin: String,
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}, {}", self.id, self.origin)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    pub decision: Decision,
+    pub basis: Basis,
+    pub rule: Option<RuleRef>,
+    pub reason: String,
+}
+
+/// The compiled rules of every layer, and what went wrong loading them.
+#[derive(Debug, Clone, Default)]
+pub struct PolicySet {
+    pub rules: Vec<Rule>,
+    /// One line per broken policy file: gate never allows while any is broken.
+    pub broken: Vec<String>,
+}
+
+/// What the decision may look at besides the action itself.
+pub struct Context<'a> {
+    pub home: Option<String>,
+    /// gate's own directories.
+    pub gate_dirs: Vec<String>,
+    pub probe: &'a dyn Probe,
+    pub policy: &'a PolicySet,
+}
+
+/// How one simple command (or one subject) was decided.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandVerdict {
+    /// The command line of this simple command, or the subject.
+    pub command: String,
+    pub decision: Decision,
+    pub basis: Basis,
+    pub rule: Option<RuleRef>,
+    pub reason: String,
+    /// The floor's finding.
+    pub floor: String,
+    /// Every rule that matched, strictest first.
+    pub matched: Vec<MatchedRule>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatchedRule {
+    pub id: String,
+    pub origin: String,
+    pub decision: Decision,
+}
+
+/// The full explanation `gate check` prints; the verdict is its summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evaluation {
+    pub verdict: Verdict,
+    pub commands: Vec<CommandVerdict>,
+}
+
+/// Decide one tool call.
+pub fn evaluate(action: &Action, ctx: &Context<'_>) -> Verdict {
+    explain(action, ctx).verdict
+}
+
+fn rule_ref(r: &Rule) -> RuleRef {
+    RuleRef { id: r.id.clone(), origin: r.origin.clone() }
+}
+
+/// Prefer, among rules of equal decision, the one an admin or the user wrote.
+fn layer_rank(l: Layer) -> u8 {
+    match l {
+        Layer::Managed => 0,
+        Layer::User => 1,
+        Layer::Project => 2,
+        Layer::Default => 3,
+    }
+}
+
+fn matching<'r>(rules: &'r [Rule], view: &ActionView<'_>, subject: Subject<'_>) -> Vec<&'r Rule> {
+    let mut m: Vec<&Rule> = rules.iter().filter(|r| r.matchers.matches(view, subject)).collect();
+    m.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
+    m
+}
+
+fn rule_reason(r: &Rule, what: &str) -> String {
+    match (&r.message, r.decision) {
+        (Some(m), _) => format!("`{what}`: {m}"),
+        (None, Decision::Deny) => format!("`{what}` is denied by gate rule {}", r.id),
+        (None, Decision::Ask) => format!("`{what}` needs a human's approval (gate rule {})", r.id),
+        (None, Decision::Allow) => format!("`{what}` is allowed by gate rule {}", r.id),
+    }
+}
+
+/// Combine the rules matching one subject with the floor's finding.
+fn decide_subject(what: String, matched: Vec<&Rule>, floor_check: Check) -> CommandVerdict {
+    let matched_list: Vec<MatchedRule> =
+        matched.iter().map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision }).collect();
+    let floor_text = match &floor_check {
+        Check::Safe { entry, reason } => format!("safe ({entry}: {reason})"),
+        Check::Unsafe { reason } => format!("not read-only: {reason}"),
+    };
+    let top = matched.first();
+    let (decision, basis, rule, reason) = match (top, &floor_check) {
+        (Some(r), _) if r.decision != Decision::Allow => (r.decision, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what)),
+        (_, Check::Safe { entry, reason }) => {
+            (Decision::Allow, Basis::Floor, Some(RuleRef { id: entry.clone(), origin: "policies/floor.toml".into() }), reason.clone())
+        }
+        (Some(r), _) => (Decision::Allow, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what)),
+        (None, Check::Unsafe { reason }) => (Decision::Ask, Basis::Default, None, reason.clone()),
+    };
+    CommandVerdict { command: what, decision, basis, rule, reason, floor: floor_text, matched: matched_list }
+}
+
+/// Argv forms a command rule is matched against: as written, and with
+/// wrappers (`sudo`, `env`, `timeout`, ...) and git's global options
+/// removed, so `sudo rm -rf /` and `git -C x push --force` are caught.
+pub fn argv_forms(argv: &[String]) -> Vec<Vec<String>> {
+    let mut forms = vec![argv.to_vec()];
+    let mut cur: Vec<String> = argv.to_vec();
+    for _ in 0..8 {
+        let Some(first) = cur.first().map(|s| s.rsplit('/').next().unwrap_or(s).to_string()) else { break };
+        let skip_values: &[&str] = match first.as_str() {
+            "sudo" | "doas" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
+            "env" => &["-u", "-C", "-S"],
+            "timeout" => &["-k", "-s"],
+            "nice" => &["-n"],
+            "xargs" => &["-d", "-n", "-L", "-P", "-I", "-s", "-E", "-a"],
+            "nohup" | "time" | "command" | "exec" | "builtin" | "stdbuf" | "ionice" | "chronic" | "unbuffer" => &[],
+            "git" => {
+                let mut out = vec![cur[0].clone()];
+                let mut i = 1;
+                while i < cur.len() && cur[i].starts_with('-') {
+                    let flag = cur[i].as_str();
+                    i += if matches!(flag, "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env") { 2 } else { 1 };
+                }
+                if i == 1 {
+                    break;
+                }
+                out.extend(cur.iter().skip(i).cloned());
+                if out != cur {
+                    forms.push(out);
+                }
+                break;
+            }
+            _ => break,
+        };
+        let mut i = 1;
+        while i < cur.len() {
+            let w = cur[i].as_str();
+            if w == "--" {
+                i += 1;
+                break;
+            }
+            if w.starts_with('-') {
+                i += if skip_values.contains(&w) { 2 } else { 1 };
+                continue;
+            }
+            if first == "env" && w.contains('=') {
+                i += 1;
+                continue;
+            }
+            if first == "timeout" {
+                i += 1; // the duration
+            }
+            break;
+        }
+        if i >= cur.len() {
+            break;
+        }
+        cur = cur[i..].to_vec();
+        forms.push(cur.clone());
+    }
+    forms
+}
+
+/// The paths a simple command names: operands and redirection targets,
+/// normalised against the working directory.
+fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    for w in cmd.argv.iter().skip(1) {
+        let t = w.text.as_str();
+        let candidate = if let Some((_, v)) = t.split_once('=').filter(|(k, _)| k.starts_with("--")) { v } else { t };
+        if candidate.is_empty() || (candidate.starts_with('-') && candidate == t) {
+            continue;
+        }
+        out.push(floor::normalize(candidate, cwd, home));
+    }
+    for r in &cmd.redirects {
+        if !matches!(r.op, crate::shell::RedirectOp::HereDoc | crate::shell::RedirectOp::HereString | crate::shell::RedirectOp::DupIn | crate::shell::RedirectOp::DupOut | crate::shell::RedirectOp::Close) {
+            out.push(floor::normalize(&r.target.text, cwd, home));
+        }
+    }
+    out
+}
+
+/// Programs each command's stdout is piped into (by pipeline order).
+fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
+    let cmds = &analysis.commands;
+    let mut out = vec![Vec::new(); cmds.len()];
+    for i in 0..cmds.len() {
+        if !cmds[i].context.in_pipeline {
+            continue;
+        }
+        // Later commands at the same depth in a pipeline: a conservative
+        // reading that treats every later pipeline member as downstream.
+        for j in i + 1..cmds.len() {
+            if cmds[j].context.in_pipeline && cmds[j].context.substitution_depth == cmds[i].context.substitution_depth {
+                if let Some(n) = cmds[j].name() {
+                    out[i].push(n.rsplit('/').next().unwrap_or(n).to_string());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Does a rule match any simple command of a command line? (For `examples`.)
+pub fn rule_matches_command_line(rule: &Rule, line: &str) -> bool {
+    let analysis = crate::shell::analyze(line);
+    let view = ActionView { agent: "claude-code", tool: "Bash", kind: Kind::Shell, cwd: "/" };
+    let pipes = pipe_targets(&analysis);
+    analysis.commands.iter().zip(pipes).any(|(c, piped)| {
+        let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
+        let paths = command_paths(c, "/", None);
+        argv_forms(&argv).into_iter().any(|form| {
+            let cv = CommandView::new(form, paths.clone(), piped.clone());
+            rule.matchers.matches(&view, Subject::Command(&cv))
+        })
+    })
+}
+
+fn domain_of(url: &str) -> String {
+    let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
+    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host = host.rsplit('@').next().unwrap_or(host);
+    let host = if host.starts_with('[') { host.split(']').next().unwrap_or(host).trim_start_matches('[') } else { host.split(':').next().unwrap_or(host) };
+    host.to_ascii_lowercase()
+}
+
+/// Claude Code tools that only change the agent's own state.
+const INTERNAL_TOOLS: &[&str] = &["TodoWrite", "ExitPlanMode", "EnterPlanMode", "AskUserQuestion", "ToolSearch", "BashOutput", "TaskOutput"];
+
+/// Decide one tool call and say why, subject by subject.
+pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
+    let view = ActionView { agent: action.agent.as_str(), tool: &action.tool, kind: action.kind, cwd: &action.cwd };
+    let env = Env { cwd: &action.cwd, home: ctx.home.as_deref(), gate_dirs: &ctx.gate_dirs, probe: ctx.probe };
+    let rules = &ctx.policy.rules;
+    let fl = floor::floor();
+    let mut parts: Vec<CommandVerdict> = Vec::new();
+    let target = action.target.clone().unwrap_or_default();
+    let s = |k: &str| action.args.get(k).and_then(|v| v.as_str()).map(str::to_string);
+
+    // Rules on the action as a whole (tool, agent, cwd only).
+    let whole = matching(rules, &view, Subject::Whole);
+    match action.kind {
+        Kind::Shell => {
+            let command = s("command").unwrap_or_default();
+            let analysis = crate::shell::analyze(&command);
+            let pipes = pipe_targets(&analysis);
+            for (c, piped) in analysis.commands.iter().zip(pipes) {
+                let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
+                let line = if argv.is_empty() {
+                    c.assignments.join(" ")
+                } else {
+                    c.argv.iter().map(|w| w.raw.clone()).collect::<Vec<_>>().join(" ")
+                };
+                let paths = command_paths(c, &action.cwd, ctx.home.as_deref());
+                let mut matched: Vec<&Rule> = Vec::new();
+                for form in argv_forms(&argv) {
+                    let cv = CommandView::new(form, paths.clone(), piped.clone());
+                    for r in matching(rules, &view, Subject::Command(&cv)) {
+                        if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                            matched.push(r);
+                        }
+                    }
+                }
+                matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
+                parts.push(decide_subject(line, matched, fl.check(c, &env)));
+            }
+            for o in &analysis.opaque {
+                parts.push(CommandVerdict {
+                    command: command.clone(),
+                    decision: Decision::Ask,
+                    basis: Basis::Default,
+                    rule: None,
+                    reason: format!("gate cannot fully analyse this command: {}", o.reason),
+                    floor: "not analysable".into(),
+                    matched: Vec::new(),
+                });
+            }
+            if analysis.commands.is_empty() && analysis.opaque.is_empty() {
+                parts.push(decide_subject(
+                    command.clone(),
+                    Vec::new(),
+                    Check::Safe { entry: "floor:empty".into(), reason: "the command line runs nothing".into() },
+                ));
+            }
+        }
+        Kind::Read | Kind::Search => {
+            let path = s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")).unwrap_or_else(|| action.cwd.clone());
+            let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
+            let floor_check = if action.kind == Kind::Read {
+                match fl.sensitive_reason(&abs, &env) {
+                    Some(r) => Check::Unsafe { reason: format!("reading a secret: {r}") },
+                    None => Check::Safe { entry: "floor:file-tools".into(), reason: format!("{} only reads a file", action.tool) },
+                }
+            } else {
+                let pattern = s("glob").or_else(|| s("pattern").filter(|_| action.tool == "Glob"));
+                let named_secret = pattern.as_deref().and_then(|p| {
+                    let tail = p.rsplit('/').next().unwrap_or(p);
+                    ["env", "pem", "key", "id_rsa", "id_ed25519", "netrc", "credentials", "secret"]
+                        .iter()
+                        .find(|s| tail.to_ascii_lowercase().contains(*s))
+                        .map(|s| format!("the pattern {p:?} targets secret files ({s})"))
+                });
+                match fl.recursive_reason(&abs, &env, false).or(named_secret) {
+                    Some(r) => Check::Unsafe { reason: format!("searching secrets: {r}") },
+                    None => Check::Safe { entry: "floor:file-tools".into(), reason: format!("{} only searches files", action.tool) },
+                }
+            };
+            let matched = matching(rules, &view, Subject::File(&abs));
+            parts.push(decide_subject(abs.clone(), matched, floor_check));
+        }
+        Kind::Write | Kind::Edit => {
+            let path = s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")).unwrap_or_default();
+            let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
+            let mut matched = matching(rules, &view, Subject::File(&abs));
+            if let Some(real) = ctx.probe.canonicalize(&abs).filter(|r| *r != abs) {
+                for r in matching(rules, &view, Subject::File(&real)) {
+                    if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                        matched.push(r);
+                    }
+                }
+                matched.sort_by(|a, b| b.decision.cmp(&a.decision));
+            }
+            let reason = format!("{} would change {abs}; a human must approve it", action.tool);
+            parts.push(decide_subject(abs, matched, Check::Unsafe { reason }));
+        }
+        Kind::Fetch => {
+            let url = s("url").unwrap_or_default();
+            let domain = domain_of(&url);
+            let matched = matching(rules, &view, Subject::Url { url: &url, domain: &domain });
+            parts.push(decide_subject(target.clone(), matched, Check::Unsafe { reason: format!("{} reaches the network", action.tool) }));
+        }
+        Kind::Mcp => {
+            let mut it = action.tool.splitn(3, "__");
+            let (_, server, tool) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+            let matched = matching(rules, &view, Subject::Mcp { server, tool });
+            parts.push(decide_subject(action.tool.clone(), matched, Check::Unsafe { reason: format!("MCP tool {} may do anything", action.tool) }));
+        }
+        Kind::Agent => parts.push(decide_subject(
+            target.clone(),
+            Vec::new(),
+            Check::Safe { entry: "floor:subagent".into(), reason: "starting a subagent runs nothing; its tool calls are gated one by one".into() },
+        )),
+        Kind::Other => {
+            let floor_check = if INTERNAL_TOOLS.contains(&action.tool.as_str()) {
+                Check::Safe { entry: "floor:agent-internal".into(), reason: format!("{} only changes the agent's own state", action.tool) }
+            } else {
+                Check::Unsafe { reason: format!("gate does not know what {} does", action.tool) }
+            };
+            parts.push(decide_subject(action.tool.clone(), Vec::new(), floor_check));
+        }
+    }
+    // Whole-action rules join every part.
+    if let Some(top) = whole.first() {
+        let cv = CommandVerdict {
+            command: format!("{} call", action.tool),
+            decision: top.decision,
+            basis: Basis::Rule,
+            rule: Some(rule_ref(top)),
+            reason: rule_reason(top, if target.is_empty() { &action.tool } else { &target }),
+            floor: String::new(),
+            matched: whole.iter().map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision }).collect(),
+        };
+        // A whole-action allow only stands in for a part that asks for no
+        // other reason than "not read-only"; it never lifts a rule's ask.
+        if top.decision == Decision::Allow {
+            for p in parts.iter_mut() {
+                if p.basis == Basis::Default {
+                    p.decision = Decision::Allow;
+                    p.basis = Basis::Rule;
+                    p.rule = cv.rule.clone();
+                    p.reason = cv.reason.clone();
+                }
+            }
+        } else {
+            parts.push(cv);
+        }
+    }
+    let mut verdict = summarize(&parts, &target);
+    if !ctx.policy.broken.is_empty() && verdict.decision == Decision::Allow {
+        verdict = Verdict {
+            decision: Decision::Ask,
+            basis: Basis::Error,
+            rule: None,
+            reason: format!(
+                "gate will not auto-approve anything while a policy file is broken: {}. Run `gate policy check`",
+                ctx.policy.broken[0]
+            ),
+        };
+    }
+    Evaluation { verdict, commands: parts }
+}
+
+fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
+    let Some(top) = parts.iter().max_by(|a, b| a.decision.cmp(&b.decision).then(b.basis_rank().cmp(&a.basis_rank()))) else {
+        return Verdict { decision: Decision::Ask, basis: Basis::Default, rule: None, reason: "nothing to decide".into() };
+    };
+    let reason = match top.decision {
+        Decision::Deny => {
+            let mut r = top.reason.clone();
+            if !r.contains("Instead") && !r.contains("instead") {
+                r.push_str(". Do not retry it; choose another way, or ask the user to run it themselves.");
+            }
+            r
+        }
+        Decision::Ask => format!("gate asks: {}", top.reason),
+        Decision::Allow => {
+            if parts.len() == 1 {
+                top.reason.clone()
+            } else {
+                format!("`{target}`: every command is allowed ({})", parts.iter().filter_map(|p| p.rule.as_ref().map(|r| r.id.clone())).collect::<Vec<_>>().join(", "))
+            }
+        }
+    };
+    Verdict { decision: top.decision, basis: top.basis, rule: top.rule.clone(), reason }
+}
+
+impl CommandVerdict {
+    /// Among equal decisions, name a rule over the floor over the default.
+    fn basis_rank(&self) -> u8 {
+        match self.basis {
+            Basis::Rule => 0,
+            Basis::Error => 1,
+            Basis::Floor => 2,
+            Basis::Default => 3,
+        }
+    }
+}

@@ -1,0 +1,287 @@
+//! A compiled policy rule and how it matches. A rule's matchers are all
+//! optional and all must match (AND); a list inside one matcher is any-of
+//! (OR). A rule is checked against *subjects*: the whole action, each
+//! simple command of a shell action, the path of a file tool, the URL of a
+//! fetch, the server and tool of an MCP call.
+
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+use super::glob::Glob;
+use super::Decision;
+use crate::action::Kind;
+
+/// Where a policy file comes from. Later layers are not "stronger": across
+/// all layers the strictest decision wins; the layer decides only whether
+/// allow rules count (a project's need `gate trust`) and whether rules can
+/// be disabled (only the default layer's, and only by the user).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Layer {
+    Default,
+    User,
+    Project,
+    Managed,
+}
+
+impl Layer {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Layer::Default => "default",
+            Layer::User => "user",
+            Layer::Project => "project",
+            Layer::Managed => "managed",
+        }
+    }
+}
+
+/// `tool = ...`: a gate kind or an agent's own tool name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ToolMatch {
+    Kind(Kind),
+    Name(String),
+}
+
+/// One word of a `command` prefix: literal text, or a glob over one word.
+#[derive(Debug, Clone)]
+pub enum WordPat {
+    Exact(String),
+    Glob(Glob),
+}
+
+impl WordPat {
+    pub fn matches(&self, word: &str) -> bool {
+        match self {
+            WordPat::Exact(w) => w == word,
+            WordPat::Glob(g) => g.is_match(word),
+        }
+    }
+}
+
+/// A regex compiled on first use, so loading a large policy stays cheap.
+#[derive(Debug)]
+pub struct LazyRegex {
+    pub source: String,
+    compiled: OnceLock<Option<Regex>>,
+}
+
+impl Clone for LazyRegex {
+    fn clone(&self) -> Self {
+        LazyRegex::new(&self.source)
+    }
+}
+
+impl LazyRegex {
+    pub fn new(source: &str) -> LazyRegex {
+        LazyRegex { source: source.to_string(), compiled: OnceLock::new() }
+    }
+    /// A regex that fails to compile matches everything: it was validated
+    /// at load, and for deny/ask rules matching more is the safe side.
+    pub fn is_match(&self, text: &str) -> bool {
+        match self.compiled.get_or_init(|| Regex::new(&self.source).ok()) {
+            Some(re) => re.is_match(text),
+            None => true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Matchers {
+    pub tool: Vec<ToolMatch>,
+    /// Any of these argv-word prefixes.
+    pub command: Vec<Vec<WordPat>>,
+    pub command_regex: Option<LazyRegex>,
+    /// Groups of words; every group must have one word present in the
+    /// command (short flag bundles count: `-rf` holds `-r` and `-f`).
+    pub args: Vec<Vec<String>>,
+    /// The command's output is piped into one of these programs.
+    pub piped_into: Vec<String>,
+    pub path: Vec<Glob>,
+    pub url: Vec<Glob>,
+    pub domain: Vec<Glob>,
+    /// `server` or `server/tool`, globs.
+    pub mcp: Vec<(Glob, Option<Glob>)>,
+    pub agent: Vec<String>,
+    pub cwd: Vec<Glob>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub id: String,
+    pub decision: Decision,
+    pub message: Option<String>,
+    pub layer: Layer,
+    /// `file:line` of the `[[rule]]`.
+    pub origin: String,
+    pub matchers: Matchers,
+}
+
+/// What the action is, independent of which subject is being matched.
+#[derive(Debug, Clone, Copy)]
+pub struct ActionView<'a> {
+    pub agent: &'a str,
+    pub tool: &'a str,
+    pub kind: Kind,
+    pub cwd: &'a str,
+}
+
+/// One simple command, prepared for matching.
+#[derive(Debug, Clone, Default)]
+pub struct CommandView {
+    /// argv after quote removal, wrappers and git's global options dropped.
+    pub argv: Vec<String>,
+    /// argv plus each short flag of a bundle (`-rf` → `-r`, `-f`) and the
+    /// name part of `--name=value`.
+    pub words: Vec<String>,
+    /// Absolute, normalised paths among the arguments and redirections.
+    pub paths: Vec<String>,
+    /// Programs this command's output is piped into.
+    pub piped_into: Vec<String>,
+}
+
+impl CommandView {
+    pub fn new(argv: Vec<String>, paths: Vec<String>, piped_into: Vec<String>) -> CommandView {
+        let mut words = Vec::with_capacity(argv.len() + 4);
+        let mut operands_only = false;
+        for (i, w) in argv.iter().enumerate() {
+            words.push(w.clone());
+            if i == 0 || operands_only {
+                continue;
+            }
+            if w == "--" {
+                operands_only = true;
+            } else if let Some(long) = w.strip_prefix("--") {
+                if let Some((name, _)) = long.split_once('=') {
+                    words.push(format!("--{name}"));
+                }
+            } else if let Some(short) = w.strip_prefix('-') {
+                if short.len() > 1 && short.chars().all(|c| c.is_ascii_alphabetic()) {
+                    words.extend(short.chars().map(|c| format!("-{c}")));
+                }
+            }
+        }
+        CommandView { argv, words, paths, piped_into }
+    }
+}
+
+/// What a rule is checked against.
+#[derive(Debug, Clone, Copy)]
+pub enum Subject<'a> {
+    /// The action as a whole (tool, agent, cwd only).
+    Whole,
+    Command(&'a CommandView),
+    File(&'a str),
+    Url { url: &'a str, domain: &'a str },
+    Mcp { server: &'a str, tool: &'a str },
+}
+
+impl Matchers {
+    /// Does the rule constrain anything beyond tool, agent and cwd?
+    pub fn has_subject_matcher(&self) -> bool {
+        !(self.command.is_empty()
+            && self.command_regex.is_none()
+            && self.args.is_empty()
+            && self.piped_into.is_empty()
+            && self.path.is_empty()
+            && self.url.is_empty()
+            && self.domain.is_empty()
+            && self.mcp.is_empty())
+    }
+
+    fn has_command_matcher(&self) -> bool {
+        !self.command.is_empty() || self.command_regex.is_some() || !self.args.is_empty() || !self.piped_into.is_empty()
+    }
+
+    pub fn matches(&self, action: &ActionView<'_>, subject: Subject<'_>) -> bool {
+        if !self.tool.is_empty()
+            && !self.tool.iter().any(|t| match t {
+                ToolMatch::Kind(k) => *k == action.kind,
+                ToolMatch::Name(n) => n.eq_ignore_ascii_case(action.tool),
+            })
+        {
+            return false;
+        }
+        if !self.agent.is_empty() && !self.agent.iter().any(|a| agent_matches(a, action.agent)) {
+            return false;
+        }
+        if !self.cwd.is_empty() && !self.cwd.iter().any(|g| g.is_match(action.cwd) || g.is_match(&format!("{}/", action.cwd))) {
+            return false;
+        }
+        match subject {
+            Subject::Whole => !self.has_subject_matcher(),
+            Subject::Command(cmd) => {
+                if !self.url.is_empty() || !self.domain.is_empty() || !self.mcp.is_empty() {
+                    return false;
+                }
+                if !self.has_command_matcher() && self.path.is_empty() {
+                    return false;
+                }
+                if !self.command.is_empty() && !self.command.iter().any(|prefix| prefix_matches(prefix, &cmd.argv)) {
+                    return false;
+                }
+                if let Some(re) = &self.command_regex {
+                    if !re.is_match(&cmd.argv.join(" ")) {
+                        return false;
+                    }
+                }
+                if !self.args.iter().all(|group| group.iter().any(|w| cmd.words.iter().any(|x| x == w))) {
+                    return false;
+                }
+                if !self.piped_into.is_empty() && !self.piped_into.iter().any(|p| cmd.piped_into.iter().any(|x| x == p)) {
+                    return false;
+                }
+                self.path.is_empty() || cmd.paths.iter().any(|p| self.path.iter().any(|g| path_matches(g, p)))
+            }
+            Subject::File(path) => {
+                if self.has_command_matcher() || !self.url.is_empty() || !self.domain.is_empty() || !self.mcp.is_empty() {
+                    return false;
+                }
+                !self.path.is_empty() && self.path.iter().any(|g| path_matches(g, path))
+            }
+            Subject::Url { url, domain } => {
+                if self.has_command_matcher() || !self.path.is_empty() || !self.mcp.is_empty() {
+                    return false;
+                }
+                if self.url.is_empty() && self.domain.is_empty() {
+                    return false;
+                }
+                (self.url.is_empty() || self.url.iter().any(|g| g.is_match(url)))
+                    && (self.domain.is_empty() || self.domain.iter().any(|g| g.is_match(domain)))
+            }
+            Subject::Mcp { server, tool } => {
+                if self.has_command_matcher() || !self.path.is_empty() || !self.url.is_empty() || !self.domain.is_empty() {
+                    return false;
+                }
+                !self.mcp.is_empty()
+                    && self.mcp.iter().any(|(s, t)| s.is_match(server) && t.as_ref().is_none_or(|t| t.is_match(tool)))
+            }
+        }
+    }
+}
+
+fn agent_matches(pattern: &str, agent: &str) -> bool {
+    pattern == agent || (pattern == "claude" && agent == "claude-code") || (pattern == "gemini" && agent == "gemini-cli")
+}
+
+fn prefix_matches(prefix: &[WordPat], argv: &[String]) -> bool {
+    prefix.len() <= argv.len() && prefix.iter().zip(argv).all(|(p, w)| p.matches(w))
+}
+
+/// A path glob matches the path or any directory above it (so a rule on
+/// `~/.ssh` covers `~/.ssh/id_rsa`).
+fn path_matches(g: &Glob, path: &str) -> bool {
+    if g.is_match(path) {
+        return true;
+    }
+    let mut p = path;
+    while let Some((parent, _)) = p.rsplit_once('/') {
+        if parent.is_empty() {
+            break;
+        }
+        if g.is_match(parent) && !g.as_str().ends_with("/*") {
+            return true;
+        }
+        p = parent;
+    }
+    false
+}

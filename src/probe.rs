@@ -1,0 +1,129 @@
+//! The floor's window onto the disk: resolving symlinks, expanding globs
+//! the way bash would (no dotfiles for `*`, sorted, bounded), and reading a
+//! repository's git config for keys that run programs. Results are cached
+//! for the life of one process.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::floor::Probe;
+use crate::policy::glob::Glob;
+
+/// Globs that expand to more names than this are treated as unknown.
+const MAX_GLOB_MATCHES: usize = 4096;
+
+/// A recursive search over more entries than this cannot be vouched for.
+const MAX_TREE_ENTRIES: usize = 20_000;
+
+/// Directories a secret scan does not descend into: tools' own caches.
+const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", ".venv", "__pycache__", ".mypy_cache", ".cache"];
+
+#[derive(Default)]
+pub struct DiskProbe {
+    pub home: Option<String>,
+    git: RefCell<HashMap<String, Result<Option<Vec<String>>, String>>>,
+}
+
+impl DiskProbe {
+    pub fn new(home: Option<String>) -> DiskProbe {
+        DiskProbe { home, git: RefCell::new(HashMap::new()) }
+    }
+}
+
+impl Probe for DiskProbe {
+    fn canonicalize(&self, path: &str) -> Option<String> {
+        std::fs::canonicalize(path).ok().map(|p| p.to_string_lossy().into_owned())
+    }
+
+    fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>> {
+        let absolute = pattern.starts_with('/');
+        let mut bases: Vec<String> = vec![if absolute { String::new() } else { String::new() }];
+        let root = if absolute { "/".to_string() } else { format!("{}/", cwd.trim_end_matches('/')) };
+        let segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
+        for (k, seg) in segments.iter().enumerate() {
+            let last = k + 1 == segments.len();
+            let has_glob = seg.bytes().any(|b| matches!(b, b'*' | b'?' | b'['));
+            let mut next = Vec::new();
+            for base in &bases {
+                let prefix = if base.is_empty() { String::new() } else { format!("{base}/") };
+                if !has_glob {
+                    next.push(format!("{prefix}{seg}"));
+                    continue;
+                }
+                let dir = format!("{root}{base}");
+                let glob = Glob::whole(seg).ok()?;
+                let entries = std::fs::read_dir(if dir.is_empty() { "." } else { &dir }).ok()?;
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if name.starts_with('.') && !seg.starts_with('.') {
+                        continue;
+                    }
+                    if glob.is_match(&name) && (last || e.path().is_dir()) {
+                        next.push(format!("{prefix}{name}"));
+                        if next.len() > MAX_GLOB_MATCHES {
+                            return None;
+                        }
+                    }
+                }
+            }
+            bases = next;
+        }
+        let mut out: Vec<String> = bases.into_iter().map(|b| if absolute { format!("/{b}") } else { b }).collect();
+        out.sort();
+        Some(out)
+    }
+
+    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool) -> Option<String> {
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let mut seen = 0usize;
+        while let Some(dir) = stack.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for e in entries.flatten() {
+                seen += 1;
+                if seen > MAX_TREE_ENTRIES {
+                    return Some(format!("more than {MAX_TREE_ENTRIES} files, too many to check for secrets"));
+                }
+                let name = e.file_name().to_string_lossy().into_owned();
+                if !hidden && name.starts_with('.') {
+                    continue;
+                }
+                let Ok(ft) = e.file_type() else { continue };
+                if ft.is_dir() {
+                    if !SKIP_DIRS.contains(&name.as_str()) {
+                        stack.push(e.path());
+                    }
+                } else if names.iter().any(|g| g.is_match(&name)) {
+                    return Some(format!("{}, a sensitive file", e.path().display()));
+                }
+            }
+        }
+        None
+    }
+
+    fn git_hazards(&self, dir: &str) -> Result<Option<Vec<String>>, String> {
+        if let Some(hit) = self.git.borrow().get(dir) {
+            return hit.clone();
+        }
+        let home = self.home.as_deref().map(Path::new);
+        let result = match crate::gitcfg::repo_hazards(Path::new(dir), home) {
+            Ok(None) => Ok(None),
+            Ok(Some(scan)) => {
+                let mut found: Vec<String> = scan
+                    .hazards
+                    .iter()
+                    .map(|h| format!("{} ({}:{}): {}", h.key, h.file.display(), h.line, h.why))
+                    .collect();
+                // git status may rewrite the index, which runs this hook.
+                let hook = scan.git_dir.join("hooks/post-index-change");
+                if hook.exists() {
+                    found.push(format!("{} runs when git status refreshes the index", hook.display()));
+                }
+                Ok(Some(found))
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        self.git.borrow_mut().insert(dir.to_string(), result.clone());
+        result
+    }
+}

@@ -1,0 +1,143 @@
+//! Secret masking. Everything gate stores, exports or prints about a tool
+//! call goes through here first, so credentials an agent passes on a command
+//! line, in a URL or in a file it writes never reach the receipt, an export
+//! or a terminal. Masking keeps the shape (`TOKEN=****`) so a reviewer still
+//! sees what kind of value was there. Very long strings are cut, keeping
+//! their SHA-256 so the original can still be matched.
+
+use std::borrow::Cow;
+use std::sync::OnceLock;
+
+use regex::Regex;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+pub const MASK: &str = "****";
+
+/// Strings longer than this are cut in stored arguments.
+pub const MAX_STORED_STRING: usize = 64 * 1024;
+
+fn patterns() -> &'static [(Regex, &'static str)] {
+    static P: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    P.get_or_init(|| {
+        let raw: &[(&str, &str)] = &[
+            // -----BEGIN ... PRIVATE KEY----- blocks, whole.
+            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)", "-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
+            // Authorization headers.
+            (r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*)[^\s'\x22]+", "${1}****"),
+            (r"(?i)(\b(?:x-api-key|api-key|private-token)\s*:\s*)[^\s'\x22]+", "${1}****"),
+            // user:password@ in URLs.
+            (r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@", "${1}****@"),
+            // NAME=value where the name says secret.
+            (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*\x22?\s*[=:]\s*)('[^']*'|\x22[^\x22]*\x22|[^\s'\x22,;&|]+)", "${1}****"),
+            // --password value / --token=value
+            (r"(?i)(\s--?(?:password|passwd|pass|token|secret|api-key|apikey|access-token|auth-token)(?:=|\s+))('[^']*'|\x22[^\x22]*\x22|[^\s'\x22]+)", "${1}****"),
+            // Well-known token shapes.
+            (r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", "****"),
+            (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", "****"),
+            (r"\bgithub_pat_[A-Za-z0-9_]{20,}\b", "****"),
+            (r"\bsk-(?:ant-|proj-)?[A-Za-z0-9_-]{20,}", "****"),
+            (r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "****"),
+            (r"\bglpat-[A-Za-z0-9_-]{20,}", "****"),
+            (r"\bAIza[0-9A-Za-z_-]{35}\b", "****"),
+            (r"\bnpm_[A-Za-z0-9]{36}\b", "****"),
+            (r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "****"),
+        ];
+        raw.iter().filter_map(|(re, rep)| Regex::new(re).ok().map(|r| (r, *rep))).collect()
+    })
+}
+
+/// Cheap pre-check: most strings hold nothing that could be a secret.
+fn may_hold_secret(s: &str) -> bool {
+    let lower_hits = ["key", "token", "secret", "pass", "auth", "cred", "://", "-----begin", "akia", "asia"];
+    let prefixes = ["gh", "sk-", "xox", "glpat-", "AIza", "npm_", "eyJ", "github_pat_"];
+    if prefixes.iter().any(|p| s.contains(p)) {
+        return true;
+    }
+    let lower = s.to_ascii_lowercase();
+    lower_hits.iter().any(|h| lower.contains(h))
+}
+
+/// Mask secrets in one string.
+pub fn mask(s: &str) -> Cow<'_, str> {
+    if !may_hold_secret(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out: Cow<'_, str> = Cow::Borrowed(s);
+    for (re, rep) in patterns() {
+        if re.is_match(&out) {
+            out = Cow::Owned(re.replace_all(&out, *rep).into_owned());
+        }
+    }
+    out
+}
+
+/// Keys whose whole value is a secret, whatever it looks like.
+fn secret_key(k: &str) -> bool {
+    let k = k.to_ascii_lowercase();
+    ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "authorization", "credential"]
+        .iter()
+        .any(|s| k.contains(s))
+}
+
+/// Mask secrets in every string of a JSON value, and cut very long ones.
+pub fn mask_json(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(cut(&mask(s))),
+        Value::Array(a) => Value::Array(a.iter().map(mask_json).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let v = if secret_key(k) && v.is_string() { Value::String(MASK.into()) } else { mask_json(v) };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Cut a string longer than [`MAX_STORED_STRING`], keeping its digest.
+pub fn cut(s: &str) -> String {
+    if s.len() <= MAX_STORED_STRING {
+        return s.to_string();
+    }
+    let mut end = MAX_STORED_STRING;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    let digest = crate::store::chain::hex(&Sha256::digest(s.as_bytes()));
+    format!("{}…[cut: {} bytes in all, sha256 {digest}]", &s[..end], s.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_secrets_and_keeps_the_rest() {
+        let cases: &[(&str, &str)] = &[
+            ("ls -la", "ls -la"),
+            ("curl -H 'Authorization: Bearer abc.def' https://x", "curl -H 'Authorization: Bearer ****' https://x"),
+            ("git clone https://bob:hunter2@example.com/r.git", "git clone https://bob:****@example.com/r.git"),
+            ("GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789 gh pr list", "GITHUB_TOKEN=**** gh pr list"),
+            ("export AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'", "export AWS_SECRET_ACCESS_KEY=****"),
+            ("aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "aws configure set aws_access_key_id ****"),
+            ("mysql --password=s3cr3t db", "mysql --password=**** db"),
+            ("echo sk-ant-api03-abcdefghijklmnopqrstuvwx", "echo ****"),
+            ("key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "key: -----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(mask(input), *want, "{input}");
+        }
+    }
+
+    #[test]
+    fn masks_secret_keys_in_json_and_cuts_long_strings() {
+        let v = serde_json::json!({"command": "ls", "password": "x", "nested": [{"api_key": "k"}]});
+        assert_eq!(mask_json(&v), serde_json::json!({"command": "ls", "password": "****", "nested": [{"api_key": "****"}]}));
+        let long = "a".repeat(MAX_STORED_STRING + 10);
+        let got = cut(&long);
+        assert!(got.starts_with(&"a".repeat(100)) && got.contains("sha256 ") && got.len() < long.len() + 120);
+    }
+}

@@ -1,0 +1,479 @@
+//! The receipt: gate's SQLite database of every decision and outcome.
+//!
+//! Invariants: rows are only ever appended (triggers refuse UPDATE, DELETE,
+//! a reused seq and a row that does not extend the chain); every append
+//! reads the chain head and inserts inside one `BEGIN IMMEDIATE`
+//! transaction, so concurrent hooks never fork the chain; the file is
+//! created with mode 0600 in WAL mode with a busy timeout; migrations are
+//! numbered files applied in order and never edited.
+
+pub mod chain;
+mod verify;
+
+pub use verify::{verify, Problem, VerifyReport};
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Numbered migrations; `PRAGMA user_version` is the last one applied.
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_receipts.sql")];
+
+/// How long a writer waits for another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Checkpoint the WAL back into the database once it passes this size.
+const WAL_CHECKPOINT_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("receipt database {path}: {source}")]
+    Sqlite { path: PathBuf, source: rusqlite::Error },
+    #[error("receipt database {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("receipt database {path} was written by a newer gate (schema {found}, this gate knows {known}); upgrade gate")]
+    TooNew { path: PathBuf, found: i64, known: i64 },
+    #[error("no receipts yet: {0} does not exist (gate writes it on the first hook call)")]
+    Missing(PathBuf),
+}
+
+/// One row of the receipt, as written and as read back.
+#[derive(Debug, Clone, Default, Serialize, PartialEq)]
+pub struct Receipt {
+    pub seq: i64,
+    pub ts: i64,
+    pub kind: String,
+    pub session_id: Option<String>,
+    pub tool_use_id: Option<String>,
+    pub agent: Option<String>,
+    pub os_user: Option<String>,
+    pub host: Option<String>,
+    pub cwd: Option<String>,
+    pub tool: Option<String>,
+    pub tool_kind: Option<String>,
+    pub args: Option<String>,
+    pub target: Option<String>,
+    pub decision: Option<String>,
+    pub approver: Option<String>,
+    pub source: Option<String>,
+    pub rule_id: Option<String>,
+    pub rule_origin: Option<String>,
+    pub reason: Option<String>,
+    pub links_seq: Option<i64>,
+    pub status: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    pub patch: Option<String>,
+    pub detail: Option<String>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Receipt {
+    /// The row's content as canonical JSON: every column but the chain
+    /// fields (seq, ts, kind, prev_hash, hash), keys sorted.
+    pub fn canonical_content(&self) -> String {
+        use std::collections::BTreeMap;
+        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+        let mut put = |k, v: &Option<String>| {
+            m.insert(k, v.clone().map(Value::String).unwrap_or(Value::Null));
+        };
+        put("session_id", &self.session_id);
+        put("tool_use_id", &self.tool_use_id);
+        put("agent", &self.agent);
+        put("os_user", &self.os_user);
+        put("host", &self.host);
+        put("cwd", &self.cwd);
+        put("tool", &self.tool);
+        put("tool_kind", &self.tool_kind);
+        put("args", &self.args);
+        put("target", &self.target);
+        put("decision", &self.decision);
+        put("approver", &self.approver);
+        put("source", &self.source);
+        put("rule_id", &self.rule_id);
+        put("rule_origin", &self.rule_origin);
+        put("reason", &self.reason);
+        put("status", &self.status);
+        put("error", &self.error);
+        put("patch", &self.patch);
+        put("detail", &self.detail);
+        m.insert("links_seq", self.links_seq.map(Value::from).unwrap_or(Value::Null));
+        m.insert("duration_ms", self.duration_ms.map(Value::from).unwrap_or(Value::Null));
+        serde_json::to_string(&m).unwrap_or_default()
+    }
+
+    pub fn computed_hash(&self) -> String {
+        chain::row_hash(self.seq, self.ts, &self.kind, &self.prev_hash, &self.canonical_content())
+    }
+
+    fn from_row(r: &Row<'_>) -> rusqlite::Result<Receipt> {
+        Ok(Receipt {
+            seq: r.get("seq")?,
+            ts: r.get("ts")?,
+            kind: r.get("kind")?,
+            session_id: r.get("session_id")?,
+            tool_use_id: r.get("tool_use_id")?,
+            agent: r.get("agent")?,
+            os_user: r.get("os_user")?,
+            host: r.get("host")?,
+            cwd: r.get("cwd")?,
+            tool: r.get("tool")?,
+            tool_kind: r.get("tool_kind")?,
+            args: r.get("args")?,
+            target: r.get("target")?,
+            decision: r.get("decision")?,
+            approver: r.get("approver")?,
+            source: r.get("source")?,
+            rule_id: r.get("rule_id")?,
+            rule_origin: r.get("rule_origin")?,
+            reason: r.get("reason")?,
+            links_seq: r.get("links_seq")?,
+            status: r.get("status")?,
+            duration_ms: r.get("duration_ms")?,
+            error: r.get("error")?,
+            patch: r.get("patch")?,
+            detail: r.get("detail")?,
+            prev_hash: r.get("prev_hash")?,
+            hash: r.get("hash")?,
+        })
+    }
+
+    /// The args column parsed back into JSON (null when absent).
+    pub fn args_json(&self) -> Value {
+        self.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null)
+    }
+}
+
+/// What a query selects. Every field narrows; `None` means any.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub session: Option<String>,
+    pub tool: Option<String>,
+    pub decision: Option<String>,
+    pub source: Option<String>,
+    pub kind: Option<String>,
+}
+
+impl Filter {
+    fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
+        use rusqlite::types::Value as V;
+        let mut clauses = Vec::new();
+        let mut args: Vec<V> = Vec::new();
+        if let Some(t) = self.since {
+            clauses.push("ts >= ?");
+            args.push(V::Integer(t));
+        }
+        if let Some(t) = self.until {
+            clauses.push("ts < ?");
+            args.push(V::Integer(t));
+        }
+        if let Some(s) = &self.session {
+            clauses.push("session_id = ?");
+            args.push(V::Text(s.clone()));
+        }
+        if let Some(t) = &self.tool {
+            clauses.push("(tool = ? COLLATE NOCASE OR tool_kind = ?)");
+            args.push(V::Text(t.clone()));
+            args.push(V::Text(t.clone()));
+        }
+        if let Some(d) = &self.decision {
+            clauses.push("decision = ?");
+            args.push(V::Text(d.clone()));
+        }
+        if let Some(s) = &self.source {
+            clauses.push("source = ?");
+            args.push(V::Text(s.clone()));
+        }
+        if let Some(k) = &self.kind {
+            clauses.push("kind = ?");
+            args.push(V::Text(k.clone()));
+        }
+        let wh = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        (wh, args)
+    }
+}
+
+/// A summary line of one session for `gate log`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionSummary {
+    pub session_id: String,
+    pub agent: Option<String>,
+    pub cwd: Option<String>,
+    pub started: i64,
+    pub last: i64,
+    pub calls: i64,
+    pub auto_approved: i64,
+    pub approved: i64,
+    pub denied: i64,
+    pub asked: i64,
+    pub expired: i64,
+}
+
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Open (creating and migrating if needed) the database for writing.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let sq = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        let existed = path.exists();
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sq)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sq)?;
+        if !existed {
+            restrict_mode(path)?;
+        }
+        // Several processes creating the database at once can see BUSY
+        // from this pragma immediately, whatever the busy timeout: retry.
+        let mut tries = 0;
+        loop {
+            match conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get::<_, String>(0)) {
+                Ok(_) => break,
+                Err(e) if tries < 200 && is_busy(&e) => {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(5));
+                }
+                Err(e) => return Err(sq(e)),
+            }
+        }
+        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(sq)?;
+        // The hook process opens and closes the database on every call.
+        // Checkpointing on every close costs several fsyncs; instead the WAL
+        // is truncated once it grows past a megabyte (see `append`).
+        let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
+        let mut store = Store { conn, path: path.to_path_buf() };
+        store.migrate()?;
+        for side in ["-wal", "-shm"] {
+            let p = PathBuf::from(format!("{}{side}", path.display()));
+            if p.exists() {
+                restrict_mode(&p)?;
+            }
+        }
+        Ok(store)
+    }
+
+    /// Open an existing database for reading only.
+    pub fn open_read(path: &Path) -> Result<Store, StoreError> {
+        let sq = |source| StoreError::Sqlite { path: path.to_path_buf(), source };
+        if !path.exists() {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(sq)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sq)?;
+        let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sq)?;
+        if v > MIGRATIONS.len() as i64 {
+            return Err(StoreError::TooNew { path: path.to_path_buf(), found: v, known: MIGRATIONS.len() as i64 });
+        }
+        if v == 0 {
+            return Err(StoreError::Missing(path.to_path_buf()));
+        }
+        Ok(Store { conn, path: path.to_path_buf() })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn sq(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let known = MIGRATIONS.len() as i64;
+        let current: i64 = self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.sq(e))?;
+        if current == known {
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let sq = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
+        // Re-read inside the write lock: another process may have migrated.
+        let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sq)?;
+        if current > known {
+            return Err(StoreError::TooNew { path: path.clone(), found: current, known });
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+            tx.execute_batch(sql).map_err(sq)?;
+            tx.execute_batch(&format!("PRAGMA user_version = {}", i + 1)).map_err(sq)?;
+        }
+        tx.commit().map_err(sq)
+    }
+
+    /// Append one row: read the head, chain, insert, commit, all under the
+    /// write lock. `rec.seq`, `prev_hash` and `hash` are filled in here.
+    pub fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError> {
+        let path = self.path.clone();
+        let sq = |source| StoreError::Sqlite { path: path.clone(), source };
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
+        let head: Option<(i64, String)> = tx
+            .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(sq)?;
+        let (seq, prev) = match head {
+            Some((s, h)) => (s + 1, h),
+            None => (1, chain::GENESIS.to_string()),
+        };
+        rec.seq = seq;
+        rec.prev_hash = prev;
+        rec.hash = rec.computed_hash();
+        tx.prepare_cached(
+            "INSERT INTO receipts (seq, ts, kind, session_id, tool_use_id, agent, os_user, host, cwd,
+             tool, tool_kind, args, target, decision, approver, source, rule_id, rule_origin, reason,
+             links_seq, status, duration_ms, error, patch, detail, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
+             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                rec.seq, rec.ts, rec.kind, rec.session_id, rec.tool_use_id, rec.agent, rec.os_user,
+                rec.host, rec.cwd, rec.tool, rec.tool_kind, rec.args, rec.target, rec.decision,
+                rec.approver, rec.source, rec.rule_id, rec.rule_origin, rec.reason, rec.links_seq,
+                rec.status, rec.duration_ms, rec.error, rec.patch, rec.detail, rec.prev_hash, rec.hash
+            ])
+        })
+        .map_err(sq)?;
+        tx.commit().map_err(sq)?;
+        self.maybe_checkpoint();
+        Ok(())
+    }
+
+    fn maybe_checkpoint(&self) {
+        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
+        if std::fs::metadata(&wal).map(|m| m.len() > WAL_CHECKPOINT_BYTES).unwrap_or(false) {
+            // Best effort: a busy reader only delays the truncation.
+            let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+
+    /// The newest decision row for a tool call.
+    pub fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError> {
+        self.conn
+            .prepare_cached(
+                "SELECT * FROM receipts WHERE tool_use_id = ?1 AND kind = 'decision' ORDER BY seq DESC LIMIT 1",
+            )
+            .and_then(|mut st| st.query_row([tool_use_id], Receipt::from_row).optional())
+            .map_err(|e| self.sq(e))
+    }
+
+    /// Visit matching rows in seq order, one at a time (constant memory).
+    pub fn for_each<F>(&self, filter: &Filter, mut f: F) -> Result<(), StoreError>
+    where
+        F: FnMut(Receipt) -> std::io::Result<bool>,
+    {
+        let (wh, args) = filter.sql();
+        let sql = format!("SELECT * FROM receipts{wh} ORDER BY seq");
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
+        let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(|e| self.sq(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.sq(e))? {
+            let rec = Receipt::from_row(row).map_err(|e| self.sq(e))?;
+            match f(rec) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(StoreError::Io { path: self.path.clone(), source: e }),
+            }
+        }
+        Ok(())
+    }
+
+    /// Sessions with at least one row matching the filter, newest first.
+    pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
+        let (wh, args) = filter.sql();
+        let wh = if wh.is_empty() { " WHERE session_id IS NOT NULL".to_string() } else { format!("{wh} AND session_id IS NOT NULL") };
+        let sql = format!(
+            "SELECT session_id, MIN(ts), MAX(ts),
+                (SELECT agent FROM receipts r2 WHERE r2.session_id = r.session_id AND agent IS NOT NULL ORDER BY seq LIMIT 1),
+                (SELECT cwd FROM receipts r2 WHERE r2.session_id = r.session_id AND cwd IS NOT NULL ORDER BY seq LIMIT 1),
+                SUM(kind = 'decision'),
+                SUM(kind = 'decision' AND decision = 'auto-approved'),
+                SUM(decision = 'approved' AND kind IN ('outcome', 'answer', 'decision')),
+                SUM(decision IN ('denied') AND kind IN ('decision', 'answer')),
+                SUM(kind = 'decision' AND decision = 'asked'),
+                SUM(decision = 'expired')
+             FROM receipts r{wh} GROUP BY session_id ORDER BY MAX(seq) DESC LIMIT {limit}"
+        );
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
+        let rows = st
+            .query_map(rusqlite::params_from_iter(args), |r| {
+                Ok(SessionSummary {
+                    session_id: r.get(0)?,
+                    started: r.get(1)?,
+                    last: r.get(2)?,
+                    agent: r.get(3)?,
+                    cwd: r.get(4)?,
+                    calls: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                    auto_approved: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                    approved: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                    denied: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                    asked: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+                    expired: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
+                })
+            })
+            .map_err(|e| self.sq(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
+    }
+
+    /// Resolve a session id prefix to the full id, if exactly one matches.
+    pub fn resolve_session(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT session_id FROM receipts WHERE session_id = ?1 OR substr(session_id, 1, length(?1)) = ?1 LIMIT 5")
+            .map_err(|e| self.sq(e))?;
+        let rows = st.query_map([prefix], |r| r.get::<_, String>(0)).map_err(|e| self.sq(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(f, _)
+        if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked)
+}
+
+fn restrict_mode(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+        .map_err(|source| StoreError::Io { path: path.to_path_buf(), source })
+}
+
+impl Store {
+    /// The status of the outcome row linked to a decision, if any.
+    pub fn outcome_status(&self, decision_seq: i64) -> Result<Option<String>, StoreError> {
+        self.conn
+            .prepare_cached("SELECT status FROM receipts WHERE links_seq = ?1 AND kind = 'outcome' ORDER BY seq LIMIT 1")
+            .and_then(|mut st| st.query_row([decision_seq], |r| r.get(0)).optional())
+            .map_err(|e| self.sq(e))
+    }
+}
+
+impl Store {
+    /// Whether a row with this hash exists.
+    pub fn has_hash(&self, hash: &str) -> Result<bool, StoreError> {
+        self.conn
+            .query_row("SELECT EXISTS(SELECT 1 FROM receipts WHERE hash = ?1)", [hash.trim()], |r| r.get(0))
+            .map_err(|e| self.sq(e))
+    }
+}

@@ -1,0 +1,98 @@
+//! Writing for people: colour only on a terminal (and never with
+//! `NO_COLOR`), untrusted text escaped before it reaches a terminal so an
+//! agent's command cannot inject escape sequences, and a broken pipe
+//! (`gate log | head`) treated as a normal end.
+
+use std::borrow::Cow;
+use std::io::IsTerminal;
+
+/// Whether stdout gets ANSI colour.
+pub fn colour_stdout() -> bool {
+    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+#[derive(Clone, Copy)]
+pub struct Paint(pub bool);
+
+impl Paint {
+    fn wrap<'a>(&self, code: &str, s: &'a str) -> Cow<'a, str> {
+        if self.0 {
+            Cow::Owned(format!("\x1b[{code}m{s}\x1b[0m"))
+        } else {
+            Cow::Borrowed(s)
+        }
+    }
+    pub fn green<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("32", s)
+    }
+    pub fn red<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("31", s)
+    }
+    pub fn yellow<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("33", s)
+    }
+    pub fn cyan<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("36", s)
+    }
+    pub fn dim<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("2", s)
+    }
+    pub fn bold<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.wrap("1", s)
+    }
+}
+
+/// Escape control characters, bidi overrides and zero-width characters.
+pub fn sanitize(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+    };
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if bad(c) && (c as u32) < 0x100 => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if bad(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Shorten to at most `max` characters, marking the cut.
+pub fn ellipsize(s: &str, max: usize) -> Cow<'_, str> {
+    if s.chars().count() <= max {
+        return Cow::Borrowed(s);
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    Cow::Owned(format!("{cut}…"))
+}
+
+/// True when an I/O error is the reader going away.
+pub fn is_broken_pipe(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::BrokenPipe
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_run() {
+        let cases: &[(&str, &str)] = &[
+            ("ls -la", "ls -la"),
+            ("echo \x1b]0;pwned\x07", "echo \\x1b]0;pwned\\x07"),
+            ("a\nb", "a\\nb"),
+            ("rm \u{202e}txt.exe", "rm \\u{202e}txt.exe"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(sanitize(input), *want);
+        }
+    }
+}

@@ -1,0 +1,198 @@
+//! End to end with the real Claude Code CLI (`@anthropic-ai/claude-code`,
+//! installed by `./test.sh`) against the scripted model server in
+//! `tests/e2e/fake_anthropic.py` on 127.0.0.1. These tests see what the
+//! agent really does with gate's answers: whether the tool ran, and what the
+//! model was told. Without the CLI they are skipped, unless
+//! `GATE_E2E_REQUIRE=1` (set by `.ci/run`) makes that a failure.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::util::{TestEnv, GATE};
+
+/// The Claude Code CLI, if installed.
+pub fn claude_cli() -> Option<PathBuf> {
+    let candidates = [
+        std::env::var_os("GATE_E2E_CLAUDE").map(PathBuf::from),
+        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".e2e/node_modules/.bin/claude")),
+    ];
+    let found = candidates.into_iter().flatten().find(|p| p.is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var("GATE_E2E_REQUIRE").as_deref() != Ok("1"),
+            "GATE_E2E_REQUIRE=1 but the Claude Code CLI is not installed; run ./test.sh"
+        );
+        eprintln!("skipping: Claude Code CLI not installed (./test.sh installs it)");
+    }
+    found
+}
+
+/// The scripted model server, stopped on drop.
+pub struct ModelServer {
+    child: Child,
+    pub port: u16,
+    pub log: PathBuf,
+}
+
+impl ModelServer {
+    pub fn start(dir: &Path, steps: &Value) -> ModelServer {
+        let script = dir.join("script.json");
+        let port_file = dir.join("port");
+        let log = dir.join("requests.jsonl");
+        std::fs::write(&script, steps.to_string()).unwrap();
+        let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/fake_anthropic.py");
+        let child = Command::new("python3")
+            .arg(server)
+            .arg("--script")
+            .arg(&script)
+            .arg("--port-file")
+            .arg(&port_file)
+            .arg("--log")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("python3 must be installed");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let port = loop {
+            if let Some(p) = std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse().ok()) {
+                break p;
+            }
+            assert!(Instant::now() < deadline, "model server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        ModelServer { child, port, log }
+    }
+
+    /// Every request the CLI sent, in order.
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// The tool_result blocks the model received, in order.
+    pub fn tool_results(&self) -> Vec<Value> {
+        let reqs = self.requests();
+        let Some(last) = reqs.iter().rev().find(|r| r.get("tools").is_some()) else { return vec![] };
+        let mut out = Vec::new();
+        for m in last["messages"].as_array().into_iter().flatten() {
+            for block in m["content"].as_array().into_iter().flatten() {
+                if block["type"] == "tool_result" {
+                    out.push(block.clone());
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Drop for ModelServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text of a tool_result block.
+pub fn result_text(block: &Value) -> String {
+    match &block["content"] {
+        Value::String(s) => s.clone(),
+        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
+        other => other.to_string(),
+    }
+}
+
+/// Claude settings that hook gate in, as `gate install` would.
+pub fn settings_file(env: &TestEnv) -> PathBuf {
+    let command = format!("{GATE} hook --agent claude");
+    let entry = json!([{"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 900}]}]);
+    let settings = json!({"hooks": {"PreToolUse": entry, "PostToolUse": entry, "PostToolUseFailure": entry}});
+    let path = env.dir.path().join("claude-settings.json");
+    std::fs::write(&path, settings.to_string()).unwrap();
+    path
+}
+
+/// `claude -p` in the project, against the model server, with gate hooked in.
+pub fn claude_command(env: &TestEnv, cli: &Path, server: &ModelServer, settings: &Path) -> Command {
+    let mut c = Command::new(cli);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.home())
+        .env("GATE_HOME", env.gate_home())
+        .env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{}", server.port))
+        .env("ANTHROPIC_API_KEY", "test-key")
+        .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .current_dir(env.project())
+        .arg("--settings")
+        .arg(settings);
+    c
+}
+
+fn git_init(dir: &Path) {
+    let ok = Command::new("git").args(["init", "-q"]).current_dir(dir).status().map(|s| s.success());
+    assert_eq!(ok.ok(), Some(true), "git init");
+}
+
+#[test]
+fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
+    let Some(cli) = claude_cli() else { return };
+    let env = TestEnv::new();
+    git_init(&env.project());
+    std::fs::create_dir_all(env.project().join("build")).unwrap();
+    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    let server = ModelServer::start(
+        env.dir.path(),
+        &json!([
+            {"tool": "Bash", "input": {"command": "rm -rf build", "description": "clean"}},
+            {"tool": "Bash", "input": {"command": "git status", "description": "status"}}
+        ]),
+    );
+    let settings = settings_file(&env);
+    let out = claude_command(&env, &cli, &server, &settings)
+        .args(["-p", "clean up, then show status", "--output-format", "json"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run claude");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "claude failed: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+
+    // The denied command did not run.
+    assert!(env.project().join("build/keep.txt").exists(), "rm -rf ran despite gate's deny");
+
+    // The model was told why, and git status really ran.
+    let results = server.tool_results();
+    assert_eq!(results.len(), 2, "{results:#?}");
+    let denied = result_text(&results[0]);
+    assert!(denied.contains("gate blocks recursive forced deletion"), "{denied}");
+    assert_eq!(results[0]["is_error"], true);
+    let status = result_text(&results[1]);
+    assert!(status.contains("On branch") || status.contains("No commits yet"), "{status}");
+
+    // Both left receipts; git status also left an outcome linked to its decision.
+    let rows = env.rows();
+    let decisions: Vec<(&str, &str)> = rows
+        .iter()
+        .filter(|r| r["kind"] == "decision")
+        .map(|r| (r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(decisions, [("rm -rf build", "denied"), ("git status", "auto-approved")]);
+    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
+    let outcome = rows.iter().find(|r| r["kind"] == "outcome").expect("an outcome row");
+    assert_eq!(outcome["links_seq"], git["seq"]);
+    assert_eq!(outcome["outcome"], "success");
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "outcome").count(), 1, "the denied call has no outcome");
+    assert_eq!(git["agent"], "claude-code");
+    assert_eq!(git["session_id"], rows[0]["session_id"]);
+
+    // The session reads back as a story, and the chain verifies.
+    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
+    assert!(log.contains("denied") && log.contains("rm -rf build") && log.contains("→ not run"), "{log}");
+    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+}

@@ -1,0 +1,182 @@
+//! The safe floor against the case table (`tests/data/floor_cases.toml`,
+//! written adversarial-first by a separate reviewer) and against planted git
+//! configs. Each case runs through the same decision the hook uses, with
+//! the default policy loaded, in a scratch git repository.
+
+use serde::Deserialize;
+
+use gate::action::{Action, Agent, Kind};
+use gate::policy::{self, Decision};
+
+use crate::util::TestEnv;
+
+#[derive(Deserialize)]
+struct Cases {
+    case: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+struct Case {
+    cmd: String,
+    safe: bool,
+    why: String,
+}
+
+fn shell(cmd: &str, cwd: &str) -> Action {
+    gate::cmd::check::shell_action(cmd, cwd)
+}
+
+/// Decide with the default policy and a real disk probe, as the hook does.
+fn decide(action: &Action, home: &str) -> policy::Evaluation {
+    let paths = gate::paths::Paths { data_dir: "/nonexistent/gate-data".into(), config_dir: "/nonexistent/gate-config".into() };
+    let loaded = gate::config::load(&paths, &action.cwd);
+    let probe = gate::probe::DiskProbe::new(Some(home.to_string()));
+    let ctx = policy::Context { home: Some(home.to_string()), gate_dirs: gate::config::gate_dirs(&paths), probe: &probe, policy: &loaded.set };
+    policy::explain(action, &ctx)
+}
+
+fn scratch_repo(env: &TestEnv) -> String {
+    let p = env.project();
+    let ok = std::process::Command::new("git").args(["init", "-q"]).current_dir(&p).status().unwrap();
+    assert!(ok.success());
+    for f in ["a.rs", "b.rs", "README.md", "Cargo.toml", "notes.txt", "in.txt"] {
+        std::fs::write(p.join(f), "x\n").unwrap();
+    }
+    std::fs::create_dir_all(p.join("src")).unwrap();
+    std::fs::write(p.join("src/main.rs"), "fn main() {}\n").unwrap();
+    p.to_string_lossy().into_owned()
+}
+
+#[test]
+fn the_case_table() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/floor_cases.toml")).unwrap();
+    let cases: Cases = toml::from_str(&text).unwrap();
+    assert!(cases.case.len() >= 300, "the table has {} cases", cases.case.len());
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    let (mut leaks, mut missed) = (Vec::new(), Vec::new());
+    let (mut safe_total, mut safe_allowed) = (0, 0);
+    for c in &cases.case {
+        let e = decide(&shell(&c.cmd, &cwd), &home);
+        let allowed = e.verdict.decision == Decision::Allow;
+        if c.safe {
+            safe_total += 1;
+            if allowed {
+                safe_allowed += 1;
+            } else {
+                missed.push(format!("{:?}: {} ({})", c.cmd, e.verdict.reason, c.why));
+            }
+        } else if allowed {
+            leaks.push(format!("{:?} was auto-approved ({}): {}", c.cmd, c.why, e.verdict.reason));
+        }
+    }
+    let unsafe_total = cases.case.len() - safe_total;
+    eprintln!(
+        "floor case table: {} cases; unsafe auto-approved: {}/{unsafe_total}; read-only auto-approved: {safe_allowed}/{safe_total}",
+        cases.case.len(),
+        leaks.len()
+    );
+    for m in &missed {
+        eprintln!("  asked (read-only): {m}");
+    }
+    assert!(leaks.is_empty(), "unsafe commands passed the floor:\n{}", leaks.join("\n"));
+    assert!(safe_allowed * 100 >= safe_total * 90, "only {safe_allowed}/{safe_total} read-only commands passed");
+}
+
+/// A planted config key makes read-only git commands ask, naming the key.
+#[test]
+fn planted_git_configs_make_git_reads_ask() {
+    let cases: &[(&str, &str, &str)] = &[
+        ("[core]\n\tfsmonitor = /tmp/evil", "git status", "core.fsmonitor"),
+        ("[diff]\n\texternal = /tmp/evil", "git diff", "diff.external"),
+        ("[diff \"lfs\"]\n\ttextconv = /tmp/evil", "git log -p", "diff.lfs.textconv"),
+        ("[log]\n\tshowSignature = true\n[gpg]\n\tprogram = /tmp/evil", "git log", "log.showsignature"),
+        ("[filter \"x\"]\n\tclean = /tmp/evil", "git status", "filter.x.clean"),
+        ("[core]\n\tpager = /tmp/evil", "git show HEAD", "core.pager"),
+    ];
+    for (config, cmd, key) in cases {
+        let env = TestEnv::new();
+        let cwd = scratch_repo(&env);
+        let home = env.home().to_string_lossy().into_owned();
+        assert_eq!(decide(&shell(cmd, &cwd), &home).verdict.decision, Decision::Allow, "{cmd} in a clean repo");
+        let cfg = env.project().join(".git/config");
+        let mut text = std::fs::read_to_string(&cfg).unwrap();
+        text.push('\n');
+        text.push_str(config);
+        text.push('\n');
+        std::fs::write(&cfg, text).unwrap();
+        let v = decide(&shell(cmd, &cwd), &home).verdict;
+        assert_eq!(v.decision, Decision::Ask, "{cmd} with {config}");
+        assert!(v.reason.to_ascii_lowercase().contains(key), "{cmd}: the reason names {key}: {}", v.reason);
+    }
+}
+
+#[test]
+fn a_post_index_change_hook_makes_git_status_ask() {
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    std::fs::write(env.project().join(".git/hooks/post-index-change"), "#!/bin/sh\ntouch /tmp/pwned\n").unwrap();
+    let v = decide(&shell("git status", &cwd), &home).verdict;
+    assert_eq!(v.decision, Decision::Ask);
+    assert!(v.reason.contains("post-index-change"), "{}", v.reason);
+}
+
+#[test]
+fn an_included_config_is_followed() {
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    std::fs::write(env.project().join(".git/extra.cfg"), "[core]\n\tfsmonitor = /tmp/evil\n").unwrap();
+    let cfg = env.project().join(".git/config");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "\n[include]\n\tpath = extra.cfg\n";
+    std::fs::write(&cfg, text).unwrap();
+    let v = decide(&shell("git status", &cwd), &home).verdict;
+    assert_eq!(v.decision, Decision::Ask);
+    assert!(v.reason.contains("extra.cfg"), "{}", v.reason);
+}
+
+#[test]
+fn file_tools_ask_on_secrets_and_pass_otherwise() {
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    std::fs::write(env.project().join(".env"), "K=V").unwrap();
+    std::os::unix::fs::symlink(env.project().join(".env"), env.project().join("innocent.txt")).unwrap();
+    let tool = |name: &str, input: serde_json::Value| Action {
+        agent: Agent::ClaudeCode,
+        session_id: "s".into(),
+        tool_use_id: None,
+        tool: name.into(),
+        kind: gate::hook::claude::kind_of(name),
+        target: None,
+        args: input,
+        cwd: cwd.clone(),
+        permission_mode: None,
+        transcript_path: None,
+        subagent: None,
+    };
+    let cases: &[(&str, serde_json::Value, Decision)] = &[
+        ("Read", serde_json::json!({"file_path": format!("{cwd}/src/main.rs")}), Decision::Allow),
+        ("Read", serde_json::json!({"file_path": format!("{cwd}/.env")}), Decision::Ask),
+        ("Read", serde_json::json!({"file_path": format!("{cwd}/innocent.txt")}), Decision::Ask),
+        ("Read", serde_json::json!({"file_path": format!("{home}/.ssh/id_ed25519")}), Decision::Ask),
+        ("Read", serde_json::json!({"file_path": format!("{home}/.aws/credentials")}), Decision::Ask),
+        ("Read", serde_json::json!({"file_path": "/srv/tls/server.pem"}), Decision::Ask),
+        ("Glob", serde_json::json!({"pattern": "**/*.rs"}), Decision::Allow),
+        ("Glob", serde_json::json!({"pattern": "**/.env*"}), Decision::Ask),
+        ("Grep", serde_json::json!({"pattern": "fn main", "path": format!("{cwd}/src")}), Decision::Allow),
+        ("Grep", serde_json::json!({"pattern": "token", "path": home.clone()}), Decision::Ask),
+        ("Grep", serde_json::json!({"pattern": "x", "path": "/"}), Decision::Ask),
+        ("Write", serde_json::json!({"file_path": format!("{cwd}/notes.md"), "content": "x"}), Decision::Ask),
+        ("Edit", serde_json::json!({"file_path": format!("{home}/.claude/settings.json"), "old_string": "a", "new_string": "b"}), Decision::Deny),
+        ("TodoWrite", serde_json::json!({"todos": []}), Decision::Allow),
+        ("Frobnicate", serde_json::json!({}), Decision::Ask),
+    ];
+    let _ = Kind::Read;
+    for (name, input, want) in cases {
+        let v = decide(&tool(name, input.clone()), &home).verdict;
+        assert_eq!(v.decision, *want, "{name} {input}: {}", v.reason);
+    }
+}

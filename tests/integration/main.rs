@@ -1,0 +1,12 @@
+//! gate's integration tests: one binary, run against the built `gate`.
+
+mod util;
+
+mod cli;
+mod e2e_claude;
+mod hook;
+mod floor;
+mod install;
+mod log_export;
+mod policy;
+mod receipt;

@@ -1,0 +1,256 @@
+//! Policies as users write them: precedence across the four layers, the
+//! trust flow for project files, errors at file:line:col (snapshots of
+//! what a person reads), and a broken file never allowing.
+
+use serde_json::Value;
+
+use crate::util::{stdout, TestEnv};
+
+impl TestEnv {
+    pub fn write_user_policy(&self, text: &str) {
+        std::fs::write(self.gate_home().join("policy.toml"), text).unwrap();
+    }
+    pub fn write_managed_policy(&self, text: &str) {
+        std::fs::write(self.gate_home().join("managed.toml"), text).unwrap();
+    }
+    pub fn write_project_policy(&self, text: &str) {
+        std::fs::create_dir_all(self.project().join(".gate")).unwrap();
+        std::fs::write(self.project().join(".gate/policy.toml"), text).unwrap();
+    }
+    /// `gate check --json` for a command line in the project.
+    pub fn check(&self, command: &str) -> Value {
+        let out = self.run(&["check", "--json", "--", command]);
+        assert_eq!(out.status.code(), Some(0), "check {command}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str(&stdout(&out)).unwrap()
+    }
+    pub fn decision(&self, command: &str) -> (String, String) {
+        let v = self.check(command);
+        (v["decision"].as_str().unwrap().to_string(), v["rule"]["id"].as_str().unwrap_or("-").to_string())
+    }
+}
+
+fn rule(id: &str, decision: &str, command: &str) -> String {
+    format!("[[rule]]\nid = \"{id}\"\ndecision = \"{decision}\"\ncommand = \"{command}\"\n")
+}
+
+/// One row per case: which layers hold which rule for `make deploy`, and
+/// what wins. Project allows count only when trusted.
+#[test]
+fn precedence_across_the_four_layers() {
+    struct Case {
+        user: Option<&'static str>,
+        project: Option<&'static str>,
+        managed: Option<&'static str>,
+        trust: bool,
+        want: (&'static str, &'static str),
+    }
+    let cases = [
+        Case { user: None, project: None, managed: None, trust: false, want: ("ask", "-") },
+        Case { user: Some("allow"), project: None, managed: None, trust: false, want: ("allow", "u") },
+        Case { user: Some("deny"), project: None, managed: None, trust: false, want: ("deny", "u") },
+        Case { user: Some("allow"), project: Some("deny"), managed: None, trust: false, want: ("deny", "p") },
+        Case { user: Some("allow"), project: Some("ask"), managed: None, trust: false, want: ("ask", "p") },
+        Case { user: None, project: Some("allow"), managed: None, trust: false, want: ("ask", "-") },
+        Case { user: None, project: Some("allow"), managed: None, trust: true, want: ("allow", "p") },
+        Case { user: Some("ask"), project: Some("allow"), managed: None, trust: true, want: ("ask", "u") },
+        Case { user: Some("allow"), project: None, managed: Some("deny"), trust: false, want: ("deny", "m") },
+        Case { user: Some("allow"), project: Some("allow"), managed: Some("ask"), trust: true, want: ("ask", "m") },
+        Case { user: Some("deny"), project: None, managed: Some("allow"), trust: false, want: ("deny", "u") },
+        Case { user: Some("deny"), project: Some("deny"), managed: Some("deny"), trust: true, want: ("deny", "m") },
+    ];
+    for (n, c) in cases.iter().enumerate() {
+        let env = TestEnv::new();
+        if let Some(d) = c.user {
+            env.write_user_policy(&rule("u", d, "make deploy"));
+        }
+        if let Some(d) = c.project {
+            env.write_project_policy(&rule("p", d, "make deploy"));
+        }
+        if let Some(d) = c.managed {
+            env.write_managed_policy(&rule("m", d, "make deploy"));
+        }
+        if c.trust {
+            let out = env.run(&["trust"]);
+            assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let got = env.decision("make deploy");
+        assert_eq!((got.0.as_str(), got.1.as_str()), c.want, "case {n}");
+    }
+}
+
+#[test]
+fn an_edited_project_file_loses_its_trust() {
+    let env = TestEnv::new();
+    env.write_project_policy(&rule("p", "allow", "make deploy"));
+    assert_eq!(env.decision("make deploy").0, "ask");
+    let out = env.run(&["trust"]);
+    assert!(stdout(&out).contains("its 1 allow rule(s) now apply"), "{}", stdout(&out));
+    assert_eq!(env.decision("make deploy"), ("allow".into(), "p".into()));
+    // The agent (or anyone) edits the file: trust is gone.
+    env.write_project_policy(&(rule("p", "allow", "make deploy") + &rule("q", "allow", "curl")));
+    assert_eq!(env.decision("make deploy").0, "ask");
+    assert_eq!(env.decision("curl x").0, "ask");
+    let check = stdout(&env.run(&["policy", "check"]));
+    assert!(check.contains("2 allow rule(s) are ignored until you run `gate trust"), "{check}");
+    // Trust it again, then revoke.
+    env.run(&["trust"]);
+    assert_eq!(env.decision("make deploy").0, "allow");
+    env.run(&["trust", "--revoke"]);
+    assert_eq!(env.decision("make deploy").0, "ask");
+}
+
+#[test]
+fn a_project_deny_applies_without_trust_and_allow_never_loosens_the_default() {
+    let env = TestEnv::new();
+    env.write_project_policy(&(rule("no-make", "deny", "make") + "\n[[rule]]\nid = \"yes-rm\"\ndecision = \"allow\"\ncommand = \"rm\"\n"));
+    env.run(&["trust"]);
+    assert_eq!(env.decision("make all"), ("deny".into(), "no-make".into()));
+    assert_eq!(env.decision("rm -rf build"), ("deny".into(), "no-rm-rf".into()));
+}
+
+#[test]
+fn command_rules_match_each_simple_command() {
+    let env = TestEnv::new();
+    env.write_user_policy(&(rule("tests", "allow", "cargo test") + &rule("no-push-force", "deny", "git push --force")));
+    let cases: &[(&str, &str)] = &[
+        ("cargo test", "allow"),
+        ("cargo test --workspace && ls", "allow"),
+        ("cargo test; curl x | sh", "deny"),
+        ("cargo test && make", "ask"),
+        ("cd x && git push --force", "deny"),
+        ("(git push --force)", "deny"),
+        ("echo $(git push --force)", "deny"),
+    ];
+    for (cmd, want) in cases {
+        assert_eq!(env.decision(cmd).0, *want, "{cmd}");
+    }
+}
+
+#[test]
+fn the_user_can_disable_a_default_rule_but_a_project_cannot() {
+    let env = TestEnv::new();
+    env.write_project_policy("[settings]\ndisable = [\"ask-git-push\"]\n");
+    assert_eq!(env.decision("git push"), ("ask".into(), "ask-git-push".into()));
+    env.write_user_policy("[settings]\ndisable = [\"ask-git-push\"]\n");
+    assert_eq!(env.decision("git push"), ("ask".into(), "-".into()), "still asks: git push is not read-only");
+}
+
+#[test]
+fn other_matchers() {
+    let env = TestEnv::new();
+    env.write_user_policy(
+        r#"
+[[rule]]
+id = "no-infra"
+decision = "deny"
+tool = ["write", "edit"]
+path = "**/infra/**"
+
+[[rule]]
+id = "docs-ok"
+decision = "allow"
+tool = "fetch"
+domain = "docs.rs"
+
+[[rule]]
+id = "gh-mcp"
+decision = "deny"
+mcp = "github/delete_*"
+"#,
+    );
+    let p = env.project().to_string_lossy().into_owned();
+    let write = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_use_id": "t1", "tool_input": {"file_path": format!("{p}/infra/main.tf"), "content": "x"}});
+    let a = crate::util::answer(&env.hook(&write));
+    assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny");
+    assert!(a["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("no-infra, "));
+    let fetch = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "WebFetch", "tool_use_id": "t2", "tool_input": {"url": "https://docs.rs/regex", "prompt": "x"}});
+    assert_eq!(crate::util::answer(&env.hook(&fetch))["hookSpecificOutput"]["permissionDecision"], "ask", "ask-web-fetch beats the allow");
+    let mcp = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "mcp__github__delete_repo", "tool_use_id": "t3", "tool_input": {}});
+    assert_eq!(crate::util::answer(&env.hook(&mcp))["hookSpecificOutput"]["permissionDecision"], "deny");
+}
+
+/// What a person reads when a policy is wrong: exact text, one row per case.
+#[test]
+fn policy_check_errors_snapshot() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncomand = \"npm publish\"\n",
+            "policy.toml:4:1: unknown field `comand`, expected one of `id`, `decision`, `message`, `tool`, `command`, `command_regex`, `args`, `piped_into`, `path`, `url`, `domain`, `mcp`, `agent`, `cwd`, `examples`, `not_examples` (hint: did you mean `command`? The keys are listed in policies/README.md)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"block\"\ncommand = \"x\"\n",
+            "policy.toml:3:12: decision \"block\" is not allow, ask or deny (hint: use one of \"allow\", \"ask\", \"deny\")",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncommand_regex = \"git (push\"\n",
+            "policy.toml:4:17: bad regex in command_regex: error: unclosed group (hint: the syntax is Rust's regex crate; escape `(` `.` `*` with `\\\\`)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\npath = \"[abc\"\n",
+            "policy.toml:4:8: bad glob in path: unclosed `[` at offset 0 in \"[abc\" (hint: see the glob syntax in policies/README.md)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ntool = \"read\"\ncommand = \"rm\"\n",
+            "policy.toml:1:1: rule \"a\" can never match: its tool list excludes the tools its other matchers apply to (hint: remove `tool`, or add the kind the matchers need (shell, fetch or mcp))",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncommand = \"npm publish\"\nexamples = [\"npm pub\"]\n",
+            "policy.toml:5:13: rule \"a\" does not match its example \"npm pub\" (hint: fix the matchers, or move the line to not_examples)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncommand = \"npm\"\nnot_examples = [\"npm test\"]\n",
+            "policy.toml:5:17: rule \"a\" matches \"npm test\", listed in not_examples (hint: narrow the matchers, or move the line to examples)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\n",
+            "policy.toml:1:1: rule \"a\" has no matcher, so it would match every tool call (hint: add command, tool, path, url, domain, mcp, agent or cwd)",
+        ),
+        (
+            "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncommand = \"x\"\n[[rule]]\nid = \"a\"\ndecision = \"ask\"\ncommand = \"y\"\n",
+            "policy.toml:6:6: rule id \"a\" is used twice (first at line 1) (hint: give every rule its own id)",
+        ),
+        (
+            "[[rule]\nid = 1\n",
+            "policy.toml:1:8: unclosed array table, expected `]` (hint: fix the TOML syntax at this place)",
+        ),
+    ];
+    for (text, want) in cases {
+        let env = TestEnv::new();
+        env.write_user_policy(text);
+        let out = env.run(&["policy", "check"]);
+        assert_eq!(out.status.code(), Some(1), "{text}");
+        let got = stdout(&out).replace(&format!("{}/", env.gate_home().display()), "");
+        let first = got.split("\ngate policy check:").next().unwrap();
+        assert_eq!(first, *want, "\n{text}");
+    }
+}
+
+#[test]
+fn a_broken_policy_never_allows() {
+    let env = TestEnv::new();
+    env.write_user_policy("[[rule]]\nid = \"a\"\ndecision = \"allow\"\ncommand = \"ls\"\nbogus = 1\n");
+    let v = env.check("ls -la");
+    assert_eq!(v["decision"], "ask");
+    let reason = v["reason"].as_str().unwrap();
+    assert!(reason.contains("policy.toml:5:1: unknown field `bogus`"), "{reason}");
+    // Denies still apply while the file is broken.
+    assert_eq!(env.check("rm -rf build")["decision"], "deny");
+    // The hook says the same, naming the file.
+    let a = crate::util::answer(&env.hook(&env.fixture("PreToolUse-Read")));
+    assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "ask");
+    assert!(a["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("policy.toml:5:1"));
+}
+
+#[test]
+fn policy_check_passes_on_the_shipped_policies() {
+    let env = TestEnv::new();
+    let out = env.run(&["init"]);
+    assert_eq!(out.status.code(), Some(0));
+    let out = env.run(&["policy", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
+    let show = stdout(&env.run(&["policy", "show"]));
+    assert!(show.contains("no-rm-rf") && show.contains("policies/default.toml (built in):"), "{show}");
+    let floor = stdout(&env.run(&["floor"]));
+    assert!(floor.contains("find") && floor.contains("checked by code: find"), "{floor}");
+}
