@@ -64,6 +64,30 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// The terminal inbox: answer your agents' questions as they come.
+    Watch,
+    /// List the questions waiting for an answer.
+    Pending {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Approve a pending question.
+    Approve {
+        /// The question id (`gate pending` lists them).
+        id: i64,
+        /// Also allow matching calls for the rest of that session.
+        #[arg(long)]
+        session: bool,
+    },
+    /// Deny a pending question; the reason goes back to the model.
+    Deny {
+        /// The question id.
+        id: i64,
+        /// What to tell the agent instead.
+        #[arg(long)]
+        reason: Option<String>,
+    },
     /// Trust a project's .gate/policy.toml so its allow rules apply (until it changes).
     Trust {
         /// The project policy file, or a directory (default: the nearest one from here).
@@ -179,6 +203,9 @@ pub struct CheckArgs {
     /// The working directory to evaluate in (default: the current one).
     #[arg(long, value_name = "DIR")]
     pub cwd: Option<String>,
+    /// When gate would ask, ask on this terminal (/dev/tty) and record the answer.
+    #[arg(long)]
+    pub ask: bool,
     /// The command line to check.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

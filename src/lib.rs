@@ -7,6 +7,7 @@
 //! database.
 
 pub mod action;
+pub mod broker;
 pub mod cli;
 pub mod clock;
 pub mod cmd;

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::action::{Action, Agent, Kind};
 use crate::cli::CheckArgs;
 use crate::paths::Paths;
-use crate::policy::{self, Decision};
+use crate::policy::Decision;
 use crate::term::{self, Paint};
 
 /// The action the hook would see for this command line.
@@ -38,12 +38,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let action = shell_action(&command, &cwd);
     let loaded = crate::config::load(&paths, &cwd);
-    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
-    let probe = crate::probe::DiskProbe::new(home.clone());
-    let ctx = policy::Context { home, gate_dirs: crate::config::gate_dirs(&paths), probe: &probe, policy: &loaded.set };
-    let eval = policy::explain(&action, &ctx);
-    // The hook's own path must agree: it is the function the hook calls.
-    debug_assert_eq!(crate::cmd::hook::decide(&paths, &action), eval.verdict);
+    // The very function the hook decides with.
+    let (eval, _) = crate::cmd::hook::evaluate(&paths, &action);
+    if args.ask && eval.verdict.decision == Decision::Ask {
+        return ask_on_tty(&paths, &action, &eval, loaded.settings.ask_timeout);
+    }
     if args.json {
         let out = json!({
             "decision": eval.verdict.decision.as_str(),
@@ -79,4 +78,62 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         println!("  {} {}", p.red("broken policy:"), term::sanitize(b));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `gate check --ask`: a direct prompt on the controlling terminal, only
+/// where this process really has one. The answer is recorded like any other.
+fn ask_on_tty(paths: &Paths, action: &Action, eval: &crate::policy::Evaluation, settings_timeout: Option<u64>) -> anyhow::Result<ExitCode> {
+    use std::sync::mpsc;
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .map_err(|e| anyhow::anyhow!("no usable terminal to ask on (/dev/tty: {e}); use `gate watch` instead"))?;
+    let tty2 = tty.try_clone()?;
+    let term = console::Term::read_write_pair(tty, tty2);
+    let timeout = crate::broker::ask_timeout(settings_timeout);
+    let prompt = format!("gate asks: {} — allow?", term::sanitize(&eval.verdict.reason));
+    let (tx, rx) = mpsc::channel();
+    let t2 = term.clone();
+    let started = crate::clock::now_ms();
+    std::thread::spawn(move || {
+        let r = dialoguer::Select::with_theme(&dialoguer::theme::SimpleTheme)
+            .with_prompt(prompt)
+            .items(&["Allow once", "Deny"])
+            .default(1)
+            .interact_on_opt(&t2);
+        let _ = tx.send(r);
+    });
+    let answer = rx.recv_timeout(std::time::Duration::from_secs(timeout));
+    let _ = term.show_cursor();
+    let approver = crate::cmd::answer::approver_name(paths);
+    let (decision, source, who) = match answer {
+        Ok(Ok(Some(0))) => ("approved", "tty", Some(approver)),
+        Ok(Ok(Some(_))) | Ok(Ok(None)) => ("denied", "tty", Some(approver)),
+        Ok(Err(e)) => anyhow::bail!("the terminal prompt failed: {e}"),
+        Err(_) => ("expired", "timeout", None),
+    };
+    let mut rec = crate::store::Receipt {
+        ts: crate::clock::now_ms(),
+        kind: "decision".into(),
+        session_id: Some(action.session_id.clone()),
+        agent: Some("gate-check".into()),
+        os_user: Some(crate::identity::os_user()),
+        host: Some(crate::identity::host()),
+        cwd: Some(action.cwd.clone()),
+        tool: Some(action.tool.clone()),
+        tool_kind: Some(action.kind.as_str().into()),
+        args: Some(crate::redact::mask_json(&action.args).to_string()),
+        target: action.target.as_deref().map(|t| crate::redact::mask(t).into_owned()),
+        decision: Some(decision.into()),
+        approver: who,
+        source: Some(source.into()),
+        reason: Some(crate::redact::mask(&eval.verdict.reason).into_owned()),
+        detail: Some(json!({"waited_ms": crate::clock::now_ms() - started}).to_string()),
+        ..Default::default()
+    };
+    paths.ensure_dirs()?;
+    crate::store::Store::open(&paths.db())?.append(&mut rec)?;
+    println!("{decision}");
+    Ok(if decision == "approved" { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

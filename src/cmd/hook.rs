@@ -7,19 +7,26 @@
 
 use std::io::{Read, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::action::{Agent, HookEvent, Outcome, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Outcome, SessionMark};
+use crate::broker::{self, Settled};
 use crate::hook::{self, HookError, Reply};
 use crate::paths::Paths;
-use crate::policy::{self, Basis, Decision, Verdict};
+use crate::policy::{self, Basis, Decision, Evaluation, Verdict};
 use crate::store::{Receipt, Store};
 use crate::{clock, identity, redact};
 
-/// A hook that has not answered by then denies and exits.
+/// A hook that has not answered within this deadline denies and exits.
+/// Waiting for a human's answer moves the deadline out to the question's
+/// expiry; nothing else may take this long.
 const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Epoch milliseconds after which the watchdog denies.
+static DEADLINE_MS: AtomicI64 = AtomicI64::new(i64::MAX);
 
 /// The exit code every agent reads as "block".
 const BLOCK: u8 = 2;
@@ -40,14 +47,16 @@ pub fn run(args: HookArgs) -> ExitCode {
         let _ = writeln!(std::io::stderr(), "gate: internal error{at}: {msg}; denying this tool call");
         std::process::exit(BLOCK as i32);
     }));
-    std::thread::spawn(|| {
-        std::thread::sleep(DEADLINE);
-        let _ = writeln!(
-            std::io::stderr(),
-            "gate: no decision within {}s (is the receipt database locked?); denying this tool call",
-            DEADLINE.as_secs()
-        );
-        std::process::exit(BLOCK as i32);
+    DEADLINE_MS.store(clock::now_ms() + DEADLINE.as_millis() as i64, Ordering::SeqCst);
+    std::thread::spawn(|| loop {
+        std::thread::sleep(Duration::from_millis(100));
+        if clock::now_ms() > DEADLINE_MS.load(Ordering::SeqCst) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "gate: no decision in time (is the receipt database locked?); denying this tool call"
+            );
+            std::process::exit(BLOCK as i32);
+        }
     });
     let (stdout, code, stderr) = handle(args);
     if let Some(line) = stderr {
@@ -87,22 +96,43 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     };
     match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
-            let verdict = decide(&paths, action);
             let event_name = if matches!(event, HookEvent::PreTool(_)) { "PreToolUse" } else { "PermissionRequest" };
-            let mut rec = decision_row(action, &verdict, event_name);
-            if let Err(e) = record(&paths, &mut rec) {
-                return block(format!(
+            let (eval, settings) = evaluate(&paths, action);
+            let no_receipt = |e: &dyn std::fmt::Display| {
+                block(format!(
                     "gate: cannot write the receipt ({e}); no receipt, no action: denying `{}`. \
                      Check that {} is writable and not locked.",
                     action.target.as_deref().unwrap_or(&action.tool),
                     paths.db().display()
-                ));
-            }
-            let reply = match verdict.decision {
-                Decision::Allow => Reply::Allow(answer_reason(&verdict)),
-                Decision::Ask => Reply::Ask(answer_reason(&verdict)),
-                Decision::Deny => Reply::Deny(answer_reason(&verdict)),
+                ))
             };
+            let mut store = match open_store(&paths) {
+                Ok(s) => s,
+                Err(e) => return no_receipt(&e),
+            };
+            // A human may have rejected an earlier call in the agent's dialog.
+            let _ = broker::reconcile_rejections(&mut store, &action.session_id, action.transcript_path.as_deref());
+            let (mut rec, reply) = match eval.verdict.decision {
+                Decision::Allow | Decision::Deny => {
+                    let reply = if eval.verdict.decision == Decision::Allow {
+                        Reply::Allow(answer_reason(&eval.verdict))
+                    } else {
+                        Reply::Deny(answer_reason(&eval.verdict))
+                    };
+                    (decision_row(action, &eval.verdict, event_name), reply)
+                }
+                Decision::Ask => {
+                    let timeout = broker::ask_timeout(settings.ask_timeout);
+                    let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
+                    match broker::settle(&paths, &mut store, action, &eval, timeout, &set_deadline) {
+                        Ok(settled) => settled_row(action, &eval, event_name, settled, timeout),
+                        Err(e) => return no_receipt(&e),
+                    }
+                }
+            };
+            if let Err(e) = store.append(&mut rec) {
+                return no_receipt(&e);
+            }
             let (out, code) = hook::render(agent, &event, &reply);
             (out, code as u8, None)
         }
@@ -118,13 +148,98 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     }
 }
 
-/// Load the policy layers and decide. The same function serves `gate check`.
-pub fn decide(paths: &Paths, action: &crate::action::Action) -> Verdict {
+/// Load the policy layers and decide. `gate check` calls this too, so the
+/// two always agree.
+pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::policy::load::Settings) {
     let loaded = crate::config::load(paths, &action.cwd);
     let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
     let probe = crate::probe::DiskProbe::new(home.clone());
     let ctx = policy::Context { home, gate_dirs: crate::config::gate_dirs(paths), probe: &probe, policy: &loaded.set };
-    policy::evaluate(action, &ctx)
+    (policy::explain(action, &ctx), loaded.settings)
+}
+
+fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {
+    paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
+    Store::open(&paths.db())
+}
+
+/// The row and the reply for an `ask` once it is settled.
+fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled, timeout: u64) -> (Receipt, Reply) {
+    let v = &eval.verdict;
+    let what = action.target.as_deref().unwrap_or(&action.tool).to_string();
+    let mut rec = decision_row(action, v, event);
+    let mut detail: serde_json::Value = rec.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(json!({}));
+    let reply = match settled {
+        Settled::Granted { grant_ids, approver } => {
+            rec.decision = Some("approved".into());
+            rec.source = Some("session".into());
+            rec.approver = approver.clone();
+            let who = approver.unwrap_or_else(|| "a human".into());
+            let reason = format!("approved for this session by {who} (gate session grant {})", join_ids(&grant_ids));
+            detail["grants"] = json!(grant_ids);
+            rec.reason = Some(redact::mask(&reason).into_owned());
+            Reply::Allow(reason)
+        }
+        Settled::Answered(q) => {
+            let allow = q.answer.as_deref() == Some("allow");
+            let who = q.approver.clone().unwrap_or_else(|| "someone".into());
+            let surface = q.source.clone().unwrap_or_else(|| "cli".into());
+            rec.decision = Some(if allow { "approved" } else { "denied" }.into());
+            rec.source = Some(surface.clone());
+            rec.approver = q.approver.clone();
+            detail["question"] = json!(q.id);
+            detail["waited_ms"] = json!(q.answered_ms.unwrap_or(q.created_ms) - q.created_ms);
+            detail["scope"] = json!(q.scope);
+            detail["feedback"] = json!(q.feedback);
+            let reason = if allow {
+                format!("approved by {who} in gate {surface} (question {})", q.id)
+            } else {
+                match q.feedback.as_deref().filter(|f| !f.trim().is_empty()) {
+                    Some(f) => format!("{who} denied `{what}` in gate {surface}, and says: {f}"),
+                    None => format!("{who} denied `{what}` in gate {surface}. Do not retry it; ask the user what to do instead."),
+                }
+            };
+            rec.reason = Some(redact::mask(&reason).into_owned());
+            if allow {
+                Reply::Allow(reason)
+            } else {
+                Reply::Deny(reason)
+            }
+        }
+        Settled::Expired { question, secs } => {
+            rec.decision = Some("expired".into());
+            rec.source = Some("timeout".into());
+            rec.approver = None;
+            detail["question"] = json!(question.id);
+            let reason = format!(
+                "no one answered within {secs} seconds, so gate denied `{what}` ({}). Ask the user to approve it in `gate watch`, then retry.",
+                v.reason
+            );
+            rec.reason = Some(redact::mask(&reason).into_owned());
+            Reply::Deny(reason)
+        }
+        Settled::AgentDialog => Reply::Ask(answer_reason(v)),
+        Settled::NoOneCanAsk => {
+            rec.decision = Some("denied".into());
+            rec.source = Some("rule".into());
+            rec.approver = Some("gate".into());
+            let reason = format!(
+                "{}. A human must approve this, and no one can be asked here: this session runs without a permission dialog \
+                 and no `gate watch` inbox is open. Ask the user to run `gate watch` in another terminal and retry, \
+                 or to allow it with a rule in their gate policy.",
+                answer_reason(v)
+            );
+            let _ = timeout;
+            rec.reason = Some(redact::mask(&reason).into_owned());
+            Reply::Deny(reason)
+        }
+    };
+    rec.detail = Some(detail.to_string());
+    (rec, reply)
+}
+
+fn join_ids(ids: &[i64]) -> String {
+    ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
 fn block(line: String) -> (String, u8, Option<String>) {
@@ -175,7 +290,7 @@ fn base_row(kind: &str) -> Receipt {
     }
 }
 
-fn action_columns(rec: &mut Receipt, action: &crate::action::Action) {
+fn action_columns(rec: &mut Receipt, action: &Action) {
     rec.session_id = Some(action.session_id.clone());
     rec.tool_use_id = action.tool_use_id.clone();
     rec.agent = Some(action.agent.as_str().to_string());
@@ -186,7 +301,7 @@ fn action_columns(rec: &mut Receipt, action: &crate::action::Action) {
     rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
 }
 
-fn decision_row(action: &crate::action::Action, v: &Verdict, event: &str) -> Receipt {
+fn decision_row(action: &Action, v: &Verdict, event: &str) -> Receipt {
     let mut rec = base_row("decision");
     action_columns(&mut rec, action);
     let (decision, source, approver) = match (v.decision, v.basis) {
@@ -217,9 +332,9 @@ fn decision_row(action: &crate::action::Action, v: &Verdict, event: &str) -> Rec
 }
 
 fn record_outcome(paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::StoreError> {
-    paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
-    let mut store = Store::open(&paths.db())?;
+    let mut store = open_store(paths)?;
     let action = &outcome.action;
+    let _ = broker::reconcile_rejections(&mut store, &action.session_id, action.transcript_path.as_deref());
     let mut rec = base_row("outcome");
     action_columns(&mut rec, action);
     rec.status = Some(outcome.status.as_str().into());
@@ -260,8 +375,7 @@ fn session_row(mark: &SessionMark) -> Receipt {
 }
 
 fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {
-    paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
-    Store::open(&paths.db())?.append(rec)
+    open_store(paths)?.append(rec)
 }
 
 fn truncate(s: &str, max: usize) -> String {

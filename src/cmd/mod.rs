@@ -1,6 +1,7 @@
 //! One module per subcommand. Each `run` returns an exit code; errors are
 //! printed once, as `gate: <error>`, by [`dispatch`].
 
+pub mod answer;
 pub mod check;
 pub mod export;
 pub mod hook;
@@ -8,6 +9,7 @@ pub mod install;
 pub mod log;
 pub mod policy;
 pub mod verify;
+pub mod watch;
 
 use std::process::ExitCode;
 
@@ -34,6 +36,10 @@ pub fn dispatch(command: Command) -> ExitCode {
             }
         }
         Command::Init { force } => policy::run_init(force),
+        Command::Watch => watch::run(),
+        Command::Pending { json } => answer::run_pending(json),
+        Command::Approve { id, session } => answer::run_approve(id, session),
+        Command::Deny { id, reason } => answer::run_deny(id, reason),
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
     };
     match result {

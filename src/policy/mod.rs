@@ -263,25 +263,21 @@ fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str
     out
 }
 
-/// Programs each command's stdout is piped into (by pipeline order).
+/// Programs each command's stdout is piped into: the later stages of
+/// its own pipeline.
 fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
     let cmds = &analysis.commands;
-    let mut out = vec![Vec::new(); cmds.len()];
-    for i in 0..cmds.len() {
-        if !cmds[i].context.in_pipeline {
-            continue;
-        }
-        // Later commands at the same depth in a pipeline: a conservative
-        // reading that treats every later pipeline member as downstream.
-        for j in i + 1..cmds.len() {
-            if cmds[j].context.in_pipeline && cmds[j].context.substitution_depth == cmds[i].context.substitution_depth {
-                if let Some(n) = cmds[j].name() {
-                    out[i].push(n.rsplit('/').next().unwrap_or(n).to_string());
-                }
+    cmds.iter()
+        .map(|c| {
+            if !c.context.in_pipeline {
+                return Vec::new();
             }
-        }
-    }
-    out
+            cmds.iter()
+                .filter(|d| d.context.in_pipeline && d.context.pipeline == c.context.pipeline && d.context.pipeline_stage > c.context.pipeline_stage)
+                .filter_map(|d| d.name().map(|n| n.rsplit('/').next().unwrap_or(n).to_string()))
+                .collect()
+        })
+        .collect()
 }
 
 /// Does a rule match any simple command of a command line? (For `examples`.)

@@ -227,6 +227,12 @@ impl<'a> Lx<'a> {
                 }
                 b'$' => i = self.dollar(i, end, false, true),
                 b'`' => i = self.backquote(i, end, false),
+                // A `[` with no `]` after it in the word matches only itself
+                // (`[ -d src ]` runs the `[` builtin).
+                b'[' if !self.b[i + 1..end].contains(&b']') => {
+                    self.text.push(c);
+                    i += 1;
+                }
                 b'*' | b'?' | b'[' | b'(' | b')' | b'|' => {
                     // `(`, `)` and `|` only reach a word inside an extglob pattern.
                     self.glob = true;
@@ -621,7 +627,7 @@ impl<'a> Lx<'a> {
             return;
         };
         self.subscript(inner, sub, in_dq);
-        let rest = &inner[len..];
+        let rest = inner.get(len..).unwrap_or("");
         let r = rest.as_bytes();
         if r.is_empty() {
             return;
@@ -629,15 +635,17 @@ impl<'a> Lx<'a> {
         let two = rest.get(..2).unwrap_or("");
         match (r[0], two) {
             (_, ":-" | ":=" | ":?" | ":+") => {
-                self.param_word(&rest[2..], in_dq);
+                self.param_word(rest.get(2..).unwrap_or(""), in_dq);
             }
-            (b'-' | b'=' | b'?' | b'+', _) => self.param_word(&rest[1..], in_dq),
-            (b'#' | b'%' | b'/' | b'^' | b',', _) => self.param_word(&rest[1..], in_dq),
+            (b'-' | b'=' | b'?' | b'+', _) => self.param_word(rest.get(1..).unwrap_or(""), in_dq),
+            (b'#' | b'%' | b'/' | b'^' | b',', _) => {
+                self.param_word(rest.get(1..).unwrap_or(""), in_dq)
+            }
             (b'@', _) => self.problem(
                 OpaqueKind::Expansion,
                 format!("parameter transformation `{}`", shown()),
             ),
-            (b':', _) => self.arith(&rest[1..]),
+            (b':', _) => self.arith(rest.get(1..).unwrap_or("")),
             _ => self.problem(
                 OpaqueKind::Expansion,
                 format!("unrecognised parameter expansion `{}`", shown()),

@@ -8,6 +8,7 @@
 //! numbered files applied in order and never edited.
 
 pub mod chain;
+pub mod questions;
 mod verify;
 
 pub use verify::{verify, Problem, VerifyReport};
@@ -20,7 +21,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Numbered migrations; `PRAGMA user_version` is the last one applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_receipts.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_receipts.sql"), include_str!("migrations/0002_questions.sql")];
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

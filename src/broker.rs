@@ -1,0 +1,255 @@
+//! Asking a human. When the verdict is `ask`, the hook cannot prompt on the
+//! agent's terminal (Claude Code and Codex give hooks no controlling
+//! terminal; Gemini redraws over them), so gate brokers the question:
+//!
+//! 1. a session grant ("allow for this session") that covers every part of
+//!    the call that asks answers at once;
+//! 2. otherwise, when an inbox (`gate watch`) is open, the question is
+//!    stored and the hook waits for the first answer from any surface
+//!    (`gate watch`, `gate approve`/`gate deny`), up to the ask timeout;
+//!    no answer in time is an expiry, which denies;
+//! 3. otherwise the call goes to the agent's own permission dialog, and the
+//!    human's answer there is reconciled later from the agent's events;
+//! 4. where the agent cannot ask (headless Claude, `-p`), gate denies and
+//!    says how to approve.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::action::{Action, Kind};
+use crate::paths::Paths;
+use crate::policy::{Decision, Evaluation};
+use crate::store::questions::Question;
+use crate::store::{Store, StoreError};
+use crate::{clock, redact};
+
+/// The default time a question waits for an answer.
+pub const DEFAULT_ASK_TIMEOUT_SECS: u64 = 300;
+/// Questions never wait longer than this, which stays below the hook
+/// timeout `gate install` sets (900 s).
+pub const MAX_ASK_TIMEOUT_SECS: u64 = 840;
+/// An inbox whose heartbeat is older than this is closed.
+pub const HEARTBEAT_FRESH_MS: i64 = 3_000;
+
+/// How a question was settled.
+#[derive(Debug, Clone)]
+pub enum Settled {
+    /// A session grant covered it.
+    Granted { grant_ids: Vec<i64>, approver: Option<String> },
+    /// A human answered from `gate watch` or the CLI.
+    Answered(Question),
+    /// No one answered in time.
+    Expired { question: Question, secs: u64 },
+    /// No inbox: hand the call to the agent's own dialog.
+    AgentDialog,
+    /// No inbox, and the agent cannot ask either.
+    NoOneCanAsk,
+}
+
+/// The ask timeout: `GATE_ASK_TIMEOUT` (seconds) for one call, else the
+/// policy settings, else five minutes; capped below the hook timeout.
+pub fn ask_timeout(settings_secs: Option<u64>) -> u64 {
+    let from_env = std::env::var("GATE_ASK_TIMEOUT").ok().and_then(|v| v.trim().parse::<u64>().ok()).filter(|v| *v > 0);
+    from_env.or(settings_secs).unwrap_or(DEFAULT_ASK_TIMEOUT_SECS).min(MAX_ASK_TIMEOUT_SECS)
+}
+
+pub fn heartbeat_path(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("watch.heartbeat")
+}
+
+/// Is an inbox open? (A fresh heartbeat written by `gate watch`.)
+pub fn inbox_open(paths: &Paths) -> bool {
+    let Ok(meta) = std::fs::metadata(heartbeat_path(paths)) else { return false };
+    let Ok(modified) = meta.modified() else { return false };
+    let age = std::time::SystemTime::now().duration_since(modified).map(|d| d.as_millis() as i64).unwrap_or(0);
+    age <= HEARTBEAT_FRESH_MS
+}
+
+/// Can the agent show its own permission dialog for this call? Headless
+/// Claude (`claude -p`, the SDK) turns `ask` into a deny, and `dontAsk`
+/// mode denies anything not pre-approved.
+pub fn agent_can_ask(action: &Action) -> bool {
+    let env = |k: &str| std::env::var(k).unwrap_or_default();
+    let headless = env("CLAUDE_CODE_ENTRYPOINT").starts_with("sdk") || env("CLAUDE_CODE_SESSION_ATTENDED") == "0";
+    !headless && action.permission_mode.as_deref() != Some("dontAsk")
+}
+
+/// The grant keys of every part of the call that asks. A session grant
+/// covers a later call only when it covers all of them.
+pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
+    let mut keys = Vec::new();
+    for part in eval.commands.iter().filter(|p| p.decision == Decision::Ask) {
+        let key = match (&part.rule, part.basis) {
+            (Some(r), crate::policy::Basis::Rule) => format!("rule:{}", r.id),
+            _ => match action.kind {
+                Kind::Shell => {
+                    let words = crate::policy::load::command_words(&part.command);
+                    let prefix: Vec<&str> = words.iter().take(2).map(String::as_str).take_while(|w| !w.starts_with('-')).collect();
+                    if prefix.is_empty() {
+                        format!("shell:{}", part.command)
+                    } else {
+                        format!("prefix:{}", prefix.join(" "))
+                    }
+                }
+                Kind::Read | Kind::Write | Kind::Edit | Kind::Search => format!("file:{}:{}", action.tool, part.command),
+                _ => format!("tool:{}", action.tool),
+            },
+        };
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys
+}
+
+/// The rule "always allow" would add to the user policy, or None when an
+/// allow rule could not lift this ask (a rule's ask beats any allow).
+pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Option<String> {
+    if keys.iter().any(|k| k.starts_with("rule:") || k.starts_with("shell:")) {
+        return None;
+    }
+    let id = format!("always-{}", clock::now_ms());
+    let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
+    let prefixes: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("prefix:")).map(quote).collect();
+    if !prefixes.is_empty() {
+        return Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\n", prefixes.join(", ")));
+    }
+    let files: Vec<String> = eval.commands.iter().filter(|p| p.decision == Decision::Ask).map(|p| quote(&p.command)).collect();
+    match action.kind {
+        Kind::Read | Kind::Write | Kind::Edit | Kind::Search if !files.is_empty() => Some(format!(
+            "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ntool = {}\npath = [{}]\n",
+            quote(&action.tool),
+            files.join(", ")
+        )),
+        _ => Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ntool = {}\n", quote(&action.tool))),
+    }
+}
+
+/// Settle an `ask`. `set_deadline` lets the hook's watchdog wait as long
+/// as the question may.
+pub fn settle(
+    paths: &Paths,
+    store: &mut Store,
+    action: &Action,
+    eval: &Evaluation,
+    timeout_secs: u64,
+    set_deadline: &dyn Fn(i64),
+) -> Result<Settled, StoreError> {
+    let keys = grant_keys(action, eval);
+    if !keys.is_empty() {
+        let mut ids = Vec::new();
+        let mut approver = None;
+        for k in &keys {
+            match store.grant_for(&action.session_id, k)? {
+                Some((id, who, _)) => {
+                    ids.push(id);
+                    approver = approver.or(who);
+                }
+                None => break,
+            }
+        }
+        if ids.len() == keys.len() {
+            return Ok(Settled::Granted { grant_ids: ids, approver });
+        }
+    }
+    if !inbox_open(paths) {
+        return Ok(if agent_can_ask(action) { Settled::AgentDialog } else { Settled::NoOneCanAsk });
+    }
+    let now = clock::now_ms();
+    let expires = now + (timeout_secs as i64) * 1000;
+    set_deadline(expires + 10_000);
+    let q = Question {
+        created_ms: now,
+        expires_ms: expires,
+        session_id: Some(action.session_id.clone()),
+        tool_use_id: action.tool_use_id.clone(),
+        agent: Some(action.agent.as_str().to_string()),
+        cwd: Some(action.cwd.clone()),
+        tool: Some(action.tool.clone()),
+        tool_kind: Some(action.kind.as_str().to_string()),
+        target: action.target.as_deref().map(|t| redact::cut(&redact::mask(t))),
+        args: Some(redact::mask_json(&action.args).to_string()),
+        rule_id: eval.verdict.rule.as_ref().map(|r| r.id.clone()),
+        rule_origin: eval.verdict.rule.as_ref().map(|r| r.origin.clone()),
+        reason: Some(redact::mask(&eval.verdict.reason).into_owned()),
+        grant_key: if keys.is_empty() { None } else { Some(json!(keys).to_string()) },
+        always_rule: always_rule(action, eval, &keys),
+        state: "pending".into(),
+        ..Default::default()
+    };
+    let id = store.insert_question(&q)?;
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let now = clock::now_ms();
+        let current = store.question(id)?;
+        match current {
+            Some(q) if q.state == "answered" => return Ok(Settled::Answered(q)),
+            Some(q) if q.state == "expired" => return Ok(Settled::Expired { question: q, secs: timeout_secs }),
+            _ if now >= expires => {
+                return match store.expire_question(id, now)? {
+                    Some(q) if q.state == "answered" => Ok(Settled::Answered(q)),
+                    Some(q) => Ok(Settled::Expired { question: q, secs: timeout_secs }),
+                    None => Ok(Settled::Expired { question: Question { id, ..Default::default() }, secs: timeout_secs }),
+                };
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Append rows for calls handed to the agent's dialog that the human
+/// rejected there: Claude Code writes the rejection into the transcript as
+/// the tool's result. Approvals arrive as PostToolUse events instead.
+pub fn reconcile_rejections(store: &mut Store, session: &str, transcript: Option<&str>) -> Result<(), StoreError> {
+    let asks = store.unresolved_asks(session)?;
+    if asks.is_empty() {
+        return Ok(());
+    }
+    let Some(text) = transcript.and_then(|t| read_tail(Path::new(t), 8 * 1024 * 1024)) else { return Ok(()) };
+    for d in asks {
+        let Some(id) = &d.tool_use_id else { continue };
+        let rejected = text.lines().any(|l| {
+            l.contains(id.as_str())
+                && l.contains("\"tool_result\"")
+                && (l.contains("doesn't want to proceed") || l.contains("was rejected") || l.contains("rejected this"))
+        });
+        if !rejected {
+            continue;
+        }
+        let mut rec = crate::store::Receipt {
+            ts: clock::now_ms(),
+            kind: "answer".into(),
+            session_id: d.session_id.clone(),
+            tool_use_id: d.tool_use_id.clone(),
+            agent: d.agent.clone(),
+            os_user: Some(crate::identity::os_user()),
+            host: Some(crate::identity::host()),
+            cwd: d.cwd.clone(),
+            tool: d.tool.clone(),
+            tool_kind: d.tool_kind.clone(),
+            target: d.target.clone(),
+            decision: Some("denied".into()),
+            approver: Some(crate::identity::os_user()),
+            source: Some("agent".into()),
+            links_seq: Some(d.seq),
+            reason: Some("rejected in the agent's own permission dialog (from the transcript)".into()),
+            ..Default::default()
+        };
+        store.append(&mut rec)?;
+    }
+    Ok(())
+}
+
+fn read_tail(path: &Path, max: u64) -> Option<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path).ok()?;
+    let len = f.metadata().ok()?.len();
+    if len > max {
+        f.seek(SeekFrom::Start(len - max)).ok()?;
+    }
+    let mut buf = Vec::new();
+    f.take(max).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
