@@ -141,12 +141,17 @@ impl Store {
         )
         .map_err(sq)?;
         if a.allow && a.scope == "session" {
-            if let (Some(session), Some(key)) = (&q.session_id, &q.grant_key) {
-                tx.execute(
-                    "INSERT INTO grants (created_ms, session_id, grant_key, question_id, approver, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![now_ms, session, key, id, a.approver, a.source],
-                )
-                .map_err(sq)?;
+            if let (Some(session), Some(keys)) = (&q.session_id, &q.grant_key) {
+                // One grant row per key: a later call is covered only when
+                // every part of it that asks has a grant.
+                let keys: Vec<String> = serde_json::from_str(keys).unwrap_or_default();
+                for key in keys {
+                    tx.execute(
+                        "INSERT INTO grants (created_ms, session_id, grant_key, question_id, approver, source) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                        params![now_ms, session, key, id, a.approver, a.source],
+                    )
+                    .map_err(sq)?;
+                }
             }
         }
         tx.commit().map_err(sq)?;

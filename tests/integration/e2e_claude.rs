@@ -196,3 +196,35 @@ fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
     assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
     assert_eq!(env.run(&["verify"]).status.code(), Some(0));
 }
+
+#[test]
+fn claude_call_that_asks_is_answered_in_gate_watch_and_then_runs() {
+    let Some(cli) = claude_cli() else { return };
+    let env = TestEnv::new();
+    git_init(&env.project());
+    let server = ModelServer::start(env.dir.path(), &json!([{"tool": "Bash", "input": {"command": "touch made.txt", "description": "make a file"}}]));
+    let settings = settings_file(&env);
+    let t = crate::ask::watch(&env);
+    let child = claude_command(&env, &cli, &server, &settings)
+        .args(["-p", "make a file", "--output-format", "json"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run claude");
+    let screen = t.wait_for("Answer question 1");
+    assert!(screen.contains("command  touch made.txt"), "{screen}");
+    assert!(!env.project().join("made.txt").exists(), "nothing runs before the answer");
+    t.keys(&["Enter"]);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(env.project().join("made.txt").exists(), "the approved command ran");
+    let rows = env.rows();
+    let d = rows.iter().find(|r| r["kind"] == "decision").unwrap();
+    assert_eq!((d["decision"].as_str(), d["source"].as_str(), d["target"].as_str()), (Some("approved"), Some("watch"), Some("touch made.txt")));
+    let o = rows.iter().find(|r| r["kind"] == "outcome").expect("an outcome");
+    assert_eq!((o["links_seq"].clone(), o["outcome"].as_str()), (d["seq"].clone(), Some("success")));
+    let results = server.tool_results();
+    assert_eq!(results.len(), 1);
+    assert_eq!(results[0]["is_error"], false, "{:?}", results[0]);
+}

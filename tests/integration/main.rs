@@ -2,6 +2,7 @@
 
 mod util;
 
+pub mod ask;
 mod cli;
 mod e2e_claude;
 mod hook;

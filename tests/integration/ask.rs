@@ -1,0 +1,327 @@
+//! Asking a human, in a real terminal: `gate watch` runs in tmux, hooks
+//! that ask are started beside it, the screen is read with capture-pane and
+//! answered with send-keys (or with `gate approve` / `gate deny`), and the
+//! agent's answers and the receipts are checked.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::util::{answer, stderr, stdout, TestEnv, GATE};
+
+static SERVERS: AtomicUsize = AtomicUsize::new(0);
+
+/// A tmux server of our own running one command; killed on drop.
+pub struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    pub fn start(env: &TestEnv, command: &str) -> Tmux {
+        let socket = format!("gate-test-{}-{}", std::process::id(), SERVERS.fetch_add(1, Ordering::SeqCst));
+        let script = format!(
+            "cd {} && exec env -i PATH=\"$PATH\" HOME={} GATE_HOME={} NO_COLOR=1 TERM=xterm {command}",
+            env.project().display(),
+            env.home().display(),
+            env.gate_home().display()
+        );
+        let ok = Command::new("tmux")
+            .args(["-L", &socket, "-f", "/dev/null", "new-session", "-d", "-x", "150", "-y", "60", "-s", "t", &script])
+            .status()
+            .expect("tmux must be installed");
+        assert!(ok.success(), "tmux new-session");
+        Tmux { socket }
+    }
+
+    pub fn screen(&self) -> String {
+        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "t", "-S", "-200"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn keys(&self, keys: &[&str]) {
+        for k in keys {
+            let ok = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "t", k]).status().unwrap();
+            assert!(ok.success());
+            std::thread::sleep(Duration::from_millis(60));
+        }
+    }
+
+    pub fn type_text(&self, text: &str) {
+        let ok = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "t", "-l", text]).status().unwrap();
+        assert!(ok.success());
+    }
+
+    /// Wait until the screen shows `text`.
+    pub fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let s = self.screen();
+            if s.contains(text) {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "screen never showed {text:?}:\n{s}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
+    }
+}
+
+/// `gate watch` in tmux, once its heartbeat is written.
+pub fn watch(env: &TestEnv) -> Tmux {
+    let t = Tmux::start(env, &format!("{GATE} watch"));
+    t.wait_for("waiting for questions");
+    let beat = env.gate_home().join("watch.heartbeat");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !beat.exists() {
+        assert!(Instant::now() < deadline, "no heartbeat");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    t
+}
+
+/// Start a hook in the background with this payload.
+fn spawn_hook(env: &TestEnv, payload: &Value, extra_env: &[(&str, &str)]) -> Child {
+    let mut c = env.cmd(&["hook"]);
+    for (k, v) in extra_env {
+        c.env(k, v);
+    }
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    child
+}
+
+fn bash(env: &TestEnv, session: &str, id: &str, command: &str) -> Value {
+    json!({
+        "session_id": session, "transcript_path": env.dir.path().join("t.jsonl"), "cwd": env.project(),
+        "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash",
+        "tool_input": {"command": command, "description": "x"}, "tool_use_id": id
+    })
+}
+
+fn decision_of(o: &Output) -> (String, String) {
+    let a = answer(o);
+    (
+        a["hookSpecificOutput"]["permissionDecision"].as_str().unwrap_or("").to_string(),
+        a["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap_or("").to_string(),
+    )
+}
+
+fn me() -> String {
+    String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout).trim().to_string()
+}
+
+fn last_decision(env: &TestEnv) -> Value {
+    env.rows().into_iter().filter(|r| r["kind"] == "decision").last().expect("a decision row")
+}
+
+#[test]
+fn watch_shows_the_question_and_allow_once_answers_it() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let hook = spawn_hook(&env, &env.fixture("PreToolUse-Edit"), &[]);
+    let screen = t.wait_for("Answer question 1");
+    for want in ["agent    claude-code", "session 100a8fb1", "tool     Edit", "-fn main() {}", "+fn main() { println!(\"hi\"); }", "why      gate asks: Edit would change", "expires in", "> Allow once", "Deny with feedback"] {
+        assert!(screen.contains(want), "screen lacks {want:?}:\n{screen}");
+    }
+    t.keys(&["Enter"]);
+    let out = hook.wait_with_output().unwrap();
+    assert_eq!(decision_of(&out).0, "allow", "{}", stderr(&out));
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str()), (Some("approved"), Some("watch")));
+    assert_eq!(row["approver"], me());
+    assert!(row["detail"]["waited_ms"].as_i64().unwrap() >= 0);
+    t.wait_for("question 1: allowed");
+}
+
+#[test]
+fn deny_with_feedback_goes_back_to_the_model() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let hook = spawn_hook(&env, &bash(&env, "s1", "t1", "git push origin main"), &[]);
+    let screen = t.wait_for("Answer question 1");
+    assert!(screen.contains("command  git push origin main"), "{screen}");
+    assert!(screen.contains("rule ask-git-push"), "{screen}");
+    t.keys(&["Down", "Down", "Down", "Down", "Enter"]);
+    t.wait_for("Feedback for the agent");
+    t.type_text("push to a feature branch instead");
+    t.keys(&["Enter"]);
+    let out = hook.wait_with_output().unwrap();
+    let (d, reason) = decision_of(&out);
+    assert_eq!(d, "deny");
+    assert!(reason.contains("says: push to a feature branch instead"), "{reason}");
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str()), (Some("denied"), Some("watch")));
+    assert_eq!(row["detail"]["feedback"], "push to a feature branch instead");
+}
+
+#[test]
+fn allow_for_the_session_covers_later_matching_calls_only() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let hook = spawn_hook(&env, &bash(&env, "s1", "t1", "make build"), &[]);
+    t.wait_for("Answer question 1");
+    t.keys(&["Down", "Enter"]);
+    assert_eq!(decision_of(&hook.wait_with_output().unwrap()).0, "allow");
+    // Same session, same prefix: no question.
+    let out = env.hook(&bash(&env, "s1", "t2", "make build --jobs 4"));
+    let (d, reason) = decision_of(&out);
+    assert_eq!(d, "allow", "{reason}");
+    assert!(reason.contains("approved for this session by"), "{reason}");
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str()), (Some("approved"), Some("session")));
+    assert!(row["detail"]["grants"].as_array().is_some_and(|g| g.len() == 1));
+    // A grant never covers more than was granted: another part still asks.
+    let more = spawn_hook(&env, &bash(&env, "s1", "t3", "make build && make deploy"), &[]);
+    t.wait_for("Answer question 2");
+    t.keys(&["Down", "Down", "Down", "Enter"]);
+    assert_eq!(decision_of(&more.wait_with_output().unwrap()).0, "deny");
+    // Another session asks again.
+    let other = spawn_hook(&env, &bash(&env, "s2", "t4", "make build"), &[]);
+    t.wait_for("Answer question 3");
+    let pending: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
+    assert_eq!(pending[0]["id"], 3);
+    assert_eq!(env.run(&["deny", "3", "--reason", "not in this session"]).status.code(), Some(0));
+    let (d, reason) = decision_of(&other.wait_with_output().unwrap());
+    assert_eq!(d, "deny");
+    assert!(reason.contains("not in this session"), "{reason}");
+}
+
+#[test]
+fn the_cli_answers_and_a_late_answer_is_refused() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let hook = spawn_hook(&env, &bash(&env, "s1", "t1", "npm install left-pad"), &[]);
+    t.wait_for("Answer question 1");
+    let list = stdout(&env.run(&["pending"]));
+    assert!(list.contains("npm install left-pad"), "{list}");
+    let ok = env.run(&["approve", "1"]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert_eq!(stdout(&ok).trim(), "question 1 approved");
+    assert_eq!(decision_of(&hook.wait_with_output().unwrap()).0, "allow");
+    assert_eq!(last_decision(&env)["source"], "cli");
+    let late = env.run(&["deny", "1"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(stderr(&late).contains("question 1 was already answered: allow by"), "{}", stderr(&late));
+    // The watch's open prompt is now stale: answering there is refused too.
+    t.keys(&["Down", "Down", "Down", "Enter"]);
+    t.wait_for("question 1 was already answered: allow by");
+}
+
+#[test]
+fn several_hooks_ask_at_once() {
+    let env = TestEnv::new();
+    let _t = watch(&env);
+    let hooks: Vec<Child> = (0..4).map(|i| spawn_hook(&env, &bash(&env, "s1", &format!("t{i}"), &format!("make target{i}")), &[])).collect();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let ids: Vec<i64> = loop {
+        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
+        let ids: Vec<i64> = v.as_array().unwrap().iter().map(|q| q["id"].as_i64().unwrap()).collect();
+        if ids.len() == 4 {
+            break ids;
+        }
+        assert!(Instant::now() < deadline, "only {} pending", ids.len());
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for (n, id) in ids.iter().enumerate() {
+        let verb = if n % 2 == 0 { "approve" } else { "deny" };
+        assert_eq!(env.run(&[verb, &id.to_string()]).status.code(), Some(0));
+    }
+    let got: Vec<String> = hooks.into_iter().map(|h| decision_of(&h.wait_with_output().unwrap()).0).collect();
+    assert_eq!(got.iter().filter(|d| *d == "allow").count(), 2, "{got:?}");
+    assert_eq!(got.iter().filter(|d| *d == "deny").count(), 2, "{got:?}");
+    let rows = env.rows();
+    assert_eq!(rows.iter().filter(|r| r["kind"] == "decision" && r["source"] == "cli").count(), 4);
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+}
+
+#[test]
+fn an_unanswered_question_expires_into_a_deny() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let started = Instant::now();
+    let hook = spawn_hook(&env, &bash(&env, "s1", "t1", "make build"), &[("GATE_ASK_TIMEOUT", "2")]);
+    t.wait_for("Answer question 1");
+    let out = hook.wait_with_output().unwrap();
+    let took = started.elapsed();
+    let (d, reason) = decision_of(&out);
+    assert_eq!(d, "deny");
+    assert!(reason.contains("no one answered within 2 seconds"), "{reason}");
+    assert!(took < Duration::from_secs(10), "expiry took {took:?}");
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str(), row["approver"].as_str()), (Some("expired"), Some("timeout"), None));
+    // Answering after expiry is refused.
+    let late = env.run(&["approve", "1"]);
+    assert_eq!(late.status.code(), Some(1));
+    assert!(stderr(&late).contains("question 1 has expired"), "{}", stderr(&late));
+}
+
+#[test]
+fn without_an_inbox_the_agent_dialog_asks_or_gate_denies_headless() {
+    let env = TestEnv::new();
+    let out = env.hook(&bash(&env, "s1", "t1", "make build"));
+    assert_eq!(decision_of(&out).0, "ask");
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str()), (Some("asked"), Some("agent")));
+    // Headless Claude (claude -p) turns ask into a deny: gate denies itself, saying how to approve.
+    let mut c = env.cmd(&["hook"]);
+    c.env("CLAUDE_CODE_ENTRYPOINT", "sdk-cli").env("CLAUDE_CODE_SESSION_ATTENDED", "0");
+    let mut child = c.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(bash(&env, "s1", "t2", "make build").to_string().as_bytes()).unwrap();
+    let (d, reason) = decision_of(&child.wait_with_output().unwrap());
+    assert_eq!(d, "deny");
+    assert!(reason.contains("A human must approve this") && reason.contains("gate watch"), "{reason}");
+}
+
+#[test]
+fn a_rejection_in_the_agent_dialog_is_reconciled_from_the_transcript() {
+    let env = TestEnv::new();
+    assert_eq!(decision_of(&env.hook(&bash(&env, "s1", "toolu_rej", "make build"))).0, "ask");
+    assert_eq!(decision_of(&env.hook(&bash(&env, "s1", "toolu_ok", "make test"))).0, "ask");
+    let transcript: PathBuf = env.dir.path().join("t.jsonl");
+    let line = json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_rej", "is_error": true, "content": "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed."}]}});
+    std::fs::write(&transcript, format!("{line}\n")).unwrap();
+    // The approved one ran: its PostToolUse arrives.
+    let mut post = bash(&env, "s1", "toolu_ok", "make test");
+    post["hook_event_name"] = json!("PostToolUse");
+    post["tool_response"] = json!({"stdout": "", "stderr": "", "interrupted": false});
+    post["duration_ms"] = json!(5);
+    assert_eq!(env.hook(&post).status.code(), Some(0));
+    let rows = env.rows();
+    let answer_row = rows.iter().find(|r| r["kind"] == "answer").expect("a reconciled rejection");
+    assert_eq!((answer_row["decision"].as_str(), answer_row["source"].as_str()), (Some("denied"), Some("agent")));
+    assert_eq!(answer_row["tool_use_id"], "toolu_rej");
+    let ok = rows.iter().find(|r| r["kind"] == "outcome").unwrap();
+    assert_eq!((ok["decision"].as_str(), ok["source"].as_str()), (Some("approved"), Some("agent")));
+    let log = stdout(&env.run(&["log", "s1"]));
+    assert!(log.contains("asked→denied") && log.contains("make build"), "{log}");
+    assert!(log.contains("asked→approved") && log.contains("make test"), "{log}");
+    // Reconciled once only.
+    env.hook(&bash(&env, "s1", "toolu_3", "ls"));
+    assert_eq!(env.rows().iter().filter(|r| r["kind"] == "answer").count(), 1);
+}
+
+#[test]
+fn always_allow_writes_a_rule_to_the_user_policy() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let hook = spawn_hook(&env, &bash(&env, "s1", "t1", "make build"), &[]);
+    t.wait_for("Answer question 1");
+    t.keys(&["Down", "Down", "Enter"]);
+    assert_eq!(decision_of(&hook.wait_with_output().unwrap()).0, "allow");
+    t.wait_for("added to");
+    let policy = std::fs::read_to_string(env.gate_home().join("policy.toml")).unwrap();
+    assert!(policy.contains("decision = \"allow\"\ncommand = [\"make build\"]"), "{policy}");
+    assert_eq!(env.run(&["policy", "check"]).status.code(), Some(0));
+    assert_eq!(env.decision("make build").0, "allow");
+    assert_eq!(env.decision("make deploy").0, "ask");
+}
