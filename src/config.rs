@@ -110,8 +110,8 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     let macros = macros(paths);
     let mut out = Loaded::default();
     let mut disable: Vec<String> = Vec::new();
-    let mut add = |out: &mut Loaded, layer: Layer, name: String, text: &str, trusted: bool| {
-        match load::parse(text, &name, layer, &macros) {
+    let mut add = |out: &mut Loaded, layer: Layer, name: String, parsed: Result<load::PolicyFile, Vec<PolicyError>>, trusted: bool| {
+        match parsed {
             Ok(file) => {
                 let total = file.rules.len();
                 let mut ignored = 0;
@@ -141,9 +141,9 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
             }
         }
     };
-    add(&mut out, Layer::Default, DEFAULT_POLICY_NAME.to_string(), DEFAULT_POLICY, true);
-    let user = paths.user_policy();
-    read_layer(&mut out, &mut add, Layer::User, &user, true);
+    let default = crate::cache::policy_text(paths, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Layer::Default, &macros);
+    add(&mut out, Layer::Default, DEFAULT_POLICY_NAME.to_string(), default, true);
+    read_layer(paths, &macros, &mut out, &mut add, Layer::User, &paths.user_policy());
     let trust = read_trust(paths);
     for p in project_files(Path::new(cwd)) {
         let bytes = match std::fs::read(&p) {
@@ -157,11 +157,13 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
         let hash = sha256_hex(&bytes);
         let trusted = trust.iter().any(|(path, h)| *path == canon && *h == hash);
         let text = String::from_utf8_lossy(&bytes).into_owned();
-        add(&mut out, Layer::Project, p.to_string_lossy().into_owned(), &text, trusted);
+        let name = p.to_string_lossy().into_owned();
+        let parsed = crate::cache::policy_text(paths, &text, &name, Layer::Project, &macros);
+        add(&mut out, Layer::Project, name, parsed, trusted);
     }
-    read_layer(&mut out, &mut add, Layer::Managed, Path::new(MANAGED_POLICY), true);
+    read_layer(paths, &macros, &mut out, &mut add, Layer::Managed, Path::new(MANAGED_POLICY));
     if std::env::var_os("GATE_HOME").is_some() {
-        read_layer(&mut out, &mut add, Layer::Managed, &paths.config_dir.join("managed.toml"), true);
+        read_layer(paths, &macros, &mut out, &mut add, Layer::Managed, &paths.config_dir.join("managed.toml"));
     }
     // The user may turn default rules off; nothing else can be disabled.
     if !disable.is_empty() {
@@ -170,15 +172,15 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     out
 }
 
-fn read_layer<F>(out: &mut Loaded, add: &mut F, layer: Layer, path: &Path, trusted: bool)
+fn read_layer<F>(paths: &Paths, macros: &Macros, out: &mut Loaded, add: &mut F, layer: Layer, path: &Path)
 where
-    F: FnMut(&mut Loaded, Layer, String, &str, bool),
+    F: FnMut(&mut Loaded, Layer, String, Result<load::PolicyFile, Vec<PolicyError>>, bool),
 {
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8_lossy(&bytes).into_owned();
-            add(out, layer, path.to_string_lossy().into_owned(), &text, trusted);
-        }
+    match std::fs::metadata(path) {
+        Ok(_) => match crate::cache::policy_file(paths, path, layer, macros) {
+            Some(parsed) => add(out, layer, path.to_string_lossy().into_owned(), parsed, true),
+            None => out.set.broken.push(format!("{}: cannot read it; fix its permissions", path.display())),
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => out.set.broken.push(format!("{}: cannot read: {e}", path.display())),
     }

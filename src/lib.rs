@@ -8,9 +8,11 @@
 
 pub mod action;
 pub mod broker;
+pub mod cache;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
+pub mod codec;
 pub mod config;
 pub mod floor;
 pub mod gitcfg;

@@ -151,6 +151,9 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
 /// Load the policy layers and decide. `gate check` calls this too, so the
 /// two always agree.
 pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::policy::load::Settings) {
+    if let Some(f) = crate::cache::floor(paths) {
+        crate::floor::install(f);
+    }
     let loaded = crate::config::load(paths, &action.cwd);
     let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
     let probe = crate::probe::DiskProbe::new(home.clone());

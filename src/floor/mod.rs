@@ -82,7 +82,7 @@ impl Check {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum Operands {
     Paths,
@@ -91,7 +91,7 @@ pub enum Operands {
     None,
 }
 
-#[derive(Debug, Clone, Deserialize, Default)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ProgramSpec {
     pub reason: String,
@@ -124,14 +124,14 @@ pub struct ProgramSpec {
     pub sub: BTreeMap<String, ProgramSpec>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Sensitive {
     pub names: Vec<String>,
     pub dirs: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Floor {
     pub safe_env: Vec<String>,
@@ -141,21 +141,39 @@ pub struct Floor {
     names: Vec<Glob>,
 }
 
-/// The parsed floor (parsed once per process, on first use).
+static FLOOR: OnceLock<Floor> = OnceLock::new();
+
+/// The floor, parsed once per process on first use, unless the caller
+/// [`install`]ed one (from a cache) first.
 pub fn floor() -> &'static Floor {
-    static F: OnceLock<Floor> = OnceLock::new();
-    F.get_or_init(|| {
+    FLOOR.get_or_init(|| {
         // The embedded data is checked by a unit test; a failure here is a
         // build defect, and an empty floor only makes gate stricter.
-        let mut f: Floor = toml::from_str(FLOOR_TOML).unwrap_or_else(|_| Floor {
+        let f: Floor = toml::from_str(FLOOR_TOML).unwrap_or_else(|_| Floor {
             safe_env: Vec::new(),
             program: BTreeMap::new(),
             sensitive: Sensitive { names: Vec::new(), dirs: Vec::new() },
             names: Vec::new(),
         });
-        f.names = f.sensitive.names.iter().filter_map(|n| Glob::path(n).ok()).collect();
-        f
+        f.prepared()
     })
+}
+
+/// Use this floor (the embedded one, as the caller loaded it) for the
+/// rest of the process.
+pub fn install(f: Floor) {
+    let _ = FLOOR.set(f.prepared());
+}
+
+impl Floor {
+    pub fn from_parts(safe_env: Vec<String>, program: BTreeMap<String, ProgramSpec>, sensitive: Sensitive) -> Floor {
+        Floor { safe_env, program, sensitive, names: Vec::new() }
+    }
+
+    fn prepared(mut self) -> Floor {
+        self.names = self.sensitive.names.iter().filter_map(|n| Glob::path(n).ok()).collect();
+        self
+    }
 }
 
 /// Normalise a path lexically: make it absolute against `cwd`, expand a

@@ -5,7 +5,7 @@
 //! pattern with no `/` is matched against the last path segment only, the
 //! way `.gitignore` does.
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Glob {
     pattern: String,
     /// No `/` in the pattern: match the basename.
@@ -33,6 +33,17 @@ impl Glob {
 
     pub fn as_str(&self) -> &str {
         &self.pattern
+    }
+
+    /// The glob's fields, for the cache's encoding.
+    pub fn parts(&self) -> (&str, bool, bool) {
+        (&self.pattern, self.basename_only, self.slash_aware)
+    }
+
+    /// Rebuild a glob from [`Glob::parts`] (a pattern validated when it was
+    /// first compiled).
+    pub fn from_parts(pattern: String, basename_only: bool, slash_aware: bool) -> Glob {
+        Glob { pattern, basename_only, slash_aware }
     }
 
     pub fn is_match(&self, text: &str) -> bool {

@@ -12,7 +12,7 @@ use super::Decision;
 use crate::action::Kind;
 
 /// One problem in a policy file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct PolicyError {
     pub file: String,
     pub line: usize,
@@ -32,7 +32,7 @@ impl std::fmt::Display for PolicyError {
 }
 
 /// Settings a policy file may carry under `[settings]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, Deserialize)]
 pub struct Settings {
     /// Seconds a question waits for an answer.
     pub ask_timeout: Option<u64>,
@@ -42,7 +42,7 @@ pub struct Settings {
     pub approver: Option<String>,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
 pub struct PolicyFile {
     pub rules: Vec<Rule>,
     pub settings: Settings,
@@ -169,9 +169,18 @@ struct Ctx<'a> {
     text: &'a str,
     errors: Vec<PolicyError>,
     macros: &'a Macros,
+    /// Byte offsets where lines start, for cheap offset → line lookups.
+    line_starts: Vec<usize>,
 }
 
 impl Ctx<'_> {
+    fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
     fn err(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
         let (line, col) = line_col(self.text, offset);
         self.errors.push(PolicyError { file: self.file.to_string(), line, col, message: message.into(), hint: hint.into() });
@@ -231,7 +240,8 @@ impl Macros {
 /// Parse and compile one policy file. `file` is how errors and origins
 /// name it. All problems are collected; any problem means no rules.
 pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<PolicyFile, Vec<PolicyError>> {
-    let mut cx = Ctx { file, text, errors: Vec::new(), macros };
+    let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut cx = Ctx { file, text, errors: Vec::new(), macros, line_starts };
     let raw: RawFile = match toml::from_str(text) {
         Ok(r) => r,
         Err(e) => {
@@ -258,7 +268,7 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
     let mut seen: Vec<(String, usize)> = Vec::new();
     for spanned in &raw.rule {
         let start = spanned.span().start;
-        let (line, _) = line_col(text, start);
+        let line = cx.line_of(start);
         let r = spanned.get_ref();
         let Some(id) = &r.id else {
             cx.err(start, "rule has no `id`", "add a unique id, e.g. id = \"no-publish\"");
@@ -368,7 +378,8 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
         m.command.push(prefix);
     }
     if let Some(re) = &r.command_regex {
-        match regex::Regex::new(re.get_ref()) {
+        // Check the syntax now (cheap); compile on first use.
+        match regex_syntax::Parser::new().parse(re.get_ref()) {
             Ok(_) => m.command_regex = Some(LazyRegex::new(re.get_ref())),
             Err(e) => {
                 let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
@@ -465,13 +476,37 @@ fn ensure_dir_glob(p: &str) -> String {
     p.trim_end_matches('/').to_string()
 }
 
-/// Split a `command` pattern into words the way the shell would.
+/// Split a `command` pattern into words: whitespace separates words, and
+/// single or double quotes keep spaces inside one.
 pub fn command_words(text: &str) -> Vec<String> {
-    let analysis = crate::shell::analyze(text);
-    match analysis.commands.first() {
-        Some(c) if analysis.commands.len() == 1 => c.argv.iter().map(|w| w.text.clone()).collect(),
-        _ => text.split_whitespace().map(str::to_string).collect(),
+    let mut words = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    let mut in_word = false;
+    for c in text.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), c) => cur.push(c),
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                in_word = true;
+            }
+            (None, c) if c.is_whitespace() => {
+                if in_word {
+                    words.push(std::mem::take(&mut cur));
+                    in_word = false;
+                }
+            }
+            (None, c) => {
+                cur.push(c);
+                in_word = true;
+            }
+        }
     }
+    if in_word {
+        words.push(cur);
+    }
+    words
 }
 
 fn check_examples(cx: &mut Ctx<'_>, rule: &Rule, raw: &RawRule) {

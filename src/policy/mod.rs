@@ -17,7 +17,7 @@ use crate::floor::{self, Check, Env, Probe};
 use rule::{ActionView, CommandView, Layer, Rule, Subject};
 
 /// A decision, ordered by strictness: `max()` of several is the strictest.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Decision {
     Allow,

@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use regex::Regex;
+use serde::{Deserialize, Serialize};
 
 use super::glob::Glob;
 use super::Decision;
@@ -16,7 +17,7 @@ use crate::action::Kind;
 /// all layers the strictest decision wins; the layer decides only whether
 /// allow rules count (a project's need `gate trust`) and whether rules can
 /// be disabled (only the default layer's, and only by the user).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Layer {
     Default,
     User,
@@ -36,14 +37,14 @@ impl Layer {
 }
 
 /// `tool = ...`: a gate kind or an agent's own tool name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ToolMatch {
     Kind(Kind),
     Name(String),
 }
 
 /// One word of a `command` prefix: literal text, or a glob over one word.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum WordPat {
     Exact(String),
     Glob(Glob),
@@ -59,25 +60,62 @@ impl WordPat {
 }
 
 /// A regex compiled on first use, so loading a large policy stays cheap.
-#[derive(Debug)]
 pub struct LazyRegex {
     pub source: String,
+    /// Literals one of which every match must start with, when the regex
+    /// has a finite set of them: text holding none of them cannot match,
+    /// and the regex need not be compiled to know it.
+    pub literals: Option<Vec<String>>,
     compiled: OnceLock<Option<Regex>>,
+}
+
+impl std::fmt::Debug for LazyRegex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyRegex").field("source", &self.source).field("literals", &self.literals).finish()
+    }
+}
+
+impl Serialize for LazyRegex {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.source)
+    }
+}
+
+impl<'de> Deserialize<'de> for LazyRegex {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|s| LazyRegex::new(&s))
+    }
 }
 
 impl Clone for LazyRegex {
     fn clone(&self) -> Self {
-        LazyRegex::new(&self.source)
+        LazyRegex::with_literals(&self.source, self.literals.clone())
     }
 }
 
 impl LazyRegex {
     pub fn new(source: &str) -> LazyRegex {
-        LazyRegex { source: source.to_string(), compiled: OnceLock::new() }
+        let literals = regex_syntax::Parser::new().parse(source).ok().and_then(|hir| {
+            let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
+            let lits = seq.literals()?;
+            let out: Vec<String> = lits.iter().map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned()).collect();
+            (!out.is_empty() && out.iter().all(|l| !l.is_empty())).then_some(out)
+        });
+        LazyRegex::with_literals(source, literals)
     }
+
+    pub fn with_literals(source: &str, literals: Option<Vec<String>>) -> LazyRegex {
+        LazyRegex { source: source.to_string(), literals, compiled: OnceLock::new() }
+    }
+
     /// A regex that fails to compile matches everything: it was validated
     /// at load, and for deny/ask rules matching more is the safe side.
     pub fn is_match(&self, text: &str) -> bool {
+        if let Some(lits) = &self.literals {
+            if !lits.iter().any(|l| text.contains(l.as_str())) {
+                return false;
+            }
+        }
         match self.compiled.get_or_init(|| Regex::new(&self.source).ok()) {
             Some(re) => re.is_match(text),
             None => true,
@@ -85,7 +123,7 @@ impl LazyRegex {
     }
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Matchers {
     pub tool: Vec<ToolMatch>,
     /// Any of these argv-word prefixes.
@@ -105,7 +143,7 @@ pub struct Matchers {
     pub cwd: Vec<Glob>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Rule {
     pub id: String,
     pub decision: Decision,

@@ -254,3 +254,16 @@ fn policy_check_passes_on_the_shipped_policies() {
     let floor = stdout(&env.run(&["floor"]));
     assert!(floor.contains("find") && floor.contains("checked by code: find"), "{floor}");
 }
+
+#[test]
+fn an_edited_policy_is_never_served_stale_from_the_cache() {
+    let env = TestEnv::new();
+    env.write_user_policy(&rule("u", "allow", "make deploy"));
+    assert_eq!(env.decision("make deploy").0, "allow");
+    assert!(std::fs::read_dir(env.gate_home().join("cache")).unwrap().count() >= 2, "the compiled policy and floor are cached");
+    // Same size, same second: only the content and the change time differ.
+    env.write_user_policy(&rule("u", "deny ", "make deploy").replace("deny \"", "deny\" "));
+    assert_eq!(env.decision("make deploy"), ("deny".into(), "u".into()));
+    env.write_user_policy("[[rule]]\nbroken");
+    assert_eq!(env.decision("ls").0, "ask", "a broken edit never allows");
+}

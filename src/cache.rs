@@ -1,0 +1,143 @@
+//! A cache of compiled policy files and of the floor, so that the hook,
+//! which runs on every tool call, does not parse TOML each time. An entry
+//! is keyed by the file's identity (path, inode, size, modification and
+//! change times), gate's version and what `~` and `@gate` expand to; any
+//! change to the file gives a new key. Entries live in gate's own data
+//! directory, which agents cannot write. A missing or unreadable entry
+//! only costs a parse; it never changes a decision.
+
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use crate::codec::{self, Codec, Reader};
+use crate::paths::Paths;
+use crate::policy::load::{self, Macros, PolicyError, PolicyFile};
+use crate::policy::rule::Layer;
+
+enum Entry {
+    Ok(PolicyFile),
+    Err(Vec<PolicyError>),
+}
+
+impl Codec for Entry {
+    fn put(&self, w: &mut Vec<u8>) {
+        match self {
+            Entry::Ok(f) => {
+                w.push(0);
+                f.put(w);
+            }
+            Entry::Err(e) => {
+                w.push(1);
+                e.put(w);
+            }
+        }
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        match r.u8()? {
+            0 => Some(Entry::Ok(PolicyFile::get(r)?)),
+            1 => Some(Entry::Err(Vec::get(r)?)),
+            _ => None,
+        }
+    }
+}
+
+/// FNV-1a, 64 bits: a cache key, not a security boundary.
+pub const fn fnv64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut i = 0;
+    while i < bytes.len() {
+        h ^= bytes[i] as u64;
+        h = h.wrapping_mul(0x0100_0000_01b3);
+        i += 1;
+    }
+    h
+}
+
+fn dir(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("cache")
+}
+
+fn key_of(parts: &[&str]) -> String {
+    let mut joined = String::from(env!("CARGO_PKG_VERSION"));
+    for p in parts {
+        joined.push('\0');
+        joined.push_str(p);
+    }
+    format!("{:016x}", fnv64(joined.as_bytes()))
+}
+
+fn macros_key(m: &Macros) -> String {
+    format!("{}\u{1}{}", m.home.as_deref().unwrap_or(""), m.gate_dirs.join("\u{1}"))
+}
+
+fn read_entry(path: &Path) -> Option<Entry> {
+    codec::decode(&std::fs::read(path).ok()?)
+}
+
+fn write_entry(paths: &Paths, path: &Path, entry: &Entry) {
+    write_bytes(paths, path, &codec::encode(entry));
+}
+
+fn write_bytes(paths: &Paths, path: &Path, bytes: &[u8]) {
+    let d = dir(paths);
+    if std::fs::create_dir_all(&d).is_err() {
+        return;
+    }
+    let tmp = d.join(format!(".tmp-{}-{}", std::process::id(), crate::clock::now_ms()));
+    if std::fs::write(&tmp, bytes).is_ok() && std::fs::rename(&tmp, path).is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+}
+
+/// Parse `text` (the contents of a file whose identity is `identity`),
+/// through the cache.
+fn cached(paths: &Paths, kind: &str, identity: &[&str], text: &dyn Fn() -> Option<String>, file: &str, layer: Layer, macros: &Macros) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
+    let mut parts: Vec<&str> = vec![kind, file, layer.as_str()];
+    parts.extend_from_slice(identity);
+    let mk = macros_key(macros);
+    parts.push(&mk);
+    let entry_path = dir(paths).join(format!("{kind}-{}.bin", key_of(&parts)));
+    if let Some(e) = read_entry(&entry_path) {
+        return Some(match e {
+            Entry::Ok(f) => Ok(f),
+            Entry::Err(errs) => Err(errs),
+        });
+    }
+    let text = text()?;
+    let result = load::parse(&text, file, layer, macros);
+    let entry = match &result {
+        Ok(f) => Entry::Ok(f.clone()),
+        Err(e) => Entry::Err(e.clone()),
+    };
+    write_entry(paths, &entry_path, &entry);
+    Some(result)
+}
+
+/// A policy file on disk, through the cache. `None` when it does not exist.
+pub fn policy_file(paths: &Paths, path: &Path, layer: Layer, macros: &Macros) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
+    let meta = std::fs::metadata(path).ok()?;
+    let identity = format!("{}:{}:{}:{}.{}:{}.{}", meta.dev(), meta.ino(), meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec());
+    let name = path.to_string_lossy().into_owned();
+    let read = || std::fs::read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned());
+    cached(paths, "policy", &[&identity], &read, &name, layer, macros)
+}
+
+/// Text gate already holds (the embedded default, a project file it read
+/// to hash), through the cache keyed by the text's own hash.
+pub fn policy_text(paths: &Paths, text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<PolicyFile, Vec<PolicyError>> {
+    let h = format!("{:016x}:{}", fnv64(text.as_bytes()), text.len());
+    let owned = text.to_string();
+    cached(paths, "policy", &[&h], &move || Some(owned.clone()), file, layer, macros).unwrap_or_else(|| load::parse(text, file, layer, macros))
+}
+
+/// The floor, through the cache.
+pub fn floor(paths: &Paths) -> Option<crate::floor::Floor> {
+    const FLOOR_KEY: u64 = fnv64(crate::floor::FLOOR_TOML.as_bytes());
+    let entry_path = dir(paths).join(format!("floor-{}.bin", key_of(&[&format!("{FLOOR_KEY:016x}")])));
+    if let Some(f) = std::fs::read(&entry_path).ok().and_then(|b| codec::decode::<crate::floor::Floor>(&b)) {
+        return Some(f);
+    }
+    let f: crate::floor::Floor = toml::from_str(crate::floor::FLOOR_TOML).ok()?;
+    write_bytes(paths, &entry_path, &codec::encode(&f));
+    Some(f)
+}
