@@ -368,7 +368,7 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
             if operands.is_empty() {
                 Ok(())
             } else {
-                Err(format!("`{name}` takes no operands here (`{}`)", operands[0].text))
+                Err(format!("`{name} {}` is not in the read-only floor", operands[0].text))
             }
         }
     };

@@ -325,3 +325,30 @@ fn always_allow_writes_a_rule_to_the_user_policy() {
     assert_eq!(env.decision("make build").0, "allow");
     assert_eq!(env.decision("make deploy").0, "ask");
 }
+
+#[test]
+fn check_ask_prompts_on_a_real_terminal_and_records_the_answer() {
+    let env = TestEnv::new();
+    let t = Tmux::start(&env, &format!("sh -c '{GATE} check --ask -- make build; echo exit=$?; sleep 30'"));
+    let screen = t.wait_for("allow?");
+    assert!(screen.contains("make"), "{screen}");
+    t.keys(&["Up", "Enter"]);
+    t.wait_for("exit=0");
+    let row = last_decision(&env);
+    assert_eq!((row["decision"].as_str(), row["source"].as_str()), (Some("approved"), Some("tty")));
+    assert_eq!(row["approver"], me());
+    // Without a controlling terminal (as under Claude Code or Codex) there
+    // is nothing to ask on: a clear error, at once.
+    let mut c = env.cmd(&["check", "--ask", "--", "make build"]);
+    use std::os::unix::process::CommandExt;
+    // SAFETY: setsid only detaches the child from the controlling terminal.
+    unsafe {
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let out = c.stdin(Stdio::null()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no usable terminal to ask on (/dev/tty"), "{}", stderr(&out));
+}

@@ -180,3 +180,47 @@ fn file_tools_ask_on_secrets_and_pass_otherwise() {
         assert_eq!(v.decision, *want, "{name} {input}: {}", v.reason);
     }
 }
+
+mod properties {
+    use proptest::prelude::*;
+
+    use gate::floor::NoProbe;
+    use gate::policy::{self, Decision, PolicySet};
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("ls".to_string()), Just("cat".to_string()), Just("rm".to_string()), Just("-rf".to_string()),
+            Just("git".to_string()), Just("status".to_string()), Just("find".to_string()), Just("-delete".to_string()),
+            Just("sed".to_string()), Just("'s/a/b/w x'".to_string()), Just("|".to_string()), Just("&&".to_string()),
+            Just(";".to_string()), Just(">".to_string()), Just("<".to_string()), Just("$(".to_string()), Just(")".to_string()),
+            Just("`".to_string()), Just("\"".to_string()), Just("'".to_string()), Just("*".to_string()), Just("~".to_string()),
+            Just("{a,b}".to_string()), Just("$x".to_string()), Just("x=1".to_string()), Just("\\\n".to_string()),
+            Just("<<EOF\n".to_string()), Just("EOF\n".to_string()), Just("xargs".to_string()), Just("env".to_string()),
+            Just("sh".to_string()), Just("-c".to_string()), Just("(".to_string()), Just("for".to_string()), Just("do".to_string()),
+            "[a-z./-]{1,8}".prop_map(|s| s),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Any token soup is decided without a panic; what the analysis does
+        /// not understand never passes; and `rm -rf` never passes.
+        #[test]
+        fn evaluation_never_panics_and_never_allows_the_opaque(tokens in proptest::collection::vec(token(), 0..24)) {
+            let line = tokens.join(" ");
+            let probe = NoProbe;
+            let set = PolicySet::default();
+            let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], probe: &probe, policy: &set };
+            let action = gate::cmd::check::shell_action(&line, "/home/u/p");
+            let eval = policy::explain(&action, &ctx);
+            let analysis = gate::shell::analyze(&line);
+            if !analysis.is_fully_understood() {
+                prop_assert_ne!(eval.verdict.decision, Decision::Allow, "{:?}", line);
+            }
+            if analysis.commands.iter().any(|c| c.name() == Some("rm")) {
+                prop_assert_ne!(eval.verdict.decision, Decision::Allow, "{:?}", line);
+            }
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! Fuzz the hook payload adapters: any bytes give an event or a typed
+//! error, never a panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = gate::hook::parse(data, None);
+    let _ = gate::hook::parse(data, Some(gate::action::Agent::ClaudeCode));
+});
