@@ -12,8 +12,10 @@ use crate::shell::Word;
 struct Parsed<'a> {
     /// Long and short flags seen, as `--name` / `-x`.
     flags: Vec<String>,
-    /// Values of flags that take one, with the flag.
+    /// Values of flags that take one, given as the next word, with the flag.
     values: Vec<(String, &'a Word)>,
+    /// Values given inline (`--name=value`, `-nVALUE`), with the flag.
+    inline_values: Vec<(String, String)>,
     operands: Vec<&'a Word>,
     /// Operands from this index on came after `--`: they cannot be flags.
     protected_from: usize,
@@ -64,14 +66,12 @@ fn parse<'a>(name: &str, spec: &ProgramSpec, args: &[&'a Word]) -> Result<Parsed
                 let optional_next = bare_ok
                     && spec.operands != Operands::Paths
                     && args.get(i).is_some_and(|v| !v.text.starts_with('-'));
-                if inline.is_none() && (!bare_ok || optional_next) {
-                    match args.get(i) {
-                        Some(v) => {
-                            p.values.push((format!("--{flag}"), v));
-                            i += 1;
-                        }
-                        None => return Err(format!("`{name} --{flag}` needs a value")),
+                match inline {
+                    Some(v) => p.inline_values.push((format!("--{flag}"), v.to_string())),
+                    None if !bare_ok || optional_next => {
+                        i = take_value(&mut p, name, format!("--{flag}"), args, i)?;
                     }
+                    None => {}
                 }
                 continue;
             }
@@ -94,15 +94,11 @@ fn parse<'a>(name: &str, spec: &ProgramSpec, args: &[&'a Word]) -> Result<Parsed
             if spec.short_arg.contains(c) {
                 p.flags.push(format!("-{c}"));
                 if j == chars.len() {
-                    match args.get(i) {
-                        Some(v) => {
-                            p.values.push((format!("-{c}"), v));
-                            i += 1;
-                        }
-                        None => return Err(format!("`{name} -{c}` needs a value")),
-                    }
+                    i = take_value(&mut p, name, format!("-{c}"), args, i)?;
+                } else {
+                    // The rest of the word is the value.
+                    p.inline_values.push((format!("-{c}"), chars[j..].iter().collect()));
                 }
-                // The rest of the word is the value.
                 break;
             }
             if spec.short_optional.contains(c) {
@@ -154,6 +150,41 @@ impl OperandRules {
 enum Recursion {
     No,
     Yes { hidden: bool },
+}
+
+/// Take the next word as a flag's value.
+fn take_value<'a>(p: &mut Parsed<'a>, name: &str, flag: String, args: &[&'a Word], i: usize) -> Result<usize, String> {
+    match args.get(i) {
+        Some(v) => {
+            p.values.push((flag, v));
+            Ok(i + 1)
+        }
+        None => Err(format!("`{name} {flag}` needs a value")),
+    }
+}
+
+/// Flag values can name files a program reads (`--files0-from=F`,
+/// `--exclude-from F`, `-f F`): a value must be fixed text, and must not
+/// name a secret file.
+fn check_values(floor: &Floor, name: &str, p: &Parsed<'_>, env: &Env<'_>) -> Result<(), String> {
+    for (flag, v) in &p.values {
+        let tilde_only = v.has_tilde && !v.has_expansion && !v.has_glob && !v.has_brace;
+        if !v.literal && !tilde_only {
+            return Err(format!("`{name} {flag}`: the value `{}` is computed at run time, so gate cannot check what it names", v.raw));
+        }
+        if tilde_only && !(v.text == "~" || v.text.starts_with("~/")) {
+            return Err(format!("`{name} {flag}`: `{}` names another user's home", v.raw));
+        }
+        if let Some(r) = floor.sensitive_reason(&v.text, env) {
+            return Err(format!("`{name} {flag}` would read a secret: {r}"));
+        }
+    }
+    for (flag, v) in &p.inline_values {
+        if let Some(r) = floor.sensitive_reason(v, env) {
+            return Err(format!("`{name} {flag}` would read a secret: {r}"));
+        }
+    }
+    Ok(())
 }
 
 /// Check operands that are files the program reads.
@@ -229,11 +260,15 @@ fn check_text(name: &str, operands: &[&Word], rules: OperandRules) -> Result<(),
     Ok(())
 }
 
-/// `--name="$(...)"`: a literal flag name with a quoted computed value.
+/// Long flags whose value is data (never a file name), so a computed value
+/// is harmless: `git log --author="$(git config user.name)"`.
+const DATA_FLAGS: &[&str] = &["author", "committer", "grep", "format", "pretty", "since", "until", "before", "after", "date", "label"];
+
+/// `--name="$(...)"`: a data flag with a quoted computed value.
 fn quoted_flag_value(w: &Word) -> bool {
     let Some(rest) = w.raw.strip_prefix("--") else { return false };
     let Some((name, value)) = rest.split_once('=') else { return false };
-    name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-') && super::expansions_quoted(value)
+    DATA_FLAGS.contains(&name) && super::expansions_quoted(value) && !w.has_glob && !w.has_brace
 }
 
 fn safe(name: &str, spec: &ProgramSpec) -> Check {
@@ -304,6 +339,9 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         Ok(p) => p,
         Err(e) => return unsafe_(e),
     };
+    if let Err(e) = check_values(floor, name, &parsed, env) {
+        return unsafe_(e);
+    }
     let mut operands: Vec<&Word> = parsed.operands.clone();
     if spec.pattern_first && !parsed.has("-e") && !parsed.has("-f") && !parsed.has("--regexp") && !parsed.has("--file") && !operands.is_empty() {
         let pattern = operands.remove(0);
@@ -330,17 +368,6 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
             }
         }
         _ => {}
-    }
-    if name == "grep" || name == "egrep" || name == "fgrep" {
-        if parsed.has("-f") || parsed.has("--file") {
-            for (flag, v) in &parsed.values {
-                if flag == "-f" || flag == "--file" {
-                    if let Err(e) = check_paths(floor, name, &[v], env, OperandRules::strict(), Recursion::No) {
-                        return unsafe_(e);
-                    }
-                }
-            }
-        }
     }
     let rec = match name {
         "grep" | "egrep" | "fgrep" if parsed.has("-r") || parsed.has("-R") || parsed.has("--recursive") || parsed.has("--dereference-recursive") => {
@@ -855,6 +882,9 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
                 Ok(p) => p,
                 Err(e) => return unsafe_(e),
             };
+            if let Err(e) = check_values(floor, &name, &parsed, env) {
+                return unsafe_(e);
+            }
             if let Err(e) = check_text(&name, &parsed.operands, OperandRules::of(sub_spec, parsed.protected_from)) {
                 return unsafe_(e);
             }
