@@ -74,7 +74,7 @@ impl Probe for DiskProbe {
         Some(out)
     }
 
-    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool) -> Option<String> {
+    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool, follow: bool) -> Option<String> {
         let mut stack = vec![std::path::PathBuf::from(root)];
         let mut seen = 0usize;
         while let Some(dir) = stack.pop() {
@@ -89,6 +89,9 @@ impl Probe for DiskProbe {
                     continue;
                 }
                 let Ok(ft) = e.file_type() else { continue };
+                if follow && ft.is_symlink() {
+                    return Some(format!("{}, a symlink the search would follow", e.path().display()));
+                }
                 if ft.is_dir() {
                     if !SKIP_DIRS.contains(&name.as_str()) {
                         stack.push(e.path());

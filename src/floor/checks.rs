@@ -149,7 +149,7 @@ impl OperandRules {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Recursion {
     No,
-    Yes { hidden: bool },
+    Yes { hidden: bool, follow: bool },
 }
 
 /// Take the next word as a flag's value.
@@ -193,7 +193,7 @@ fn check_paths(floor: &Floor, name: &str, operands: &[&Word], env: &Env<'_>, rul
         let paths = operand_paths(name, k, w, env, rules)?;
         for p in paths {
             let reason = match rec {
-                Recursion::Yes { hidden } => floor.recursive_reason(&p, env, hidden),
+                Recursion::Yes { hidden, follow } => floor.recursive_reason(&p, env, hidden, follow),
                 Recursion::No => floor.sensitive_reason(&p, env),
             };
             if let Some(r) = reason {
@@ -300,6 +300,20 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
                 unsafe_("`kill` sends a signal (only `kill -l` lists them)")
             };
         }
+        Some("cd") => {
+            let target = args.iter().find(|w| !w.text.starts_with('-') || w.text == "-");
+            return match target {
+                Some(w) if w.text == "-" => unsafe_("`cd -` goes to a directory gate cannot know"),
+                Some(w) if !w.literal && !(w.has_tilde && !w.has_expansion && !w.has_glob && !w.has_brace) => {
+                    unsafe_(format!("`cd {}`: the directory is computed at run time", w.raw))
+                }
+                Some(w) => match floor.sensitive_reason(&w.text, env) {
+                    Some(r) => unsafe_(format!("`cd` into a secret directory: {r}")),
+                    None => safe(name, spec),
+                },
+                None => safe(name, spec),
+            };
+        }
         Some("crontab") => {
             return if args.len() == 1 && args[0].is("-l") { safe(name, spec) } else { unsafe_("`crontab` changes the crontab (only `crontab -l` lists it)") };
         }
@@ -322,12 +336,12 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
                 Ok(p) => p,
                 Err(e) => return unsafe_(e),
             };
-            let mut names: Vec<&Word> = parsed.operands.clone();
-            names.extend(parsed.values.iter().filter(|(f, _)| f == "-a").map(|(_, v)| *v));
-            for w in names {
-                let ok = w.literal && w.text.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') && !w.text.is_empty();
-                if !ok {
-                    return unsafe_(format!("`read {}` sets a variable other programs may read; only lower-case names pass", w.raw));
+            let mut names: Vec<(bool, String)> = parsed.operands.iter().map(|w| (w.literal, w.text.clone())).collect();
+            names.extend(parsed.values.iter().filter(|(f, _)| f == "-a").map(|(_, v)| (v.literal, v.text.clone())));
+            names.extend(parsed.inline_values.iter().filter(|(f, _)| f == "-a").map(|(_, v)| (true, v.clone())));
+            for (literal, n) in names {
+                if !literal || !super::is_local_variable(&n) {
+                    return unsafe_(format!("`read {n}` sets a variable other programs or the shell may read; only lower-case names pass"));
                 }
             }
             return safe(name, spec);
@@ -369,13 +383,24 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         }
         _ => {}
     }
+    let value_is = |flags: &[&str], want: &str| {
+        parsed.values.iter().any(|(f, v)| flags.contains(&f.as_str()) && v.text == want)
+            || parsed.inline_values.iter().any(|(f, v)| flags.contains(&f.as_str()) && v == want)
+    };
     let rec = match name {
-        "grep" | "egrep" | "fgrep" if parsed.has("-r") || parsed.has("-R") || parsed.has("--recursive") || parsed.has("--dereference-recursive") => {
-            Recursion::Yes { hidden: true }
+        "grep" | "egrep" | "fgrep"
+            if parsed.has("-r")
+                || parsed.has("-R")
+                || parsed.has("--recursive")
+                || parsed.has("--dereference-recursive")
+                || value_is(&["-d", "--directories"], "recurse") =>
+        {
+            Recursion::Yes { hidden: true, follow: parsed.has("-R") || parsed.has("--dereference-recursive") }
         }
         // rg skips hidden files unless told otherwise.
         "rg" if !parsed.has("--files") && !parsed.has("--type-list") => Recursion::Yes {
             hidden: parsed.has("--hidden") || parsed.has("-.") || parsed.has("-u") || parsed.has("--unrestricted") || parsed.has("--no-ignore"),
+            follow: parsed.has("-L") || parsed.has("--follow"),
         },
         _ => Recursion::No,
     };
@@ -421,7 +446,7 @@ const FIND_PRIMARIES_1: &[&str] = &[
     "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-regextype", "-type",
     "-xtype", "-size", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-newer", "-anewer", "-cnewer",
     "-perm", "-user", "-group", "-uid", "-gid", "-links", "-inum", "-samefile", "-lname", "-ilname", "-maxdepth",
-    "-mindepth", "-fstype", "-used", "-printf", "-context", "-files0-from",
+    "-mindepth", "-fstype", "-used", "-printf", "-context",
 ];
 
 fn check_find(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
@@ -475,7 +500,7 @@ fn check_find(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String
 
 fn check_sed(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
     // --sandbox makes sed refuse e, w and r, wherever the script comes from.
-    let sandbox = args.iter().any(|w| w.is("--sandbox"));
+    let sandbox = args.iter().take_while(|w| !w.is("--")).any(|w| w.is("--sandbox"));
     let mut sandbox_file = false;
     let mut scripts: Vec<&Word> = Vec::new();
     let mut operands: Vec<&Word> = Vec::new();
@@ -564,6 +589,7 @@ fn check_sed(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String>
 
 fn check_jq(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
     // jq's --arg/--argjson/--rawfile/--slurpfile take two values each.
+    let mut from_file = false;
     let mut rest: Vec<&Word> = Vec::new();
     let mut files: Vec<&Word> = Vec::new();
     let mut i = 0;
@@ -577,8 +603,15 @@ fn check_jq(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) ->
                 }
                 i += 3;
             }
-            // jq code cannot write files or run programs, wherever it comes from.
-            "-f" | "--from-file" | "-L" | "--library-path" => i += 2,
+            // The filter comes from a file: every operand is then an input file.
+            "-f" | "--from-file" => {
+                if let Some(f) = args.get(i + 1) {
+                    files.push(f);
+                }
+                from_file = true;
+                i += 2;
+            }
+            "-L" | "--library-path" => return Err(format!("`jq {t}` loads modules, which can read any JSON file")),
             _ => {
                 rest.push(args[i]);
                 i += 1;
@@ -587,10 +620,13 @@ fn check_jq(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) ->
     }
     let parsed = parse("jq", spec, &rest)?;
     let mut operands = parsed.operands.clone();
-    if !parsed.has("-n") || !operands.is_empty() {
+    if !from_file {
         if let Some(filter) = operands.first() {
             if !filter.literal {
                 return Err(format!("`jq`: the filter `{}` is computed at run time", filter.raw));
+            }
+            if filter.text.contains("import") || filter.text.contains("include") || filter.text.contains("modulemeta") {
+                return Err("`jq` import/include loads modules, which can read any JSON file".into());
             }
             operands.remove(0);
         }
@@ -691,8 +727,20 @@ fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word
                 }
                 match t {
                     "-i" | "--ignore-environment" | "-0" | "--null" | "-v" | "--debug" | "-" => i += 1,
-                    "-u" | "--unset" | "-C" | "--chdir" => i += 2,
-                    _ if t.starts_with("--unset=") || t.starts_with("--chdir=") => i += 1,
+                    "-u" | "--unset" => i += 2,
+                    "-C" | "--chdir" => {
+                        match args.get(i + 1) {
+                            Some(d) if d.literal => {
+                                if let Some(r) = floor.sensitive_reason(&d.text, env) {
+                                    return unsafe_(format!("`env -C` into a secret directory: {r}"));
+                                }
+                            }
+                            _ => return unsafe_("`env -C` with a computed directory"),
+                        }
+                        i += 2;
+                    }
+                    _ if t.starts_with("--unset=") => i += 1,
+                    _ if t.starts_with("--chdir=") => return unsafe_("`env --chdir=` is not checked; use -C"),
                     _ if t.starts_with('-') => return unsafe_(format!("`env {t}` is not known to be read-only")),
                     _ if t.contains('=') => {
                         if let Some(r) = floor.assignment_problem(t, false) {
@@ -792,6 +840,9 @@ fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word
             // flag is harmless can take them.
             let inner_name = args[i].text.as_str();
             match floor.program.get(inner_name) {
+                Some(s) if s.operands == Operands::Paths => {
+                    unsafe_(format!("`xargs {inner_name}` reads files named on stdin, which gate cannot check for secrets"))
+                }
                 Some(s) if s.harmless_flags && s.max_operands.is_none() => next_inner(i),
                 Some(_) => unsafe_(format!("`xargs {inner_name}`: words read from stdin could become {inner_name} flags that write or run programs")),
                 None => unsafe_(format!("`{inner_name}` is not in the read-only floor")),
@@ -816,8 +867,11 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
         }
         if t == "-C" {
             match args.get(i + 1) {
-                Some(d) if d.literal => {
+                Some(d) if d.literal || (d.has_tilde && !d.has_expansion && !d.has_glob && !d.has_brace) => {
                     dir = super::normalize(&d.text, &dir, env.home);
+                    if let Some(r) = floor.sensitive_reason(&dir, env) {
+                        return unsafe_(format!("`git -C` into a secret directory: {r}"));
+                    }
                     i += 2;
                     continue;
                 }
@@ -856,19 +910,44 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
     };
     let rest = &args[i + 1..];
     let name = format!("git {sub}");
+    // Paths are relative to the directory git runs in.
+    let genv = Env { cwd: &dir, extra_cwds: env.extra_cwds.clone(), home: env.home, gate_dirs: env.gate_dirs, probe: env.probe };
+    let env = &genv;
+    // `rev:path` names a file's committed content.
+    for w in rest {
+        if let Some((_, p)) = w.text.split_once(':').filter(|(r, _)| !r.starts_with('-')) {
+            let base = p.rsplit('/').next().unwrap_or(p);
+            if floor.names.iter().any(|g| g.is_match(base)) {
+                return unsafe_(format!("`{name} {}` prints a secret file's committed content", w.text));
+            }
+        }
+    }
     let special = match sub_spec.check.as_deref() {
         Some("git-list") => None,
         Some("git-reflog") => Some(match rest.first().map(|w| w.text.as_str()) {
-            Some("expire") | Some("delete") | Some("drop") => Err(format!("`git reflog {}` rewrites the reflog", rest[0].text)),
-            _ => Ok(()),
+            Some("show") | None => parse(&name, sub_spec, rest.get(1..).unwrap_or(&[])).and_then(|p| check_text(&name, &p.operands, OperandRules::strict())),
+            Some(t) if t.starts_with('-') => parse(&name, sub_spec, rest).and_then(|p| check_text(&name, &p.operands, OperandRules::strict())),
+            Some(other) => Err(format!("`git reflog {other}` is not read-only (only `git reflog [show]`)")),
         }),
         Some("git-stash") => Some(match rest.first().map(|w| w.text.as_str()) {
-            Some("list") | Some("show") => check_text(&name, &rest[1..], OperandRules::strict()).map(|_| ()),
+            Some("list") | Some("show") => {
+                let ok = rest[1..].iter().all(|w| {
+                    w.literal
+                        && (["-p", "--patch", "--stat", "--name-only", "--name-status", "--oneline", "-u", "--include-untracked", "--only-untracked"].contains(&w.text.as_str())
+                            || w.text.starts_with("stash@{") && w.text.ends_with('}')
+                            || w.text.chars().all(|c| c.is_ascii_digit()))
+                });
+                if ok {
+                    Ok(())
+                } else {
+                    Err(format!("`git stash {}` with arguments gate does not know to be read-only", rest[0].text))
+                }
+            }
             Some(other) => Err(format!("`git stash {other}` changes the stash or the working tree")),
             None => Err("`git stash` stashes changes".into()),
         }),
-        Some("git-worktree") => Some(match rest.first().map(|w| w.text.as_str()) {
-            Some("list") => Ok(()),
+        Some("git-worktree") => Some(match rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().as_slice() {
+            ["list", flags @ ..] if flags.iter().all(|f| matches!(*f, "--porcelain" | "-v" | "--verbose" | "-z")) => Ok(()),
             _ => Err("only `git worktree list` is read-only".into()),
         }),
         Some("git-config") => Some(check_git_config(rest)),
@@ -894,9 +973,17 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             if sub_spec.operands == Operands::None && !parsed.operands.is_empty() {
                 return unsafe_(format!("`{name} {}` is not read-only", parsed.operands[0].text));
             }
-            if sub == "diff" && parsed.has("--no-index") {
+            // git diff switches to --no-index by itself for paths outside
+            // the repository, and git grep can search untracked files: any
+            // operand may name a file on disk.
+            if sub == "diff" || sub == "grep" || sub == "blame" {
                 if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), Recursion::No) {
                     return unsafe_(e);
+                }
+            }
+            if sub == "grep" && (parsed.has("--no-index") || parsed.has("--untracked")) {
+                if let Some(r) = floor.recursive_reason(&dir, env, true, false) {
+                    return unsafe_(format!("`{name}` searches untracked files: {r}"));
                 }
             }
         }
@@ -934,6 +1021,11 @@ fn check_git_config(rest: &[&Word]) -> Result<(), String> {
             }
             "get" | "list" if operands.is_empty() && !read_flag => {
                 read_flag = true;
+            }
+            // Every other key names a section: `edit`, `set`, `unset`... are
+            // subcommands that change the config.
+            _ if !t.starts_with('-') && !t.contains('.') && !read_flag => {
+                return Err(format!("`git config {t}` is not a read (a key is section.name)"));
             }
             _ if t.starts_with('-') => return Err(format!("`git config {t}` is not known to be read-only")),
             _ => operands.push(t),

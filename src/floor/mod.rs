@@ -34,7 +34,9 @@ pub trait Probe {
     /// A file under `root` whose name matches one of `names` (hidden files
     /// only when `hidden`), found by a bounded walk. `Some("...")` also when
     /// the walk is cut short, since then the tree cannot be vouched for.
-    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool) -> Option<String>;
+    /// With `follow`, any symlink in the tree is itself reported, since it
+    /// may lead anywhere.
+    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool, follow: bool) -> Option<String>;
 }
 
 /// A probe that knows nothing: nothing resolves, no glob expands, no repo.
@@ -50,7 +52,7 @@ impl Probe for NoProbe {
     fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
         Ok(None)
     }
-    fn tree_finds(&self, _: &str, _: &[Glob], _: bool) -> Option<String> {
+    fn tree_finds(&self, _: &str, _: &[Glob], _: bool, _: bool) -> Option<String> {
         None
     }
 }
@@ -58,6 +60,9 @@ impl Probe for NoProbe {
 /// Where the command runs.
 pub struct Env<'a> {
     pub cwd: &'a str,
+    /// Directories the command line may `cd` (or `env -C`) into: relative
+    /// paths are checked against each of them too.
+    pub extra_cwds: Vec<String>,
     pub home: Option<&'a str>,
     /// gate's own directories (`@gate` in the sensitive list).
     pub gate_dirs: &'a [String],
@@ -138,7 +143,7 @@ pub struct Floor {
     pub program: BTreeMap<String, ProgramSpec>,
     pub sensitive: Sensitive,
     #[serde(skip)]
-    names: Vec<Glob>,
+    pub(crate) names: Vec<Glob>,
 }
 
 static FLOOR: OnceLock<Floor> = OnceLock::new();
@@ -223,11 +228,33 @@ impl Floor {
 
     /// Why reading `path` would touch a secret, if it would.
     pub fn sensitive_reason(&self, path: &str, env: &Env<'_>) -> Option<String> {
-        let lexical = normalize(path, env.cwd, env.home);
-        let mut candidates = vec![lexical.clone()];
-        if let Some(real) = env.probe.canonicalize(&lexical) {
-            if real != lexical {
-                candidates.push(real);
+        let mut candidates: Vec<String> = Vec::new();
+        // Relative paths count from every directory the line may `cd` to.
+        let bases: Vec<&str> = if path.starts_with('/') || path.starts_with('~') {
+            vec![env.cwd]
+        } else {
+            std::iter::once(env.cwd).chain(env.extra_cwds.iter().map(String::as_str)).collect()
+        };
+        for base in bases {
+            let lexical = normalize(path, base, env.home);
+            // Resolve symlinks on the path as written too: `..` after a
+            // symlink (`/proc/self/cwd/..`) means the link target's parent.
+            let raw = if path.starts_with('/') {
+                path.to_string()
+            } else if let (Some(rest), Some(h)) = (path.strip_prefix("~/"), env.home) {
+                format!("{h}/{rest}")
+            } else {
+                format!("{}/{path}", base.trim_end_matches('/'))
+            };
+            for c in [env.probe.canonicalize(&raw), env.probe.canonicalize(&lexical), Some(lexical.clone())].into_iter().flatten() {
+                if !candidates.contains(&c) {
+                    candidates.push(c);
+                }
+            }
+            if path.contains("/proc/") || lexical.starts_with("/proc/") {
+                if !PROC_READABLE.contains(&lexical.as_str()) {
+                    return Some(format!("{lexical} is under /proc, which exposes processes' environments, files and memory"));
+                }
             }
         }
         let dirs = self.sensitive_dirs(env);
@@ -245,7 +272,7 @@ impl Floor {
 
     /// Why a recursive content search rooted at `path` would reach a
     /// secret directory, if it would.
-    pub fn recursive_reason(&self, path: &str, env: &Env<'_>, hidden: bool) -> Option<String> {
+    pub fn recursive_reason(&self, path: &str, env: &Env<'_>, hidden: bool, follow: bool) -> Option<String> {
         if let Some(r) = self.sensitive_reason(path, env) {
             return Some(r);
         }
@@ -255,7 +282,7 @@ impl Floor {
             return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
         }
         env.probe
-            .tree_finds(&root, &self.names, hidden)
+            .tree_finds(&root, &self.names, hidden, follow)
             .map(|f| format!("a recursive search of {root} reads {f}"))
     }
 
@@ -320,9 +347,7 @@ impl Floor {
         // A bare `x=...` sets a shell variable. Lower-case names are the
         // script's own; programs read upper-case ones (PATH, LD_PRELOAD...).
         // Substitutions in the value are separate commands, checked on their own.
-        let local = name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-        if bare && local {
+        if bare && is_local_variable(name) {
             return None;
         }
         if !self.safe_env.iter().any(|s| s == name) {
@@ -358,6 +383,19 @@ impl Floor {
         };
         checks::check_program(self, name, spec, &argv[1..], env, depth)
     }
+}
+
+/// Files under /proc that hold nothing secret.
+const PROC_READABLE: &[&str] = &["/proc/cpuinfo", "/proc/meminfo", "/proc/version", "/proc/loadavg", "/proc/uptime", "/proc/stat", "/proc/mounts", "/proc/filesystems", "/proc/partitions", "/proc/swaps"];
+
+/// A lower-case shell variable that no program or shell feature reads
+/// (zsh ties `path`, `cdpath`, `fpath`, `manpath` and `module_path` to
+/// their upper-case twins).
+pub fn is_local_variable(name: &str) -> bool {
+    !name.is_empty()
+        && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !matches!(name, "path" | "cdpath" | "fpath" | "manpath" | "module_path" | "mailpath" | "psvar" | "watch" | "histchars")
 }
 
 /// `<(...)`: the program reads a pipe from a command the analysis lists.

@@ -55,8 +55,12 @@ pub fn check_script(script: &str) -> Result<Vec<String>, String> {
                 }
             }
             b':' | b'b' | b't' | b'T' => {
-                // A label, to the end of the command.
-                while i < b.len() && !matches!(b[i], b';' | b'\n') {
+                // A label. GNU sed ends it at whitespace as well as at `;`
+                // and newline; what follows is read as the next command.
+                while i < b.len() && matches!(b[i], b' ' | b'\t') {
+                    i += 1;
+                }
+                while i < b.len() && !matches!(b[i], b';' | b'\n' | b' ' | b'\t' | b'}') {
                     i += 1;
                 }
             }
@@ -212,6 +216,11 @@ mod tests {
             ("s/a\\/b/c/", true),
             ("s/a/b", false),
             ("v", false),
+            (":a e touch x", false),
+            ("ba;:a e touch x", false),
+            ("t a e touch x\n:a", false),
+            (":a\tw out", false),
+            (":a;N;$!ba;s/\\n/ /g", true),
         ];
         for (script, ok) in cases {
             assert_eq!(check_script(script).is_ok(), *ok, "{script}");

@@ -280,6 +280,30 @@ fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// Every directory the line may change into (`cd`, `pushd`, `env -C`),
+/// each resolved against the working directory and the earlier targets.
+fn cd_targets(analysis: &crate::shell::Analysis, cwd: &str, home: Option<&str>) -> Vec<String> {
+    let mut bases: Vec<String> = vec![cwd.to_string()];
+    for c in &analysis.commands {
+        let words: Vec<&str> = c.argv.iter().map(|w| w.text.as_str()).collect();
+        let target = match words.as_slice() {
+            ["cd" | "pushd"] => home.map(str::to_string),
+            ["cd" | "pushd", rest @ ..] => rest.iter().find(|w| !w.starts_with('-')).map(|w| w.to_string()),
+            ["env", rest @ ..] => rest.windows(2).find(|p| p[0] == "-C" || p[0] == "--chdir").map(|p| p[1].to_string()),
+            _ => None,
+        };
+        let Some(t) = target else { continue };
+        let new: Vec<String> = bases.iter().map(|b| floor::normalize(&t, b, home)).collect();
+        for n in new {
+            if !bases.contains(&n) && bases.len() < 16 {
+                bases.push(n);
+            }
+        }
+    }
+    bases.remove(0);
+    bases
+}
+
 /// Does a rule match any simple command of a command line? (For `examples`.)
 pub fn rule_matches_command_line(rule: &Rule, line: &str) -> bool {
     let analysis = crate::shell::analyze(line);
@@ -309,7 +333,7 @@ const INTERNAL_TOOLS: &[&str] = &["TodoWrite", "ExitPlanMode", "EnterPlanMode", 
 /// Decide one tool call and say why, subject by subject.
 pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let view = ActionView { agent: action.agent.as_str(), tool: &action.tool, kind: action.kind, cwd: &action.cwd };
-    let env = Env { cwd: &action.cwd, home: ctx.home.as_deref(), gate_dirs: &ctx.gate_dirs, probe: ctx.probe };
+    let mut env = Env { cwd: &action.cwd, extra_cwds: Vec::new(), home: ctx.home.as_deref(), gate_dirs: &ctx.gate_dirs, probe: ctx.probe };
     let rules = &ctx.policy.rules;
     let fl = floor::floor();
     let mut parts: Vec<CommandVerdict> = Vec::new();
@@ -323,6 +347,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let command = s("command").unwrap_or_default();
             let analysis = crate::shell::analyze(&command);
             let pipes = pipe_targets(&analysis);
+            env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref());
             for (c, piped) in analysis.commands.iter().zip(pipes) {
                 let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
                 let line = if argv.is_empty() {
@@ -379,7 +404,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                         .find(|s| tail.to_ascii_lowercase().contains(*s))
                         .map(|s| format!("the pattern {p:?} targets secret files ({s})"))
                 });
-                match fl.recursive_reason(&abs, &env, false).or(named_secret) {
+                match fl.recursive_reason(&abs, &env, false, false).or(named_secret) {
                     Some(r) => Check::Unsafe { reason: format!("searching secrets: {r}") },
                     None => Check::Safe { entry: "floor:file-tools".into(), reason: format!("{} only searches files", action.tool) },
                 }

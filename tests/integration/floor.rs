@@ -224,3 +224,65 @@ mod properties {
         }
     }
 }
+
+/// Holes a red-team pass found (each reproduced in a scratch directory
+/// first), kept as regressions. The repository has a `.env`, the home has
+/// `~/.aws/credentials`, and `awslink` in the repository points there.
+#[test]
+fn red_team_regressions() {
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    std::fs::write(env.project().join(".env"), "SECRET=1\n").unwrap();
+    std::fs::create_dir_all(env.home().join(".aws")).unwrap();
+    std::fs::write(env.home().join(".aws/credentials"), "k\n").unwrap();
+    std::os::unix::fs::symlink(env.home().join(".aws"), env.project().join("awslink")).unwrap();
+    let rows: &[&str] = &[
+        "sed ':a e touch pl1' a.rs",
+        "sed 'ba;:a e touch x' a.rs",
+        "echo '1e touch x' | sed -f /dev/stdin -- --sandbox a.rs",
+        "cargo --version",
+        "git config edit",
+        "git reflog show --output=out1",
+        "git stash list --output=F",
+        "git stash show -p --output=F",
+        "echo ~/.aws/credentials | xargs cat",
+        "find . -print0 | xargs -0 cat",
+        "git diff /dev/null ~/.aws/credentials",
+        "git -C ~/.aws grep --no-index -e .",
+        "git -C ~/.aws diff --no-index /dev/null credentials",
+        "git grep --no-index -e SECRET",
+        "git grep --untracked -e SECRET",
+        "cd ~/.aws; cat credentials",
+        "cd awslink; cat credentials",
+        "cd ~; cd .aws; cat credentials",
+        "env -C ~/.aws cat credentials",
+        "read -aCDPATH <<< ~; cd .aws; cat credentials",
+        "read -aHOME <<< ~/.aws; cat ~/credentials",
+        "cat /proc/self/cwd/../.env",
+        "cat /proc/1/environ",
+        "grep -d recurse SECRET .",
+        "grep --directories=recurse SECRET .",
+        "printf '.env\\0' | sort --files0-from=-",
+        "jq --raw-input -f /dev/null .env",
+        "jq -n -L ~/.docker 'import \"config\" as $c; $c'",
+        "rg -L AKIA",
+        "git show HEAD:.env",
+        "git cat-file -p HEAD:.env",
+        "grep -f ~/.ssh/id_rsa x a.rs",
+        "grep -f \"$HOME/.ssh/id_rsa\" x",
+        "wc --files0-from=.env",
+    ];
+    let mut leaks = Vec::new();
+    for cmd in rows {
+        let v = decide(&shell(cmd, &cwd), &home).verdict;
+        if v.decision == Decision::Allow {
+            leaks.push(format!("{cmd}: {}", v.reason));
+        }
+    }
+    assert!(leaks.is_empty(), "auto-approved:\n{}", leaks.join("\n"));
+    // The everyday ones still pass.
+    for cmd in ["git status", "git log --oneline -3", "git stash list", "git reflog -5", "cd src && ls", "git config user.name", "rg TODO"] {
+        assert_eq!(decide(&shell(cmd, &cwd), &home).verdict.decision, Decision::Allow, "{cmd}");
+    }
+}
