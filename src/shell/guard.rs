@@ -175,3 +175,17 @@ pub(crate) fn check_token_nesting(tokens: &[Token]) -> Result<(), Opaque> {
     }
     Ok(())
 }
+
+/// A word of ten or more digits: as the file descriptor of a redirection
+/// (`5555555555<x`) it overflows the parser's integer and panics it, so
+/// such input is refused before parsing.
+pub(crate) fn check_io_numbers(tokens: &[Token]) -> Result<(), Opaque> {
+    for t in tokens {
+        if let Token::Word(w, _) = t {
+            if w.len() >= 10 && w.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Opaque::new(OpaqueKind::TooComplex, format!("a {}-digit number where a file descriptor may stand", w.len())));
+            }
+        }
+    }
+    Ok(())
+}

@@ -602,3 +602,13 @@ proptest! {
         check_invariants(&s);
     }
 }
+
+/// Found by `cargo fuzz run analyze`: a huge file-descriptor number
+/// overflowed the parser's integer and panicked it.
+#[test]
+fn a_huge_redirect_fd_is_opaque_not_a_panic() {
+    for src in ["5555555555<x", "ls 99999999999>out", "5555555555<\u{4}\0<\"$\""] {
+        let a = analyze(src);
+        assert!(!a.is_fully_understood(), "{src:?}");
+    }
+}

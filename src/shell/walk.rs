@@ -129,7 +129,7 @@ impl<'a> Walker<'a> {
             return;
         }
         self.tokens_left -= tokens.len();
-        if let Err(o) = guard::check_token_nesting(&tokens) {
+        if let Err(o) = guard::check_token_nesting(&tokens).and(guard::check_io_numbers(&tokens)) {
             self.push_opaque(o);
             return;
         }
