@@ -38,7 +38,7 @@ impl Probe for DiskProbe {
 
     fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>> {
         let absolute = pattern.starts_with('/');
-        let mut bases: Vec<String> = vec![if absolute { String::new() } else { String::new() }];
+        let mut bases: Vec<String> = vec![String::new()];
         let root = if absolute { "/".to_string() } else { format!("{}/", cwd.trim_end_matches('/')) };
         let segments: Vec<&str> = pattern.split('/').filter(|s| !s.is_empty()).collect();
         for (k, seg) in segments.iter().enumerate() {

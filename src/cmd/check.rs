@@ -99,7 +99,7 @@ fn ask_on_tty(paths: &Paths, action: &Action, eval: &crate::policy::Evaluation, 
     std::thread::spawn(move || {
         let r = dialoguer::Select::with_theme(&dialoguer::theme::SimpleTheme)
             .with_prompt(prompt)
-            .items(&["Allow once", "Deny"])
+            .items(["Allow once", "Deny"])
             .default(1)
             .interact_on_opt(&t2);
         let _ = tx.send(r);

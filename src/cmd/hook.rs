@@ -125,7 +125,7 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
                     let timeout = broker::ask_timeout(settings.ask_timeout);
                     let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
                     match broker::settle(&paths, &mut store, action, &eval, timeout, &set_deadline) {
-                        Ok(settled) => settled_row(action, &eval, event_name, settled, timeout),
+                        Ok(settled) => settled_row(action, &eval, event_name, settled),
                         Err(e) => return no_receipt(&e),
                     }
                 }
@@ -167,7 +167,7 @@ fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {
 }
 
 /// The row and the reply for an `ask` once it is settled.
-fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled, timeout: u64) -> (Receipt, Reply) {
+fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled) -> (Receipt, Reply) {
     let v = &eval.verdict;
     let what = action.target.as_deref().unwrap_or(&action.tool).to_string();
     let mut rec = decision_row(action, v, event);
@@ -232,7 +232,6 @@ fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled
                  or to allow it with a rule in their gate policy.",
                 answer_reason(v)
             );
-            let _ = timeout;
             rec.reason = Some(redact::mask(&reason).into_owned());
             Reply::Deny(reason)
         }

@@ -251,11 +251,10 @@ impl Floor {
                     candidates.push(c);
                 }
             }
-            if path.contains("/proc/") || lexical.starts_with("/proc/") {
-                if !PROC_READABLE.contains(&lexical.as_str()) {
+            if (path.contains("/proc/") || lexical.starts_with("/proc/"))
+                && !PROC_READABLE.contains(&lexical.as_str()) {
                     return Some(format!("{lexical} is under /proc, which exposes processes' environments, files and memory"));
                 }
-            }
         }
         let dirs = self.sensitive_dirs(env);
         for p in &candidates {
