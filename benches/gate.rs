@@ -35,7 +35,12 @@ fn bench<F: FnMut()>(name: &str, budget: Duration, mut f: F) -> Duration {
         .collect();
     samples.sort();
     let median = samples[7];
-    println!("{name:<58} {:>10.2} µs   (p10 {:.2}, p90 {:.2})", median.as_secs_f64() * 1e6, samples[1].as_secs_f64() * 1e6, samples[13].as_secs_f64() * 1e6);
+    println!(
+        "{name:<58} {:>10.2} µs   (p10 {:.2}, p90 {:.2})",
+        median.as_secs_f64() * 1e6,
+        samples[1].as_secs_f64() * 1e6,
+        samples[13].as_secs_f64() * 1e6
+    );
     median
 }
 
@@ -77,10 +82,16 @@ fn main() {
     });
 
     let macros = Macros { home: Some("/home/u".into()), gate_dirs: vec!["/home/u/.local/share/gate".into()] };
-    let default = load::parse(gate::config::DEFAULT_POLICY, "default.toml", Layer::Default, &macros).expect("default policy");
+    let default =
+        load::parse(gate::config::DEFAULT_POLICY, "default.toml", Layer::Default, &macros).expect("default policy");
     let set = PolicySet { rules: default.rules.clone(), broken: vec![] };
     let probe = NoProbe;
-    let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: macros.gate_dirs.clone(), probe: &probe, policy: &set };
+    let ctx = policy::Context {
+        home: Some("/home/u".into()),
+        gate_dirs: macros.gate_dirs.clone(),
+        probe: &probe,
+        policy: &set,
+    };
     for c in commands {
         let action = gate::cmd::check::shell_action(c, "/home/u/project");
         bench(&format!("policy::evaluate (default policy + floor) {:?}", &c[..c.len().min(20)]), budget, || {
@@ -95,7 +106,12 @@ fn main() {
         let mut rules = default.rules.clone();
         rules.extend(file.rules);
         let set = PolicySet { rules, broken: vec![] };
-        let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: macros.gate_dirs.clone(), probe: &probe, policy: &set };
+        let ctx = policy::Context {
+            home: Some("/home/u".into()),
+            gate_dirs: macros.gate_dirs.clone(),
+            probe: &probe,
+            policy: &set,
+        };
         black_box(policy::evaluate(&action, &ctx));
     });
     // What the hook does: the compiled file comes from the cache, keyed by
@@ -108,10 +124,18 @@ fn main() {
     let _ = gate::cache::policy_file(&paths, &file_path, Layer::User, &macros);
     let t = bench("load 1,000 compiled rules (cache) + default, evaluate one call", budget, || {
         let file = gate::cache::policy_file(&paths, &file_path, Layer::User, &macros).expect("exists").expect("valid");
-        let mut rules = gate::cache::policy_text(&paths, gate::config::DEFAULT_POLICY, "default", Layer::Default, &macros).expect("default").rules;
+        let mut rules =
+            gate::cache::policy_text(&paths, gate::config::DEFAULT_POLICY, "default", Layer::Default, &macros)
+                .expect("default")
+                .rules;
         rules.extend(file.rules);
         let set = PolicySet { rules, broken: vec![] };
-        let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: macros.gate_dirs.clone(), probe: &probe, policy: &set };
+        let ctx = policy::Context {
+            home: Some("/home/u".into()),
+            gate_dirs: macros.gate_dirs.clone(),
+            probe: &probe,
+            policy: &set,
+        };
         black_box(policy::evaluate(&action, &ctx));
     });
     println!("target (issue 4): under 1 ms: {}", if t < Duration::from_millis(1) { "met" } else { "NOT MET" });
@@ -123,7 +147,12 @@ fn main() {
     let mut rules = default.rules.clone();
     rules.extend(file.rules);
     let set = PolicySet { rules, broken: vec![] };
-    let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: macros.gate_dirs.clone(), probe: &probe, policy: &set };
+    let ctx = policy::Context {
+        home: Some("/home/u".into()),
+        gate_dirs: macros.gate_dirs.clone(),
+        probe: &probe,
+        policy: &set,
+    };
     bench("evaluate one call against 1,000 compiled rules", budget, || {
         black_box(policy::evaluate(&action, &ctx));
     });

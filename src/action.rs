@@ -147,5 +147,8 @@ pub enum HookEvent {
     PostTool(Outcome),
     Session(SessionMark),
     /// An event of the agent's that gate does not gate (Stop, prompts...).
-    Ignored { agent: Agent, event: String },
+    Ignored {
+        agent: Agent,
+        event: String,
+    },
 }

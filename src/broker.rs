@@ -86,14 +86,17 @@ pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
             _ => match action.kind {
                 Kind::Shell => {
                     let words = crate::policy::load::command_words(&part.command);
-                    let prefix: Vec<&str> = words.iter().take(2).map(String::as_str).take_while(|w| !w.starts_with('-')).collect();
+                    let prefix: Vec<&str> =
+                        words.iter().take(2).map(String::as_str).take_while(|w| !w.starts_with('-')).collect();
                     if prefix.is_empty() {
                         format!("shell:{}", part.command)
                     } else {
                         format!("prefix:{}", prefix.join(" "))
                     }
                 }
-                Kind::Read | Kind::Write | Kind::Edit | Kind::Search => format!("file:{}:{}", action.tool, part.command),
+                Kind::Read | Kind::Write | Kind::Edit | Kind::Search => {
+                    format!("file:{}:{}", action.tool, part.command)
+                }
                 _ => format!("tool:{}", action.tool),
             },
         };
@@ -116,7 +119,8 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
     if !prefixes.is_empty() {
         return Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\n", prefixes.join(", ")));
     }
-    let files: Vec<String> = eval.commands.iter().filter(|p| p.decision == Decision::Ask).map(|p| quote(&p.command)).collect();
+    let files: Vec<String> =
+        eval.commands.iter().filter(|p| p.decision == Decision::Ask).map(|p| quote(&p.command)).collect();
     match action.kind {
         Kind::Read | Kind::Write | Kind::Edit | Kind::Search if !files.is_empty() => Some(format!(
             "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ntool = {}\npath = [{}]\n",
@@ -191,7 +195,9 @@ pub fn settle(
                 return match store.expire_question(id, now)? {
                     Some(q) if q.state == "answered" => Ok(Settled::Answered(q)),
                     Some(q) => Ok(Settled::Expired { question: q, secs: timeout_secs }),
-                    None => Ok(Settled::Expired { question: Question { id, ..Default::default() }, secs: timeout_secs }),
+                    None => {
+                        Ok(Settled::Expired { question: Question { id, ..Default::default() }, secs: timeout_secs })
+                    }
                 };
             }
             _ => {}

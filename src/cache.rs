@@ -91,7 +91,15 @@ fn write_bytes(paths: &Paths, path: &Path, bytes: &[u8]) {
 
 /// Parse `text` (the contents of a file whose identity is `identity`),
 /// through the cache.
-fn cached(paths: &Paths, kind: &str, identity: &[&str], text: &dyn Fn() -> Option<String>, file: &str, layer: Layer, macros: &Macros) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
+fn cached(
+    paths: &Paths,
+    kind: &str,
+    identity: &[&str],
+    text: &dyn Fn() -> Option<String>,
+    file: &str,
+    layer: Layer,
+    macros: &Macros,
+) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
     let mut parts: Vec<&str> = vec![kind, file, layer.as_str()];
     parts.extend_from_slice(identity);
     let mk = macros_key(macros);
@@ -114,9 +122,23 @@ fn cached(paths: &Paths, kind: &str, identity: &[&str], text: &dyn Fn() -> Optio
 }
 
 /// A policy file on disk, through the cache. `None` when it does not exist.
-pub fn policy_file(paths: &Paths, path: &Path, layer: Layer, macros: &Macros) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
+pub fn policy_file(
+    paths: &Paths,
+    path: &Path,
+    layer: Layer,
+    macros: &Macros,
+) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
     let meta = std::fs::metadata(path).ok()?;
-    let identity = format!("{}:{}:{}:{}.{}:{}.{}", meta.dev(), meta.ino(), meta.len(), meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec());
+    let identity = format!(
+        "{}:{}:{}:{}.{}:{}.{}",
+        meta.dev(),
+        meta.ino(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ctime(),
+        meta.ctime_nsec()
+    );
     let name = path.to_string_lossy().into_owned();
     let read = || std::fs::read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned());
     cached(paths, "policy", &[&identity], &read, &name, layer, macros)
@@ -124,10 +146,17 @@ pub fn policy_file(paths: &Paths, path: &Path, layer: Layer, macros: &Macros) ->
 
 /// Text gate already holds (the embedded default, a project file it read
 /// to hash), through the cache keyed by the text's own hash.
-pub fn policy_text(paths: &Paths, text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<PolicyFile, Vec<PolicyError>> {
+pub fn policy_text(
+    paths: &Paths,
+    text: &str,
+    file: &str,
+    layer: Layer,
+    macros: &Macros,
+) -> Result<PolicyFile, Vec<PolicyError>> {
     let h = format!("{:016x}:{}", fnv64(text.as_bytes()), text.len());
     let owned = text.to_string();
-    cached(paths, "policy", &[&h], &move || Some(owned.clone()), file, layer, macros).unwrap_or_else(|| load::parse(text, file, layer, macros))
+    cached(paths, "policy", &[&h], &move || Some(owned.clone()), file, layer, macros)
+        .unwrap_or_else(|| load::parse(text, file, layer, macros))
 }
 
 /// The floor, through the cache.

@@ -2,7 +2,6 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-
 /// An approval gate for AI coding agents: every tool call is checked against
 /// a read-only floor and your policies, asked of a human when needed, and
 /// recorded in a tamper-evident receipt.

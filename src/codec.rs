@@ -11,7 +11,7 @@ use crate::action::Kind;
 use crate::floor::{Floor, Operands, ProgramSpec, Sensitive};
 use crate::policy::glob::Glob;
 use crate::policy::load::{PolicyError, PolicyFile, Settings};
-use crate::policy::rule::{LazyRegex, Layer, Matchers, Rule, ToolMatch, WordPat};
+use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
 /// Bumped whenever an encoding below changes.
@@ -198,7 +198,10 @@ macro_rules! byte_enum {
 byte_enum!(Decision, [Decision::Allow, Decision::Ask, Decision::Deny]);
 byte_enum!(Layer, [Layer::Default, Layer::User, Layer::Project, Layer::Managed]);
 byte_enum!(Operands, [Operands::Paths, Operands::Text, Operands::None]);
-byte_enum!(Kind, [Kind::Shell, Kind::Read, Kind::Write, Kind::Edit, Kind::Search, Kind::Fetch, Kind::Mcp, Kind::Agent, Kind::Other]);
+byte_enum!(
+    Kind,
+    [Kind::Shell, Kind::Read, Kind::Write, Kind::Edit, Kind::Search, Kind::Fetch, Kind::Mcp, Kind::Agent, Kind::Other]
+);
 
 impl Codec for Glob {
     fn put(&self, w: &mut Vec<u8>) {
@@ -349,7 +352,13 @@ impl Codec for PolicyError {
         self.hint.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
-        Some(PolicyError { file: Codec::get(r)?, line: Codec::get(r)?, col: Codec::get(r)?, message: Codec::get(r)?, hint: Codec::get(r)? })
+        Some(PolicyError {
+            file: Codec::get(r)?,
+            line: Codec::get(r)?,
+            col: Codec::get(r)?,
+            message: Codec::get(r)?,
+            hint: Codec::get(r)?,
+        })
     }
 }
 

@@ -110,7 +110,11 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     let macros = macros(paths);
     let mut out = Loaded::default();
     let mut disable: Vec<String> = Vec::new();
-    let mut add = |out: &mut Loaded, layer: Layer, name: String, parsed: Result<load::PolicyFile, Vec<PolicyError>>, trusted: bool| {
+    let mut add = |out: &mut Loaded,
+                   layer: Layer,
+                   name: String,
+                   parsed: Result<load::PolicyFile, Vec<PolicyError>>,
+                   trusted: bool| {
         match parsed {
             Ok(file) => {
                 let total = file.rules.len();
@@ -133,10 +137,22 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
                 if layer == Layer::Managed && file.settings.ask_timeout.is_some() {
                     out.settings.ask_timeout = file.settings.ask_timeout;
                 }
-                out.files.push(LoadedFile { layer, path: name, trusted, errors: Vec::new(), rules: total, ignored_allows: ignored });
+                out.files.push(LoadedFile {
+                    layer,
+                    path: name,
+                    trusted,
+                    errors: Vec::new(),
+                    rules: total,
+                    ignored_allows: ignored,
+                });
             }
             Err(errors) => {
-                out.set.broken.push(format!("{} ({} error{})", errors[0], errors.len(), if errors.len() == 1 { "" } else { "s" }));
+                out.set.broken.push(format!(
+                    "{} ({} error{})",
+                    errors[0],
+                    errors.len(),
+                    if errors.len() == 1 { "" } else { "s" }
+                ));
                 out.files.push(LoadedFile { layer, path: name, trusted, errors, rules: 0, ignored_allows: 0 });
             }
         }

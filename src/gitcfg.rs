@@ -85,21 +85,11 @@ struct Rule {
 }
 
 const fn r(key: &'static str, when: When, why: &'static str) -> Rule {
-    Rule {
-        key,
-        when,
-        multi: false,
-        why,
-    }
+    Rule { key, when, multi: false, why }
 }
 
 const fn list(key: &'static str, why: &'static str) -> Rule {
-    Rule {
-        key,
-        when: When::Set,
-        multi: true,
-        why,
-    }
+    Rule { key, when: When::Set, multi: true, why }
 }
 
 /// Every key considered, in git's canonical form. Keys that run programs only in commands that are
@@ -179,10 +169,8 @@ const HAZARD_KEYS: &[Rule] = &[
 const SYNTAX: &str = "git cannot parse this config; the rest of the file was not checked";
 const TOO_LARGE: &str = "config too large to check";
 const NOT_A_FILE: &str = "config is not a regular file, so it was not checked";
-const UNRESOLVED_INCLUDE: &str =
-    "include path cannot be resolved here (~user/, %(prefix)/, no home, not UTF-8)";
-const INCLUDE_DEPTH: &str =
-    "include cycle or nesting deeper than 10: the included config was not checked";
+const UNRESOLVED_INCLUDE: &str = "include path cannot be resolved here (~user/, %(prefix)/, no home, not UTF-8)";
+const INCLUDE_DEPTH: &str = "include cycle or nesting deeper than 10: the included config was not checked";
 const LIMIT: &str = "too many config files or submodules to check (limit 64 files, depth 10)";
 const BAD_INDEX: &str = "index could not be read, so submodules recorded in it were not checked";
 
@@ -211,11 +199,7 @@ impl When {
 fn split_key(key: &str) -> Option<(&str, Option<&str>, &str)> {
     let first = key.find('.')?;
     let last = key.rfind('.')?;
-    let sub = if first == last {
-        None
-    } else {
-        Some(&key[first + 1..last])
-    };
+    let sub = if first == last { None } else { Some(&key[first + 1..last]) };
     Some((&key[..first], sub, &key[last + 1..]))
 }
 
@@ -259,10 +243,7 @@ fn maybe_bool(value: Option<&[u8]>) -> Option<bool> {
 /// git's `git_parse_int`: `strtoimax(value, &end, 0)`, an optional k/m/g unit, and an int range check.
 fn parse_git_int(v: &[u8]) -> Option<i64> {
     let mut i = 0;
-    while v
-        .get(i)
-        .is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
-    {
+    while v.get(i).is_some_and(|c| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
         i += 1;
     }
     let mut negative = false;
@@ -375,12 +356,7 @@ fn c_string(bytes: &[u8]) -> &[u8] {
 fn parse(bytes: &[u8]) -> Parsed {
     const BOM: [u8; 3] = [0xef, 0xbb, 0xbf];
     let mut out = Parsed::default();
-    let mut cur = Cursor {
-        bytes,
-        pos: 0,
-        line: 1,
-        eof: false,
-    };
+    let mut cur = Cursor { bytes, pos: 0, line: 1, eof: false };
     if bytes.first() == Some(&BOM[0]) {
         if bytes.starts_with(&BOM) {
             cur.pos = 3;
@@ -599,12 +575,7 @@ pub fn scan_text(text: &str) -> (Vec<(String, usize, &'static str)>, Vec<(String
     let parsed = parse(text.as_bytes());
     let mut hazards: Vec<(String, usize, &'static str)> = evaluate(parsed.entries.iter())
         .into_iter()
-        .filter_map(|(i, rule)| {
-            parsed
-                .entries
-                .get(i)
-                .map(|e| (e.key.clone(), e.line, rule.why))
-        })
+        .filter_map(|(i, rule)| parsed.entries.get(i).map(|e| (e.key.clone(), e.line, rule.why)))
         .collect();
     if let Some(line) = parsed.error_line {
         hazards.push(("(syntax)".to_string(), line, SYNTAX));
@@ -613,11 +584,7 @@ pub fn scan_text(text: &str) -> (Vec<(String, usize, &'static str)>, Vec<(String
         .entries
         .iter()
         .filter(|e| include_path(&e.key))
-        .filter_map(|e| {
-            e.value
-                .as_ref()
-                .map(|v| (String::from_utf8_lossy(v).into_owned(), e.line))
-        })
+        .filter_map(|e| e.value.as_ref().map(|v| (String::from_utf8_lossy(v).into_owned(), e.line)))
         .collect();
     (hazards, includes)
 }
@@ -627,17 +594,11 @@ pub fn scan_text(text: &str) -> (Vec<(String, usize, &'static str)>, Vec<(String
 // ---------------------------------------------------------------------------------------------
 
 fn io_err(path: &Path, source: io::Error) -> GitCfgError {
-    GitCfgError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+    GitCfgError::Io { path: path.to_path_buf(), source }
 }
 
 fn is_missing(e: &io::Error) -> bool {
-    matches!(
-        e.kind(),
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
-    )
+    matches!(e.kind(), io::ErrorKind::NotFound | io::ErrorKind::NotADirectory)
 }
 
 #[cfg(unix)]
@@ -728,10 +689,7 @@ fn valid_head(path: &Path) -> bool {
         return false;
     };
     if let Some(rest) = buf.strip_prefix(b"ref:") {
-        let rest = rest
-            .iter()
-            .position(|&c| !is_space(c))
-            .map_or(&[][..], |n| &rest[n..]);
+        let rest = rest.iter().position(|&c| !is_space(c)).map_or(&[][..], |n| &rest[n..]);
         return rest.starts_with(b"refs/");
     }
     buf.len() >= 40 && buf[..40].iter().all(u8::is_ascii_hexdigit)
@@ -789,12 +747,7 @@ struct Scanner<'h> {
 
 impl Scanner<'_> {
     fn flag(&mut self, key: &str, file: &Path, line: usize, why: &'static str) {
-        self.hazards.push(Hazard {
-            key: key.to_string(),
-            file: file.to_path_buf(),
-            line,
-            why,
-        });
+        self.hazards.push(Hazard { key: key.to_string(), file: file.to_path_buf(), line, why });
     }
 
     fn flag_limit(&mut self, at: &Path) {
@@ -837,9 +790,7 @@ impl Scanner<'_> {
             self.flag("(syntax)", path, line, SYNTAX);
         }
         for entry in parsed.entries {
-            let include = include_path(&entry.key)
-                .then(|| entry.value.clone())
-                .flatten();
+            let include = include_path(&entry.key).then(|| entry.value.clone()).flatten();
             let line = entry.line;
             out.push(Assign { entry, file });
             let Some(raw) = include else { continue };
@@ -876,11 +827,7 @@ impl Scanner<'_> {
             while let [b'/', tail @ ..] = rest {
                 rest = tail;
             }
-            return Some(if rest.is_empty() {
-                home.to_path_buf()
-            } else {
-                home.join(bytes_to_path(rest)?)
-            });
+            return Some(if rest.is_empty() { home.to_path_buf() } else { home.join(bytes_to_path(rest)?) });
         }
         if raw.starts_with(b"~") || raw.starts_with(b"%(prefix)/") {
             return None;
@@ -909,9 +856,7 @@ impl Scanner<'_> {
         if !self.seen_git_dirs.insert(git_dir.to_path_buf()) {
             return Ok(());
         }
-        let common = common
-            .or_else(|| common_dir(git_dir))
-            .unwrap_or_else(|| git_dir.to_path_buf());
+        let common = common.or_else(|| common_dir(git_dir)).unwrap_or_else(|| git_dir.to_path_buf());
         let mut out = Vec::new();
         let mut files = Vec::new();
         for path in [common.join("config"), git_dir.join("config.worktree")] {
@@ -925,24 +870,11 @@ impl Scanner<'_> {
                 continue;
             }
             let file = files.get(a.file).cloned().unwrap_or_default();
-            self.hazards.push(Hazard {
-                key: a.entry.key.clone(),
-                file,
-                line: a.entry.line,
-                why: rule.why,
-            });
+            self.hazards.push(Hazard { key: a.entry.key.clone(), file, line: a.entry.line, why: rule.why });
         }
-        let last = |key: &str| {
-            out.iter()
-                .rev()
-                .find(|a| a.entry.key == key)
-                .and_then(|a| a.entry.value.clone())
-        };
-        let configured_worktree = last("core.worktree")
-            .filter(|v| !v.is_empty())
-            .and_then(|v| bytes_to_path(&v));
-        let sha256 =
-            last("extensions.objectformat").is_some_and(|v| v.eq_ignore_ascii_case(b"sha256"));
+        let last = |key: &str| out.iter().rev().find(|a| a.entry.key == key).and_then(|a| a.entry.value.clone());
+        let configured_worktree = last("core.worktree").filter(|v| !v.is_empty()).and_then(|v| bytes_to_path(&v));
+        let sha256 = last("extensions.objectformat").is_some_and(|v| v.eq_ignore_ascii_case(b"sha256"));
         let worktree = configured_worktree.map(|w| git_dir.join(w)).or(worktree);
         if let Some(worktree) = worktree {
             let hash_len = if sha256 { 32 } else { 20 };
@@ -1038,29 +970,17 @@ impl Scanner<'_> {
 
 /// Collects gitlink paths (mode 160000) from an index file. Ok(Some(hex)) names a split index's
 /// shared index; Err means the file exists but is not an index we can read.
-fn read_index(
-    path: &Path,
-    hash_len: usize,
-    links: &mut Vec<Vec<u8>>,
-) -> Result<Option<String>, ()> {
+fn read_index(path: &Path, hash_len: usize, links: &mut Vec<Vec<u8>>) -> Result<Option<String>, ()> {
     let bytes = match read_bounded(path, MAX_INDEX_BYTES) {
         Ok(Loaded::Bytes(b)) => b,
         Ok(Loaded::Missing) => return Ok(None),
         _ => return Err(()),
     };
     let be32 = |at: usize| -> Result<u32, ()> {
-        bytes
-            .get(at..at + 4)
-            .and_then(|s| <[u8; 4]>::try_from(s).ok())
-            .map(u32::from_be_bytes)
-            .ok_or(())
+        bytes.get(at..at + 4).and_then(|s| <[u8; 4]>::try_from(s).ok()).map(u32::from_be_bytes).ok_or(())
     };
     let be16 = |at: usize| -> Result<u16, ()> {
-        bytes
-            .get(at..at + 2)
-            .and_then(|s| <[u8; 2]>::try_from(s).ok())
-            .map(u16::from_be_bytes)
-            .ok_or(())
+        bytes.get(at..at + 2).and_then(|s| <[u8; 2]>::try_from(s).ok()).map(u16::from_be_bytes).ok_or(())
     };
     if bytes.get(..4) != Some(b"DIRC".as_slice()) {
         return Err(());
@@ -1088,10 +1008,7 @@ fn read_index(
             loop {
                 let c = *bytes.get(at).ok_or(())?;
                 at += 1;
-                strip = strip
-                    .checked_mul(128)
-                    .and_then(|s| s.checked_add(usize::from(c & 127)))
-                    .ok_or(())?;
+                strip = strip.checked_mul(128).and_then(|s| s.checked_add(usize::from(c & 127))).ok_or(())?;
                 if c & 128 == 0 {
                     break;
                 }
@@ -1099,21 +1016,11 @@ fn read_index(
             }
             let keep = name.len().checked_sub(strip).ok_or(())?;
             name.truncate(keep);
-            let len = bytes
-                .get(at..)
-                .ok_or(())?
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or(())?;
+            let len = bytes.get(at..).ok_or(())?.iter().position(|&b| b == 0).ok_or(())?;
             name.extend_from_slice(&bytes[at..at + len]);
             pos = at + len + 1;
         } else {
-            let len = bytes
-                .get(at..)
-                .ok_or(())?
-                .iter()
-                .position(|&b| b == 0)
-                .ok_or(())?;
+            let len = bytes.get(at..).ok_or(())?.iter().position(|&b| b == 0).ok_or(())?;
             name.clear();
             name.extend_from_slice(&bytes[at..at + len]);
             pos += (at - pos + len + 8) & !7;
@@ -1132,10 +1039,7 @@ fn read_index(
                 return Ok(Some(hash.iter().map(|b| format!("{b:02x}")).collect()));
             }
         }
-        pos = size
-            .checked_add(8)
-            .and_then(|n| pos.checked_add(n))
-            .ok_or(())?;
+        pos = size.checked_add(8).and_then(|n| pos.checked_add(n)).ok_or(())?;
     }
     Ok(None)
 }
@@ -1163,9 +1067,7 @@ pub fn repo_hazards(dir: &Path, home: Option<&Path>) -> Result<Option<RepoScan>,
                     found = Some((dot_git, Some(common), Some(level.to_path_buf())));
                     break;
                 }
-                if fs::symlink_metadata(dot_git.join("HEAD")).is_ok()
-                    || dot_git.join("config").is_file()
-                {
+                if fs::symlink_metadata(dot_git.join("HEAD")).is_ok() || dot_git.join("config").is_file() {
                     doubtful.push(dot_git);
                 }
             }
@@ -1196,11 +1098,7 @@ pub fn repo_hazards(dir: &Path, home: Option<&Path>) -> Result<Option<RepoScan>,
         scanner.scan_git_dir(&g, common, worktree, 0, false)?;
     }
     for d in doubtful {
-        let worktree = d
-            .file_name()
-            .is_some_and(|n| n == ".git")
-            .then(|| d.parent().map(Path::to_path_buf))
-            .flatten();
+        let worktree = d.file_name().is_some_and(|n| n == ".git").then(|| d.parent().map(Path::to_path_buf)).flatten();
         scanner.scan_git_dir(&d, None, worktree, 0, false)?;
     }
     let mut seen = HashSet::new();
@@ -1228,11 +1126,7 @@ mod tests {
         let mut e = vec![0u8; 40];
         e[24..28].copy_from_slice(&0o160000u32.to_be_bytes());
         e.extend([0u8; 20]);
-        e.extend(
-            u16::try_from(name.len().min(0xfff))
-                .unwrap_or(0xfff)
-                .to_be_bytes(),
-        );
+        e.extend(u16::try_from(name.len().min(0xfff)).unwrap_or(0xfff).to_be_bytes());
         e.extend(name.as_bytes());
         let padded = (62 + name.len() + 8) & !7;
         e.resize(padded, 0);
@@ -1264,9 +1158,7 @@ mod tests {
             } else if content == HUGE {
                 fs::write(&path, "#".repeat(2 << 20)).expect("huge");
             } else {
-                let text = content
-                    .replace("$ROOT", &root.to_string_lossy())
-                    .replace("$HOME", &home.to_string_lossy());
+                let text = content.replace("$ROOT", &root.to_string_lossy()).replace("$HOME", &home.to_string_lossy());
                 fs::write(&path, text).expect("write");
             }
         }
@@ -1419,19 +1311,14 @@ mod tests {
                 When::PathLike => "/usr/sbin/sendmail",
             };
             let config = format!("{header}\n\t{name} = {value}\n");
-            let got = run(&[(".git", GITDIR), (".git/config", &config)], "")
-                .expect("scan")
-                .expect("repo");
+            let got = run(&[(".git", GITDIR), (".git/config", &config)], "").expect("scan").expect("repo");
             let key = match sub {
                 Some("*") => format!("{section}.Sub.{name}"),
                 Some(s) => format!("{section}.{s}.{name}"),
                 None => format!("{section}.{name}"),
             };
-            let want: Vec<String> = if rule.when == When::Never {
-                vec![]
-            } else {
-                vec![format!("{key}@.git/config:2")]
-            };
+            let want: Vec<String> =
+                if rule.when == When::Never { vec![] } else { vec![format!("{key}@.git/config:2")] };
             assert_eq!(got, want, "{}", rule.key);
         }
     }
@@ -1470,18 +1357,11 @@ mod tests {
             fs::create_dir_all(root.join(d)).expect("dir");
         }
         fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
-        let fifo = std::ffi::CString::new(root.join(".git/config").to_string_lossy().as_bytes())
-            .expect("cstring");
+        let fifo = std::ffi::CString::new(root.join(".git/config").to_string_lossy().as_bytes()).expect("cstring");
         // SAFETY: a valid NUL-terminated path.
         assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
         let scan = repo_hazards(root, None).expect("scan").expect("repo");
-        assert_eq!(
-            scan.hazards
-                .iter()
-                .map(|h| h.key.as_str())
-                .collect::<Vec<_>>(),
-            ["(not-a-file)"]
-        );
+        assert_eq!(scan.hazards.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), ["(not-a-file)"]);
     }
 
     #[test]
@@ -1494,23 +1374,13 @@ mod tests {
         fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
         fs::write(root.join(".git/config"), "[include]\npath = ~/x.cfg\n").expect("config");
         let scan = repo_hazards(root, None).expect("scan").expect("repo");
-        assert_eq!(
-            scan.hazards
-                .iter()
-                .map(|h| h.key.as_str())
-                .collect::<Vec<_>>(),
-            ["(include)"]
-        );
+        assert_eq!(scan.hazards.iter().map(|h| h.key.as_str()).collect::<Vec<_>>(), ["(include)"]);
         assert!(scan.git_dir.ends_with(".git"));
     }
 
     #[test]
     fn scan_text_rows() {
-        type Row = (
-            &'static str,
-            &'static [(&'static str, usize)],
-            &'static [(&'static str, usize)],
-        );
+        type Row = (&'static str, &'static [(&'static str, usize)], &'static [(&'static str, usize)]);
         #[rustfmt::skip]
         let rows: &[Row] = &[
             ("", &[], &[]),
@@ -1536,8 +1406,7 @@ mod tests {
         ];
         for &(text, hazards, includes) in rows {
             let (got_h, got_i) = scan_text(text);
-            let got_h: Vec<(&str, usize)> =
-                got_h.iter().map(|(k, l, _)| (k.as_str(), *l)).collect();
+            let got_h: Vec<(&str, usize)> = got_h.iter().map(|(k, l, _)| (k.as_str(), *l)).collect();
             let got_i: Vec<(&str, usize)> = got_i.iter().map(|(p, l)| (p.as_str(), *l)).collect();
             assert_eq!(got_h, hazards, "hazards of {text:?}");
             assert_eq!(got_i, includes, "includes of {text:?}");
@@ -1590,29 +1459,17 @@ mod tests {
         let tmp = tempfile::tempdir().expect("tempdir");
         type Row = (&'static str, Vec<u8>, Result<Vec<&'static str>, ()>);
         let rows: Vec<Row> = vec![
-            (
-                "v2 gitlink",
-                gitlink_index("vendor/x"),
-                Ok(vec!["vendor/x"]),
-            ),
+            ("v2 gitlink", gitlink_index("vendor/x"), Ok(vec!["vendor/x"])),
             ("v4 prefix compressed", v4, Ok(vec!["lib/sub"])),
             ("not an index", b"hello".to_vec(), Err(())),
-            (
-                "truncated",
-                gitlink_index("vendor/x")[..50].to_vec(),
-                Err(()),
-            ),
+            ("truncated", gitlink_index("vendor/x")[..50].to_vec(), Err(())),
         ];
         for (name, bytes, want) in rows {
             let path = tmp.path().join("index");
             fs::write(&path, bytes).expect("write");
             let mut links = Vec::new();
-            let got = read_index(&path, 20, &mut links).map(|_| {
-                links
-                    .iter()
-                    .map(|l| String::from_utf8_lossy(l).into_owned())
-                    .collect::<Vec<_>>()
-            });
+            let got = read_index(&path, 20, &mut links)
+                .map(|_| links.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>());
             let want = want.map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
             assert_eq!(got, want, "{name}");
         }

@@ -14,8 +14,15 @@ fn main() -> ExitCode {
     // even for bad flags: it handles its own argument errors.
     let cli = match gate::cli::Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) if is_hook_invocation() && !matches!(e.kind(), clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion) => {
-            let first = e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ").to_string();
+        Err(e)
+            if is_hook_invocation()
+                && !matches!(
+                    e.kind(),
+                    clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+                ) =>
+        {
+            let first =
+                e.to_string().lines().next().unwrap_or("bad arguments").trim_start_matches("error: ").to_string();
             eprintln!("gate: {first}; denying this tool call");
             return ExitCode::from(2);
         }

@@ -24,12 +24,8 @@ impl Paths {
                 Ok(Paths { data_dir: home.clone(), config_dir: home })
             }
             _ => {
-                let dirs = directories::ProjectDirs::from("", "", "gate")
-                    .ok_or(PathsError::NoHome)?;
-                Ok(Paths {
-                    data_dir: dirs.data_dir().to_path_buf(),
-                    config_dir: dirs.config_dir().to_path_buf(),
-                })
+                let dirs = directories::ProjectDirs::from("", "", "gate").ok_or(PathsError::NoHome)?;
+                Ok(Paths { data_dir: dirs.data_dir().to_path_buf(), config_dir: dirs.config_dir().to_path_buf() })
             }
         }
     }

@@ -125,7 +125,10 @@ mod tests {
             ("aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "aws configure set aws_access_key_id ****"),
             ("mysql --password=s3cr3t db", "mysql --password=**** db"),
             ("echo sk-ant-api03-abcdefghijklmnopqrstuvwx", "echo ****"),
-            ("key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----", "key: -----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
+            (
+                "key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
+                "key: -----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----",
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(mask(input), *want, "{input}");
@@ -135,7 +138,10 @@ mod tests {
     #[test]
     fn masks_secret_keys_in_json_and_cuts_long_strings() {
         let v = serde_json::json!({"command": "ls", "password": "x", "nested": [{"api_key": "k"}]});
-        assert_eq!(mask_json(&v), serde_json::json!({"command": "ls", "password": "****", "nested": [{"api_key": "****"}]}));
+        assert_eq!(
+            mask_json(&v),
+            serde_json::json!({"command": "ls", "password": "****", "nested": [{"api_key": "****"}]})
+        );
         let long = "a".repeat(MAX_STORED_STRING + 10);
         let got = cut(&long);
         assert!(got.starts_with(&"a".repeat(100)) && got.contains("sha256 ") && got.len() < long.len() + 120);

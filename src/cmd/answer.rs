@@ -97,6 +97,12 @@ pub fn run_approve(id: i64, session: bool) -> anyhow::Result<ExitCode> {
 
 pub fn run_deny(id: i64, reason: Option<String>) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    let a = Answer { allow: false, scope: "once".into(), approver: approver_name(&paths), source: "cli".into(), feedback: reason };
+    let a = Answer {
+        allow: false,
+        scope: "once".into(),
+        approver: approver_name(&paths),
+        source: "cli".into(),
+        feedback: reason,
+    };
     answer(&paths, id, a)
 }

@@ -82,7 +82,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
 
 /// `gate check --ask`: a direct prompt on the controlling terminal, only
 /// where this process really has one. The answer is recorded like any other.
-fn ask_on_tty(paths: &Paths, action: &Action, eval: &crate::policy::Evaluation, settings_timeout: Option<u64>) -> anyhow::Result<ExitCode> {
+fn ask_on_tty(
+    paths: &Paths,
+    action: &Action,
+    eval: &crate::policy::Evaluation,
+    settings_timeout: Option<u64>,
+) -> anyhow::Result<ExitCode> {
     use std::sync::mpsc;
     let tty = std::fs::OpenOptions::new()
         .read(true)

@@ -15,9 +15,34 @@ use crate::store::Receipt;
 
 /// The columns, in order. JSONL uses the same names.
 pub const FIELDS: &[&str] = &[
-    "schema", "seq", "ts", "kind", "session_id", "tool_use_id", "agent", "os_user", "host", "cwd", "tool",
-    "tool_kind", "args", "target", "decision", "approver", "source", "rule", "rule_origin", "reason",
-    "outcome", "links_seq", "duration_ms", "error", "patch", "detail", "prev_hash", "hash",
+    "schema",
+    "seq",
+    "ts",
+    "kind",
+    "session_id",
+    "tool_use_id",
+    "agent",
+    "os_user",
+    "host",
+    "cwd",
+    "tool",
+    "tool_kind",
+    "args",
+    "target",
+    "decision",
+    "approver",
+    "source",
+    "rule",
+    "rule_origin",
+    "reason",
+    "outcome",
+    "links_seq",
+    "duration_ms",
+    "error",
+    "patch",
+    "detail",
+    "prev_hash",
+    "hash",
 ];
 
 pub const SCHEMA: &str = "gate.receipt/1";
@@ -38,7 +63,8 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
                 writeln!(out, "{line}")?;
             }
             ExportFormat::Csv => {
-                let cells: Vec<String> = FIELDS.iter().map(|f| csv_cell(record.get(*f).unwrap_or(&Value::Null))).collect();
+                let cells: Vec<String> =
+                    FIELDS.iter().map(|f| csv_cell(record.get(*f).unwrap_or(&Value::Null))).collect();
                 writeln!(out, "{}", cells.join(","))?;
             }
         }

@@ -76,11 +76,9 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     let forced = match args.agent.as_deref().map(|a| (a, hook::agent_from_flag(a))) {
         None => None,
         Some((_, Some(agent))) => Some(agent),
-        Some((name, None)) => {
-            return block(format!(
-                "gate: unknown agent {name:?} for --agent; use claude, codex, gemini, cursor, copilot or hermes; denying"
-            ))
-        }
+        Some((name, None)) => return block(format!(
+            "gate: unknown agent {name:?} for --agent; use claude, codex, gemini, cursor, copilot or hermes; denying"
+        )),
     };
     let paths = match Paths::from_env() {
         Ok(p) => p,
@@ -142,7 +140,9 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
         },
         HookEvent::Session(mark) => match record(&paths, &mut session_row(mark)) {
             Ok(()) => (String::new(), 0, None),
-            Err(e) => block(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" })),
+            Err(e) => {
+                block(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" }))
+            }
         },
         HookEvent::Ignored { .. } => (String::new(), 0, None),
     }
@@ -171,7 +171,8 @@ fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled
     let v = &eval.verdict;
     let what = action.target.as_deref().unwrap_or(&action.tool).to_string();
     let mut rec = decision_row(action, v, event);
-    let mut detail: serde_json::Value = rec.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(json!({}));
+    let mut detail: serde_json::Value =
+        rec.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(json!({}));
     let reply = match settled {
         Settled::Granted { grant_ids, approver } => {
             rec.decision = Some("approved".into());
@@ -199,7 +200,9 @@ fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled
             } else {
                 match q.feedback.as_deref().filter(|f| !f.trim().is_empty()) {
                     Some(f) => format!("{who} denied `{what}` in gate {surface}, and says: {f}"),
-                    None => format!("{who} denied `{what}` in gate {surface}. Do not retry it; ask the user what to do instead."),
+                    None => format!(
+                        "{who} denied `{what}` in gate {surface}. Do not retry it; ask the user what to do instead."
+                    ),
                 }
             };
             rec.reason = Some(redact::mask(&reason).into_owned());

@@ -56,9 +56,7 @@ fn claude_present() -> bool {
 }
 
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
-        .unwrap_or(false)
+    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file())).unwrap_or(false)
 }
 
 fn spec(name: &str) -> anyhow::Result<&'static AgentSpec> {
@@ -246,7 +244,11 @@ fn write_settings(path: &Path, existed: bool, value: &Value) -> anyhow::Result<O
     } else {
         None
     };
-    let tmp = dir.join(format!(".{}.gate-tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("settings"), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.gate-tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("settings"),
+        std::process::id()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         if let Ok(meta) = std::fs::metadata(path) {

@@ -112,10 +112,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     let store = crate::cmd::open_for_reading(&mut filter)?;
     let paint = Paint(!args.json && term::colour_stdout());
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let story = filter.session.is_some()
-        || filter.tool.is_some()
-        || filter.decision.is_some()
-        || filter.source.is_some();
+    let story =
+        filter.session.is_some() || filter.tool.is_some() || filter.decision.is_some() || filter.source.is_some();
     if !story {
         let sessions = store.sessions(&filter, args.limit)?;
         if args.json {
@@ -227,7 +225,8 @@ fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Pain
             (None, _) if decision == "denied" || decision == "expired" => "  → not run".to_string(),
             (None, _) => String::new(),
         };
-        let prefix = if show_session { format!("{} ", p.dim(&sid.chars().take(8).collect::<String>())) } else { String::new() };
+        let prefix =
+            if show_session { format!("{} ", p.dim(&sid.chars().take(8).collect::<String>())) } else { String::new() };
         writeln!(
             out,
             "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",

@@ -58,9 +58,7 @@ pub fn dispatch(command: Command) -> ExitCode {
 pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
     let now = crate::clock::now_ms();
     let time = |s: &Option<String>, flag: &str| -> anyhow::Result<Option<i64>> {
-        s.as_deref()
-            .map(|t| crate::clock::parse_time(t, now).map_err(|e| anyhow::anyhow!("--{flag}: {e}")))
-            .transpose()
+        s.as_deref().map(|t| crate::clock::parse_time(t, now).map_err(|e| anyhow::anyhow!("--{flag}: {e}"))).transpose()
     };
     Ok(Filter {
         since: time(&args.since, "since")?,

@@ -155,12 +155,23 @@ pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode>
     for f in &files {
         let mut note = String::new();
         if f.layer == Layer::Project {
-            note = if f.trusted { " (trusted)".into() } else { format!(" (not trusted: {} allow rules ignored)", f.ignored_allows) };
+            note = if f.trusted {
+                " (trusted)".into()
+            } else {
+                format!(" (not trusted: {} allow rules ignored)", f.ignored_allows)
+            };
         }
         if !f.errors.is_empty() {
             note.push_str(&format!(" BROKEN: {}", f.errors[0]));
         }
-        writeln!(out, "  {:<8} {}  {} rules{}", f.layer.as_str(), term::sanitize(&f.path), f.rules, term::sanitize(&note))?;
+        writeln!(
+            out,
+            "  {:<8} {}  {} rules{}",
+            f.layer.as_str(),
+            term::sanitize(&f.path),
+            f.rules,
+            term::sanitize(&note)
+        )?;
     }
     if !settings.disable.is_empty() {
         writeln!(out, "  disabled default rules: {}", settings.disable.join(", "))?;
@@ -191,7 +202,13 @@ pub fn run_floor(json_out: bool) -> anyhow::Result<ExitCode> {
     }
     let p = Paint(term::colour_stdout());
     let mut out = std::io::stdout().lock();
-    writeln!(out, "{}", p.bold("gate's read-only floor (policies/floor.toml): a command passes only if every part of it is listed here"))?;
+    writeln!(
+        out,
+        "{}",
+        p.bold(
+            "gate's read-only floor (policies/floor.toml): a command passes only if every part of it is listed here"
+        )
+    )?;
     for (name, s) in &entries {
         writeln!(out, "{}  {}", p.bold(name), s.reason)?;
         let mut flags: Vec<String> = s.short.chars().map(|c| format!("-{c}")).collect();
@@ -231,7 +248,8 @@ pub fn run_init(force: bool) -> anyhow::Result<ExitCode> {
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = path.parent().context("path has no directory")?;
     std::fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
+    let tmp =
+        dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("f"), std::process::id()));
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;
@@ -253,12 +271,15 @@ pub fn run_trust(path: Option<String>, revoke: bool) -> anyhow::Result<ExitCode>
                 p
             }
         }
-        None => config::project_files(&here).pop().context("no .gate/policy.toml here or above; name the file: gate trust <path>")?,
+        None => config::project_files(&here)
+            .pop()
+            .context("no .gate/policy.toml here or above; name the file: gate trust <path>")?,
     };
     let bytes = std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
     let canon = std::fs::canonicalize(&file)?.to_string_lossy().into_owned();
     let hash = config::sha256_hex(&bytes);
-    let mut entries: Vec<(String, String)> = config::read_trust(&paths).into_iter().filter(|(p, _)| *p != canon).collect();
+    let mut entries: Vec<(String, String)> =
+        config::read_trust(&paths).into_iter().filter(|(p, _)| *p != canon).collect();
     if !revoke {
         let macros = config::macros(&paths);
         let parsed = load::parse(&String::from_utf8_lossy(&bytes), &canon, Layer::Project, &macros)

@@ -47,7 +47,10 @@ pub fn run() -> anyhow::Result<ExitCode> {
     let _ = std::fs::write(&beat, format!("{} {}\n", std::process::id(), clock::now_ms()));
     let approver = approver_name(&paths);
     let p = term::Paint(term::colour_stdout());
-    println!("{}", p.bold(&format!("gate watch: answering as {approver}. Questions from your agents appear here; Ctrl-C quits.")));
+    println!(
+        "{}",
+        p.bold(&format!("gate watch: answering as {approver}. Questions from your agents appear here; Ctrl-C quits."))
+    );
     let mut seen: HashSet<i64> = HashSet::new();
     let mut deferred: HashSet<i64> = HashSet::new();
     let mut idle_shown = false;
@@ -85,7 +88,13 @@ pub fn run() -> anyhow::Result<ExitCode> {
             deferred.insert(q.id);
             continue;
         };
-        let mut a = Answer { allow: choice < 3, scope: "once".into(), approver: approver.clone(), source: "watch".into(), feedback: None };
+        let mut a = Answer {
+            allow: choice < 3,
+            scope: "once".into(),
+            approver: approver.clone(),
+            source: "watch".into(),
+            feedback: None,
+        };
         match choice {
             1 => a.scope = "session".into(),
             2 => a.scope = "always".into(),
@@ -115,7 +124,8 @@ pub fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn notify(q: &Question) {
-    let body = format!("{}: {}", q.tool.as_deref().unwrap_or("tool"), term::ellipsize(q.target.as_deref().unwrap_or(""), 120));
+    let body =
+        format!("{}: {}", q.tool.as_deref().unwrap_or("tool"), term::ellipsize(q.target.as_deref().unwrap_or(""), 120));
     let _ = std::process::Command::new("notify-send")
         .args(["--app-name=gate", "gate: an agent is waiting for you", &body])
         .stdin(std::process::Stdio::null())
@@ -128,11 +138,7 @@ fn notify(q: &Question) {
 fn show(q: &Question, now: i64, pending: usize, p: term::Paint) {
     let s = |v: &Option<String>| term::sanitize(v.as_deref().unwrap_or("-")).into_owned();
     println!();
-    println!(
-        "{} {}",
-        p.bold(&format!("── question {} ", q.id)),
-        p.dim(&format!("({} pending)", pending))
-    );
+    println!("{} {}", p.bold(&format!("── question {} ", q.id)), p.dim(&format!("({} pending)", pending)));
     let session: String = q.session_id.as_deref().unwrap_or("-").chars().take(8).collect();
     println!("  agent    {}   session {}", s(&q.agent), term::sanitize(&session));
     println!("  cwd      {}", s(&q.cwd));
@@ -170,11 +176,7 @@ fn show(q: &Question, now: i64, pending: usize, p: term::Paint) {
         _ => String::new(),
     };
     println!("  why      {}{}", s(&q.reason), term::sanitize(&rule));
-    println!(
-        "  waiting  {}s; expires in {}s",
-        (now - q.created_ms).max(0) / 1000,
-        (q.expires_ms - now).max(0) / 1000
-    );
+    println!("  waiting  {}s; expires in {}s", (now - q.created_ms).max(0) / 1000, (q.expires_ms - now).max(0) / 1000);
 }
 
 /// Append the question's allow rule to the user policy and show it.
@@ -194,7 +196,9 @@ fn always_allow(paths: &Paths, q: &Question, p: term::Paint) -> anyhow::Result<(
     text.push_str(&format!("\n# Added by gate watch for question {}.\n{rule}", q.id));
     // Only write a policy that still loads.
     let macros = crate::config::macros(paths);
-    if let Err(errs) = crate::policy::load::parse(&text, &path.to_string_lossy(), crate::policy::rule::Layer::User, &macros) {
+    if let Err(errs) =
+        crate::policy::load::parse(&text, &path.to_string_lossy(), crate::policy::rule::Layer::User, &macros)
+    {
         println!("{}", p.red(&format!("not writing the rule, it would break your policy: {}", errs[0])));
         return Ok(());
     }

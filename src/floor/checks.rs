@@ -170,7 +170,10 @@ fn check_values(floor: &Floor, name: &str, p: &Parsed<'_>, env: &Env<'_>) -> Res
     for (flag, v) in &p.values {
         let tilde_only = v.has_tilde && !v.has_expansion && !v.has_glob && !v.has_brace;
         if !v.literal && !tilde_only {
-            return Err(format!("`{name} {flag}`: the value `{}` is computed at run time, so gate cannot check what it names", v.raw));
+            return Err(format!(
+                "`{name} {flag}`: the value `{}` is computed at run time, so gate cannot check what it names",
+                v.raw
+            ));
         }
         if tilde_only && !(v.text == "~" || v.text.starts_with("~/")) {
             return Err(format!("`{name} {flag}`: `{}` names another user's home", v.raw));
@@ -188,7 +191,14 @@ fn check_values(floor: &Floor, name: &str, p: &Parsed<'_>, env: &Env<'_>) -> Res
 }
 
 /// Check operands that are files the program reads.
-fn check_paths(floor: &Floor, name: &str, operands: &[&Word], env: &Env<'_>, rules: OperandRules, rec: Recursion) -> Result<(), String> {
+fn check_paths(
+    floor: &Floor,
+    name: &str,
+    operands: &[&Word],
+    env: &Env<'_>,
+    rules: OperandRules,
+    rec: Recursion,
+) -> Result<(), String> {
     for (k, w) in operands.iter().enumerate() {
         let paths = operand_paths(name, k, w, env, rules)?;
         for p in paths {
@@ -207,7 +217,13 @@ fn check_paths(floor: &Floor, name: &str, operands: &[&Word], env: &Env<'_>, rul
 /// The file names an operand stands for. Globs are expanded through the
 /// probe to check what they name; a glob that could expand to a flag makes
 /// the command unsafe unless the program's flags are all harmless.
-fn operand_paths(name: &str, index: usize, w: &Word, env: &Env<'_>, rules: OperandRules) -> Result<Vec<String>, String> {
+fn operand_paths(
+    name: &str,
+    index: usize,
+    w: &Word,
+    env: &Env<'_>,
+    rules: OperandRules,
+) -> Result<Vec<String>, String> {
     if w.literal {
         return Ok(vec![w.text.clone()]);
     }
@@ -215,7 +231,10 @@ fn operand_paths(name: &str, index: usize, w: &Word, env: &Env<'_>, rules: Opera
         return Ok(Vec::new());
     }
     if w.has_expansion || w.has_brace {
-        return Err(format!("`{name}`: the file argument `{}` is computed at run time, so gate cannot check what it reads", w.raw));
+        return Err(format!(
+            "`{name}`: the file argument `{}` is computed at run time, so gate cannot check what it reads",
+            w.raw
+        ));
     }
     if w.has_tilde && !w.has_glob {
         let t = &w.text;
@@ -251,7 +270,10 @@ fn check_text(name: &str, operands: &[&Word], rules: OperandRules) -> Result<(),
         }
         let splits = w.has_glob || w.has_brace || (w.has_expansion && !super::expansions_quoted(&w.raw));
         if splits && !rules.harmless_flags {
-            return Err(format!("`{name}`: the argument `{}` is computed at run time and may split into several", w.raw));
+            return Err(format!(
+                "`{name}`: the argument `{}` is computed at run time and may split into several",
+                w.raw
+            ));
         }
         if rules.may_become_flag(k, w) {
             return Err(format!("`{name}`: the argument `{}` is computed at run time and could be a flag", w.raw));
@@ -262,7 +284,8 @@ fn check_text(name: &str, operands: &[&Word], rules: OperandRules) -> Result<(),
 
 /// Long flags whose value is data (never a file name), so a computed value
 /// is harmless: `git log --author="$(git config user.name)"`.
-const DATA_FLAGS: &[&str] = &["author", "committer", "grep", "format", "pretty", "since", "until", "before", "after", "date", "label"];
+const DATA_FLAGS: &[&str] =
+    &["author", "committer", "grep", "format", "pretty", "since", "until", "before", "after", "date", "label"];
 
 /// `--name="$(...)"`: a data flag with a quoted computed value.
 fn quoted_flag_value(w: &Word) -> bool {
@@ -275,7 +298,14 @@ fn safe(name: &str, spec: &ProgramSpec) -> Check {
     Check::Safe { entry: format!("floor:{}", name.replace(' ', "-")), reason: format!("{name} {}", spec.reason) }
 }
 
-pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>, depth: usize) -> Check {
+pub(super) fn check_program(
+    floor: &Floor,
+    name: &str,
+    spec: &ProgramSpec,
+    args: &[&Word],
+    env: &Env<'_>,
+    depth: usize,
+) -> Check {
     match spec.check.as_deref() {
         Some("find") => return check_find(floor, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
         Some("sed") => return check_sed(floor, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
@@ -294,7 +324,10 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         Some("jq") => return check_jq(floor, spec, args, env).map_or_else(unsafe_, |_| safe(name, spec)),
         Some("tar") => return check_tar(args).map_or_else(unsafe_, |_| safe(name, spec)),
         Some("kill") => {
-            return if !args.is_empty() && args.iter().all(|w| w.literal) && matches!(args[0].text.as_str(), "-l" | "-L" | "--list" | "--table") {
+            return if !args.is_empty()
+                && args.iter().all(|w| w.literal)
+                && matches!(args[0].text.as_str(), "-l" | "-L" | "--list" | "--table")
+            {
                 safe(name, spec)
             } else {
                 unsafe_("`kill` sends a signal (only `kill -l` lists them)")
@@ -315,13 +348,22 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
             };
         }
         Some("crontab") => {
-            return if args.len() == 1 && args[0].is("-l") { safe(name, spec) } else { unsafe_("`crontab` changes the crontab (only `crontab -l` lists it)") };
+            return if args.len() == 1 && args[0].is("-l") {
+                safe(name, spec)
+            } else {
+                unsafe_("`crontab` changes the crontab (only `crontab -l` lists it)")
+            };
         }
         Some("dd") => {
             for w in args {
                 let (k, v) = w.text.split_once('=').unwrap_or((w.text.as_str(), ""));
-                if !w.literal || !matches!(k, "if" | "bs" | "ibs" | "count" | "skip" | "iseek" | "status" | "iflag" | "cbs") {
-                    return unsafe_(format!("`dd {}` may write (only if=, bs=, count=, skip=, status= are read-only)", w.raw));
+                if !w.literal
+                    || !matches!(k, "if" | "bs" | "ibs" | "count" | "skip" | "iseek" | "status" | "iflag" | "cbs")
+                {
+                    return unsafe_(format!(
+                        "`dd {}` may write (only if=, bs=, count=, skip=, status= are read-only)",
+                        w.raw
+                    ));
                 }
                 if k == "if" {
                     if let Some(r) = floor.sensitive_reason(v, env) {
@@ -341,7 +383,9 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
             names.extend(parsed.inline_values.iter().filter(|(f, _)| f == "-a").map(|(_, v)| (true, v.clone())));
             for (literal, n) in names {
                 if !literal || !super::is_local_variable(&n) {
-                    return unsafe_(format!("`read {n}` sets a variable other programs or the shell may read; only lower-case names pass"));
+                    return unsafe_(format!(
+                        "`read {n}` sets a variable other programs or the shell may read; only lower-case names pass"
+                    ));
                 }
             }
             return safe(name, spec);
@@ -357,15 +401,31 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         return unsafe_(e);
     }
     let mut operands: Vec<&Word> = parsed.operands.clone();
-    if spec.pattern_first && !parsed.has("-e") && !parsed.has("-f") && !parsed.has("--regexp") && !parsed.has("--file") && !operands.is_empty() {
+    if spec.pattern_first
+        && !parsed.has("-e")
+        && !parsed.has("-f")
+        && !parsed.has("--regexp")
+        && !parsed.has("--file")
+        && !operands.is_empty()
+    {
         let pattern = operands.remove(0);
-        if let Err(e) = check_text(name, &[pattern], OperandRules { harmless_flags: spec.harmless_flags, protected_from: if parsed.protected_from == 0 { 0 } else { usize::MAX } }) {
+        if let Err(e) = check_text(
+            name,
+            &[pattern],
+            OperandRules {
+                harmless_flags: spec.harmless_flags,
+                protected_from: if parsed.protected_from == 0 { 0 } else { usize::MAX },
+            },
+        ) {
             return unsafe_(e);
         }
     }
     if let Some(max) = spec.max_operands {
         if operands.len() > max {
-            return unsafe_(format!("`{name}` with {} operands: the one after the first {max} is written to", operands.len()));
+            return unsafe_(format!(
+                "`{name}` with {} operands: the one after the first {max} is written to",
+                operands.len()
+            ));
         }
     }
     match spec.check.as_deref() {
@@ -377,7 +437,10 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         Some("ps") => {
             for w in &operands {
                 if w.text.contains('e') || !w.text.chars().all(|c| "auxwfjlvrsTSchmnHZ".contains(c)) {
-                    return unsafe_(format!("`ps {}`: `e` prints other processes' environments, which hold secrets", w.text));
+                    return unsafe_(format!(
+                        "`ps {}`: `e` prints other processes' environments, which hold secrets",
+                        w.text
+                    ));
                 }
             }
         }
@@ -399,7 +462,11 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
         }
         // rg skips hidden files unless told otherwise.
         "rg" if !parsed.has("--files") && !parsed.has("--type-list") => Recursion::Yes {
-            hidden: parsed.has("--hidden") || parsed.has("-.") || parsed.has("-u") || parsed.has("--unrestricted") || parsed.has("--no-ignore"),
+            hidden: parsed.has("--hidden")
+                || parsed.has("-.")
+                || parsed.has("-u")
+                || parsed.has("--unrestricted")
+                || parsed.has("--no-ignore"),
             follow: parsed.has("-L") || parsed.has("--follow"),
         },
         _ => Recursion::No,
@@ -410,7 +477,14 @@ pub(super) fn check_program(floor: &Floor, name: &str, spec: &ProgramSpec, args:
     let result = match spec.operands {
         Operands::Paths => {
             if rec != Recursion::No && operands.is_empty() {
-                check_paths(floor, name, &[&Word { text: ".".into(), raw: ".".into(), literal: true, ..Default::default() }], env, rules, rec)
+                check_paths(
+                    floor,
+                    name,
+                    &[&Word { text: ".".into(), raw: ".".into(), literal: true, ..Default::default() }],
+                    env,
+                    rules,
+                    rec,
+                )
             } else {
                 check_paths(floor, name, &operands, env, rules, rec)
             }
@@ -437,16 +511,82 @@ fn echo_like(name: &str, spec: &ProgramSpec, _args: &[&Word]) -> Check {
 }
 
 const FIND_PRIMARIES_0: &[&str] = &[
-    "-print", "-print0", "-ls", "-prune", "-quit", "-empty", "-readable", "-writable", "-executable", "-nouser",
-    "-nogroup", "-true", "-false", "-depth", "-d", "-follow", "-xdev", "-mount", "-noleaf", "-daystart",
-    "-ignore_readdir_race", "-noignore_readdir_race", "-not", "-a", "-and", "-o", "-or", ",", "!", "(", ")",
-    "-help", "--help", "-version", "--version", "-nowarn", "-warn",
+    "-print",
+    "-print0",
+    "-ls",
+    "-prune",
+    "-quit",
+    "-empty",
+    "-readable",
+    "-writable",
+    "-executable",
+    "-nouser",
+    "-nogroup",
+    "-true",
+    "-false",
+    "-depth",
+    "-d",
+    "-follow",
+    "-xdev",
+    "-mount",
+    "-noleaf",
+    "-daystart",
+    "-ignore_readdir_race",
+    "-noignore_readdir_race",
+    "-not",
+    "-a",
+    "-and",
+    "-o",
+    "-or",
+    ",",
+    "!",
+    "(",
+    ")",
+    "-help",
+    "--help",
+    "-version",
+    "--version",
+    "-nowarn",
+    "-warn",
 ];
 const FIND_PRIMARIES_1: &[&str] = &[
-    "-name", "-iname", "-path", "-ipath", "-wholename", "-iwholename", "-regex", "-iregex", "-regextype", "-type",
-    "-xtype", "-size", "-mtime", "-mmin", "-atime", "-amin", "-ctime", "-cmin", "-newer", "-anewer", "-cnewer",
-    "-perm", "-user", "-group", "-uid", "-gid", "-links", "-inum", "-samefile", "-lname", "-ilname", "-maxdepth",
-    "-mindepth", "-fstype", "-used", "-printf", "-context",
+    "-name",
+    "-iname",
+    "-path",
+    "-ipath",
+    "-wholename",
+    "-iwholename",
+    "-regex",
+    "-iregex",
+    "-regextype",
+    "-type",
+    "-xtype",
+    "-size",
+    "-mtime",
+    "-mmin",
+    "-atime",
+    "-amin",
+    "-ctime",
+    "-cmin",
+    "-newer",
+    "-anewer",
+    "-cnewer",
+    "-perm",
+    "-user",
+    "-group",
+    "-uid",
+    "-gid",
+    "-links",
+    "-inum",
+    "-samefile",
+    "-lname",
+    "-ilname",
+    "-maxdepth",
+    "-mindepth",
+    "-fstype",
+    "-used",
+    "-printf",
+    "-context",
 ];
 
 fn check_find(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String> {
@@ -536,12 +676,16 @@ fn check_sed(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), String>
                     i += 1;
                 }
             }
-            _ if t.starts_with("-i") || t.starts_with("--in-place") => return Err("`sed -i` edits files in place".into()),
+            _ if t.starts_with("-i") || t.starts_with("--in-place") => {
+                return Err("`sed -i` edits files in place".into())
+            }
             "-f" if sandbox => {
                 i += 1;
                 sandbox_file = true;
             }
-            _ if t.starts_with("-f") || t.starts_with("--file") => return Err("`sed -f` runs a script from a file gate cannot see (add --sandbox)".into()),
+            _ if t.starts_with("-f") || t.starts_with("--file") => {
+                return Err("`sed -f` runs a script from a file gate cannot see (add --sandbox)".into())
+            }
             _ => {
                 // Bundles such as -ne: only the no-value letters, with -e last.
                 let letters: Vec<char> = t[1..].chars().collect();
@@ -643,7 +787,8 @@ fn check_tar(args: &[&Word]) -> Result<(), String> {
     let mut listing = false;
     for (k, w) in args.iter().enumerate() {
         let t = w.text.as_str();
-        let bundle = if k == 0 && !t.starts_with('-') { Some(t) } else { t.strip_prefix('-').filter(|s| !s.starts_with('-')) };
+        let bundle =
+            if k == 0 && !t.starts_with('-') { Some(t) } else { t.strip_prefix('-').filter(|s| !s.starts_with('-')) };
         if let Some(letters) = bundle {
             if k > 0 && !t.starts_with('-') {
                 continue;
@@ -661,7 +806,8 @@ fn check_tar(args: &[&Word]) -> Result<(), String> {
             let name = long.split('=').next().unwrap_or("");
             match name {
                 "list" => listing = true,
-                "verbose" | "file" | "gzip" | "bzip2" | "xz" | "zstd" | "auto-compress" | "numeric-owner" | "wildcards" | "exclude" => {}
+                "verbose" | "file" | "gzip" | "bzip2" | "xz" | "zstd" | "auto-compress" | "numeric-owner"
+                | "wildcards" | "exclude" => {}
                 _ => return Err(format!("`tar --{name}` is not a listing flag")),
             }
         }
@@ -671,13 +817,21 @@ fn check_tar(args: &[&Word]) -> Result<(), String> {
     let mut archive_next = false;
     for w in args {
         let t = w.text.as_str();
-        let f_value = t.strip_prefix("--file=").map(str::to_string).or_else(|| if archive_next { Some(t.to_string()) } else { None });
+        let f_value = t.strip_prefix("--file=").map(str::to_string).or_else(|| {
+            if archive_next {
+                Some(t.to_string())
+            } else {
+                None
+            }
+        });
         if let Some(v) = f_value {
             if v.split('/').next().is_some_and(|head| head.contains(':')) {
                 return Err(format!("`tar -f {v}` reads a remote archive over the network"));
             }
         }
-        archive_next = t == "--file" || (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f')) || (!t.starts_with('-') && args.first().is_some_and(|a| std::ptr::eq(*a, *w)) && t.ends_with('f'));
+        archive_next = t == "--file"
+            || (t.starts_with('-') && !t.starts_with("--") && t.ends_with('f'))
+            || (!t.starts_with('-') && args.first().is_some_and(|a| std::ptr::eq(*a, *w)) && t.ends_with('f'));
     }
     if listing {
         Ok(())
@@ -709,7 +863,14 @@ fn check_unzip(floor: &Floor, args: &[&Word], env: &Env<'_>) -> Result<(), Strin
     check_paths(floor, "unzip", &operands[..operands.len().min(1)], env, OperandRules::strict(), Recursion::No)
 }
 
-fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>, depth: usize) -> Check {
+fn check_wrapper(
+    floor: &Floor,
+    wrapper: &str,
+    spec: &ProgramSpec,
+    args: &[&Word],
+    env: &Env<'_>,
+    depth: usize,
+) -> Check {
     let mut i = 0;
     let next_inner = |i: usize| -> Check {
         let inner = &args[i..];
@@ -777,7 +938,11 @@ fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word
             }
             match args[0].text.as_str() {
                 "-n" | "--adjustment" => i = 2,
-                t if t.starts_with("--adjustment=") || (t.len() > 1 && t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit())) => i = 1,
+                t if t.starts_with("--adjustment=")
+                    || (t.len() > 1 && t.starts_with('-') && t[1..].chars().all(|c| c.is_ascii_digit())) =>
+                {
+                    i = 1
+                }
                 _ => {}
             }
             next_inner(i)
@@ -811,10 +976,13 @@ fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word
                 let t = args[i].text.as_str();
                 match t {
                     "-0" | "--null" | "-r" | "--no-run-if-empty" | "-t" | "--verbose" | "-x" | "--exit" => i += 1,
-                    "-d" | "-n" | "-L" | "-P" | "-I" | "-s" | "-E" | "--delimiter" | "--max-args" | "--max-lines" | "--max-procs" | "--max-chars" | "--replace" => i += 2,
+                    "-d" | "-n" | "-L" | "-P" | "-I" | "-s" | "-E" | "--delimiter" | "--max-args" | "--max-lines"
+                    | "--max-procs" | "--max-chars" | "--replace" => i += 2,
                     "-a" | "--arg-file" => {
                         if let Some(f) = args.get(i + 1) {
-                            if let Err(e) = check_paths(floor, "xargs", &[f], env, OperandRules::strict(), Recursion::No) {
+                            if let Err(e) =
+                                check_paths(floor, "xargs", &[f], env, OperandRules::strict(), Recursion::No)
+                            {
                                 return unsafe_(e);
                             }
                         }
@@ -822,7 +990,8 @@ fn check_wrapper(floor: &Floor, wrapper: &str, spec: &ProgramSpec, args: &[&Word
                     }
                     _ if t.starts_with("--") && t.contains('=') => {
                         let name = &t[2..t.find('=').unwrap_or(t.len())];
-                        if !["delimiter", "max-args", "max-lines", "max-procs", "max-chars", "replace"].contains(&name) {
+                        if !["delimiter", "max-args", "max-lines", "max-procs", "max-chars", "replace"].contains(&name)
+                        {
                             return unsafe_(format!("`xargs {t}` is not known to be read-only"));
                         }
                         i += 1;
@@ -895,8 +1064,13 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             }
         }
         return unsafe_(match t {
-            "-c" => "`git -c` sets configuration, which can run programs (only color.*, core.quotePath and column.* pass)".to_string(),
-            _ if t.starts_with("--git-dir") || t.starts_with("--work-tree") => format!("`git {t}` points git at another repository"),
+            "-c" => {
+                "`git -c` sets configuration, which can run programs (only color.*, core.quotePath and column.* pass)"
+                    .to_string()
+            }
+            _ if t.starts_with("--git-dir") || t.starts_with("--work-tree") => {
+                format!("`git {t}` points git at another repository")
+            }
             _ => format!("`git {t}` is not known to be read-only"),
         });
     }
@@ -911,7 +1085,13 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
     let rest = &args[i + 1..];
     let name = format!("git {sub}");
     // Paths are relative to the directory git runs in.
-    let genv = Env { cwd: &dir, extra_cwds: env.extra_cwds.clone(), home: env.home, gate_dirs: env.gate_dirs, probe: env.probe };
+    let genv = Env {
+        cwd: &dir,
+        extra_cwds: env.extra_cwds.clone(),
+        home: env.home,
+        gate_dirs: env.gate_dirs,
+        probe: env.probe,
+    };
     let env = &genv;
     // `rev:path` names a file's committed content.
     for w in rest {
@@ -925,15 +1105,29 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
     let special = match sub_spec.check.as_deref() {
         Some("git-list") => None,
         Some("git-reflog") => Some(match rest.first().map(|w| w.text.as_str()) {
-            Some("show") | None => parse(&name, sub_spec, rest.get(1..).unwrap_or(&[])).and_then(|p| check_text(&name, &p.operands, OperandRules::strict())),
-            Some(t) if t.starts_with('-') => parse(&name, sub_spec, rest).and_then(|p| check_text(&name, &p.operands, OperandRules::strict())),
+            Some("show") | None => parse(&name, sub_spec, rest.get(1..).unwrap_or(&[]))
+                .and_then(|p| check_text(&name, &p.operands, OperandRules::strict())),
+            Some(t) if t.starts_with('-') => {
+                parse(&name, sub_spec, rest).and_then(|p| check_text(&name, &p.operands, OperandRules::strict()))
+            }
             Some(other) => Err(format!("`git reflog {other}` is not read-only (only `git reflog [show]`)")),
         }),
         Some("git-stash") => Some(match rest.first().map(|w| w.text.as_str()) {
             Some("list") | Some("show") => {
                 let ok = rest[1..].iter().all(|w| {
                     w.literal
-                        && (["-p", "--patch", "--stat", "--name-only", "--name-status", "--oneline", "-u", "--include-untracked", "--only-untracked"].contains(&w.text.as_str())
+                        && ([
+                            "-p",
+                            "--patch",
+                            "--stat",
+                            "--name-only",
+                            "--name-status",
+                            "--oneline",
+                            "-u",
+                            "--include-untracked",
+                            "--only-untracked",
+                        ]
+                        .contains(&w.text.as_str())
                             || w.text.starts_with("stash@{") && w.text.ends_with('}')
                             || w.text.chars().all(|c| c.is_ascii_digit()))
                 });
@@ -947,7 +1141,9 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             None => Err("`git stash` stashes changes".into()),
         }),
         Some("git-worktree") => Some(match rest.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().as_slice() {
-            ["list", flags @ ..] if flags.iter().all(|f| matches!(*f, "--porcelain" | "-v" | "--verbose" | "-z")) => Ok(()),
+            ["list", flags @ ..] if flags.iter().all(|f| matches!(*f, "--porcelain" | "-v" | "--verbose" | "-z")) => {
+                Ok(())
+            }
             _ => Err("only `git worktree list` is read-only".into()),
         }),
         Some("git-config") => Some(check_git_config(rest)),
@@ -967,8 +1163,16 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             if let Err(e) = check_text(&name, &parsed.operands, OperandRules::of(sub_spec, parsed.protected_from)) {
                 return unsafe_(e);
             }
-            if sub_spec.check.as_deref() == Some("git-list") && !parsed.operands.is_empty() && !parsed.has("--list") && !parsed.has("-l") {
-                return unsafe_(format!("`{name} {}` creates a {}", parsed.operands[0].text, if sub == "tag" { "tag" } else { "branch" }));
+            if sub_spec.check.as_deref() == Some("git-list")
+                && !parsed.operands.is_empty()
+                && !parsed.has("--list")
+                && !parsed.has("-l")
+            {
+                return unsafe_(format!(
+                    "`{name} {}` creates a {}",
+                    parsed.operands[0].text,
+                    if sub == "tag" { "tag" } else { "branch" }
+                ));
             }
             if sub_spec.operands == Operands::None && !parsed.operands.is_empty() {
                 return unsafe_(format!("`{name} {}` is not read-only", parsed.operands[0].text));
@@ -977,7 +1181,8 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             // the repository, and git grep can search untracked files: any
             // operand may name a file on disk.
             if sub == "diff" || sub == "grep" || sub == "blame" {
-                if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), Recursion::No) {
+                if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), Recursion::No)
+                {
                     return unsafe_(e);
                 }
             }
@@ -993,7 +1198,9 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
     }
     // The repository's own config can make any of these run a program.
     match env.probe.git_hazards(&dir) {
-        Ok(Some(h)) if !h.is_empty() => unsafe_(format!("`{name}` would run a program configured by this repository: {}", h.join("; "))),
+        Ok(Some(h)) if !h.is_empty() => {
+            unsafe_(format!("`{name}` would run a program configured by this repository: {}", h.join("; ")))
+        }
         Ok(_) => safe(&name, sub_spec),
         Err(e) => unsafe_(format!("cannot check the repository's git config: {e}")),
     }
@@ -1002,7 +1209,11 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
 /// `git -c` keys that only change how output looks.
 fn cosmetic_git_key(kv: &str) -> bool {
     let key = kv.split('=').next().unwrap_or("").to_ascii_lowercase();
-    key.starts_with("color.") || key == "core.quotepath" || key.starts_with("column.") || key.starts_with("advice.") || key == "log.showsignature" && kv.to_ascii_lowercase().ends_with("=false")
+    key.starts_with("color.")
+        || key == "core.quotepath"
+        || key.starts_with("column.")
+        || key.starts_with("advice.")
+        || key == "log.showsignature" && kv.to_ascii_lowercase().ends_with("=false")
 }
 
 fn check_git_config(rest: &[&Word]) -> Result<(), String> {
@@ -1014,7 +1225,10 @@ fn check_git_config(rest: &[&Word]) -> Result<(), String> {
         }
         let t = w.text.as_str();
         match t {
-            "--get" | "--get-all" | "--get-regexp" | "--get-urlmatch" | "-l" | "--list" | "--name-only" | "--show-origin" | "--show-scope" | "--null" | "-z" | "--includes" | "--no-includes" | "--global" | "--local" | "--system" | "--worktree" | "--bool" | "--int" | "--path" | "--type=bool" | "--type=int" | "--type=path" | "--default" => {
+            "--get" | "--get-all" | "--get-regexp" | "--get-urlmatch" | "-l" | "--list" | "--name-only"
+            | "--show-origin" | "--show-scope" | "--null" | "-z" | "--includes" | "--no-includes" | "--global"
+            | "--local" | "--system" | "--worktree" | "--bool" | "--int" | "--path" | "--type=bool" | "--type=int"
+            | "--type=path" | "--default" => {
                 if t.starts_with("--get") || t == "-l" || t == "--list" {
                     read_flag = true;
                 }

@@ -246,15 +246,20 @@ impl Floor {
             } else {
                 format!("{}/{path}", base.trim_end_matches('/'))
             };
-            for c in [env.probe.canonicalize(&raw), env.probe.canonicalize(&lexical), Some(lexical.clone())].into_iter().flatten() {
+            for c in [env.probe.canonicalize(&raw), env.probe.canonicalize(&lexical), Some(lexical.clone())]
+                .into_iter()
+                .flatten()
+            {
                 if !candidates.contains(&c) {
                     candidates.push(c);
                 }
             }
-            if (path.contains("/proc/") || lexical.starts_with("/proc/"))
-                && !PROC_READABLE.contains(&lexical.as_str()) {
-                    return Some(format!("{lexical} is under /proc, which exposes processes' environments, files and memory"));
-                }
+            if (path.contains("/proc/") || lexical.starts_with("/proc/")) && !PROC_READABLE.contains(&lexical.as_str())
+            {
+                return Some(format!(
+                    "{lexical} is under /proc, which exposes processes' environments, files and memory"
+                ));
+            }
         }
         let dirs = self.sensitive_dirs(env);
         for p in &candidates {
@@ -340,7 +345,9 @@ impl Floor {
         let (name, value) = a.split_once('=').unwrap_or((a, ""));
         let name = name.trim_end_matches('+');
         // A pager forced to `cat` (or none) runs nothing.
-        if matches!(name, "PAGER" | "GIT_PAGER" | "MANPAGER" | "SYSTEMD_PAGER") && matches!(value, "cat" | "" | "''" | "\"\"") {
+        if matches!(name, "PAGER" | "GIT_PAGER" | "MANPAGER" | "SYSTEMD_PAGER")
+            && matches!(value, "cat" | "" | "''" | "\"\"")
+        {
             return None;
         }
         // A bare `x=...` sets a shell variable. Lower-case names are the
@@ -385,7 +392,18 @@ impl Floor {
 }
 
 /// Files under /proc that hold nothing secret.
-const PROC_READABLE: &[&str] = &["/proc/cpuinfo", "/proc/meminfo", "/proc/version", "/proc/loadavg", "/proc/uptime", "/proc/stat", "/proc/mounts", "/proc/filesystems", "/proc/partitions", "/proc/swaps"];
+const PROC_READABLE: &[&str] = &[
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/version",
+    "/proc/loadavg",
+    "/proc/uptime",
+    "/proc/stat",
+    "/proc/mounts",
+    "/proc/filesystems",
+    "/proc/partitions",
+    "/proc/swaps",
+];
 
 /// A lower-case shell variable that no program or shell feature reads
 /// (zsh ties `path`, `cdpath`, `fpath`, `manpath` and `module_path` to
@@ -394,7 +412,10 @@ pub fn is_local_variable(name: &str) -> bool {
     !name.is_empty()
         && name.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
         && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !matches!(name, "path" | "cdpath" | "fpath" | "manpath" | "module_path" | "mailpath" | "psvar" | "watch" | "histchars")
+        && !matches!(
+            name,
+            "path" | "cdpath" | "fpath" | "manpath" | "module_path" | "mailpath" | "psvar" | "watch" | "histchars"
+        )
 }
 
 /// `<(...)`: the program reads a pipe from a command the analysis lists.
@@ -470,7 +491,10 @@ mod tests {
                 assert!(c.is_ascii_alphanumeric() || "@.".contains(c), "{name}: odd short flag {c:?}");
             }
         }
-        for bad in ["awk", "perl", "python", "python3", "node", "bash", "sh", "zsh", "eval", "less", "more", "man", "vi", "vim", "nohup", "sudo"] {
+        for bad in [
+            "awk", "perl", "python", "python3", "node", "bash", "sh", "zsh", "eval", "less", "more", "man", "vi",
+            "vim", "nohup", "sudo",
+        ] {
             assert!(!f.program.contains_key(bad), "{bad} must never be in the floor");
         }
     }

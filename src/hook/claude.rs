@@ -29,14 +29,8 @@ const PASSIVE_EVENTS: &[&str] = &[
 ];
 
 /// Events gate turns into actions or rows.
-const GATED_EVENTS: &[&str] = &[
-    "PreToolUse",
-    "PostToolUse",
-    "PostToolUseFailure",
-    "PermissionRequest",
-    "SessionStart",
-    "SessionEnd",
-];
+const GATED_EVENTS: &[&str] =
+    &["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "SessionStart", "SessionEnd"];
 
 /// Does this JSON object look like a Claude Code hook payload?
 pub fn recognises(obj: &serde_json::Map<String, Value>) -> bool {
@@ -82,8 +76,7 @@ struct WirePayload {
 
 /// Parse one payload into gate's event.
 pub fn parse(value: Value) -> Result<HookEvent, HookError> {
-    let wire: WirePayload =
-        serde_json::from_value(value).map_err(|e| HookError::Shape(e.to_string()))?;
+    let wire: WirePayload = serde_json::from_value(value).map_err(|e| HookError::Shape(e.to_string()))?;
     let event = wire.hook_event_name.clone();
     match event.as_str() {
         "PreToolUse" | "PermissionRequest" => {
@@ -141,10 +134,8 @@ pub fn parse(value: Value) -> Result<HookEvent, HookError> {
 }
 
 fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
-    let tool = wire
-        .tool_name
-        .clone()
-        .ok_or_else(|| HookError::Shape(format!("{} has no tool_name", wire.hook_event_name)))?;
+    let tool =
+        wire.tool_name.clone().ok_or_else(|| HookError::Shape(format!("{} has no tool_name", wire.hook_event_name)))?;
     let args = wire.tool_input.clone().unwrap_or(Value::Object(Default::default()));
     if !args.is_object() {
         return Err(HookError::Shape("tool_input is not an object".into()));

@@ -68,10 +68,20 @@ pub fn detect(obj: &serde_json::Map<String, Value>) -> Option<Agent> {
     if event.contains('_') && event.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Some(Agent::Hermes);
     }
-    if matches!(event, "BeforeTool" | "AfterTool" | "BeforeAgent" | "AfterAgent" | "BeforeModel"
-        | "AfterModel" | "BeforeToolSelection" | "SessionStart" | "SessionEnd" | "Notification"
-        | "PreCompress")
-        && obj.contains_key("timestamp")
+    if matches!(
+        event,
+        "BeforeTool"
+            | "AfterTool"
+            | "BeforeAgent"
+            | "AfterAgent"
+            | "BeforeModel"
+            | "AfterModel"
+            | "BeforeToolSelection"
+            | "SessionStart"
+            | "SessionEnd"
+            | "Notification"
+            | "PreCompress"
+    ) && obj.contains_key("timestamp")
     {
         return Some(Agent::GeminiCli);
     }

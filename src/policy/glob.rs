@@ -22,7 +22,11 @@ impl Glob {
     /// A glob for paths (basename rule applies).
     pub fn path(pattern: &str) -> Result<Glob, GlobError> {
         validate(pattern)?;
-        Ok(Glob { pattern: pattern.to_string(), basename_only: !pattern.contains('/'), slash_aware: pattern.contains('/') })
+        Ok(Glob {
+            pattern: pattern.to_string(),
+            basename_only: !pattern.contains('/'),
+            slash_aware: pattern.contains('/'),
+        })
     }
 
     /// A glob matched against the whole text (words, URLs, domains).

@@ -7,7 +7,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::glob::Glob;
-use super::rule::{LazyRegex, Layer, Matchers, Rule, ToolMatch, WordPat};
+use super::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use super::Decision;
 use crate::action::Kind;
 
@@ -136,8 +136,22 @@ struct RawRule {
 }
 
 const RULE_KEYS: &[&str] = &[
-    "id", "decision", "message", "tool", "command", "command_regex", "args", "piped_into", "path", "url", "domain",
-    "mcp", "agent", "cwd", "examples", "not_examples",
+    "id",
+    "decision",
+    "message",
+    "tool",
+    "command",
+    "command_regex",
+    "args",
+    "piped_into",
+    "path",
+    "url",
+    "domain",
+    "mcp",
+    "agent",
+    "cwd",
+    "examples",
+    "not_examples",
 ];
 
 const AGENTS: &[&str] = &["claude-code", "claude", "codex", "gemini-cli", "gemini", "cursor", "copilot-cli", "hermes"];
@@ -183,7 +197,13 @@ impl Ctx<'_> {
 
     fn err(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
         let (line, col) = line_col(self.text, offset);
-        self.errors.push(PolicyError { file: self.file.to_string(), line, col, message: message.into(), hint: hint.into() });
+        self.errors.push(PolicyError {
+            file: self.file.to_string(),
+            line,
+            col,
+            message: message.into(),
+            hint: hint.into(),
+        });
     }
 }
 
@@ -256,7 +276,11 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
     if let Some(s) = raw.settings {
         if let Some(t) = s.ask_timeout {
             if *t.get_ref() <= 0 || *t.get_ref() > 86_400 {
-                cx.err(t.span().start, "ask_timeout must be between 1 and 86400 seconds", "300 (five minutes) is the default");
+                cx.err(
+                    t.span().start,
+                    "ask_timeout must be between 1 and 86400 seconds",
+                    "300 (five minutes) is the default",
+                );
             } else {
                 settings.ask_timeout = Some(*t.get_ref() as u64);
             }
@@ -276,16 +300,28 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
         };
         let id_text = id.get_ref().trim().to_string();
         if id_text.is_empty() || !id_text.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) {
-            cx.err(id.span().start, format!("rule id {:?} is not valid", id.get_ref()), "use letters, digits, `-`, `_`, `.` or `:`");
+            cx.err(
+                id.span().start,
+                format!("rule id {:?} is not valid", id.get_ref()),
+                "use letters, digits, `-`, `_`, `.` or `:`",
+            );
             continue;
         }
         if let Some((_, first)) = seen.iter().find(|(s, _)| *s == id_text) {
-            cx.err(id.span().start, format!("rule id {id_text:?} is used twice (first at line {first})"), "give every rule its own id");
+            cx.err(
+                id.span().start,
+                format!("rule id {id_text:?} is used twice (first at line {first})"),
+                "give every rule its own id",
+            );
             continue;
         }
         seen.push((id_text.clone(), line));
         let Some(decision) = &r.decision else {
-            cx.err(start, format!("rule {id_text:?} has no `decision`"), "add decision = \"allow\", \"ask\" or \"deny\"");
+            cx.err(
+                start,
+                format!("rule {id_text:?} has no `decision`"),
+                "add decision = \"allow\", \"ask\" or \"deny\"",
+            );
             continue;
         };
         let decision = match decision.get_ref().as_str() {
@@ -293,7 +329,11 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
             "ask" => Decision::Ask,
             "deny" => Decision::Deny,
             other => {
-                cx.err(decision.span().start, format!("decision {other:?} is not allow, ask or deny"), "use one of \"allow\", \"ask\", \"deny\"");
+                cx.err(
+                    decision.span().start,
+                    format!("decision {other:?} is not allow, ask or deny"),
+                    "use one of \"allow\", \"ask\", \"deny\"",
+                );
                 continue;
             }
         };
@@ -323,7 +363,13 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
 fn toml_hint(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or("");
-        let known: &[&str] = if msg.contains("ask_timeout") { &["ask_timeout", "disable", "approver"] } else if msg.contains("decision") { RULE_KEYS } else { &["rule", "settings"] };
+        let known: &[&str] = if msg.contains("ask_timeout") {
+            &["ask_timeout", "disable", "approver"]
+        } else if msg.contains("decision") {
+            RULE_KEYS
+        } else {
+            &["rule", "settings"]
+        };
         return match suggest(field, known) {
             Some(s) => format!("did you mean `{s}`? The keys are listed in policies/README.md"),
             None => "remove it; the keys are listed in policies/README.md".into(),
@@ -355,7 +401,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
             None if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || "_-:".contains(c)) => {
                 m.tool.push(ToolMatch::Name(name.to_string()))
             }
-            None => cx.err(t.span().start, format!("tool {name:?} is neither a kind nor a tool name"), "kinds: shell, read, write, edit, search, fetch, mcp, agent, other; or a tool name like Bash"),
+            None => cx.err(
+                t.span().start,
+                format!("tool {name:?} is neither a kind nor a tool name"),
+                "kinds: shell, read, write, edit, search, fetch, mcp, agent, other; or a tool name like Bash",
+            ),
         }
     }
     for c in strings(&r.command) {
@@ -369,7 +419,9 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
             if w.bytes().any(|b| matches!(b, b'*' | b'?' | b'[')) {
                 match Glob::whole(&w) {
                     Ok(g) => prefix.push(WordPat::Glob(g)),
-                    Err(e) => cx.err(c.span().start, format!("bad glob in command: {e}"), "escape a literal `[` as `\\[`"),
+                    Err(e) => {
+                        cx.err(c.span().start, format!("bad glob in command: {e}"), "escape a literal `[` as `\\[`")
+                    }
                 }
             } else {
                 prefix.push(WordPat::Exact(w));
@@ -383,7 +435,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
             Ok(_) => m.command_regex = Some(LazyRegex::new(re.get_ref())),
             Err(e) => {
                 let first = e.to_string().lines().last().unwrap_or("").trim().to_string();
-                cx.err(re.span().start, format!("bad regex in command_regex: {first}"), "the syntax is Rust's regex crate; escape `(` `.` `*` with `\\\\`")
+                cx.err(
+                    re.span().start,
+                    format!("bad regex in command_regex: {first}"),
+                    "the syntax is Rust's regex crate; escape `(` `.` `*` with `\\\\`",
+                )
             }
         }
     }
@@ -399,7 +455,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
         for pattern in cx.macros.expand(p.get_ref()) {
             match Glob::path(&pattern) {
                 Ok(g) => m.path.push(g),
-                Err(e) => cx.err(p.span().start, format!("bad glob in path: {e}"), "see the glob syntax in policies/README.md"),
+                Err(e) => cx.err(
+                    p.span().start,
+                    format!("bad glob in path: {e}"),
+                    "see the glob syntax in policies/README.md",
+                ),
             }
         }
     }
@@ -412,7 +472,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
     for d in strings(&r.domain) {
         let text = d.get_ref().trim().to_ascii_lowercase();
         if text.contains('/') || text.is_empty() {
-            cx.err(d.span().start, format!("domain {:?} is not a host name", d.get_ref()), "give a host such as \"example.com\" or \"*.example.com\"; use `url` for paths");
+            cx.err(
+                d.span().start,
+                format!("domain {:?} is not a host name", d.get_ref()),
+                "give a host such as \"example.com\" or \"*.example.com\"; use `url` for paths",
+            );
             continue;
         }
         match Glob::whole(&text) {
@@ -428,7 +492,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
         };
         match (Glob::whole(server), tool.map(Glob::whole).transpose()) {
             (Ok(a), Ok(b)) => m.mcp.push((a, b)),
-            _ => cx.err(s.span().start, format!("bad mcp pattern {text:?}"), "use \"server\" or \"server/tool\", with globs"),
+            _ => cx.err(
+                s.span().start,
+                format!("bad mcp pattern {text:?}"),
+                "use \"server\" or \"server/tool\", with globs",
+            ),
         }
     }
     for a in strings(&r.agent) {
@@ -438,7 +506,11 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
             m.agent.push(a.get_ref().clone());
         }
     }
-    for c in strings(&r.cwd).iter().flat_map(|c| cx.macros.expand(c.get_ref()).into_iter().map(move |e| (c.span(), e))).collect::<Vec<_>>() {
+    for c in strings(&r.cwd)
+        .iter()
+        .flat_map(|c| cx.macros.expand(c.get_ref()).into_iter().map(move |e| (c.span(), e)))
+        .collect::<Vec<_>>()
+    {
         let (span, pattern) = c;
         match Glob::path(&ensure_dir_glob(&pattern)) {
             Ok(g) => m.cwd.push(g),
@@ -449,25 +521,35 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
         return m;
     }
     // Rules that can never match.
-    let shell_only = !m.command.is_empty() || m.command_regex.is_some() || !m.args.is_empty() || !m.piped_into.is_empty();
+    let shell_only =
+        !m.command.is_empty() || m.command_regex.is_some() || !m.args.is_empty() || !m.piped_into.is_empty();
     let fetch_only = !m.url.is_empty() || !m.domain.is_empty();
     let mcp_only = !m.mcp.is_empty();
     let families = [shell_only, fetch_only, mcp_only].iter().filter(|b| **b).count();
     if families > 1 {
         cx.err(start, format!("rule {id:?} can never match: it mixes command, url/domain and mcp matchers, which apply to different tools"), "split it into one rule per kind of tool");
     }
-    let kinds: Vec<Kind> = m.tool.iter().filter_map(|t| if let ToolMatch::Kind(k) = t { Some(*k) } else { None }).collect();
+    let kinds: Vec<Kind> =
+        m.tool.iter().filter_map(|t| if let ToolMatch::Kind(k) = t { Some(*k) } else { None }).collect();
     let kinds_only = m.tool.iter().all(|t| matches!(t, ToolMatch::Kind(_)));
     if !m.tool.is_empty() && kinds_only {
         let clash = (shell_only && !kinds.contains(&Kind::Shell))
             || (fetch_only && !kinds.contains(&Kind::Fetch))
             || (mcp_only && !kinds.contains(&Kind::Mcp));
         if clash {
-            cx.err(start, format!("rule {id:?} can never match: its tool list excludes the tools its other matchers apply to"), "remove `tool`, or add the kind the matchers need (shell, fetch or mcp)");
+            cx.err(
+                start,
+                format!("rule {id:?} can never match: its tool list excludes the tools its other matchers apply to"),
+                "remove `tool`, or add the kind the matchers need (shell, fetch or mcp)",
+            );
         }
     }
     if m.tool.is_empty() && m.agent.is_empty() && m.cwd.is_empty() && !m.has_subject_matcher() {
-        cx.err(start, format!("rule {id:?} has no matcher, so it would match every tool call"), "add command, tool, path, url, domain, mcp, agent or cwd");
+        cx.err(
+            start,
+            format!("rule {id:?} has no matcher, so it would match every tool call"),
+            "add command, tool, path, url, domain, mcp, agent or cwd",
+        );
     }
     m
 }
@@ -512,12 +594,20 @@ pub fn command_words(text: &str) -> Vec<String> {
 fn check_examples(cx: &mut Ctx<'_>, rule: &Rule, raw: &RawRule) {
     for ex in &raw.examples {
         if !super::rule_matches_command_line(rule, ex.get_ref()) {
-            cx.err(ex.span().start, format!("rule {:?} does not match its example {:?}", rule.id, ex.get_ref()), "fix the matchers, or move the line to not_examples");
+            cx.err(
+                ex.span().start,
+                format!("rule {:?} does not match its example {:?}", rule.id, ex.get_ref()),
+                "fix the matchers, or move the line to not_examples",
+            );
         }
     }
     for ex in &raw.not_examples {
         if super::rule_matches_command_line(rule, ex.get_ref()) {
-            cx.err(ex.span().start, format!("rule {:?} matches {:?}, listed in not_examples", rule.id, ex.get_ref()), "narrow the matchers, or move the line to examples");
+            cx.err(
+                ex.span().start,
+                format!("rule {:?} matches {:?}, listed in not_examples", rule.id, ex.get_ref()),
+                "narrow the matchers, or move the line to examples",
+            );
         }
     }
 }

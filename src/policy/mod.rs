@@ -163,18 +163,25 @@ fn rule_reason(r: &Rule, what: &str) -> String {
 
 /// Combine the rules matching one subject with the floor's finding.
 fn decide_subject(what: String, matched: Vec<&Rule>, floor_check: Check) -> CommandVerdict {
-    let matched_list: Vec<MatchedRule> =
-        matched.iter().map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision }).collect();
+    let matched_list: Vec<MatchedRule> = matched
+        .iter()
+        .map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision })
+        .collect();
     let floor_text = match &floor_check {
         Check::Safe { entry, reason } => format!("safe ({entry}: {reason})"),
         Check::Unsafe { reason } => format!("not read-only: {reason}"),
     };
     let top = matched.first();
     let (decision, basis, rule, reason) = match (top, &floor_check) {
-        (Some(r), _) if r.decision != Decision::Allow => (r.decision, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what)),
-        (_, Check::Safe { entry, reason }) => {
-            (Decision::Allow, Basis::Floor, Some(RuleRef { id: entry.clone(), origin: "policies/floor.toml".into() }), reason.clone())
+        (Some(r), _) if r.decision != Decision::Allow => {
+            (r.decision, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what))
         }
+        (_, Check::Safe { entry, reason }) => (
+            Decision::Allow,
+            Basis::Floor,
+            Some(RuleRef { id: entry.clone(), origin: "policies/floor.toml".into() }),
+            reason.clone(),
+        ),
         (Some(r), _) => (Decision::Allow, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what)),
         (None, Check::Unsafe { reason }) => (Decision::Ask, Basis::Default, None, reason.clone()),
     };
@@ -201,7 +208,14 @@ pub fn argv_forms(argv: &[String]) -> Vec<Vec<String>> {
                 let mut i = 1;
                 while i < cur.len() && cur[i].starts_with('-') {
                     let flag = cur[i].as_str();
-                    i += if matches!(flag, "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env") { 2 } else { 1 };
+                    i += if matches!(
+                        flag,
+                        "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env"
+                    ) {
+                        2
+                    } else {
+                        1
+                    };
                 }
                 if i == 1 {
                     break;
@@ -256,7 +270,14 @@ fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str
         out.push(floor::normalize(candidate, cwd, home));
     }
     for r in &cmd.redirects {
-        if !matches!(r.op, crate::shell::RedirectOp::HereDoc | crate::shell::RedirectOp::HereString | crate::shell::RedirectOp::DupIn | crate::shell::RedirectOp::DupOut | crate::shell::RedirectOp::Close) {
+        if !matches!(
+            r.op,
+            crate::shell::RedirectOp::HereDoc
+                | crate::shell::RedirectOp::HereString
+                | crate::shell::RedirectOp::DupIn
+                | crate::shell::RedirectOp::DupOut
+                | crate::shell::RedirectOp::Close
+        ) {
             out.push(floor::normalize(&r.target.text, cwd, home));
         }
     }
@@ -273,7 +294,11 @@ fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
                 return Vec::new();
             }
             cmds.iter()
-                .filter(|d| d.context.in_pipeline && d.context.pipeline == c.context.pipeline && d.context.pipeline_stage > c.context.pipeline_stage)
+                .filter(|d| {
+                    d.context.in_pipeline
+                        && d.context.pipeline == c.context.pipeline
+                        && d.context.pipeline_stage > c.context.pipeline_stage
+                })
                 .filter_map(|d| d.name().map(|n| n.rsplit('/').next().unwrap_or(n).to_string()))
                 .collect()
         })
@@ -323,17 +348,28 @@ fn domain_of(url: &str) -> String {
     let rest = url.split_once("://").map(|(_, r)| r).unwrap_or(url);
     let host = rest.split(['/', '?', '#']).next().unwrap_or("");
     let host = host.rsplit('@').next().unwrap_or(host);
-    let host = if host.starts_with('[') { host.split(']').next().unwrap_or(host).trim_start_matches('[') } else { host.split(':').next().unwrap_or(host) };
+    let host = if host.starts_with('[') {
+        host.split(']').next().unwrap_or(host).trim_start_matches('[')
+    } else {
+        host.split(':').next().unwrap_or(host)
+    };
     host.to_ascii_lowercase()
 }
 
 /// Claude Code tools that only change the agent's own state.
-const INTERNAL_TOOLS: &[&str] = &["TodoWrite", "ExitPlanMode", "EnterPlanMode", "AskUserQuestion", "ToolSearch", "BashOutput", "TaskOutput"];
+const INTERNAL_TOOLS: &[&str] =
+    &["TodoWrite", "ExitPlanMode", "EnterPlanMode", "AskUserQuestion", "ToolSearch", "BashOutput", "TaskOutput"];
 
 /// Decide one tool call and say why, subject by subject.
 pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let view = ActionView { agent: action.agent.as_str(), tool: &action.tool, kind: action.kind, cwd: &action.cwd };
-    let mut env = Env { cwd: &action.cwd, extra_cwds: Vec::new(), home: ctx.home.as_deref(), gate_dirs: &ctx.gate_dirs, probe: ctx.probe };
+    let mut env = Env {
+        cwd: &action.cwd,
+        extra_cwds: Vec::new(),
+        home: ctx.home.as_deref(),
+        gate_dirs: &ctx.gate_dirs,
+        probe: ctx.probe,
+    };
     let rules = &ctx.policy.rules;
     let fl = floor::floor();
     let mut parts: Vec<CommandVerdict> = Vec::new();
@@ -388,12 +424,18 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
         }
         Kind::Read | Kind::Search => {
-            let path = s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")).unwrap_or_else(|| action.cwd.clone());
+            let path = s("file_path")
+                .or_else(|| s("notebook_path"))
+                .or_else(|| s("path"))
+                .unwrap_or_else(|| action.cwd.clone());
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
             let floor_check = if action.kind == Kind::Read {
                 match fl.sensitive_reason(&abs, &env) {
                     Some(r) => Check::Unsafe { reason: format!("reading a secret: {r}") },
-                    None => Check::Safe { entry: "floor:file-tools".into(), reason: format!("{} only reads a file", action.tool) },
+                    None => Check::Safe {
+                        entry: "floor:file-tools".into(),
+                        reason: format!("{} only reads a file", action.tool),
+                    },
                 }
             } else {
                 let pattern = s("glob").or_else(|| s("pattern").filter(|_| action.tool == "Glob"));
@@ -406,7 +448,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 });
                 match fl.recursive_reason(&abs, &env, false, false).or(named_secret) {
                     Some(r) => Check::Unsafe { reason: format!("searching secrets: {r}") },
-                    None => Check::Safe { entry: "floor:file-tools".into(), reason: format!("{} only searches files", action.tool) },
+                    None => Check::Safe {
+                        entry: "floor:file-tools".into(),
+                        reason: format!("{} only searches files", action.tool),
+                    },
                 }
             };
             let matched = matching(rules, &view, Subject::File(&abs));
@@ -431,22 +476,36 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let url = s("url").unwrap_or_default();
             let domain = domain_of(&url);
             let matched = matching(rules, &view, Subject::Url { url: &url, domain: &domain });
-            parts.push(decide_subject(target.clone(), matched, Check::Unsafe { reason: format!("{} reaches the network", action.tool) }));
+            parts.push(decide_subject(
+                target.clone(),
+                matched,
+                Check::Unsafe { reason: format!("{} reaches the network", action.tool) },
+            ));
         }
         Kind::Mcp => {
             let mut it = action.tool.splitn(3, "__");
             let (_, server, tool) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
             let matched = matching(rules, &view, Subject::Mcp { server, tool });
-            parts.push(decide_subject(action.tool.clone(), matched, Check::Unsafe { reason: format!("MCP tool {} may do anything", action.tool) }));
+            parts.push(decide_subject(
+                action.tool.clone(),
+                matched,
+                Check::Unsafe { reason: format!("MCP tool {} may do anything", action.tool) },
+            ));
         }
         Kind::Agent => parts.push(decide_subject(
             target.clone(),
             Vec::new(),
-            Check::Safe { entry: "floor:subagent".into(), reason: "starting a subagent runs nothing; its tool calls are gated one by one".into() },
+            Check::Safe {
+                entry: "floor:subagent".into(),
+                reason: "starting a subagent runs nothing; its tool calls are gated one by one".into(),
+            },
         )),
         Kind::Other => {
             let floor_check = if INTERNAL_TOOLS.contains(&action.tool.as_str()) {
-                Check::Safe { entry: "floor:agent-internal".into(), reason: format!("{} only changes the agent's own state", action.tool) }
+                Check::Safe {
+                    entry: "floor:agent-internal".into(),
+                    reason: format!("{} only changes the agent's own state", action.tool),
+                }
             } else {
                 Check::Unsafe { reason: format!("gate does not know what {} does", action.tool) }
             };
@@ -462,7 +521,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             rule: Some(rule_ref(top)),
             reason: rule_reason(top, if target.is_empty() { &action.tool } else { &target }),
             floor: String::new(),
-            matched: whole.iter().map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision }).collect(),
+            matched: whole
+                .iter()
+                .map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision })
+                .collect(),
         };
         // A whole-action allow only stands in for a part that asks for no
         // other reason than "not read-only"; it never lifts a rule's ask.
@@ -495,8 +557,14 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
 }
 
 fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
-    let Some(top) = parts.iter().max_by(|a, b| a.decision.cmp(&b.decision).then(b.basis_rank().cmp(&a.basis_rank()))) else {
-        return Verdict { decision: Decision::Ask, basis: Basis::Default, rule: None, reason: "nothing to decide".into() };
+    let Some(top) = parts.iter().max_by(|a, b| a.decision.cmp(&b.decision).then(b.basis_rank().cmp(&a.basis_rank())))
+    else {
+        return Verdict {
+            decision: Decision::Ask,
+            basis: Basis::Default,
+            rule: None,
+            reason: "nothing to decide".into(),
+        };
     };
     let reason = match top.decision {
         Decision::Deny => {
@@ -511,7 +579,10 @@ fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
             if parts.len() == 1 {
                 top.reason.clone()
             } else {
-                format!("`{target}`: every command is allowed ({})", parts.iter().filter_map(|p| p.rule.as_ref().map(|r| r.id.clone())).collect::<Vec<_>>().join(", "))
+                format!(
+                    "`{target}`: every command is allowed ({})",
+                    parts.iter().filter_map(|p| p.rule.as_ref().map(|r| r.id.clone())).collect::<Vec<_>>().join(", ")
+                )
             }
         }
     };

@@ -209,8 +209,14 @@ pub enum Subject<'a> {
     Whole,
     Command(&'a CommandView),
     File(&'a str),
-    Url { url: &'a str, domain: &'a str },
-    Mcp { server: &'a str, tool: &'a str },
+    Url {
+        url: &'a str,
+        domain: &'a str,
+    },
+    Mcp {
+        server: &'a str,
+        tool: &'a str,
+    },
 }
 
 impl Matchers {
@@ -242,7 +248,9 @@ impl Matchers {
         if !self.agent.is_empty() && !self.agent.iter().any(|a| agent_matches(a, action.agent)) {
             return false;
         }
-        if !self.cwd.is_empty() && !self.cwd.iter().any(|g| g.is_match(action.cwd) || g.is_match(&format!("{}/", action.cwd))) {
+        if !self.cwd.is_empty()
+            && !self.cwd.iter().any(|g| g.is_match(action.cwd) || g.is_match(&format!("{}/", action.cwd)))
+        {
             return false;
         }
         match subject {
@@ -265,13 +273,15 @@ impl Matchers {
                 if !self.args.iter().all(|group| group.iter().any(|w| cmd.words.iter().any(|x| x == w))) {
                     return false;
                 }
-                if !self.piped_into.is_empty() && !self.piped_into.iter().any(|p| cmd.piped_into.iter().any(|x| x == p)) {
+                if !self.piped_into.is_empty() && !self.piped_into.iter().any(|p| cmd.piped_into.iter().any(|x| x == p))
+                {
                     return false;
                 }
                 self.path.is_empty() || cmd.paths.iter().any(|p| self.path.iter().any(|g| path_matches(g, p)))
             }
             Subject::File(path) => {
-                if self.has_command_matcher() || !self.url.is_empty() || !self.domain.is_empty() || !self.mcp.is_empty() {
+                if self.has_command_matcher() || !self.url.is_empty() || !self.domain.is_empty() || !self.mcp.is_empty()
+                {
                     return false;
                 }
                 !self.path.is_empty() && self.path.iter().any(|g| path_matches(g, path))
@@ -287,7 +297,11 @@ impl Matchers {
                     && (self.domain.is_empty() || self.domain.iter().any(|g| g.is_match(domain)))
             }
             Subject::Mcp { server, tool } => {
-                if self.has_command_matcher() || !self.path.is_empty() || !self.url.is_empty() || !self.domain.is_empty() {
+                if self.has_command_matcher()
+                    || !self.path.is_empty()
+                    || !self.url.is_empty()
+                    || !self.domain.is_empty()
+                {
                     return false;
                 }
                 !self.mcp.is_empty()
@@ -298,7 +312,9 @@ impl Matchers {
 }
 
 fn agent_matches(pattern: &str, agent: &str) -> bool {
-    pattern == agent || (pattern == "claude" && agent == "claude-code") || (pattern == "gemini" && agent == "gemini-cli")
+    pattern == agent
+        || (pattern == "claude" && agent == "claude-code")
+        || (pattern == "gemini" && agent == "gemini-cli")
 }
 
 fn prefix_matches(prefix: &[WordPat], argv: &[String]) -> bool {

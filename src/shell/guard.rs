@@ -8,17 +8,11 @@ use brush_parser::Token;
 /// Counts `$(`, `${` and `$[` anywhere in `src`, quoted or not. The tokenizer recurses once
 /// per opener it meets, so this total bounds its depth whatever the quoting.
 pub(crate) fn check_openers(src: &str) -> Result<(), Opaque> {
-    let count = src
-        .as_bytes()
-        .windows(2)
-        .filter(|w| w[0] == b'$' && matches!(w[1], b'(' | b'{' | b'['))
-        .count();
+    let count = src.as_bytes().windows(2).filter(|w| w[0] == b'$' && matches!(w[1], b'(' | b'{' | b'[')).count();
     if count > MAX_EXPANSION_OPENERS {
         return Err(Opaque::new(
             OpaqueKind::TooComplex,
-            format!(
-                "{count} `$(`/`${{`/`$[` expansions, more than the {MAX_EXPANSION_OPENERS} analysed"
-            ),
+            format!("{count} `$(`/`${{`/`$[` expansions, more than the {MAX_EXPANSION_OPENERS} analysed"),
         ));
     }
     Ok(())
@@ -38,10 +32,8 @@ pub(crate) fn check_heredoc_delimiters(src: &str) -> Result<(), Opaque> {
     let len = b.len();
     let mut i = 0;
     while i + 1 < len {
-        let is_heredoc = b[i] == b'<'
-            && b[i + 1] == b'<'
-            && (i == 0 || b[i - 1] != b'<')
-            && b.get(i + 2) != Some(&b'<');
+        let is_heredoc =
+            b[i] == b'<' && b[i + 1] == b'<' && (i == 0 || b[i - 1] != b'<') && b.get(i + 2) != Some(&b'<');
         if !is_heredoc {
             i += 1;
             continue;
@@ -100,10 +92,7 @@ pub(crate) fn check_heredoc_delimiters(src: &str) -> Result<(), Opaque> {
 }
 
 fn is_redirect_op(op: &str) -> bool {
-    matches!(
-        op,
-        "<" | ">" | ">>" | "<<" | "<<-" | "<<<" | "<&" | ">&" | "<>" | ">|" | "&>" | "&>>"
-    )
+    matches!(op, "<" | ">" | ">>" | "<<" | "<<-" | "<<<" | "<&" | ">&" | "<>" | ">|" | "&>" | "&>>")
 }
 
 /// Nesting of compound commands over the token stream. Openers count wherever they appear
@@ -146,24 +135,17 @@ pub(crate) fn check_token_nesting(tokens: &[Token]) -> Result<(), Opaque> {
                     "[[" => dbracket += 1,
                     "]]" => dbracket = dbracket.saturating_sub(1),
                     "fi" | "done" if command_position => keyword = keyword.saturating_sub(1),
-                    "esac" if command_position || prev_word_in => {
-                        keyword = keyword.saturating_sub(1)
-                    }
+                    "esac" if command_position || prev_word_in => keyword = keyword.saturating_sub(1),
                     "}" if command_position => brace = brace.saturating_sub(1),
                     _ => {}
                 }
-                command_position = matches!(
-                    w,
-                    "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "{" | "!" | "time"
-                );
+                command_position =
+                    matches!(w, "then" | "do" | "else" | "elif" | "if" | "while" | "until" | "{" | "!" | "time");
                 prev_word_in = w == "in";
             }
         }
         if paren > MAX_PAREN_NESTING {
-            return Err(Opaque::new(
-                OpaqueKind::TooComplex,
-                format!("`(` nested more than {MAX_PAREN_NESTING} deep"),
-            ));
+            return Err(Opaque::new(OpaqueKind::TooComplex, format!("`(` nested more than {MAX_PAREN_NESTING} deep")));
         }
         let total = paren + brace + keyword + dbracket;
         if total > MAX_COMPOUND_NESTING {
@@ -183,7 +165,10 @@ pub(crate) fn check_io_numbers(tokens: &[Token]) -> Result<(), Opaque> {
     for t in tokens {
         if let Token::Word(w, _) = t {
             if w.len() >= 10 && w.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(Opaque::new(OpaqueKind::TooComplex, format!("a {}-digit number where a file descriptor may stand", w.len())));
+                return Err(Opaque::new(
+                    OpaqueKind::TooComplex,
+                    format!("a {}-digit number where a file descriptor may stand", w.len()),
+                ));
             }
         }
     }

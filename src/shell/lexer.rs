@@ -157,16 +157,12 @@ impl<'a> Lx<'a> {
             Err(e) => {
                 self.problem(
                     OpaqueKind::Quoting,
-                    format!(
-                        "word `{}` decodes to bytes that are not UTF-8",
-                        short(self.src)
-                    ),
+                    format!("word `{}` decodes to bytes that are not UTF-8", short(self.src)),
                 );
                 String::from_utf8_lossy(e.as_bytes()).into_owned()
             }
         };
-        let literal =
-            !(self.glob || self.expansion || self.tilde || self.brace) && self.problems.is_empty();
+        let literal = !(self.glob || self.expansion || self.tilde || self.brace) && self.problems.is_empty();
         Lexed {
             word: Word {
                 text,
@@ -300,11 +296,7 @@ impl<'a> Lx<'a> {
             match c {
                 b'"' if ctx == Weak::DoubleQuote => return i + 1,
                 b'\\' => {
-                    let next = if i + 1 < end {
-                        Some(self.b[i + 1])
-                    } else {
-                        None
-                    };
+                    let next = if i + 1 < end { Some(self.b[i + 1]) } else { None };
                     match next {
                         Some(b'$' | b'`' | b'\\') => {
                             self.text.push(self.b[i + 1]);
@@ -334,11 +326,7 @@ impl<'a> Lx<'a> {
 
     /// A `$` at `i`. `in_dq`: inside double quotes; `quotes`: `$'..'` and `$".."` allowed.
     fn dollar(&mut self, i: usize, end: usize, in_dq: bool, quotes: bool) -> usize {
-        let next = if i + 1 < end {
-            Some(self.b[i + 1])
-        } else {
-            None
-        };
+        let next = if i + 1 < end { Some(self.b[i + 1]) } else { None };
         match next {
             Some(b'(') => {
                 if i + 2 < end && self.b[i + 2] == b'(' {
@@ -514,8 +502,7 @@ impl<'a> Lx<'a> {
                             Some('\0') => self.ansi_byte(0),
                             Some(ch) => {
                                 let mut buf = [0u8; 4];
-                                self.text
-                                    .extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                                self.text.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
                             }
                             None => self.problem(
                                 OpaqueKind::Quoting,
@@ -527,11 +514,7 @@ impl<'a> Lx<'a> {
                 b'c' if i < end => {
                     let x = b[i];
                     i += 1;
-                    let v = if x == b'?' {
-                        0x7F
-                    } else {
-                        x.to_ascii_uppercase() & 0x1F
-                    };
+                    let v = if x == b'?' { 0x7F } else { x.to_ascii_uppercase() & 0x1F };
                     self.ansi_byte(v);
                 }
                 _ => {
@@ -546,10 +529,7 @@ impl<'a> Lx<'a> {
 
     fn ansi_byte(&mut self, v: u8) {
         if v == 0 {
-            self.problem(
-                OpaqueKind::Quoting,
-                "`$'..'` contains a NUL byte (bash silently truncates the word there)",
-            );
+            self.problem(OpaqueKind::Quoting, "`$'..'` contains a NUL byte (bash silently truncates the word there)");
         }
         self.text.push(v);
     }
@@ -557,10 +537,7 @@ impl<'a> Lx<'a> {
     /// Analyses `s` (a slice of this word) as the word inside `${x:-word}`.
     fn param_word(&mut self, s: &'a str, in_dq: bool) {
         if self.depth >= MAX_WORD_DEPTH {
-            self.problem(
-                OpaqueKind::TooComplex,
-                "parameter expansions nested too deep",
-            );
+            self.problem(OpaqueKind::TooComplex, "parameter expansions nested too deep");
             return;
         }
         let mut sub = Lx::new(s, self.depth + 1);
@@ -604,10 +581,7 @@ impl<'a> Lx<'a> {
             return;
         }
         if b[0] == b'!' {
-            self.problem(
-                OpaqueKind::Expansion,
-                format!("indirect expansion `{}`", shown()),
-            );
+            self.problem(OpaqueKind::Expansion, format!("indirect expansion `{}`", shown()));
             return;
         }
         // `${#name}`: length.
@@ -620,10 +594,7 @@ impl<'a> Lx<'a> {
             }
         }
         let Some((len, sub)) = parameter(b) else {
-            self.problem(
-                OpaqueKind::Expansion,
-                format!("unrecognised parameter expansion `{}`", shown()),
-            );
+            self.problem(OpaqueKind::Expansion, format!("unrecognised parameter expansion `{}`", shown()));
             return;
         };
         self.subscript(inner, sub, in_dq);
@@ -638,18 +609,10 @@ impl<'a> Lx<'a> {
                 self.param_word(rest.get(2..).unwrap_or(""), in_dq);
             }
             (b'-' | b'=' | b'?' | b'+', _) => self.param_word(rest.get(1..).unwrap_or(""), in_dq),
-            (b'#' | b'%' | b'/' | b'^' | b',', _) => {
-                self.param_word(rest.get(1..).unwrap_or(""), in_dq)
-            }
-            (b'@', _) => self.problem(
-                OpaqueKind::Expansion,
-                format!("parameter transformation `{}`", shown()),
-            ),
+            (b'#' | b'%' | b'/' | b'^' | b',', _) => self.param_word(rest.get(1..).unwrap_or(""), in_dq),
+            (b'@', _) => self.problem(OpaqueKind::Expansion, format!("parameter transformation `{}`", shown())),
             (b':', _) => self.arith(rest.get(1..).unwrap_or("")),
-            _ => self.problem(
-                OpaqueKind::Expansion,
-                format!("unrecognised parameter expansion `{}`", shown()),
-            ),
+            _ => self.problem(OpaqueKind::Expansion, format!("unrecognised parameter expansion `{}`", shown())),
         }
     }
 
@@ -665,10 +628,7 @@ impl<'a> Lx<'a> {
         self.param_word(idx, in_dq);
         self.problem(
             OpaqueKind::Expansion,
-            format!(
-                "array subscript `[{}]` is evaluated (arithmetic on variables)",
-                short(idx)
-            ),
+            format!("array subscript `[{}]` is evaluated (arithmetic on variables)", short(idx)),
         );
     }
 }
@@ -697,10 +657,7 @@ fn parameter(b: &[u8]) -> Option<(usize, Option<(usize, usize)>)> {
     if !(first == b'_' || first.is_ascii_alphabetic()) {
         return None;
     }
-    let n = b
-        .iter()
-        .take_while(|c| **c == b'_' || c.is_ascii_alphanumeric())
-        .count();
+    let n = b.iter().take_while(|c| **c == b'_' || c.is_ascii_alphanumeric()).count();
     if b.get(n) == Some(&b'[') {
         let close = find_close(b, n + 1, b.len(), Frame::Bracket(1))?;
         return Some((close + 1, Some((n + 1, close))));
@@ -718,10 +675,7 @@ fn hex_value(c: u8) -> u32 {
 }
 
 fn find_byte(b: &[u8], from: usize, end: usize, needle: u8) -> Option<usize> {
-    b.get(from..end)?
-        .iter()
-        .position(|&c| c == needle)
-        .map(|p| p + from)
+    b.get(from..end)?.iter().position(|&c| c == needle).map(|p| p + from)
 }
 
 /// For `$((` at `start - 3`: the index of the first `)` of the closing `))` when the whole
@@ -796,11 +750,8 @@ fn find_close(b: &[u8], start: usize, end: usize, first: Frame) -> Option<usize>
                 _ => j += 1,
             },
             Frame::Code(depth) => {
-                let word_start = j == start
-                    || matches!(
-                        b[j - 1],
-                        b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')'
-                    );
+                let word_start =
+                    j == start || matches!(b[j - 1], b' ' | b'\t' | b'\n' | b';' | b'&' | b'|' | b'(' | b')');
                 match c {
                     b'\\' => j += 2,
                     b'\'' => j = skip_single(b, j + 1, end)?,
@@ -893,8 +844,8 @@ fn open_dollar(stack: &mut Vec<Frame>, next: Option<u8>, j: usize, in_dq: bool) 
 }
 
 const ARITH_OPS: [&str; 23] = [
-    "<<=", ">>=", "**=", "**", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--", "+=",
-    "-=", "*=", "/=", "%=", "&=", "|=", "^=", "=",
+    "<<=", ">>=", "**=", "**", "<<", ">>", "<=", ">=", "==", "!=", "&&", "||", "++", "--", "+=", "-=", "*=", "/=",
+    "%=", "&=", "|=", "^=", "=",
 ];
 
 /// `None` when `expr` is only numbers, operators, parentheses and blanks; otherwise why not
@@ -911,33 +862,23 @@ fn classify_arith(expr: &str) -> Option<String> {
             continue;
         }
         if c.is_ascii_digit() {
-            while j < b.len()
-                && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'@' | b'#'))
-            {
+            while j < b.len() && (b[j].is_ascii_alphanumeric() || matches!(b[j], b'_' | b'@' | b'#')) {
                 j += 1;
             }
             continue;
         }
         if c.is_ascii_alphabetic() || c == b'_' {
-            let n = b[j..]
-                .iter()
-                .take_while(|c| **c == b'_' || c.is_ascii_alphanumeric())
-                .count();
+            let n = b[j..].iter().take_while(|c| **c == b'_' || c.is_ascii_alphanumeric()).count();
             let name = short(expr.get(j..j + n).unwrap_or(""));
             first_other.get_or_insert_with(|| {
-                format!(
-                    "arithmetic `{shown}` reads variable `{name}` (its value is evaluated as an expression)"
-                )
+                format!("arithmetic `{shown}` reads variable `{name}` (its value is evaluated as an expression)")
             });
             j += n;
             continue;
         }
         for op in ARITH_OPS {
             if b[j..].starts_with(op.as_bytes()) {
-                if op.ends_with('=') && !matches!(op, "<=" | ">=" | "==" | "!=")
-                    || op == "++"
-                    || op == "--"
-                {
+                if op.ends_with('=') && !matches!(op, "<=" | ">=" | "==" | "!=") || op == "++" || op == "--" {
                     return Some(format!("arithmetic `{shown}` has side effects (`{op}`)"));
                 }
                 j += op.len();

@@ -65,10 +65,7 @@ pub struct SimpleCommand {
 impl SimpleCommand {
     /// The command name, when it is a literal word.
     pub fn name(&self) -> Option<&str> {
-        self.argv
-            .first()
-            .filter(|w| w.literal)
-            .map(|w| w.text.as_str())
+        self.argv.first().filter(|w| w.literal).map(|w| w.text.as_str())
     }
 }
 
@@ -168,12 +165,7 @@ impl RedirectOp {
     pub fn may_write_file(self) -> bool {
         matches!(
             self,
-            Self::Write
-                | Self::Append
-                | Self::ReadWrite
-                | Self::Clobber
-                | Self::WriteBoth
-                | Self::AppendBoth
+            Self::Write | Self::Append | Self::ReadWrite | Self::Clobber | Self::WriteBoth | Self::AppendBoth
         )
     }
 }
@@ -221,10 +213,7 @@ pub enum OpaqueKind {
 
 impl Opaque {
     pub(crate) fn new(kind: OpaqueKind, reason: impl Into<String>) -> Self {
-        Self {
-            kind,
-            reason: reason.into(),
-        }
+        Self { kind, reason: reason.into() }
     }
 }
 
@@ -243,11 +232,7 @@ pub fn analyze(src: &str) -> Analysis {
     if src.len() > MAX_INPUT_BYTES {
         analysis.opaque.push(Opaque::new(
             OpaqueKind::TooLarge,
-            format!(
-                "input is {} bytes, more than the {} analysed",
-                src.len(),
-                MAX_INPUT_BYTES
-            ),
+            format!("input is {} bytes, more than the {} analysed", src.len(), MAX_INPUT_BYTES),
         ));
         return analysis;
     }

@@ -20,95 +20,45 @@ const CASES: &[(&str, Want)] = &[
     ("ls; rm -rf ~", Cmds(&[&["ls"], &["rm", "-rf", "~"]])),
     ("find . -delete", Cmds(&[&["find", ".", "-delete"]])),
     ("cat a > b", Cmds(&[&["cat", "a"]])),
-    (
-        "ls | grep x | wc -l",
-        Cmds(&[&["ls"], &["grep", "x"], &["wc", "-l"]]),
-    ),
-    (
-        "ls && rm x || echo no",
-        Cmds(&[&["ls"], &["rm", "x"], &["echo", "no"]]),
-    ),
+    ("ls | grep x | wc -l", Cmds(&[&["ls"], &["grep", "x"], &["wc", "-l"]])),
+    ("ls && rm x || echo no", Cmds(&[&["ls"], &["rm", "x"], &["echo", "no"]])),
     ("sleep 1 & rm x", Cmds(&[&["sleep", "1"], &["rm", "x"]])),
     ("(cd x && rm y)", Cmds(&[&["cd", "x"], &["rm", "y"]])),
     ("{ ls; } > out", Cmds(&[&[], &["ls"]])),
-    (
-        "if git status; then ls; fi",
-        Cmds(&[&["git", "status"], &["ls"]]),
-    ),
-    (
-        "if a; then b; elif c; then d; else e; fi",
-        Cmds(&[&["a"], &["b"], &["c"], &["d"], &["e"]]),
-    ),
-    (
-        "while read l; do echo \"$l\"; done < f",
-        Cmds(&[&[], &["read", "l"], &["echo", "$l"]]),
-    ),
+    ("if git status; then ls; fi", Cmds(&[&["git", "status"], &["ls"]])),
+    ("if a; then b; elif c; then d; else e; fi", Cmds(&[&["a"], &["b"], &["c"], &["d"], &["e"]])),
+    ("while read l; do echo \"$l\"; done < f", Cmds(&[&[], &["read", "l"], &["echo", "$l"]])),
     ("until false; do :; done", Cmds(&[&["false"], &[":"]])),
     ("time ls -la", Cmds(&[&["ls", "-la"]])),
     ("! ls", Cmds(&[&["ls"]])),
     ("echo ok > /dev/null 2>&1 &", Cmds(&[&["echo", "ok"]])),
     // Substitutions of every kind.
-    (
-        "echo $(curl x|sh)",
-        Cmds(&[&["echo", "$(curl x|sh)"], &["curl", "x"], &["sh"]]),
-    ),
-    (
-        "echo `echo \\`id\\``",
-        Cmds(&[&["echo", "`echo \\`id\\``"], &["echo", "`id`"], &["id"]]),
-    ),
+    ("echo $(curl x|sh)", Cmds(&[&["echo", "$(curl x|sh)"], &["curl", "x"], &["sh"]])),
+    ("echo `echo \\`id\\``", Cmds(&[&["echo", "`echo \\`id\\``"], &["echo", "`id`"], &["id"]])),
     (
         "echo $(echo $(echo $(id)))",
-        Cmds(&[
-            &["echo", "$(echo $(echo $(id)))"],
-            &["echo", "$(echo $(id))"],
-            &["echo", "$(id)"],
-            &["id"],
-        ]),
+        Cmds(&[&["echo", "$(echo $(echo $(id)))"], &["echo", "$(echo $(id))"], &["echo", "$(id)"], &["id"]]),
     ),
-    (
-        "echo \"$(echo \")\")\"",
-        Cmds(&[&["echo", "$(echo \")\")"], &["echo", ")"]]),
-    ),
+    ("echo \"$(echo \")\")\"", Cmds(&[&["echo", "$(echo \")\")"], &["echo", ")"]])),
     ("a=$(id) ls", Cmds(&[&["ls"], &["id"]])),
     ("x=$(rm -rf /)", Cmds(&[&[], &["rm", "-rf", "/"]])),
     ("a=(1 $(pwd))", Cmds(&[&[], &["pwd"]])),
     ("ls >(rm x)", Cmds(&[&["ls", ">(..)"], &["rm", "x"]])),
-    (
-        "diff <(ls a) <(ls b)",
-        Cmds(&[&["diff", "<(..)", "<(..)"], &["ls", "a"], &["ls", "b"]]),
-    ),
+    ("diff <(ls a) <(ls b)", Cmds(&[&["diff", "<(..)", "<(..)"], &["ls", "a"], &["ls", "b"]])),
     ("cat < <(ls)", Cmds(&[&["cat"], &["ls"]])),
     ("ls > $(rm x)", Cmds(&[&["ls"], &["rm", "x"]])),
     ("cat <<< $(id)", Cmds(&[&["cat"], &["id"]])),
-    (
-        "for f in $(rm x); do :; done",
-        Cmds(&[&["rm", "x"], &[":"]]),
-    ),
+    ("for f in $(rm x); do :; done", Cmds(&[&["rm", "x"], &[":"]])),
     ("case $(rm y) in *) ;; esac", Cmds(&[&["rm", "y"]])),
-    (
-        "case x in $(rm z)) ls;; esac",
-        Cmds(&[&["rm", "z"], &["ls"]]),
-    ),
+    ("case x in $(rm z)) ls;; esac", Cmds(&[&["rm", "z"], &["ls"]])),
     ("[[ $(id) == x ]]", Cmds(&[&["id"]])),
-    (
-        "echo ${x:-$(id)}",
-        Cmds(&[&["echo", "${x:-$(id)}"], &["id"]]),
-    ),
-    (
-        "echo \"${x:-'$(id)'}\"",
-        Cmds(&[&["echo", "${x:-'$(id)'}"], &["id"]]),
-    ),
+    ("echo ${x:-$(id)}", Cmds(&[&["echo", "${x:-$(id)}"], &["id"]])),
+    ("echo \"${x:-'$(id)'}\"", Cmds(&[&["echo", "${x:-'$(id)'}"], &["id"]])),
     ("echo ${x:-'$(id)'}", Cmds(&[&["echo", "${x:-'$(id)'}"]])),
-    (
-        "echo $(case x in (x) rm hi;; esac)",
-        Cmds(&[&["echo", "$(case x in (x) rm hi;; esac)"], &["rm", "hi"]]),
-    ),
+    ("echo $(case x in (x) rm hi;; esac)", Cmds(&[&["echo", "$(case x in (x) rm hi;; esac)"], &["rm", "hi"]])),
     (
         "git commit -m \"$(cat <<'EOF'\nmsg\nEOF\n)\"",
-        Cmds(&[
-            &["git", "commit", "-m", "$(cat <<'EOF'\nmsg\nEOF\n)"],
-            &["cat"],
-        ]),
+        Cmds(&[&["git", "commit", "-m", "$(cat <<'EOF'\nmsg\nEOF\n)"], &["cat"]]),
     ),
     // Here-documents.
     ("cat <<EOF\n$(id)\nEOF\n", Cmds(&[&["cat"], &["id"]])),
@@ -118,14 +68,8 @@ const CASES: &[(&str, Want)] = &[
     ("cat <<\\EOF\n$(id)\nEOF\n", Cmds(&[&["cat"]])),
     ("cat <<EOF\n\\$(id)\nEOF\n", Cmds(&[&["cat"]])),
     ("cat <<-EOF\n\t$(id)\n\tEOF\n", Cmds(&[&["cat"], &["id"]])),
-    (
-        "cat <<A <<B\n$(one)\nA\n$(two)\nB\n",
-        Cmds(&[&["cat"], &["one"], &["two"]]),
-    ),
-    (
-        "cat <<EOF | grep x\nbody\nEOF\nrm y",
-        Cmds(&[&["cat"], &["grep", "x"], &["rm", "y"]]),
-    ),
+    ("cat <<A <<B\n$(one)\nA\n$(two)\nB\n", Cmds(&[&["cat"], &["one"], &["two"]])),
+    ("cat <<EOF | grep x\nbody\nEOF\nrm y", Cmds(&[&["cat"], &["grep", "x"], &["rm", "y"]])),
     // Quoting, escapes, continuation.
     ("ls -de\\\nlete", Cmds(&[&["ls", "-delete"]])),
     ("'r''m' -rf /", Cmds(&[&["rm", "-rf", "/"]])),
@@ -134,10 +78,7 @@ const CASES: &[(&str, Want)] = &[
     ("ls \"$HOME\"/x", Cmds(&[&["ls", "$HOME/x"]])),
     ("echo $'\\x72m'", Cmds(&[&["echo", "rm"]])),
     ("$'\\x72m' -rf /", Cmds(&[&["rm", "-rf", "/"]])),
-    (
-        "echo $'\\101\\u00e9\\t\\cA'",
-        Cmds(&[&["echo", "A\u{e9}\t\u{1}"]]),
-    ),
+    ("echo $'\\101\\u00e9\\t\\cA'", Cmds(&[&["echo", "A\u{e9}\t\u{1}"]])),
     ("echo a\\ b", Cmds(&[&["echo", "a b"]])),
     ("echo \"a\\\"b\"", Cmds(&[&["echo", "a\"b"]])),
     ("echo 'a\\\nb'", Cmds(&[&["echo", "a\\\nb"]])),
@@ -145,17 +86,11 @@ const CASES: &[(&str, Want)] = &[
     ("echo $\"hi\"", Cmds(&[&["echo", "hi"]])),
     ("x=~/a:~/b ls", Cmds(&[&["ls"]])),
     ("ls {a,b}", Cmds(&[&["ls", "{a,b}"]])),
-    (
-        "find . -exec cat {} \\;",
-        Cmds(&[&["find", ".", "-exec", "cat", "{}", ";"]]),
-    ),
+    ("find . -exec cat {} \\;", Cmds(&[&["find", ".", "-exec", "cat", "{}", ";"]])),
     ("ls *", Cmds(&[&["ls", "*"]])),
     ("ls ~", Cmds(&[&["ls", "~"]])),
     ("ls @(a|b)", Cmds(&[&["ls", "@(a|b)"]])),
-    (
-        "echo $((1+2*3)) $[4<<1]",
-        Cmds(&[&["echo", "$((1+2*3))", "$[4<<1]"]]),
-    ),
+    ("echo $((1+2*3)) $[4<<1]", Cmds(&[&["echo", "$((1+2*3))", "$[4<<1]"]])),
     ("ls 2>/dev/null", Cmds(&[&["ls"]])),
     ("ls 2>&1", Cmds(&[&["ls"]])),
     ("[[ -f x && 3 -lt 4 ]]", Cmds(&[])),
@@ -173,10 +108,7 @@ const CASES: &[(&str, Want)] = &[
     // Opaque.
     ("\"$HOME\"/x", Opq(&[&["$HOME/x"]])),
     ("x=1; $x", Opq(&[&[], &["$x"]])),
-    (
-        "$(echo rm) -rf /",
-        Opq(&[&["$(echo rm)", "-rf", "/"], &["echo", "rm"]]),
-    ),
+    ("$(echo rm) -rf /", Opq(&[&["$(echo rm)", "-rf", "/"], &["echo", "rm"]])),
     ("`echo rm` x", Opq(&[&["echo", "rm"]])),
     ("*", Opq(&[])),
     ("~/bin/tool", Opq(&[])),
@@ -235,16 +167,12 @@ const CASES: &[(&str, Want)] = &[
 ];
 
 fn argvs(a: &Analysis) -> Vec<Vec<String>> {
-    a.commands
-        .iter()
-        .map(|c| c.argv.iter().map(|w| w.text.clone()).collect())
-        .collect()
+    a.commands.iter().map(|c| c.argv.iter().map(|w| w.text.clone()).collect()).collect()
 }
 
 fn is_subsequence(want: &[&[&str]], got: &[Vec<String>]) -> bool {
     let mut it = got.iter();
-    want.iter()
-        .all(|w| it.any(|g| g.iter().map(String::as_str).eq(w.iter().copied())))
+    want.iter().all(|w| it.any(|g| g.iter().map(String::as_str).eq(w.iter().copied())))
 }
 
 #[test]
@@ -257,26 +185,15 @@ fn table() {
             Cmds(exp) => {
                 a.opaque.is_empty()
                     && got.len() == exp.len()
-                    && got
-                        .iter()
-                        .zip(exp.iter())
-                        .all(|(g, e)| g.iter().map(String::as_str).eq(e.iter().copied()))
+                    && got.iter().zip(exp.iter()).all(|(g, e)| g.iter().map(String::as_str).eq(e.iter().copied()))
             }
             Opq(exp) => !a.opaque.is_empty() && is_subsequence(exp, &got),
         };
         if !ok {
-            failures.push(format!(
-                "{input:?}\n   got {got:?}\n   opaque {:?}",
-                a.opaque
-            ));
+            failures.push(format!("{input:?}\n   got {got:?}\n   opaque {:?}", a.opaque));
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{} failing rows:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
 }
 
 #[test]
@@ -334,10 +251,7 @@ fn redirects() {
     };
     use RedirectOp::*;
     assert_eq!(one("cat a > b"), (None, Write, "b".into(), true));
-    assert_eq!(
-        one("ls 2>/dev/null"),
-        (Some(2), Write, "/dev/null".into(), true)
-    );
+    assert_eq!(one("ls 2>/dev/null"), (Some(2), Write, "/dev/null".into(), true));
     assert_eq!(one("ls 2>&1"), (Some(2), DupOut, "1".into(), true));
     assert_eq!(one("ls >>log"), (None, Append, "log".into(), true));
     assert_eq!(one("wc < in"), (None, Read, "in".into(), true));
@@ -349,32 +263,17 @@ fn redirects() {
     assert_eq!(one("ls 2>&-"), (Some(2), Close, "-".into(), true));
     assert_eq!(one("cat <&3"), (None, DupIn, "3".into(), true));
     assert_eq!(one("cat <<< hi"), (None, HereString, "hi".into(), true));
-    assert_eq!(
-        one("cat <<'E'\n$x\nE\n"),
-        (None, HereDoc, "$x\n".into(), true)
-    );
-    assert_eq!(
-        one("cat <<E\n$x\nE\n"),
-        (None, HereDoc, "$x\n".into(), false)
-    );
+    assert_eq!(one("cat <<'E'\n$x\nE\n"), (None, HereDoc, "$x\n".into(), true));
+    assert_eq!(one("cat <<E\n$x\nE\n"), (None, HereDoc, "$x\n".into(), false));
     assert_eq!(one("ls > \"$f\""), (None, Write, "$f".into(), false));
     assert!(RedirectOp::Write.may_write_file() && !RedirectOp::DupOut.may_write_file());
 
     let a = analyze("{ ls; } > out");
     let inner = &a.commands[1];
     assert_eq!(inner.name(), Some("ls"));
-    assert!(inner
-        .redirects
-        .iter()
-        .any(|x| x.op == Write && x.inherited && x.target.text == "out"));
+    assert!(inner.redirects.iter().any(|x| x.op == Write && x.inherited && x.target.text == "out"));
     let outer = &a.commands[0];
-    assert!(
-        outer.argv.is_empty()
-            && outer
-                .redirects
-                .iter()
-                .any(|x| x.op == Write && !x.inherited)
-    );
+    assert!(outer.argv.is_empty() && outer.redirects.iter().any(|x| x.op == Write && !x.inherited));
     let t = analyze("[[ -f x ]] > out");
     assert!(t.is_fully_understood());
     assert!(t.commands.len() == 1 && t.commands[0].redirects[0].op == Write);
@@ -389,20 +288,14 @@ fn contexts_and_assignments() {
     assert!(c[1].context.in_pipeline && c[1].context.background);
     assert!(!c[2].context.in_pipeline && !c[2].context.background);
     assert_eq!(c[0].context.pipeline, c[1].context.pipeline);
-    assert_eq!(
-        (c[0].context.pipeline_stage, c[1].context.pipeline_stage),
-        (0, 1)
-    );
+    assert_eq!((c[0].context.pipeline_stage, c[1].context.pipeline_stage), (0, 1));
     assert_ne!(c[1].context.pipeline, c[2].context.pipeline);
     assert_eq!(c[3].name(), Some("id"));
     assert!(c[3].context.substitution_depth == 1 && c[3].context.in_subshell);
     let s = analyze("(ls)");
     assert!(s.commands[0].context.in_subshell);
     let env = first("FOO=bar LANG=C ls");
-    assert_eq!(
-        env.assignments,
-        vec!["FOO=bar".to_string(), "LANG=C".to_string()]
-    );
+    assert_eq!(env.assignments, vec!["FOO=bar".to_string(), "LANG=C".to_string()]);
     assert_eq!(env.name(), Some("ls"));
     assert_eq!(first("x=1").argv.len(), 0);
     assert_eq!(first("x=1").assignments, vec!["x=1".to_string()]);
@@ -425,11 +318,7 @@ fn opaque_kinds() {
     assert_eq!(kind("echo $'\\0'"), Some(Quoting));
     assert_eq!(kind(&"x".repeat(MAX_INPUT_BYTES + 1)), Some(TooLarge));
     let side = analyze("echo $((x=1))");
-    assert!(
-        side.opaque[0].reason.contains("side effects"),
-        "{:?}",
-        side.opaque
-    );
+    assert!(side.opaque[0].reason.contains("side effects"), "{:?}", side.opaque);
 }
 
 /// Pathological inputs: each must come back opaque, quickly, without overflowing the
@@ -437,9 +326,7 @@ fn opaque_kinds() {
 /// timings are in docs/parser.md.
 #[test]
 fn pathological_inputs_are_bounded() {
-    let close = |open: &str, n: usize, mid: &str, close: &str| {
-        format!("{}{}{}", open.repeat(n), mid, close.repeat(n))
-    };
+    let close = |open: &str, n: usize, mid: &str, close: &str| format!("{}{}{}", open.repeat(n), mid, close.repeat(n));
     let cases = vec![
         "$(".repeat(1000),
         "\"$(".repeat(1000),

@@ -36,22 +36,11 @@ fn parser_options() -> brush_parser::ParserOptions {
 }
 
 fn synthetic(text: &str) -> Word {
-    Word {
-        text: text.to_string(),
-        raw: text.to_string(),
-        literal: false,
-        has_expansion: true,
-        ..Word::default()
-    }
+    Word { text: text.to_string(), raw: text.to_string(), literal: false, has_expansion: true, ..Word::default() }
 }
 
 fn literal(text: &str) -> Word {
-    Word {
-        text: text.to_string(),
-        raw: text.to_string(),
-        literal: true,
-        ..Word::default()
-    }
+    Word { text: text.to_string(), raw: text.to_string(), literal: true, ..Word::default() }
 }
 
 impl<'a> Walker<'a> {
@@ -78,10 +67,7 @@ impl<'a> Walker<'a> {
     fn budget_exhausted(&mut self, what: &str) {
         if !self.exhausted {
             self.exhausted = true;
-            self.opaque(
-                OpaqueKind::TooComplex,
-                format!("too much to analyse ({what} budget exhausted)"),
-            );
+            self.opaque(OpaqueKind::TooComplex, format!("too much to analyse ({what} budget exhausted)"));
         }
     }
 
@@ -107,16 +93,12 @@ impl<'a> Walker<'a> {
             return;
         }
         let opts = parser_options();
-        let tokenized = catch_unwind(AssertUnwindSafe(|| {
-            brush_parser::uncached_tokenize_str(src, &opts.tokenizer_options())
-        }));
+        let tokenized =
+            catch_unwind(AssertUnwindSafe(|| brush_parser::uncached_tokenize_str(src, &opts.tokenizer_options())));
         let tokens = match tokenized {
             Ok(Ok(tokens)) => tokens,
             Ok(Err(e)) => {
-                self.opaque(
-                    OpaqueKind::ParseError,
-                    format!("cannot tokenize: {}", short(&e.to_string())),
-                );
+                self.opaque(OpaqueKind::ParseError, format!("cannot tokenize: {}", short(&e.to_string())));
                 return;
             }
             Err(_) => {
@@ -133,16 +115,11 @@ impl<'a> Walker<'a> {
             self.push_opaque(o);
             return;
         }
-        let parsed = catch_unwind(AssertUnwindSafe(|| {
-            brush_parser::parse_tokens(&tokens, &opts)
-        }));
+        let parsed = catch_unwind(AssertUnwindSafe(|| brush_parser::parse_tokens(&tokens, &opts)));
         let program = match parsed {
             Ok(Ok(p)) => p,
             Ok(Err(e)) => {
-                self.opaque(
-                    OpaqueKind::ParseError,
-                    format!("cannot parse: {}", short(&e.to_string())),
-                );
+                self.opaque(OpaqueKind::ParseError, format!("cannot parse: {}", short(&e.to_string())));
                 return;
             }
             Err(_) => {
@@ -155,13 +132,7 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn compound_list(
-        &mut self,
-        list: &ast::CompoundList,
-        depth: usize,
-        ctx: Context,
-        inh: &[Redirect],
-    ) {
+    fn compound_list(&mut self, list: &ast::CompoundList, depth: usize, ctx: Context, inh: &[Redirect]) {
         for ast::CompoundListItem(and_or, sep) in &list.0 {
             let mut c = ctx;
             if matches!(sep, ast::SeparatorOperator::Async) {
@@ -200,14 +171,8 @@ impl<'a> Walker<'a> {
         }
     }
 
-    fn redirect_list(
-        &mut self,
-        list: Option<&ast::RedirectList>,
-        depth: usize,
-        ctx: Context,
-    ) -> Vec<Redirect> {
-        list.map(|l| l.0.iter().map(|r| self.redirect(r, depth, ctx)).collect())
-            .unwrap_or_default()
+    fn redirect_list(&mut self, list: Option<&ast::RedirectList>, depth: usize, ctx: Context) -> Vec<Redirect> {
+        list.map(|l| l.0.iter().map(|r| self.redirect(r, depth, ctx)).collect()).unwrap_or_default()
     }
 
     /// Emits a command with no words that carries `own` redirects (so that a write done by
@@ -218,12 +183,7 @@ impl<'a> Walker<'a> {
         }
         let mut redirects = own;
         redirects.extend(inh.iter().cloned());
-        self.out.commands.push(SimpleCommand {
-            argv: Vec::new(),
-            assignments: Vec::new(),
-            redirects,
-            context: ctx,
-        });
+        self.out.commands.push(SimpleCommand { argv: Vec::new(), assignments: Vec::new(), redirects, context: ctx });
     }
 
     fn command(&mut self, cmd: &ast::Command, depth: usize, ctx: Context, inh: &[Redirect]) {
@@ -235,10 +195,7 @@ impl<'a> Walker<'a> {
             ast::Command::Function(f) => {
                 self.opaque(
                     OpaqueKind::FunctionDefinition,
-                    format!(
-                        "defines function `{}` (it could shadow any command)",
-                        short(&f.fname.value)
-                    ),
+                    format!("defines function `{}` (it could shadow any command)", short(&f.fname.value)),
                 );
                 let ast::FunctionBody(body, redirects) = &f.body;
                 self.compound_with_redirects(body, redirects.as_ref(), depth, ctx, inh);
@@ -277,24 +234,12 @@ impl<'a> Walker<'a> {
         self.compound(cc, depth, ctx, &all);
     }
 
-    fn compound(
-        &mut self,
-        cc: &ast::CompoundCommand,
-        depth: usize,
-        ctx: Context,
-        inh: &[Redirect],
-    ) {
+    fn compound(&mut self, cc: &ast::CompoundCommand, depth: usize, ctx: Context, inh: &[Redirect]) {
         match cc {
             ast::CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value, depth, ctx),
             ast::CompoundCommand::ArithmeticForClause(f) => {
-                self.opaque(
-                    OpaqueKind::Arithmetic,
-                    "arithmetic `for ((..))` loop (assigns variables)",
-                );
-                for e in [&f.initializer, &f.condition, &f.updater]
-                    .into_iter()
-                    .flatten()
-                {
+                self.opaque(OpaqueKind::Arithmetic, "arithmetic `for ((..))` loop (assigns variables)");
+                for e in [&f.initializer, &f.condition, &f.updater].into_iter().flatten() {
                     self.arithmetic(&e.value, depth, ctx);
                 }
                 self.compound_list(&f.body.list, depth, ctx, inh);
@@ -337,10 +282,7 @@ impl<'a> Walker<'a> {
                 self.compound_list(&w.1.list, depth, ctx, inh);
             }
             ast::CompoundCommand::Coprocess(c) => {
-                self.opaque(
-                    OpaqueKind::Coprocess,
-                    "`coproc` (runs a command asynchronously with open pipes)",
-                );
+                self.opaque(OpaqueKind::Coprocess, "`coproc` (runs a command asynchronously with open pipes)");
                 let mut inner = ctx;
                 inner.background = true;
                 self.command(&c.body, depth, inner, inh);
@@ -393,10 +335,7 @@ impl<'a> Walker<'a> {
                     {
                         self.opaque(
                             OpaqueKind::Expansion,
-                            format!(
-                                "`[[ -v {} ]]` evaluates an array subscript",
-                                short(&word.raw)
-                            ),
+                            format!("`[[ -v {} ]]` evaluates an array subscript", short(&word.raw)),
                         );
                     }
                 }
@@ -453,8 +392,7 @@ impl<'a> Walker<'a> {
                         self.compound_list(&sub.list, depth, Self::sub_context(ctx), &[]);
                         (base, synthetic(shown))
                     }
-                    ast::IoFileRedirectTarget::Filename(w)
-                    | ast::IoFileRedirectTarget::Duplicate(w) => {
+                    ast::IoFileRedirectTarget::Filename(w) | ast::IoFileRedirectTarget::Duplicate(w) => {
                         let word = self.word(&w.value, Mode::Word, depth, ctx);
                         let op = if matches!(base, RedirectOp::DupIn | RedirectOp::DupOut) {
                             if word.is("-") {
@@ -483,12 +421,7 @@ impl<'a> Walker<'a> {
                         (op, word)
                     }
                 };
-                Redirect {
-                    fd: *fd,
-                    op,
-                    target,
-                    inherited: false,
-                }
+                Redirect { fd: *fd, op, target, inherited: false }
             }
             ast::IoRedirect::HereDocument(fd, doc) => {
                 let target = if doc.requires_expansion {
@@ -496,12 +429,7 @@ impl<'a> Walker<'a> {
                 } else {
                     literal(&doc.doc.value)
                 };
-                Redirect {
-                    fd: *fd,
-                    op: RedirectOp::HereDoc,
-                    target,
-                    inherited: false,
-                }
+                Redirect { fd: *fd, op: RedirectOp::HereDoc, target, inherited: false }
             }
             ast::IoRedirect::HereString(fd, w) => Redirect {
                 fd: *fd,
@@ -511,11 +439,7 @@ impl<'a> Walker<'a> {
             },
             ast::IoRedirect::OutputAndError(w, append) => Redirect {
                 fd: None,
-                op: if *append {
-                    RedirectOp::AppendBoth
-                } else {
-                    RedirectOp::WriteBoth
-                },
+                op: if *append { RedirectOp::AppendBoth } else { RedirectOp::WriteBoth },
                 target: self.word(&w.value, Mode::Word, depth, ctx),
                 inherited: false,
             },
@@ -529,11 +453,7 @@ impl<'a> Walker<'a> {
                 self.substitutions(lexed.substitutions, depth, ctx);
                 self.opaque(
                     OpaqueKind::Expansion,
-                    format!(
-                        "assignment to `{}[{}]` evaluates the subscript",
-                        short(name),
-                        short(index)
-                    ),
+                    format!("assignment to `{}[{}]` evaluates the subscript", short(name), short(index)),
                 );
             }
         }
@@ -560,10 +480,7 @@ impl<'a> Walker<'a> {
 
     fn simple(&mut self, sc: &ast::SimpleCommand, depth: usize, ctx: Context, inh: &[Redirect]) {
         let index = self.out.commands.len();
-        let mut cmd = SimpleCommand {
-            context: ctx,
-            ..SimpleCommand::default()
-        };
+        let mut cmd = SimpleCommand { context: ctx, ..SimpleCommand::default() };
         for item in sc.prefix.iter().flat_map(|p| p.0.iter()) {
             self.item(item, true, &mut cmd, depth, ctx);
         }
@@ -624,10 +541,7 @@ impl<'a> Walker<'a> {
             if is_named_fd(&w.raw) {
                 self.opaque(
                     OpaqueKind::Unsupported,
-                    format!(
-                        "`{}` (named file-descriptor redirection) is not modelled",
-                        short(&w.raw)
-                    ),
+                    format!("`{}` (named file-descriptor redirection) is not modelled", short(&w.raw)),
                 );
             }
         }
@@ -651,12 +565,7 @@ impl<'a> Walker<'a> {
                         return;
                     }
                 },
-                "time" => {
-                    1 + argv[1..]
-                        .iter()
-                        .take_while(|w| w.is("-p") || w.is("--"))
-                        .count()
-                }
+                "time" => 1 + argv[1..].iter().take_while(|w| w.is("-p") || w.is("--")).count(),
                 _ => break,
             };
             let Some(rest) = argv.get(skip..).filter(|r| !r.is_empty()) else {
@@ -665,10 +574,7 @@ impl<'a> Walker<'a> {
             if !rest[0].literal {
                 self.opaque(
                     OpaqueKind::DynamicCommandName,
-                    format!(
-                        "command name `{}` is not a literal word",
-                        short(&rest[0].raw)
-                    ),
+                    format!("command name `{}` is not a literal word", short(&rest[0].raw)),
                 );
                 return;
             }
@@ -688,9 +594,7 @@ impl<'a> Walker<'a> {
             "fc" => Some("`fc` re-executes history"),
             "coproc" => Some("`coproc` runs a command with open pipes"),
             "hash" if !args.is_empty() => Some("`hash` with arguments can remap command names"),
-            "mapfile" | "readarray" if has_option(args, b'C') => {
-                Some("`mapfile -C` evaluates a callback")
-            }
+            "mapfile" | "readarray" if has_option(args, b'C') => Some("`mapfile -C` evaluates a callback"),
             "compgen" | "complete" if has_option(args, b'C') || has_option(args, b'F') => {
                 Some("`-C`/`-F` runs a command or function")
             }
@@ -699,25 +603,15 @@ impl<'a> Walker<'a> {
         if let Some(r) = reason {
             self.opaque(OpaqueKind::DynamicBuiltin, r);
         }
-        if matches!(
-            name,
-            "declare" | "typeset" | "local" | "export" | "readonly"
-        ) && !declaration_only_prints(args)
-        {
+        if matches!(name, "declare" | "typeset" | "local" | "export" | "readonly") && !declaration_only_prints(args) {
             self.opaque(
                 OpaqueKind::Declaration,
                 format!("`{name}` sets variables or attributes (namerefs, -i, exported values)"),
             );
         }
         let name_args: Vec<&Word> = match name {
-            "read" | "mapfile" | "readarray" | "unset" | "getopts" | "wait" => {
-                args.iter().collect()
-            }
-            "printf" | "test" | "[" => args
-                .windows(2)
-                .filter(|p| p[0].is("-v"))
-                .map(|p| &p[1])
-                .collect(),
+            "read" | "mapfile" | "readarray" | "unset" | "getopts" | "wait" => args.iter().collect(),
+            "printf" | "test" | "[" => args.windows(2).filter(|p| p[0].is("-v")).map(|p| &p[1]).collect(),
             _ => Vec::new(),
         };
         for w in name_args {
@@ -738,9 +632,7 @@ impl<'a> Walker<'a> {
 
 fn is_name(s: &str) -> bool {
     let b = s.as_bytes();
-    !b.is_empty()
-        && !b[0].is_ascii_digit()
-        && b.iter().all(|c| *c == b'_' || c.is_ascii_alphanumeric())
+    !b.is_empty() && !b[0].is_ascii_digit() && b.iter().all(|c| *c == b'_' || c.is_ascii_alphanumeric())
 }
 
 fn is_integer(s: &str) -> bool {
@@ -755,9 +647,7 @@ fn plain_key(w: &Word) -> bool {
 
 /// `{name}` as a whole word: bash's `{var}>file` descriptor allocation.
 fn is_named_fd(raw: &str) -> bool {
-    raw.strip_prefix('{')
-        .and_then(|r| r.strip_suffix('}'))
-        .is_some_and(is_name)
+    raw.strip_prefix('{').and_then(|r| r.strip_suffix('}')).is_some_and(is_name)
 }
 
 /// `name[sub]` → `sub`.
@@ -775,10 +665,7 @@ fn subscript_of(s: &str) -> Option<&str> {
 /// argument that could be one.
 fn has_option(args: &[Word], flag: u8) -> bool {
     args.iter().any(|a| {
-        !a.literal
-            || (a.text.starts_with('-')
-                && a.text.len() > 1
-                && a.text.bytes().skip(1).any(|c| c == flag))
+        !a.literal || (a.text.starts_with('-') && a.text.len() > 1 && a.text.bytes().skip(1).any(|c| c == flag))
     })
 }
 

@@ -21,7 +21,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Numbered migrations; `PRAGMA user_version` is the last one applied.
-const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_receipts.sql"), include_str!("migrations/0002_questions.sql")];
+const MIGRATIONS: &[&str] =
+    &[include_str!("migrations/0001_receipts.sql"), include_str!("migrations/0002_questions.sql")];
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,7 +40,9 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
-    #[error("receipt database {path} was written by a newer gate (schema {found}, this gate knows {known}); upgrade gate")]
+    #[error(
+        "receipt database {path} was written by a newer gate (schema {found}, this gate knows {known}); upgrade gate"
+    )]
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("no receipts yet: {0} does not exist (gate writes it on the first hook call)")]
     Missing(PathBuf),
@@ -274,11 +277,9 @@ impl Store {
         if !path.exists() {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        let conn = Connection::open_with_flags(
-            path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .map_err(sq)?;
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+                .map_err(sq)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(sq)?;
         let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sq)?;
         if v > MIGRATIONS.len() as i64 {
@@ -326,9 +327,7 @@ impl Store {
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
         let head: Option<(i64, String)> = tx
-            .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+            .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()
             .map_err(sq)?;
         let (seq, prev) = match head {
@@ -347,10 +346,33 @@ impl Store {
         )
         .and_then(|mut st| {
             st.execute(params![
-                rec.seq, rec.ts, rec.kind, rec.session_id, rec.tool_use_id, rec.agent, rec.os_user,
-                rec.host, rec.cwd, rec.tool, rec.tool_kind, rec.args, rec.target, rec.decision,
-                rec.approver, rec.source, rec.rule_id, rec.rule_origin, rec.reason, rec.links_seq,
-                rec.status, rec.duration_ms, rec.error, rec.patch, rec.detail, rec.prev_hash, rec.hash
+                rec.seq,
+                rec.ts,
+                rec.kind,
+                rec.session_id,
+                rec.tool_use_id,
+                rec.agent,
+                rec.os_user,
+                rec.host,
+                rec.cwd,
+                rec.tool,
+                rec.tool_kind,
+                rec.args,
+                rec.target,
+                rec.decision,
+                rec.approver,
+                rec.source,
+                rec.rule_id,
+                rec.rule_origin,
+                rec.reason,
+                rec.links_seq,
+                rec.status,
+                rec.duration_ms,
+                rec.error,
+                rec.patch,
+                rec.detail,
+                rec.prev_hash,
+                rec.hash
             ])
         })
         .map_err(sq)?;
@@ -400,7 +422,11 @@ impl Store {
     /// Sessions with at least one row matching the filter, newest first.
     pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
         let (wh, args) = filter.sql();
-        let wh = if wh.is_empty() { " WHERE session_id IS NOT NULL".to_string() } else { format!("{wh} AND session_id IS NOT NULL") };
+        let wh = if wh.is_empty() {
+            " WHERE session_id IS NOT NULL".to_string()
+        } else {
+            format!("{wh} AND session_id IS NOT NULL")
+        };
         let sql = format!(
             "SELECT session_id, MIN(ts), MAX(ts),
                 (SELECT agent FROM receipts r2 WHERE r2.session_id = r.session_id AND agent IS NOT NULL ORDER BY seq LIMIT 1),
@@ -464,7 +490,9 @@ impl Store {
     /// The status of the outcome row linked to a decision, if any.
     pub fn outcome_status(&self, decision_seq: i64) -> Result<Option<String>, StoreError> {
         self.conn
-            .prepare_cached("SELECT status FROM receipts WHERE links_seq = ?1 AND kind = 'outcome' ORDER BY seq LIMIT 1")
+            .prepare_cached(
+                "SELECT status FROM receipts WHERE links_seq = ?1 AND kind = 'outcome' ORDER BY seq LIMIT 1",
+            )
             .and_then(|mut st| st.query_row([decision_seq], |r| r.get(0)).optional())
             .map_err(|e| self.sq(e))
     }

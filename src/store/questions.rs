@@ -96,8 +96,21 @@ impl Store {
                  target, args, rule_id, rule_origin, reason, grant_key, always_rule, state)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending')",
                 params![
-                    q.created_ms, q.expires_ms, q.session_id, q.tool_use_id, q.agent, q.cwd, q.tool, q.tool_kind,
-                    q.target, q.args, q.rule_id, q.rule_origin, q.reason, q.grant_key, q.always_rule
+                    q.created_ms,
+                    q.expires_ms,
+                    q.session_id,
+                    q.tool_use_id,
+                    q.agent,
+                    q.cwd,
+                    q.tool,
+                    q.tool_kind,
+                    q.target,
+                    q.args,
+                    q.rule_id,
+                    q.rule_origin,
+                    q.reason,
+                    q.grant_key,
+                    q.always_rule
                 ],
             )
             .map_err(sq)?;
@@ -126,10 +139,8 @@ impl Store {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
-        let current: Option<Question> = tx
-            .query_row("SELECT * FROM questions WHERE id = ?1", [id], Question::from_row)
-            .optional()
-            .map_err(sq)?;
+        let current: Option<Question> =
+            tx.query_row("SELECT * FROM questions WHERE id = ?1", [id], Question::from_row).optional().map_err(sq)?;
         let Some(q) = current else { return Ok(AnswerResult::NotFound) };
         if q.state != "pending" || q.expires_ms <= now_ms {
             return Ok(AnswerResult::Refused(q));
@@ -164,9 +175,13 @@ impl Store {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
-        tx.execute("UPDATE questions SET state = 'expired', answered_ms = ?2 WHERE id = ?1 AND state = 'pending'", params![id, now_ms])
-            .map_err(sq)?;
-        let q = tx.query_row("SELECT * FROM questions WHERE id = ?1", [id], Question::from_row).optional().map_err(sq)?;
+        tx.execute(
+            "UPDATE questions SET state = 'expired', answered_ms = ?2 WHERE id = ?1 AND state = 'pending'",
+            params![id, now_ms],
+        )
+        .map_err(sq)?;
+        let q =
+            tx.query_row("SELECT * FROM questions WHERE id = ?1", [id], Question::from_row).optional().map_err(sq)?;
         tx.commit().map_err(sq)?;
         Ok(q)
     }

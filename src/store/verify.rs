@@ -72,13 +72,10 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     })?;
     // Name the row an out-of-order row really follows (a lookup only on failure).
     if let Some(Problem::OutOfOrder { seq, .. }) = problem {
-        let prev: Option<String> = conn
-            .query_row("SELECT prev_hash FROM receipts WHERE seq = ?1", [seq], |r| r.get(0))
-            .map_err(sq)?;
+        let prev: Option<String> =
+            conn.query_row("SELECT prev_hash FROM receipts WHERE seq = ?1", [seq], |r| r.get(0)).map_err(sq)?;
         let follows = match prev {
-            Some(p) => conn
-                .query_row("SELECT seq FROM receipts WHERE hash = ?1 LIMIT 1", [p], |r| r.get(0))
-                .ok(),
+            Some(p) => conn.query_row("SELECT seq FROM receipts WHERE hash = ?1 LIMIT 1", [p], |r| r.get(0)).ok(),
             None => None,
         };
         // A row whose prev_hash matches no row at all was edited in its

@@ -37,7 +37,10 @@ impl Tmux {
     }
 
     pub fn screen(&self) -> String {
-        let out = Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p", "-t", "t", "-S", "-200"]).output().unwrap();
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t", "-S", "-200"])
+            .output()
+            .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
@@ -129,7 +132,17 @@ fn watch_shows_the_question_and_allow_once_answers_it() {
     let t = watch(&env);
     let hook = spawn_hook(&env, &env.fixture("PreToolUse-Edit"), &[]);
     let screen = t.wait_for("Answer question 1");
-    for want in ["agent    claude-code", "session 100a8fb1", "tool     Edit", "-fn main() {}", "+fn main() { println!(\"hi\"); }", "why      gate asks: Edit would change", "expires in", "> Allow once", "Deny with feedback"] {
+    for want in [
+        "agent    claude-code",
+        "session 100a8fb1",
+        "tool     Edit",
+        "-fn main() {}",
+        "+fn main() { println!(\"hi\"); }",
+        "why      gate asks: Edit would change",
+        "expires in",
+        "> Allow once",
+        "Deny with feedback",
+    ] {
         assert!(screen.contains(want), "screen lacks {want:?}:\n{screen}");
     }
     t.keys(&["Enter"]);
@@ -220,7 +233,9 @@ fn the_cli_answers_and_a_late_answer_is_refused() {
 fn several_hooks_ask_at_once() {
     let env = TestEnv::new();
     let _t = watch(&env);
-    let hooks: Vec<Child> = (0..4).map(|i| spawn_hook(&env, &bash(&env, "s1", &format!("t{i}"), &format!("make target{i}")), &[])).collect();
+    let hooks: Vec<Child> = (0..4)
+        .map(|i| spawn_hook(&env, &bash(&env, "s1", &format!("t{i}"), &format!("make target{i}")), &[]))
+        .collect();
     let deadline = Instant::now() + Duration::from_secs(15);
     let ids: Vec<i64> = loop {
         let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
@@ -257,7 +272,10 @@ fn an_unanswered_question_expires_into_a_deny() {
     assert!(reason.contains("no one answered within 2 seconds"), "{reason}");
     assert!(took < Duration::from_secs(10), "expiry took {took:?}");
     let row = last_decision(&env);
-    assert_eq!((row["decision"].as_str(), row["source"].as_str(), row["approver"].as_str()), (Some("expired"), Some("timeout"), None));
+    assert_eq!(
+        (row["decision"].as_str(), row["source"].as_str(), row["approver"].as_str()),
+        (Some("expired"), Some("timeout"), None)
+    );
     // Answering after expiry is refused.
     let late = env.run(&["approve", "1"]);
     assert_eq!(late.status.code(), Some(1));

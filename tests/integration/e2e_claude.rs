@@ -202,7 +202,10 @@ fn claude_call_that_asks_is_answered_in_gate_watch_and_then_runs() {
     let Some(cli) = claude_cli() else { return };
     let env = TestEnv::new();
     git_init(&env.project());
-    let server = ModelServer::start(env.dir.path(), &json!([{"tool": "Bash", "input": {"command": "touch made.txt", "description": "make a file"}}]));
+    let server = ModelServer::start(
+        env.dir.path(),
+        &json!([{"tool": "Bash", "input": {"command": "touch made.txt", "description": "make a file"}}]),
+    );
     let settings = settings_file(&env);
     let t = crate::ask::watch(&env);
     let child = claude_command(&env, &cli, &server, &settings)
@@ -221,7 +224,10 @@ fn claude_call_that_asks_is_answered_in_gate_watch_and_then_runs() {
     assert!(env.project().join("made.txt").exists(), "the approved command ran");
     let rows = env.rows();
     let d = rows.iter().find(|r| r["kind"] == "decision").unwrap();
-    assert_eq!((d["decision"].as_str(), d["source"].as_str(), d["target"].as_str()), (Some("approved"), Some("watch"), Some("touch made.txt")));
+    assert_eq!(
+        (d["decision"].as_str(), d["source"].as_str(), d["target"].as_str()),
+        (Some("approved"), Some("watch"), Some("touch made.txt"))
+    );
     let o = rows.iter().find(|r| r["kind"] == "outcome").expect("an outcome");
     assert_eq!((o["links_seq"].clone(), o["outcome"].as_str()), (d["seq"].clone(), Some("success")));
     let results = server.tool_results();

@@ -28,10 +28,16 @@ fn shell(cmd: &str, cwd: &str) -> Action {
 
 /// Decide with the default policy and a real disk probe, as the hook does.
 fn decide(action: &Action, home: &str) -> policy::Evaluation {
-    let paths = gate::paths::Paths { data_dir: "/nonexistent/gate-data".into(), config_dir: "/nonexistent/gate-config".into() };
+    let paths =
+        gate::paths::Paths { data_dir: "/nonexistent/gate-data".into(), config_dir: "/nonexistent/gate-config".into() };
     let loaded = gate::config::load(&paths, &action.cwd);
     let probe = gate::probe::DiskProbe::new(Some(home.to_string()));
-    let ctx = policy::Context { home: Some(home.to_string()), gate_dirs: gate::config::gate_dirs(&paths), probe: &probe, policy: &loaded.set };
+    let ctx = policy::Context {
+        home: Some(home.to_string()),
+        gate_dirs: gate::config::gate_dirs(&paths),
+        probe: &probe,
+        policy: &loaded.set,
+    };
     policy::explain(action, &ctx)
 }
 
@@ -170,7 +176,11 @@ fn file_tools_ask_on_secrets_and_pass_otherwise() {
         ("Grep", serde_json::json!({"pattern": "token", "path": home.clone()}), Decision::Ask),
         ("Grep", serde_json::json!({"pattern": "x", "path": "/"}), Decision::Ask),
         ("Write", serde_json::json!({"file_path": format!("{cwd}/notes.md"), "content": "x"}), Decision::Ask),
-        ("Edit", serde_json::json!({"file_path": format!("{home}/.claude/settings.json"), "old_string": "a", "new_string": "b"}), Decision::Deny),
+        (
+            "Edit",
+            serde_json::json!({"file_path": format!("{home}/.claude/settings.json"), "old_string": "a", "new_string": "b"}),
+            Decision::Deny,
+        ),
         ("TodoWrite", serde_json::json!({"todos": []}), Decision::Allow),
         ("Frobnicate", serde_json::json!({}), Decision::Ask),
     ];
@@ -189,14 +199,41 @@ mod properties {
 
     fn token() -> impl Strategy<Value = String> {
         prop_oneof![
-            Just("ls".to_string()), Just("cat".to_string()), Just("rm".to_string()), Just("-rf".to_string()),
-            Just("git".to_string()), Just("status".to_string()), Just("find".to_string()), Just("-delete".to_string()),
-            Just("sed".to_string()), Just("'s/a/b/w x'".to_string()), Just("|".to_string()), Just("&&".to_string()),
-            Just(";".to_string()), Just(">".to_string()), Just("<".to_string()), Just("$(".to_string()), Just(")".to_string()),
-            Just("`".to_string()), Just("\"".to_string()), Just("'".to_string()), Just("*".to_string()), Just("~".to_string()),
-            Just("{a,b}".to_string()), Just("$x".to_string()), Just("x=1".to_string()), Just("\\\n".to_string()),
-            Just("<<EOF\n".to_string()), Just("EOF\n".to_string()), Just("xargs".to_string()), Just("env".to_string()),
-            Just("sh".to_string()), Just("-c".to_string()), Just("(".to_string()), Just("for".to_string()), Just("do".to_string()),
+            Just("ls".to_string()),
+            Just("cat".to_string()),
+            Just("rm".to_string()),
+            Just("-rf".to_string()),
+            Just("git".to_string()),
+            Just("status".to_string()),
+            Just("find".to_string()),
+            Just("-delete".to_string()),
+            Just("sed".to_string()),
+            Just("'s/a/b/w x'".to_string()),
+            Just("|".to_string()),
+            Just("&&".to_string()),
+            Just(";".to_string()),
+            Just(">".to_string()),
+            Just("<".to_string()),
+            Just("$(".to_string()),
+            Just(")".to_string()),
+            Just("`".to_string()),
+            Just("\"".to_string()),
+            Just("'".to_string()),
+            Just("*".to_string()),
+            Just("~".to_string()),
+            Just("{a,b}".to_string()),
+            Just("$x".to_string()),
+            Just("x=1".to_string()),
+            Just("\\\n".to_string()),
+            Just("<<EOF\n".to_string()),
+            Just("EOF\n".to_string()),
+            Just("xargs".to_string()),
+            Just("env".to_string()),
+            Just("sh".to_string()),
+            Just("-c".to_string()),
+            Just("(".to_string()),
+            Just("for".to_string()),
+            Just("do".to_string()),
             "[a-z./-]{1,8}".prop_map(|s| s),
         ]
     }
@@ -282,7 +319,15 @@ fn red_team_regressions() {
     }
     assert!(leaks.is_empty(), "auto-approved:\n{}", leaks.join("\n"));
     // The everyday ones still pass.
-    for cmd in ["git status", "git log --oneline -3", "git stash list", "git reflog -5", "cd src && ls", "git config user.name", "rg TODO"] {
+    for cmd in [
+        "git status",
+        "git log --oneline -3",
+        "git stash list",
+        "git reflog -5",
+        "cd src && ls",
+        "git config user.name",
+        "rg TODO",
+    ] {
         assert_eq!(decide(&shell(cmd, &cwd), &home).verdict.decision, Decision::Allow, "{cmd}");
     }
 }

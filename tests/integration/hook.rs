@@ -140,7 +140,10 @@ fn permission_request_allows_denies_or_stays_silent() {
     assert_eq!(answer(&out)["hookSpecificOutput"]["decision"]["behavior"], "deny");
     p["tool_input"]["command"] = json!("git status");
     let out = env.hook(&p);
-    assert_eq!(answer(&out), json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}}));
+    assert_eq!(
+        answer(&out),
+        json!({"hookSpecificOutput": {"hookEventName": "PermissionRequest", "decision": {"behavior": "allow"}}})
+    );
     p["tool_input"]["command"] = json!("make");
     let out = env.hook(&p);
     assert_eq!((out.status.code(), stdout(&out)), (Some(0), String::new()));
@@ -206,8 +209,14 @@ fn wrong_shapes_and_unknown_events_are_denied() {
 fn other_agents_are_recognised_and_refused_until_they_have_adapters() {
     let env = TestEnv::new();
     let cases: &[(Value, &str)] = &[
-        (json!({"session_id": "s", "turn_id": "t", "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": "/"}), "codex"),
-        (json!({"session_id": "s", "timestamp": "2026-01-01T00:00:00Z", "hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "cwd": "/"}), "gemini-cli"),
+        (
+            json!({"session_id": "s", "turn_id": "t", "hook_event_name": "PreToolUse", "tool_name": "Bash", "tool_input": {"command": "ls"}, "cwd": "/"}),
+            "codex",
+        ),
+        (
+            json!({"session_id": "s", "timestamp": "2026-01-01T00:00:00Z", "hook_event_name": "BeforeTool", "tool_name": "run_shell_command", "cwd": "/"}),
+            "gemini-cli",
+        ),
         (json!({"sessionId": "s", "toolName": "bash", "toolArgs": "{}", "cwd": "/"}), "copilot-cli"),
         (json!({"conversation_id": "c", "hook_event_name": "preToolUse", "cwd": "/"}), "cursor"),
         (json!({"hook_event_name": "pre_tool_call", "tool_name": "terminal", "session_id": "s"}), "hermes"),
@@ -215,7 +224,11 @@ fn other_agents_are_recognised_and_refused_until_they_have_adapters() {
     for (payload, agent) in cases {
         let out = env.hook(payload);
         assert_eq!(out.status.code(), Some(2), "{agent}");
-        assert!(stderr(&out).contains(&format!("{agent} is recognised but gate has no adapter")), "{agent}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains(&format!("{agent} is recognised but gate has no adapter")),
+            "{agent}: {}",
+            stderr(&out)
+        );
     }
 }
 

@@ -55,7 +55,9 @@ fn install_is_idempotent_and_keeps_other_settings() {
     assert_eq!(s["hooks"]["PreToolUse"][1], gate_entry());
     let keys: Vec<&String> = s.as_object().unwrap().keys().collect();
     assert_eq!(keys, ["model", "permissions", "hooks", "zz_last"], "key order kept");
-    let backup: Value = serde_json::from_str(&std::fs::read_to_string(env.home().join(".claude/settings.json.gate-backup")).unwrap()).unwrap();
+    let backup: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.home().join(".claude/settings.json.gate-backup")).unwrap())
+            .unwrap();
     assert_eq!(backup, original);
 
     let out = env.run(&["uninstall", "claude"]);
@@ -101,8 +103,7 @@ fn install_without_an_agent_finds_the_ones_present() {
 
 #[test]
 fn the_ready_to_paste_config_matches_what_install_writes() {
-    let shipped: Value =
-        serde_json::from_str(include_str!("../../hooks/claude-settings.json")).unwrap();
+    let shipped: Value = serde_json::from_str(include_str!("../../hooks/claude-settings.json")).unwrap();
     for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
         let e = &shipped["hooks"][event][0];
         assert_eq!(e["matcher"], "*");

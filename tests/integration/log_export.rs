@@ -59,7 +59,13 @@ fn log_tells_one_session_as_a_story() {
     let want = [
         line("auto-approved", "floor:git-status", "Bash", "ls -la && git status", "success 231ms"),
         line("auto-approved", "floor:file-tools", "Read", "/home/dev/project/main.rs", "success 11ms"),
-        line("asked→approved", &format!("{} via agent", whoami()), "Write", "/home/dev/project/notes.md", "success 11ms"),
+        line(
+            "asked→approved",
+            &format!("{} via agent", whoami()),
+            "Write",
+            "/home/dev/project/notes.md",
+            "success 11ms",
+        ),
     ]
     .concat();
     let got = normalise(&stdout(&out));
@@ -67,7 +73,10 @@ fn log_tells_one_session_as_a_story() {
     assert!(got.starts_with("session 100a8fb1-0efb-4ba7-a482-9accfe4103b0  claude-code"), "{got}");
 
     let denied = normalise(&stdout(&env.run(&["log", "68c76b7a"])));
-    assert!(denied.contains("HH:MM:SS  denied            no-rm-rf                      Bash    rm -rf build  → not run"), "{denied}");
+    assert!(
+        denied.contains("HH:MM:SS  denied            no-rm-rf                      Bash    rm -rf build  → not run"),
+        "{denied}"
+    );
     assert!(denied.contains("gate blocks recursive forced deletion"), "{denied}");
     assert!(denied.contains("floor:git-status              Bash    git status  → error 50ms"), "{denied}");
 }
@@ -131,9 +140,34 @@ fn log_without_receipts_says_so() {
 }
 
 const SCHEMA_FIELDS: &[&str] = &[
-    "schema", "seq", "ts", "kind", "session_id", "tool_use_id", "agent", "os_user", "host", "cwd", "tool",
-    "tool_kind", "args", "target", "decision", "approver", "source", "rule", "rule_origin", "reason",
-    "outcome", "links_seq", "duration_ms", "error", "patch", "detail", "prev_hash", "hash",
+    "schema",
+    "seq",
+    "ts",
+    "kind",
+    "session_id",
+    "tool_use_id",
+    "agent",
+    "os_user",
+    "host",
+    "cwd",
+    "tool",
+    "tool_kind",
+    "args",
+    "target",
+    "decision",
+    "approver",
+    "source",
+    "rule",
+    "rule_origin",
+    "reason",
+    "outcome",
+    "links_seq",
+    "duration_ms",
+    "error",
+    "patch",
+    "detail",
+    "prev_hash",
+    "hash",
 ];
 
 #[test]
@@ -179,7 +213,8 @@ fn export_to_a_closed_pipe_is_not_an_error() {
     for _ in 0..300 {
         env.hook(&env.fixture("PreToolUse-Bash-ls"));
     }
-    let mut child = env.cmd(&["export"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
+    let mut child =
+        env.cmd(&["export"]).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap();
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

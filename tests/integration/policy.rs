@@ -102,7 +102,9 @@ fn an_edited_project_file_loses_its_trust() {
 #[test]
 fn a_project_deny_applies_without_trust_and_allow_never_loosens_the_default() {
     let env = TestEnv::new();
-    env.write_project_policy(&(rule("no-make", "deny", "make") + "\n[[rule]]\nid = \"yes-rm\"\ndecision = \"allow\"\ncommand = \"rm\"\n"));
+    env.write_project_policy(
+        &(rule("no-make", "deny", "make") + "\n[[rule]]\nid = \"yes-rm\"\ndecision = \"allow\"\ncommand = \"rm\"\n"),
+    );
     env.run(&["trust"]);
     assert_eq!(env.decision("make all"), ("deny".into(), "no-make".into()));
     assert_eq!(env.decision("rm -rf build"), ("deny".into(), "no-rm-rf".into()));
@@ -164,7 +166,11 @@ mcp = "github/delete_*"
     assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny");
     assert!(a["hookSpecificOutput"]["permissionDecisionReason"].as_str().unwrap().contains("no-infra, "));
     let fetch = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "WebFetch", "tool_use_id": "t2", "tool_input": {"url": "https://docs.rs/regex", "prompt": "x"}});
-    assert_eq!(crate::util::answer(&env.hook(&fetch))["hookSpecificOutput"]["permissionDecision"], "ask", "ask-web-fetch beats the allow");
+    assert_eq!(
+        crate::util::answer(&env.hook(&fetch))["hookSpecificOutput"]["permissionDecision"],
+        "ask",
+        "ask-web-fetch beats the allow"
+    );
     let mcp = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "mcp__github__delete_repo", "tool_use_id": "t3", "tool_input": {}});
     assert_eq!(crate::util::answer(&env.hook(&mcp))["hookSpecificOutput"]["permissionDecision"], "deny");
 }
@@ -260,7 +266,10 @@ fn an_edited_policy_is_never_served_stale_from_the_cache() {
     let env = TestEnv::new();
     env.write_user_policy(&rule("u", "allow", "make deploy"));
     assert_eq!(env.decision("make deploy").0, "allow");
-    assert!(std::fs::read_dir(env.gate_home().join("cache")).unwrap().count() >= 2, "the compiled policy and floor are cached");
+    assert!(
+        std::fs::read_dir(env.gate_home().join("cache")).unwrap().count() >= 2,
+        "the compiled policy and floor are cached"
+    );
     // Same size, same second: only the content and the change time differ.
     env.write_user_policy(&rule("u", "deny ", "make deploy").replace("deny \"", "deny\" "));
     assert_eq!(env.decision("make deploy"), ("deny".into(), "u".into()));

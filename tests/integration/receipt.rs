@@ -5,7 +5,14 @@
 use crate::util::{stdout, TestEnv};
 
 fn session(env: &TestEnv) {
-    for f in ["SessionStart", "PreToolUse-Bash-ls", "PostToolUse-Bash-ls", "PreToolUse-Bash-rm", "PreToolUse-Read", "SessionEnd"] {
+    for f in [
+        "SessionStart",
+        "PreToolUse-Bash-ls",
+        "PostToolUse-Bash-ls",
+        "PreToolUse-Bash-rm",
+        "PreToolUse-Read",
+        "SessionEnd",
+    ] {
         let out = env.hook(&env.fixture(f));
         assert!(out.status.code() == Some(0), "{f}");
     }
@@ -118,11 +125,8 @@ fn concurrent_hooks_never_fork_the_chain() {
                 for _ in 0..15 {
                     let mut c = std::process::Command::new(crate::util::GATE);
                     c.arg("hook").env_clear().env("HOME", &envp.0).env("GATE_HOME", &envp.1).current_dir(&envp.2);
-                    let mut child = c
-                        .stdin(std::process::Stdio::piped())
-                        .stdout(std::process::Stdio::piped())
-                        .spawn()
-                        .unwrap();
+                    let mut child =
+                        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
                     use std::io::Write;
                     child.stdin.take().unwrap().write_all(p.as_bytes()).unwrap();
                     let out = child.wait_with_output().unwrap();

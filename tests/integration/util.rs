@@ -93,10 +93,7 @@ impl TestEnv {
     pub fn rows(&self) -> Vec<Value> {
         let out = self.run(&["export", "--format", "jsonl"]);
         assert!(out.status.success(), "export failed: {}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("jsonl line"))
-            .collect()
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("jsonl line")).collect()
     }
 }
 
@@ -119,5 +116,6 @@ pub fn stderr(o: &Output) -> String {
 
 /// The hook's JSON answer.
 pub fn answer(o: &Output) -> Value {
-    serde_json::from_str(stdout(o).trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {:?} / {:?}", stdout(o), stderr(o)))
+    serde_json::from_str(stdout(o).trim())
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} / {:?}", stdout(o), stderr(o)))
 }
