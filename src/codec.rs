@@ -15,7 +15,7 @@ use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
 /// Bumped whenever an encoding below changes.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 
 pub struct Reader<'a> {
     b: &'a [u8],
@@ -403,13 +403,15 @@ impl Codec for Floor {
         self.program.put(w);
         self.sensitive.names.put(w);
         self.sensitive.dirs.put(w);
+        self.sensitive.dir_names.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         let safe_env = Codec::get(r)?;
         let program = Codec::get(r)?;
         let names = Codec::get(r)?;
         let dirs = Codec::get(r)?;
-        Some(Floor::from_parts(safe_env, program, Sensitive { names, dirs }))
+        let dir_names = Codec::get(r)?;
+        Some(Floor::from_parts(safe_env, program, Sensitive { names, dirs, dir_names }))
     }
 }
 

@@ -32,8 +32,15 @@ impl DiskProbe {
 }
 
 impl Probe for DiskProbe {
+    /// A path that does not exist yet (a file about to be written) is
+    /// resolved through its parent directory.
     fn canonicalize(&self, path: &str) -> Option<String> {
-        std::fs::canonicalize(path).ok().map(|p| p.to_string_lossy().into_owned())
+        if let Ok(p) = std::fs::canonicalize(path) {
+            return Some(p.to_string_lossy().into_owned());
+        }
+        let p = Path::new(path);
+        let parent = std::fs::canonicalize(p.parent()?).ok()?;
+        Some(parent.join(p.file_name()?).to_string_lossy().into_owned())
     }
 
     fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>> {
@@ -74,7 +81,14 @@ impl Probe for DiskProbe {
         Some(out)
     }
 
-    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool, follow: bool) -> Option<String> {
+    fn tree_finds(
+        &self,
+        root: &str,
+        names: &[Glob],
+        dir_names: &[String],
+        hidden: bool,
+        follow: bool,
+    ) -> Option<String> {
         let mut stack = vec![std::path::PathBuf::from(root)];
         let mut seen = 0usize;
         while let Some(dir) = stack.pop() {
@@ -85,6 +99,15 @@ impl Probe for DiskProbe {
                     return Some(format!("more than {MAX_TREE_ENTRIES} files, too many to check for secrets"));
                 }
                 let name = e.file_name().to_string_lossy().into_owned();
+                if !hidden && matches!(name.as_str(), ".ignore" | ".rgignore" | ".gitignore") {
+                    // An ignore file can re-include hidden files (`!.env`).
+                    let text = std::fs::read(e.path()).unwrap_or_default();
+                    if text.len() > 64 * 1024
+                        || String::from_utf8_lossy(&text).lines().any(|l| l.trim_start().starts_with('!'))
+                    {
+                        return Some(format!("{}, which re-includes ignored files with `!`", e.path().display()));
+                    }
+                }
                 if !hidden && name.starts_with('.') {
                     continue;
                 }
@@ -93,6 +116,9 @@ impl Probe for DiskProbe {
                     return Some(format!("{}, a symlink the search would follow", e.path().display()));
                 }
                 if ft.is_dir() {
+                    if dir_names.iter().any(|d| *d == name) {
+                        return Some(format!("{}, a directory that holds secrets", e.path().display()));
+                    }
                     if !SKIP_DIRS.contains(&name.as_str()) {
                         stack.push(e.path());
                     }

@@ -76,9 +76,11 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     let forced = match args.agent.as_deref().map(|a| (a, hook::agent_from_flag(a))) {
         None => None,
         Some((_, Some(agent))) => Some(agent),
-        Some((name, None)) => return block(format!(
+        Some((name, None)) => {
+            return block(format!(
             "gate: unknown agent {name:?} for --agent; use claude, codex, gemini, cursor, copilot or hermes; denying"
-        )),
+        ))
+        }
     };
     let paths = match Paths::from_env() {
         Ok(p) => p,

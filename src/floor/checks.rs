@@ -64,6 +64,7 @@ fn parse<'a>(name: &str, spec: &ProgramSpec, args: &[&'a Word]) -> Result<Parsed
                 // A flag that may stand bare takes the next word only where
                 // operands are not files (git's `--contains [<commit>]`).
                 let optional_next = bare_ok
+                    && OPTIONAL_NEXT.contains(&flag)
                     && spec.operands != Operands::Paths
                     && args.get(i).is_some_and(|v| !v.text.starts_with('-'));
                 match inline {
@@ -152,6 +153,9 @@ enum Recursion {
     Yes { hidden: bool, follow: bool },
 }
 
+/// git options whose value is optional yet may be the next word.
+const OPTIONAL_NEXT: &[&str] = &["contains", "no-contains", "merged", "no-merged"];
+
 /// Take the next word as a flag's value.
 fn take_value<'a>(p: &mut Parsed<'a>, name: &str, flag: String, args: &[&'a Word], i: usize) -> Result<usize, String> {
     match args.get(i) {
@@ -225,6 +229,10 @@ fn operand_paths(
     rules: OperandRules,
 ) -> Result<Vec<String>, String> {
     if w.literal {
+        // `@FILE` is a response file to binutils and others: FILE is read.
+        if let Some(file) = w.text.strip_prefix('@').filter(|f| !f.is_empty()) {
+            return Ok(vec![w.text.clone(), file.to_string()]);
+        }
         return Ok(vec![w.text.clone()]);
     }
     if super::is_process_substitution(w) {
@@ -347,6 +355,16 @@ pub(super) fn check_program(
                 None => safe(name, spec),
             };
         }
+        Some("printenv") => {
+            let names: Vec<&&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
+            if names.is_empty() {
+                return unsafe_("`printenv` alone prints the environment, which can hold API keys and tokens");
+            }
+            if let Some(w) = names.iter().find(|w| !w.literal || super::looks_secret(&w.text)) {
+                return unsafe_(format!("`printenv {}` prints what looks like a secret", w.raw));
+            }
+            return safe(name, spec);
+        }
         Some("crontab") => {
             return if args.len() == 1 && args[0].is("-l") {
                 safe(name, spec)
@@ -460,15 +478,29 @@ pub(super) fn check_program(
         {
             Recursion::Yes { hidden: true, follow: parsed.has("-R") || parsed.has("--dereference-recursive") }
         }
-        // rg skips hidden files unless told otherwise.
+        // rg skips hidden files unless told otherwise; an override glob or
+        // a file type brings them back.
         "rg" if !parsed.has("--files") && !parsed.has("--type-list") => Recursion::Yes {
-            hidden: parsed.has("--hidden")
-                || parsed.has("-.")
-                || parsed.has("-u")
-                || parsed.has("--unrestricted")
-                || parsed.has("--no-ignore"),
+            hidden: [
+                "--hidden",
+                "-.",
+                "-u",
+                "--unrestricted",
+                "--no-ignore",
+                "-g",
+                "--glob",
+                "--iglob",
+                "-t",
+                "--type",
+                "--type-add",
+                "--no-ignore-dot",
+                "--no-ignore-vcs",
+            ]
+            .iter()
+            .any(|f| parsed.has(f)),
             follow: parsed.has("-L") || parsed.has("--follow"),
         },
+        "diff" if parsed.has("-r") || parsed.has("--recursive") => Recursion::Yes { hidden: true, follow: true },
         _ => Recursion::No,
     };
     // After the pattern was taken out, operand indexes shift by one.
@@ -913,7 +945,7 @@ fn check_wrapper(
                 }
             }
             if i >= args.len() {
-                return safe("env", spec);
+                return unsafe_("`env` alone prints the environment, which can hold API keys and tokens");
             }
             next_inner(i)
         }
@@ -1025,6 +1057,7 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
     // Global options, up to the subcommand.
     let mut i = 0;
     let mut dir = env.cwd.to_string();
+    let mut dir_from_flag: Option<String> = None;
     while i < args.len() {
         let w = args[i];
         let t = w.text.as_str();
@@ -1038,6 +1071,7 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             match args.get(i + 1) {
                 Some(d) if d.literal || (d.has_tilde && !d.has_expansion && !d.has_glob && !d.has_brace) => {
                     dir = super::normalize(&d.text, &dir, env.home);
+                    dir_from_flag = Some(d.text.clone());
                     if let Some(r) = floor.sensitive_reason(&dir, env) {
                         return unsafe_(format!("`git -C` into a secret directory: {r}"));
                     }
@@ -1181,8 +1215,10 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
             // the repository, and git grep can search untracked files: any
             // operand may name a file on disk.
             if sub == "diff" || sub == "grep" || sub == "blame" {
-                if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), Recursion::No)
-                {
+                // A directory operand outside the repository is diffed
+                // whole, file by file, symlinks followed.
+                let rec = if sub == "diff" { Recursion::Yes { hidden: true, follow: true } } else { Recursion::No };
+                if let Err(e) = check_paths(floor, &name, &parsed.operands, env, OperandRules::strict(), rec) {
                     return unsafe_(e);
                 }
             }
@@ -1197,13 +1233,29 @@ fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: &Env<'_>) -
         return safe(&name, sub_spec);
     }
     // The repository's own config can make any of these run a program.
-    match env.probe.git_hazards(&dir) {
-        Ok(Some(h)) if !h.is_empty() => {
-            unsafe_(format!("`{name}` would run a program configured by this repository: {}", h.join("; ")))
+    // A `cd` or `env -C` earlier on the line may have moved into another
+    // repository: every directory the line may be in is checked.
+    let mut dirs = vec![dir.clone()];
+    for extra in &env.extra_cwds {
+        let d = if dir_from_flag.is_some() {
+            super::normalize(dir_from_flag.as_deref().unwrap_or("."), extra, env.home)
+        } else {
+            extra.clone()
+        };
+        if !dirs.contains(&d) {
+            dirs.push(d);
         }
-        Ok(_) => safe(&name, sub_spec),
-        Err(e) => unsafe_(format!("cannot check the repository's git config: {e}")),
     }
+    for d in &dirs {
+        match env.probe.git_hazards(d) {
+            Ok(Some(h)) if !h.is_empty() => {
+                return unsafe_(format!("`{name}` would run a program configured by this repository: {}", h.join("; ")))
+            }
+            Ok(_) => {}
+            Err(e) => return unsafe_(format!("cannot check the repository's git config: {e}")),
+        }
+    }
+    safe(&name, sub_spec)
 }
 
 /// `git -c` keys that only change how output looks.

@@ -36,7 +36,14 @@ pub trait Probe {
     /// the walk is cut short, since then the tree cannot be vouched for.
     /// With `follow`, any symlink in the tree is itself reported, since it
     /// may lead anywhere.
-    fn tree_finds(&self, root: &str, names: &[Glob], hidden: bool, follow: bool) -> Option<String>;
+    fn tree_finds(
+        &self,
+        root: &str,
+        names: &[Glob],
+        dir_names: &[String],
+        hidden: bool,
+        follow: bool,
+    ) -> Option<String>;
 }
 
 /// A probe that knows nothing: nothing resolves, no glob expands, no repo.
@@ -52,7 +59,7 @@ impl Probe for NoProbe {
     fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
         Ok(None)
     }
-    fn tree_finds(&self, _: &str, _: &[Glob], _: bool, _: bool) -> Option<String> {
+    fn tree_finds(&self, _: &str, _: &[Glob], _: &[String], _: bool, _: bool) -> Option<String> {
         None
     }
 }
@@ -134,6 +141,9 @@ pub struct ProgramSpec {
 pub struct Sensitive {
     pub names: Vec<String>,
     pub dirs: Vec<String>,
+    /// Directory names that hold secrets wherever they are (`.ssh`).
+    #[serde(default)]
+    pub dir_names: Vec<String>,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]
@@ -157,7 +167,7 @@ pub fn floor() -> &'static Floor {
         let f: Floor = toml::from_str(FLOOR_TOML).unwrap_or_else(|_| Floor {
             safe_env: Vec::new(),
             program: BTreeMap::new(),
-            sensitive: Sensitive { names: Vec::new(), dirs: Vec::new() },
+            sensitive: Sensitive { names: Vec::new(), dirs: Vec::new(), dir_names: Vec::new() },
             names: Vec::new(),
         });
         f.prepared()
@@ -263,6 +273,13 @@ impl Floor {
         }
         let dirs = self.sensitive_dirs(env);
         for p in &candidates {
+            // Another user's keys are as secret as ours.
+            if let Some(seg) = p.split('/').find(|seg| self.sensitive.dir_names.iter().any(|n| n == seg)) {
+                return Some(format!("{p} is inside a `{seg}` directory, which holds secrets"));
+            }
+            if p.starts_with("/dev/") && !DEV_READABLE.iter().any(|d| p == d || p.starts_with("/dev/fd/")) {
+                return Some(format!("{p} is a device, which can hold a whole disk"));
+            }
             let base = p.rsplit('/').next().unwrap_or(p);
             if let Some(g) = self.names.iter().find(|g| g.is_match(base)) {
                 return Some(format!("{p} is a sensitive file ({})", g.as_str()));
@@ -280,14 +297,23 @@ impl Floor {
         if let Some(r) = self.sensitive_reason(path, env) {
             return Some(r);
         }
-        let root = normalize(path, env.cwd, env.home);
-        let prefix = if root == "/" { "/".to_string() } else { format!("{root}/") };
-        if let Some(d) = self.sensitive_dirs(env).into_iter().find(|d| d.starts_with(&prefix)) {
-            return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
+        let bases: Vec<&str> = if path.starts_with('/') || path.starts_with('~') {
+            vec![env.cwd]
+        } else {
+            std::iter::once(env.cwd).chain(env.extra_cwds.iter().map(String::as_str)).collect()
+        };
+        for base in bases {
+            let lexical = normalize(path, base, env.home);
+            let root = env.probe.canonicalize(&lexical).unwrap_or(lexical);
+            let prefix = if root == "/" { "/".to_string() } else { format!("{root}/") };
+            if let Some(d) = self.sensitive_dirs(env).into_iter().find(|d| d.starts_with(&prefix)) {
+                return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
+            }
+            if let Some(f) = env.probe.tree_finds(&root, &self.names, &self.sensitive.dir_names, hidden, follow) {
+                return Some(format!("a recursive search of {root} reads {f}"));
+            }
         }
-        env.probe
-            .tree_finds(&root, &self.names, hidden, follow)
-            .map(|f| format!("a recursive search of {root} reads {f}"))
+        None
     }
 
     /// Check one simple command.
@@ -300,6 +326,11 @@ impl Floor {
         for a in &cmd.assignments {
             if let Some(reason) = self.assignment_problem(a, cmd.argv.is_empty()) {
                 return Check::unsafe_(reason);
+            }
+        }
+        for w in &cmd.argv {
+            if let Some(var) = secret_variable(&w.raw) {
+                return Check::unsafe_(format!("`{}` expands ${var}, which looks like a secret", w.raw));
             }
         }
         let Some(first) = cmd.argv.first() else {
@@ -390,6 +421,62 @@ impl Floor {
         checks::check_program(self, name, spec, &argv[1..], env, depth)
     }
 }
+
+/// A variable named like a credential, expanded in a word's source.
+pub fn secret_variable(raw: &str) -> Option<String> {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'$' {
+            let start = if b.get(i + 1) == Some(&b'{') { i + 2 } else { i + 1 };
+            let mut end = start;
+            while end < b.len() && (b[end].is_ascii_alphanumeric() || b[end] == b'_') {
+                end += 1;
+            }
+            let name = &raw[start..end];
+            if looks_secret(name) {
+                return Some(name.to_string());
+            }
+            i = end.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
+/// TOKEN, SECRET, PASSWORD, API_KEY... in a variable's name.
+pub fn looks_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    [
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "API_KEY",
+        "APIKEY",
+        "ACCESS_KEY",
+        "PRIVATE_KEY",
+        "CREDENTIAL",
+        "AUTH",
+        "SESSION_KEY",
+    ]
+    .iter()
+    .any(|k| n.contains(k))
+}
+
+/// Devices that hold nothing secret.
+const DEV_READABLE: &[&str] = &[
+    "/dev/null",
+    "/dev/zero",
+    "/dev/random",
+    "/dev/urandom",
+    "/dev/stdin",
+    "/dev/stdout",
+    "/dev/stderr",
+    "/dev/tty",
+    "/dev/full",
+];
 
 /// Files under /proc that hold nothing secret.
 const PROC_READABLE: &[&str] = &[

@@ -391,7 +391,21 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 } else {
                     c.argv.iter().map(|w| w.raw.clone()).collect::<Vec<_>>().join(" ")
                 };
-                let paths = command_paths(c, &action.cwd, ctx.home.as_deref());
+                let mut paths = command_paths(c, &action.cwd, ctx.home.as_deref());
+                // Relative paths after a `cd`, and symlinks, name other files.
+                for base in &env.extra_cwds {
+                    for p in command_paths(c, base, ctx.home.as_deref()) {
+                        if !paths.contains(&p) {
+                            paths.push(p);
+                        }
+                    }
+                }
+                let real: Vec<String> = paths.iter().filter_map(|p| ctx.probe.canonicalize(p)).collect();
+                for r in real {
+                    if !paths.contains(&r) {
+                        paths.push(r);
+                    }
+                }
                 let mut matched: Vec<&Rule> = Vec::new();
                 for form in argv_forms(&argv) {
                     let cv = CommandView::new(form, paths.clone(), piped.clone());

@@ -270,7 +270,7 @@ impl Matchers {
                         return false;
                     }
                 }
-                if !self.args.iter().all(|group| group.iter().any(|w| cmd.words.iter().any(|x| x == w))) {
+                if !self.args.iter().all(|group| group.iter().any(|w| cmd.words.iter().any(|x| word_is(x, w)))) {
                     return false;
                 }
                 if !self.piped_into.is_empty() && !self.piped_into.iter().any(|p| cmd.piped_into.iter().any(|x| x == p))
@@ -317,8 +317,19 @@ fn agent_matches(pattern: &str, agent: &str) -> bool {
         || (pattern == "gemini" && agent == "gemini-cli")
 }
 
+/// The program word matches by its last path segment too, so a rule for
+/// `rm` also catches `/bin/rm`.
 fn prefix_matches(prefix: &[WordPat], argv: &[String]) -> bool {
-    prefix.len() <= argv.len() && prefix.iter().zip(argv).all(|(p, w)| p.matches(w))
+    prefix.len() <= argv.len()
+        && prefix.iter().zip(argv).enumerate().all(|(i, (p, w))| {
+            p.matches(w) || (i == 0 && w.contains('/') && p.matches(w.rsplit('/').next().unwrap_or(w)))
+        })
+}
+
+/// Does a command word stand for `want`? Exactly, or as a GNU abbreviation
+/// of a long option (`--recur` for `--recursive`).
+fn word_is(word: &str, want: &str) -> bool {
+    word == want || (want.starts_with("--") && word.starts_with("--") && word.len() >= 4 && want.starts_with(word))
 }
 
 /// A path glob matches the path or any directory above it (so a rule on

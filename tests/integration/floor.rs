@@ -274,6 +274,13 @@ fn red_team_regressions() {
     std::fs::create_dir_all(env.home().join(".aws")).unwrap();
     std::fs::write(env.home().join(".aws/credentials"), "k\n").unwrap();
     std::os::unix::fs::symlink(env.home().join(".aws"), env.project().join("awslink")).unwrap();
+    // A nested repository whose config runs a program on `git diff`.
+    let evil = env.project().join("evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    assert!(std::process::Command::new("git").args(["init", "-q"]).current_dir(&evil).status().unwrap().success());
+    let cfg = evil.join(".git/config");
+    std::fs::write(&cfg, std::fs::read_to_string(&cfg).unwrap() + "[diff]\n\texternal = /nonexistent/extdiff\n")
+        .unwrap();
     let rows: &[&str] = &[
         "sed ':a e touch pl1' a.rs",
         "sed 'ba;:a e touch x' a.rs",
@@ -309,6 +316,30 @@ fn red_team_regressions() {
         "grep -f ~/.ssh/id_rsa x a.rs",
         "grep -f \"$HOME/.ssh/id_rsa\" x",
         "wc --files0-from=.env",
+        // Second pass.
+        "cd .. && grep -r aws_secret .",
+        "cd ~ && grep -r aws_secret",
+        "cd evil && git diff",
+        "env -C evil git diff",
+        "pushd evil && git status",
+        "diff -rN . /nonexistent-empty",
+        "diff -r -N ~ /nonexistent-empty",
+        "git diff --no-index /nonexistent-empty ~",
+        "rg -g '*' SECRET",
+        "rg --glob='*' SECRET",
+        "rg --type-add 'e:*.env' -t e SECRET",
+        "strings @.env",
+        "strings @/dev/null @~/.aws/credentials",
+        "git branch --abbrev newb",
+        "cat ~/.claude/.credentials.json",
+        "cat /etc/ssh/ssh_host_ed25519_key",
+        "grep -a BEGIN /dev/vda",
+        "dd if=/dev/sda",
+        "cat /srv/other/.aws/credentials",
+        "printenv",
+        "env",
+        "printenv GITHUB_TOKEN",
+        "echo \"$ANTHROPIC_API_KEY\"",
     ];
     let mut leaks = Vec::new();
     for cmd in rows {

@@ -276,3 +276,41 @@ fn an_edited_policy_is_never_served_stale_from_the_cache() {
     env.write_user_policy("[[rule]]\nbroken");
     assert_eq!(env.decision("ls").0, "ask", "a broken edit never allows");
 }
+
+/// Deny rules that spelling tricks once dodged (they asked instead).
+#[test]
+fn deny_rules_catch_other_spellings() {
+    let env = TestEnv::new();
+    let cases: &[&str] = &[
+        "/bin/rm -rf x",
+        "/usr/bin/rm -rf x",
+        "rm --recur --force x",
+        "rm -r --forc x",
+        "git push --force origin HEAD:refs/heads/main",
+        "git push -f origin feature:main",
+        "git push --force origin main:main",
+        "git push --forc origin main",
+        "git push origin :main",
+        "git push --mirror",
+        "git push -f origin +main",
+    ];
+    for cmd in cases {
+        assert_eq!(env.decision(cmd).0, "deny", "{cmd}");
+    }
+    assert_eq!(env.decision("git push origin feature:main").0, "ask");
+}
+
+#[test]
+fn writes_through_symlinks_into_gate_files_are_denied() {
+    let env = TestEnv::new();
+    let link = env.project().join("ghlink");
+    std::os::unix::fs::symlink(env.gate_home(), &link).unwrap();
+    let p = env.project().to_string_lossy().into_owned();
+    let target = format!("{}/policy.toml", link.display());
+    let write = serde_json::json!({"session_id": "s", "cwd": p, "hook_event_name": "PreToolUse", "tool_name": "Write", "tool_use_id": "t1", "tool_input": {"file_path": target, "content": "x"}});
+    let a = crate::util::answer(&env.hook(&write));
+    assert_eq!(a["hookSpecificOutput"]["permissionDecision"], "deny", "{a}");
+    for cmd in ["echo x > ghlink/policy.toml", "cp a ghlink/policy.toml"] {
+        assert_eq!(env.decision(cmd).0, "deny", "{cmd}");
+    }
+}
