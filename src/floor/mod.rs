@@ -70,6 +70,10 @@ pub struct Env<'a> {
     /// Directories the command line may `cd` (or `env -C`) into: relative
     /// paths are checked against each of them too.
     pub extra_cwds: Vec<String>,
+    /// For a command fed by a pipe: the directories the names on its stdin
+    /// come from, when the stage before it only lists files under them
+    /// (`find src -name '*.rs' | xargs wc -l`). `None` when unknown.
+    pub stdin_names_from: Option<Vec<String>>,
     pub home: Option<&'a str>,
     /// gate's own directories (`@gate` in the sensitive list).
     pub gate_dirs: &'a [String],

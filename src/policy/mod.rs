@@ -305,6 +305,52 @@ fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// When `c` reads a pipe whose previous stage only lists file names under
+/// known directories (`find DIR...`, `git ls-files`, `ls DIR...`), those
+/// directories, normalised. Anything else is unknown.
+fn names_listed_into(
+    analysis: &crate::shell::Analysis,
+    c: &crate::shell::SimpleCommand,
+    cwd: &str,
+    home: Option<&str>,
+) -> Option<Vec<String>> {
+    if !c.context.in_pipeline || c.context.pipeline_stage == 0 {
+        return None;
+    }
+    let prev = analysis.commands.iter().find(|d| {
+        d.context.in_pipeline
+            && d.context.pipeline == c.context.pipeline
+            && d.context.pipeline_stage + 1 == c.context.pipeline_stage
+            && d.context.substitution_depth == c.context.substitution_depth
+    })?;
+    if !prev.argv.iter().all(|w| w.literal) || !prev.redirects.is_empty() {
+        return None;
+    }
+    let words: Vec<&str> = prev.argv.iter().map(|w| w.text.as_str()).collect();
+    let roots: Vec<&str> = match words.as_slice() {
+        ["find", rest @ ..] => {
+            let starts: Vec<&str> =
+                rest.iter().copied().take_while(|w| !w.starts_with('-') && *w != "(" && *w != "!").collect();
+            if starts.is_empty() {
+                vec!["."]
+            } else {
+                starts
+            }
+        }
+        ["git", "ls-files", rest @ ..] if rest.iter().all(|w| w.starts_with('-')) => vec!["."],
+        ["ls", rest @ ..] => {
+            let dirs: Vec<&str> = rest.iter().copied().filter(|w| !w.starts_with('-')).collect();
+            if dirs.is_empty() {
+                vec!["."]
+            } else {
+                dirs
+            }
+        }
+        _ => return None,
+    };
+    Some(roots.iter().map(|r| floor::normalize(r, cwd, home)).collect())
+}
+
 /// Every directory the line may change into (`cd`, `pushd`, `env -C`),
 /// each resolved against the working directory and the earlier targets.
 fn cd_targets(analysis: &crate::shell::Analysis, cwd: &str, home: Option<&str>) -> Vec<String> {
@@ -369,6 +415,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
         home: ctx.home.as_deref(),
         gate_dirs: &ctx.gate_dirs,
         probe: ctx.probe,
+        stdin_names_from: None,
     };
     let rules = &ctx.policy.rules;
     let fl = floor::floor();
@@ -416,7 +463,9 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                 }
                 matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
+                env.stdin_names_from = names_listed_into(&analysis, c, &action.cwd, ctx.home.as_deref());
                 parts.push(decide_subject(line, matched, fl.check(c, &env)));
+                env.stdin_names_from = None;
             }
             for o in &analysis.opaque {
                 parts.push(CommandVerdict {

@@ -340,6 +340,10 @@ fn red_team_regressions() {
         "env",
         "printenv GITHUB_TOKEN",
         "echo \"$ANTHROPIC_API_KEY\"",
+        // The tree holds a .env and a symlink: names listed from it are not safe to read.
+        "find . -name '*.rs' | xargs wc -l",
+        "git ls-files | xargs cat",
+        "find / -name credentials | xargs cat",
     ];
     let mut leaks = Vec::new();
     for cmd in rows {
