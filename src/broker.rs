@@ -80,23 +80,16 @@ pub fn agent_can_ask(action: &Action) -> bool {
 /// covers a later call only when it covers all of them.
 pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
     let mut keys = Vec::new();
+    let file_tool = matches!(action.kind, Kind::Read | Kind::Write | Kind::Edit | Kind::Search);
     for part in eval.commands.iter().filter(|p| p.decision == Decision::Ask) {
         let key = match (&part.rule, part.basis) {
+            // A rule's ask on a file covers that file only: approving one
+            // secret read must not approve every secret.
+            (Some(r), crate::policy::Basis::Rule) if file_tool => format!("rule:{}:{}", r.id, part.command),
             (Some(r), crate::policy::Basis::Rule) => format!("rule:{}", r.id),
             _ => match action.kind {
-                Kind::Shell => {
-                    let words = crate::policy::load::command_words(&part.command);
-                    let prefix: Vec<&str> =
-                        words.iter().take(2).map(String::as_str).take_while(|w| !w.starts_with('-')).collect();
-                    if prefix.is_empty() {
-                        format!("shell:{}", part.command)
-                    } else {
-                        format!("prefix:{}", prefix.join(" "))
-                    }
-                }
-                Kind::Read | Kind::Write | Kind::Edit | Kind::Search => {
-                    format!("file:{}:{}", action.tool, part.command)
-                }
+                Kind::Shell => shell_key(&part.command, &part.reason),
+                _ if file_tool => format!("file:{}:{}", action.tool, part.command),
                 _ => format!("tool:{}", action.tool),
             },
         };
@@ -107,17 +100,60 @@ pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
     keys
 }
 
+/// Programs whose first words say nothing about what they will do: a grant
+/// for them covers only the exact command approved.
+const EXACT_ONLY: &[&str] = &[
+    "bash", "sh", "zsh", "dash", "ksh", "fish", "python", "python3", "node", "perl", "ruby", "php", "deno", "bun",
+    "env", "sudo", "doas", "xargs", "eval", "exec", "command", "nohup", "timeout", "nice", "time", "watch", "ssh",
+    "docker", "kubectl", "npx", "gate",
+];
+
+/// A grant key for a shell command that asks: `prefix:<program> <subcommand>`
+/// when the first two words are plain (`make build`, `npm install`), else
+/// the exact command. A secret read is always exact.
+fn shell_key(command: &str, reason: &str) -> String {
+    let words = crate::policy::load::command_words(command);
+    let plain = |w: &String| {
+        !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) && !w.starts_with('-')
+    };
+    let program = words.first().map(|w| w.rsplit('/').next().unwrap_or(w).to_string()).unwrap_or_default();
+    if reason.contains("secret")
+        || EXACT_ONLY.contains(&program.as_str())
+        || words.len() < 2
+        || !words[..2].iter().all(plain)
+    {
+        return format!("exact:{command}");
+    }
+    format!("prefix:{} {}", words[0], words[1])
+}
+
 /// The rule "always allow" would add to the user policy, or None when an
 /// allow rule could not lift this ask (a rule's ask beats any allow).
 pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Option<String> {
-    if keys.iter().any(|k| k.starts_with("rule:") || k.starts_with("shell:")) {
+    if keys.iter().any(|k| k.starts_with("rule:")) {
         return None;
     }
     let id = format!("always-{}", clock::now_ms());
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let prefixes: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("prefix:")).map(quote).collect();
-    if !prefixes.is_empty() {
-        return Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\n", prefixes.join(", ")));
+    let exact: Vec<String> = keys
+        .iter()
+        .filter_map(|k| k.strip_prefix("exact:"))
+        .map(|c| format!("^{}$", regex::escape(&crate::policy::load::command_words(c).join(" "))))
+        .collect();
+    match (prefixes.is_empty(), exact.is_empty()) {
+        (false, true) => {
+            return Some(format!(
+                "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\n",
+                prefixes.join(", ")
+            ))
+        }
+        (true, false) => {
+            let re = exact.join("|");
+            return Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand_regex = {}\n", quote(&re)));
+        }
+        (false, false) => return None,
+        (true, true) => {}
     }
     let files: Vec<String> =
         eval.commands.iter().filter(|p| p.decision == Decision::Ask).map(|p| quote(&p.command)).collect();

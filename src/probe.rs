@@ -19,6 +19,36 @@ const MAX_TREE_ENTRIES: usize = 20_000;
 /// Directories a secret scan does not descend into: tools' own caches.
 const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", ".venv", "__pycache__", ".mypy_cache", ".cache"];
 
+/// A `!pattern` line that could re-include a secret file: a pattern with
+/// wildcards, or a name the sensitive list matches (`!.env.example`).
+fn has_negation(text: &[u8], names: &[Glob]) -> bool {
+    String::from_utf8_lossy(text).lines().any(|l| {
+        let Some(pat) = l.trim().strip_prefix('!') else { return false };
+        let pat = pat.trim_end_matches('/');
+        let base = pat.rsplit('/').next().unwrap_or(pat);
+        base.bytes().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\')) || names.iter().any(|g| g.is_match(base))
+    })
+}
+
+/// An ignore file above `root` that re-includes files with `!`.
+fn negations_above(root: &str, home: Option<&str>, names: &[Glob]) -> bool {
+    let mut files: Vec<std::path::PathBuf> = Vec::new();
+    let mut dir = Path::new(root).parent();
+    while let Some(d) = dir {
+        for n in [".ignore", ".rgignore", ".gitignore", ".git/info/exclude"] {
+            files.push(d.join(n));
+        }
+        dir = d.parent();
+    }
+    files.push(Path::new(root).join(".git/info/exclude"));
+    if let Some(h) = home {
+        files.push(Path::new(h).join(".config/git/ignore"));
+        files.push(Path::new(h).join(".gitignore"));
+        files.push(Path::new(h).join(".gitignore_global"));
+    }
+    files.iter().any(|f| std::fs::read(f).is_ok_and(|t| t.len() > 64 * 1024 || has_negation(&t, names)))
+}
+
 #[derive(Default)]
 pub struct DiskProbe {
     pub home: Option<String>,
@@ -34,13 +64,26 @@ impl DiskProbe {
 impl Probe for DiskProbe {
     /// A path that does not exist yet (a file about to be written) is
     /// resolved through its parent directory.
+    /// A dangling symlink resolves to where it points, so a write through it
+    /// is judged by the file it would create.
     fn canonicalize(&self, path: &str) -> Option<String> {
-        if let Ok(p) = std::fs::canonicalize(path) {
-            return Some(p.to_string_lossy().into_owned());
+        let mut p = std::path::PathBuf::from(path);
+        for _ in 0..16 {
+            if let Ok(real) = std::fs::canonicalize(&p) {
+                return Some(real.to_string_lossy().into_owned());
+            }
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.file_type().is_symlink() => {
+                    let target = std::fs::read_link(&p).ok()?;
+                    p = if target.is_absolute() { target } else { p.parent()?.join(target) };
+                }
+                _ => {
+                    let parent = std::fs::canonicalize(p.parent()?).ok()?;
+                    return Some(parent.join(p.file_name()?).to_string_lossy().into_owned());
+                }
+            }
         }
-        let p = Path::new(path);
-        let parent = std::fs::canonicalize(p.parent()?).ok()?;
-        Some(parent.join(p.file_name()?).to_string_lossy().into_owned())
+        None
     }
 
     fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>> {
@@ -88,7 +131,13 @@ impl Probe for DiskProbe {
         dir_names: &[String],
         hidden: bool,
         follow: bool,
+        only: Option<&Glob>,
     ) -> Option<String> {
+        // Ignore files above the tree (parents, the repository's
+        // info/exclude, the global excludes) can re-include hidden files.
+        if !hidden && negations_above(root, self.home.as_deref(), names) {
+            return self.tree_finds(root, names, dir_names, true, follow, only);
+        }
         let mut stack = vec![std::path::PathBuf::from(root)];
         let mut seen = 0usize;
         while let Some(dir) = stack.pop() {
@@ -102,10 +151,8 @@ impl Probe for DiskProbe {
                 if !hidden && matches!(name.as_str(), ".ignore" | ".rgignore" | ".gitignore") {
                     // An ignore file can re-include hidden files (`!.env`).
                     let text = std::fs::read(e.path()).unwrap_or_default();
-                    if text.len() > 64 * 1024
-                        || String::from_utf8_lossy(&text).lines().any(|l| l.trim_start().starts_with('!'))
-                    {
-                        return Some(format!("{}, which re-includes ignored files with `!`", e.path().display()));
+                    if text.len() > 64 * 1024 || has_negation(&text, names) {
+                        return self.tree_finds(root, names, dir_names, true, follow, only);
                     }
                 }
                 if !hidden && name.starts_with('.') {
@@ -122,7 +169,7 @@ impl Probe for DiskProbe {
                     if !SKIP_DIRS.contains(&name.as_str()) {
                         stack.push(e.path());
                     }
-                } else if names.iter().any(|g| g.is_match(&name)) {
+                } else if names.iter().any(|g| g.is_match(&name)) && only.is_none_or(|g| g.is_match(&name)) {
                     return Some(format!("{}, a sensitive file", e.path().display()));
                 }
             }

@@ -36,6 +36,8 @@ pub trait Probe {
     /// the walk is cut short, since then the tree cannot be vouched for.
     /// With `follow`, any symlink in the tree is itself reported, since it
     /// may lead anywhere.
+    /// `only`, when given, limits the files that count to those matching
+    /// it (a search restricted by a glob).
     fn tree_finds(
         &self,
         root: &str,
@@ -43,6 +45,7 @@ pub trait Probe {
         dir_names: &[String],
         hidden: bool,
         follow: bool,
+        only: Option<&Glob>,
     ) -> Option<String>;
 }
 
@@ -59,7 +62,7 @@ impl Probe for NoProbe {
     fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
         Ok(None)
     }
-    fn tree_finds(&self, _: &str, _: &[Glob], _: &[String], _: bool, _: bool) -> Option<String> {
+    fn tree_finds(&self, _: &str, _: &[Glob], _: &[String], _: bool, _: bool, _: Option<&Glob>) -> Option<String> {
         None
     }
 }
@@ -298,6 +301,19 @@ impl Floor {
     /// Why a recursive content search rooted at `path` would reach a
     /// secret directory, if it would.
     pub fn recursive_reason(&self, path: &str, env: &Env<'_>, hidden: bool, follow: bool) -> Option<String> {
+        self.recursive_reason_only(path, env, hidden, follow, None)
+    }
+
+    /// [`Floor::recursive_reason`] for a search that reads only files
+    /// matching `only`.
+    pub fn recursive_reason_only(
+        &self,
+        path: &str,
+        env: &Env<'_>,
+        hidden: bool,
+        follow: bool,
+        only: Option<&Glob>,
+    ) -> Option<String> {
         if let Some(r) = self.sensitive_reason(path, env) {
             return Some(r);
         }
@@ -313,7 +329,7 @@ impl Floor {
             if let Some(d) = self.sensitive_dirs(env).into_iter().find(|d| d.starts_with(&prefix)) {
                 return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
             }
-            if let Some(f) = env.probe.tree_finds(&root, &self.names, &self.sensitive.dir_names, hidden, follow) {
+            if let Some(f) = env.probe.tree_finds(&root, &self.names, &self.sensitive.dir_names, hidden, follow, only) {
                 return Some(format!("a recursive search of {root} reads {f}"));
             }
         }

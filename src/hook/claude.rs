@@ -141,6 +141,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         return Err(HookError::Shape("tool_input is not an object".into()));
     }
     let kind = kind_of(&tool);
+    if kind == Kind::Shell && !args.get("command").is_some_and(Value::is_string) {
+        return Err(HookError::Shape(format!("{tool}'s tool_input.command is not a string")));
+    }
     let target = target_of(kind, &tool, &args);
     Ok(Action {
         agent: Agent::ClaudeCode,
@@ -160,7 +163,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
 /// Claude Code's tool names, mapped to gate's kinds.
 pub fn kind_of(tool: &str) -> Kind {
     match tool {
-        "Bash" | "BashOutput" | "KillShell" | "PowerShell" => Kind::Shell,
+        // Only Bash runs a bash command line; PowerShell is another
+        // language, and the background-shell tools are not command lines.
+        "Bash" => Kind::Shell,
         "Read" | "NotebookRead" | "LS" => Kind::Read,
         "Write" => Kind::Write,
         "Edit" | "MultiEdit" | "NotebookEdit" => Kind::Edit,

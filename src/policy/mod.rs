@@ -202,7 +202,8 @@ pub fn argv_forms(argv: &[String]) -> Vec<Vec<String>> {
             "timeout" => &["-k", "-s"],
             "nice" => &["-n"],
             "xargs" => &["-d", "-n", "-L", "-P", "-I", "-s", "-E", "-a"],
-            "nohup" | "time" | "command" | "exec" | "builtin" | "stdbuf" | "ionice" | "chronic" | "unbuffer" => &[],
+            "nohup" | "time" | "command" | "exec" | "builtin" | "stdbuf" | "ionice" | "chronic" | "unbuffer"
+            | "busybox" | "watch" | "chroot" => &[],
             "git" => {
                 let mut out = vec![cur[0].clone()];
                 let mut i = 1;
@@ -305,6 +306,20 @@ fn pipe_targets(analysis: &crate::shell::Analysis) -> Vec<Vec<String>> {
         .collect()
 }
 
+/// The script of `sh -c SCRIPT` (and bash, zsh, dash, ksh), when it is a
+/// literal word.
+fn shell_c_script(argv: &[String], c: &crate::shell::SimpleCommand) -> Option<String> {
+    let program = argv.first()?.rsplit('/').next()?;
+    if !matches!(program, "sh" | "bash" | "zsh" | "dash" | "ksh" | "mksh" | "busybox") {
+        return None;
+    }
+    let args = if program == "busybox" { argv.get(2..)? } else { argv.get(1..)? };
+    let pos = args.iter().position(|a| a.starts_with('-') && !a.starts_with("--") && a.contains('c'))?;
+    let script = args.get(pos + 1)?;
+    // Only a word the analysis saw as literal is the script bash will run.
+    c.argv.iter().any(|w| w.literal && w.text == *script).then(|| script.clone())
+}
+
 /// When `c` reads a pipe whose previous stage only lists file names under
 /// known directories (`find DIR...`, `git ls-files`, `ls DIR...`), those
 /// directories, normalised. Anything else is unknown.
@@ -338,13 +353,12 @@ fn names_listed_into(
             }
         }
         ["git", "ls-files", rest @ ..] if rest.iter().all(|w| w.starts_with('-')) => vec!["."],
+        // ls prints bare names, which the next program opens relative to
+        // the working directory, not to the listed directory.
         ["ls", rest @ ..] => {
-            let dirs: Vec<&str> = rest.iter().copied().filter(|w| !w.starts_with('-')).collect();
-            if dirs.is_empty() {
-                vec!["."]
-            } else {
-                dirs
-            }
+            let mut dirs: Vec<&str> = rest.iter().copied().filter(|w| !w.starts_with('-')).collect();
+            dirs.push(".");
+            dirs
         }
         _ => return None,
     };
@@ -427,7 +441,14 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let whole = matching(rules, &view, Subject::Whole);
     match action.kind {
         Kind::Shell => {
-            let command = s("command").unwrap_or_default();
+            let Some(command) = s("command") else {
+                parts.push(decide_subject(
+                    action.tool.clone(),
+                    Vec::new(),
+                    Check::Unsafe { reason: format!("{} has no command line to check", action.tool) },
+                ));
+                return Evaluation { verdict: summarize(&parts, &target), commands: parts };
+            };
             let analysis = crate::shell::analyze(&command);
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref());
@@ -459,6 +480,26 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     for r in matching(rules, &view, Subject::Command(&cv)) {
                         if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
                             matched.push(r);
+                        }
+                    }
+                }
+                // `bash -c '...'` runs a second command line: the rules see
+                // its commands too, so a deny inside it still denies. (The
+                // floor never passes a shell, so this can only tighten.)
+                for form in argv_forms(&argv) {
+                    let Some(script) = shell_c_script(&form, c) else { continue };
+                    let inner = crate::shell::analyze(&script);
+                    let inner_pipes = pipe_targets(&inner);
+                    for (ic, ipiped) in inner.commands.iter().zip(inner_pipes) {
+                        let iargv: Vec<String> = ic.argv.iter().map(|w| w.text.clone()).collect();
+                        let ipaths = command_paths(ic, &action.cwd, ctx.home.as_deref());
+                        for iform in argv_forms(&iargv) {
+                            let cv = CommandView::new(iform, ipaths.clone(), ipiped.clone());
+                            for r in matching(rules, &view, Subject::Command(&cv)) {
+                                if r.decision != Decision::Allow && !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                                    matched.push(r);
+                                }
+                            }
                         }
                     }
                 }
@@ -509,7 +550,16 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                         .find(|s| tail.to_ascii_lowercase().contains(*s))
                         .map(|s| format!("the pattern {p:?} targets secret files ({s})"))
                 });
-                match fl.recursive_reason(&abs, &env, false, false).or(named_secret) {
+                // Grep (ripgrep) skips hidden files, unless a glob or a file
+                // type brings them back: then count the secret files the
+                // glob matches (any, for a type).
+                let grep_glob = if action.tool == "Grep" { s("glob") } else { None };
+                let only = grep_glob
+                    .as_deref()
+                    .and_then(|g| crate::policy::glob::Glob::path(g.rsplit('/').next().unwrap_or(g)).ok());
+                let hidden = grep_glob.is_some() || (action.tool == "Grep" && s("type").is_some());
+                let found = fl.recursive_reason_only(&abs, &env, hidden, false, only.as_ref());
+                match found.or(named_secret) {
                     Some(r) => Check::Unsafe { reason: format!("searching secrets: {r}") },
                     None => Check::Safe {
                         entry: "floor:file-tools".into(),
@@ -521,9 +571,19 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             parts.push(decide_subject(abs.clone(), matched, floor_check));
         }
         Kind::Write | Kind::Edit => {
-            let path = s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")).unwrap_or_default();
+            // Every path field the tool may write through.
+            let fields: Vec<String> = ["notebook_path", "file_path", "path"].iter().filter_map(|k| s(k)).collect();
+            let path = fields.first().cloned().unwrap_or_default();
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
             let mut matched = matching(rules, &view, Subject::File(&abs));
+            for other in fields.iter().skip(1) {
+                let o = floor::normalize(other, &action.cwd, ctx.home.as_deref());
+                for r in matching(rules, &view, Subject::File(&o)) {
+                    if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                        matched.push(r);
+                    }
+                }
+            }
             if let Some(real) = ctx.probe.canonicalize(&abs).filter(|r| *r != abs) {
                 for r in matching(rules, &view, Subject::File(&real)) {
                     if !matched.iter().any(|m| std::ptr::eq(*m, r)) {

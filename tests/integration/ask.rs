@@ -370,3 +370,75 @@ fn check_ask_prompts_on_a_real_terminal_and_records_the_answer() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("no usable terminal to ask on (/dev/tty"), "{}", stderr(&out));
 }
+
+/// An inbox heartbeat without a terminal: for tests that answer from the CLI.
+struct FakeInbox {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FakeInbox {
+    fn open(env: &TestEnv) -> FakeInbox {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let beat = env.gate_home().join("watch.heartbeat");
+        std::fs::write(&beat, "test").unwrap();
+        let s = stop.clone();
+        std::thread::spawn(move || {
+            while !s.load(Ordering::SeqCst) {
+                let _ = std::fs::write(&beat, "test");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        });
+        FakeInbox { stop }
+    }
+}
+
+impl Drop for FakeInbox {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+/// Answer the next question from the CLI with `approve --session`.
+fn approve_next_for_session(env: &TestEnv, hook: Child) -> String {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let id = loop {
+        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
+        if let Some(id) = v[0]["id"].as_i64() {
+            break id;
+        }
+        assert!(Instant::now() < deadline, "no question");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(env.run(&["approve", &id.to_string(), "--session"]).status.code(), Some(0));
+    decision_of(&hook.wait_with_output().unwrap()).0
+}
+
+/// Found by a red-team pass: one grant must not approve more than the call
+/// the human saw.
+#[test]
+fn session_grants_stay_narrow() {
+    let env = TestEnv::new();
+    let _inbox = FakeInbox::open(&env);
+    std::fs::write(env.project().join(".env"), "S=1").unwrap();
+    let read = |id: &str, path: String| json!({"session_id": "s1", "cwd": env.project(), "hook_event_name": "PreToolUse", "tool_name": "Read", "tool_use_id": id, "tool_input": {"file_path": path}});
+    let first =
+        spawn_hook(&env, &read("r1", format!("{}/.env", env.project().display())), &[("GATE_ASK_TIMEOUT", "20")]);
+    assert_eq!(approve_next_for_session(&env, first), "allow");
+    // The same file again: covered.
+    let again = env.hook(&read("r2", format!("{}/.env", env.project().display())));
+    assert_eq!(decision_of(&again).0, "allow");
+    // Another secret: asks again.
+    let other = spawn_hook(
+        &env,
+        &read("r3", format!("{}/.ssh/id_ed25519", env.home().display())),
+        &[("GATE_ASK_TIMEOUT", "1")],
+    );
+    assert_eq!(decision_of(&other.wait_with_output().unwrap()).0, "deny", "expired: not covered by the grant");
+    // `bash -c` grants cover only the exact script.
+    let b = spawn_hook(&env, &bash(&env, "s1", "b1", "bash -c 'echo hi'"), &[("GATE_ASK_TIMEOUT", "20")]);
+    assert_eq!(approve_next_for_session(&env, b), "allow");
+    assert_eq!(decision_of(&env.hook(&bash(&env, "s1", "b2", "bash -c 'echo hi'"))).0, "allow");
+    let wider =
+        spawn_hook(&env, &bash(&env, "s1", "b3", "bash -c 'cat ~/.aws/credentials'"), &[("GATE_ASK_TIMEOUT", "1")]);
+    assert_eq!(decision_of(&wider.wait_with_output().unwrap()).0, "deny");
+}

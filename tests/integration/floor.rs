@@ -366,3 +366,62 @@ fn red_team_regressions() {
         assert_eq!(decide(&shell(cmd, &cwd), &home).verdict.decision, Decision::Allow, "{cmd}");
     }
 }
+
+/// The third red-team pass: Claude's own file tools and the payload shapes.
+#[test]
+fn red_team_file_tools() {
+    let env = TestEnv::new();
+    let cwd = scratch_repo(&env);
+    let home = env.home().to_string_lossy().into_owned();
+    std::fs::write(env.project().join(".env"), "SECRET=1\n").unwrap();
+    std::fs::create_dir_all(env.home().join(".claude")).unwrap();
+    std::os::unix::fs::symlink(env.home().join(".claude/settings.json"), env.project().join("sj")).unwrap();
+    let tool = |name: &str, input: serde_json::Value| Action {
+        agent: Agent::ClaudeCode,
+        session_id: "s".into(),
+        tool_use_id: None,
+        tool: name.into(),
+        kind: gate::hook::claude::kind_of(name),
+        target: None,
+        args: input,
+        cwd: cwd.clone(),
+        permission_mode: None,
+        transcript_path: None,
+        subagent: None,
+    };
+    let cases: &[(&str, serde_json::Value, Decision)] = &[
+        ("Grep", serde_json::json!({"pattern": "SECRET", "path": cwd, "glob": ".e*"}), Decision::Ask),
+        ("Grep", serde_json::json!({"pattern": "SECRET", "path": cwd, "glob": "*"}), Decision::Ask),
+        ("Grep", serde_json::json!({"pattern": "SECRET", "path": cwd, "type": "sh"}), Decision::Ask),
+        ("Grep", serde_json::json!({"pattern": "fn", "path": cwd, "glob": "*.rs"}), Decision::Allow),
+        ("Grep", serde_json::json!({"pattern": "fn", "path": cwd}), Decision::Allow),
+        ("PowerShell", serde_json::json!({"command": "type ~/.aws/credentials"}), Decision::Ask),
+        ("KillShell", serde_json::json!({"shell_id": "1"}), Decision::Ask),
+        ("Write", serde_json::json!({"file_path": format!("{cwd}/sj"), "content": "{}"}), Decision::Deny),
+        (
+            "NotebookEdit",
+            serde_json::json!({"notebook_path": format!("{home}/.claude/settings.json"), "file_path": format!("{cwd}/x.ipynb"), "new_source": "x"}),
+            Decision::Deny,
+        ),
+    ];
+    for (name, input, want) in cases {
+        let v = decide(&tool(name, input.clone()), &home).verdict;
+        assert_eq!(v.decision, *want, "{name} {input}: {}", v.reason);
+    }
+    // A repository's info/exclude re-including .env makes a plain search ask.
+    assert_eq!(
+        decide(&tool("Grep", serde_json::json!({"pattern": "x", "path": cwd})), &home).verdict.decision,
+        Decision::Allow
+    );
+    std::fs::write(env.project().join(".git/info/exclude"), "!.env\n").unwrap();
+    assert_eq!(
+        decide(&tool("Grep", serde_json::json!({"pattern": "x", "path": cwd})), &home).verdict.decision,
+        Decision::Ask
+    );
+    assert_eq!(decide(&shell("rg SECRET .", &cwd), &home).verdict.decision, Decision::Ask);
+    // ls prints names that xargs opens in the working directory.
+    std::fs::create_dir_all(env.project().join("sub")).unwrap();
+    std::fs::write(env.project().join("sub/creds"), "").unwrap();
+    std::os::unix::fs::symlink(env.home().join(".aws-credentials"), env.project().join("creds")).unwrap();
+    assert_eq!(decide(&shell("ls sub | xargs cat", &cwd), &home).verdict.decision, Decision::Ask);
+}

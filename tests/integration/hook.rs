@@ -317,3 +317,15 @@ fn the_database_is_private() {
     let journal = env.sqlite3("PRAGMA journal_mode");
     assert_eq!(journal.trim(), "wal");
 }
+
+#[test]
+fn a_bash_call_without_a_string_command_is_denied() {
+    let env = TestEnv::new();
+    for bad in [json!(["rm", "-rf", "/"]), json!(null), json!({"x": 1}), json!(7)] {
+        let mut p = env.fixture("PreToolUse-Bash-ls");
+        p["tool_input"]["command"] = bad.clone();
+        let out = env.hook(&p);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stdout(&out));
+        assert!(stderr(&out).contains("tool_input.command is not a string"), "{bad}: {}", stderr(&out));
+    }
+}
