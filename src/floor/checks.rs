@@ -355,6 +355,41 @@ pub(super) fn check_program(
                 None => safe(name, spec),
             };
         }
+        Some("xxd") => {
+            // xxd's own parser: `-ps` is `-p` with the rest ignored, so a
+            // bundle can hide an operand. Only whole, known flags pass.
+            let mut operands: Vec<&Word> = Vec::new();
+            let mut i = 0;
+            while i < args.len() {
+                let w = args[i];
+                let t = w.text.as_str();
+                if !w.literal {
+                    return unsafe_(format!("`xxd`: `{}` is computed at run time", w.raw));
+                }
+                match t {
+                    "-a" | "-b" | "-C" | "-E" | "-e" | "-i" | "-u" | "-v" | "-r" | "-p" | "-ps" | "-plain"
+                    | "-postscript" => i += 1,
+                    "-c" | "-g" | "-l" | "-o" | "-s" | "-n" | "-cols" | "-groupsize" | "-len" | "-seek" | "-name" => {
+                        i += 2
+                    }
+                    "-h" | "-help" | "-version" => i += 1,
+                    _ if t.starts_with('-') && t != "-" => {
+                        return unsafe_(format!("`xxd {t}` is not known to be read-only"))
+                    }
+                    _ => {
+                        operands.push(w);
+                        i += 1;
+                    }
+                }
+            }
+            if operands.len() > 1 {
+                return unsafe_("`xxd IN OUT` writes OUT");
+            }
+            return match check_paths(floor, name, &operands, env, OperandRules::strict(), Recursion::No) {
+                Ok(()) => safe(name, spec),
+                Err(e) => unsafe_(e),
+            };
+        }
         Some("printenv") => {
             let names: Vec<&&Word> = args.iter().filter(|w| !w.text.starts_with('-')).collect();
             if names.is_empty() {
@@ -451,6 +486,23 @@ pub(super) fn check_program(
             if let Some(w) = operands.iter().find(|w| !w.text.starts_with('+')) {
                 return unsafe_(format!("`date {}` sets the clock", w.text));
             }
+        }
+        Some("ps")
+            if args.iter().any(|w| {
+                let t = w.text.as_str();
+                t.starts_with('-')
+                    && !t.starts_with("--")
+                    && t.len() > 2
+                    && t.contains('e')
+                    && !matches!(
+                        t,
+                        "-ef" | "-eF" | "-el" | "-ely" | "-elf" | "-eo" | "-eH" | "-ejH" | "-eLf" | "-efH" | "-efL"
+                    )
+            }) =>
+        {
+            return unsafe_(
+                "`ps` with `e` in a dashed bundle can fall back to BSD `e`, which prints other processes' environments",
+            );
         }
         Some("ps") => {
             for w in &operands {

@@ -344,6 +344,15 @@ fn red_team_regressions() {
         "find . -name '*.rs' | xargs wc -l",
         "git ls-files | xargs cat",
         "find / -name credentials | xargs cat",
+        // Fourth pass.
+        "printf 6563686f0a | xxd -r -ps - ~/.bashrc",
+        "xxd -bs a.rs b.rs",
+        "git --bare diff HEAD~1 HEAD",
+        "ps -auxe",
+        "ps -uxe",
+        "md5sum -c sums.txt",
+        "sha256sum --check sums.txt",
+        "sort -S 1K -T ~ a.rs",
     ];
     let mut leaks = Vec::new();
     for cmd in rows {
