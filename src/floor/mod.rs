@@ -83,6 +83,19 @@ pub struct Env<'a> {
     pub probe: &'a dyn Probe,
 }
 
+impl Env<'_> {
+    /// The directories a path counts from: an absolute or `~` path from
+    /// itself, a relative one from the working directory and from every
+    /// directory the line may `cd` to.
+    fn bases_for(&self, path: &str) -> Vec<&str> {
+        if path.starts_with('/') || path.starts_with('~') {
+            vec![self.cwd]
+        } else {
+            std::iter::once(self.cwd).chain(self.extra_cwds.iter().map(String::as_str)).collect()
+        }
+    }
+}
+
 /// The floor's answer for one simple command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
@@ -246,13 +259,7 @@ impl Floor {
     /// Why reading `path` would touch a secret, if it would.
     pub fn sensitive_reason(&self, path: &str, env: &Env<'_>) -> Option<String> {
         let mut candidates: Vec<String> = Vec::new();
-        // Relative paths count from every directory the line may `cd` to.
-        let bases: Vec<&str> = if path.starts_with('/') || path.starts_with('~') {
-            vec![env.cwd]
-        } else {
-            std::iter::once(env.cwd).chain(env.extra_cwds.iter().map(String::as_str)).collect()
-        };
-        for base in bases {
+        for base in env.bases_for(path) {
             let lexical = normalize(path, base, env.home);
             // Resolve symlinks on the path as written too: `..` after a
             // symlink (`/proc/self/cwd/..`) means the link target's parent.
@@ -317,12 +324,7 @@ impl Floor {
         if let Some(r) = self.sensitive_reason(path, env) {
             return Some(r);
         }
-        let bases: Vec<&str> = if path.starts_with('/') || path.starts_with('~') {
-            vec![env.cwd]
-        } else {
-            std::iter::once(env.cwd).chain(env.extra_cwds.iter().map(String::as_str)).collect()
-        };
-        for base in bases {
+        for base in env.bases_for(path) {
             let lexical = normalize(path, base, env.home);
             let root = env.probe.canonicalize(&lexical).unwrap_or(lexical);
             let prefix = if root == "/" { "/".to_string() } else { format!("{root}/") };

@@ -41,6 +41,23 @@ fn decide(action: &Action, home: &str) -> policy::Evaluation {
     policy::explain(action, &ctx)
 }
 
+/// The action for one of Claude's own tools.
+fn file_tool(name: &str, input: serde_json::Value, cwd: &str) -> Action {
+    Action {
+        agent: Agent::ClaudeCode,
+        session_id: "s".into(),
+        tool_use_id: None,
+        tool: name.into(),
+        kind: gate::hook::claude::kind_of(name),
+        target: None,
+        args: input,
+        cwd: cwd.to_string(),
+        permission_mode: None,
+        transcript_path: None,
+        subagent: None,
+    }
+}
+
 fn scratch_repo(env: &TestEnv) -> String {
     let p = env.project();
     let ok = std::process::Command::new("git").args(["init", "-q"]).current_dir(&p).status().unwrap();
@@ -150,19 +167,7 @@ fn file_tools_ask_on_secrets_and_pass_otherwise() {
     let home = env.home().to_string_lossy().into_owned();
     std::fs::write(env.project().join(".env"), "K=V").unwrap();
     std::os::unix::fs::symlink(env.project().join(".env"), env.project().join("innocent.txt")).unwrap();
-    let tool = |name: &str, input: serde_json::Value| Action {
-        agent: Agent::ClaudeCode,
-        session_id: "s".into(),
-        tool_use_id: None,
-        tool: name.into(),
-        kind: gate::hook::claude::kind_of(name),
-        target: None,
-        args: input,
-        cwd: cwd.clone(),
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-    };
+    let tool = |name: &str, input: serde_json::Value| file_tool(name, input, &cwd);
     let cases: &[(&str, serde_json::Value, Decision)] = &[
         ("Read", serde_json::json!({"file_path": format!("{cwd}/src/main.rs")}), Decision::Allow),
         ("Read", serde_json::json!({"file_path": format!("{cwd}/.env")}), Decision::Ask),
@@ -385,19 +390,7 @@ fn red_team_file_tools() {
     std::fs::write(env.project().join(".env"), "SECRET=1\n").unwrap();
     std::fs::create_dir_all(env.home().join(".claude")).unwrap();
     std::os::unix::fs::symlink(env.home().join(".claude/settings.json"), env.project().join("sj")).unwrap();
-    let tool = |name: &str, input: serde_json::Value| Action {
-        agent: Agent::ClaudeCode,
-        session_id: "s".into(),
-        tool_use_id: None,
-        tool: name.into(),
-        kind: gate::hook::claude::kind_of(name),
-        target: None,
-        args: input,
-        cwd: cwd.clone(),
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-    };
+    let tool = |name: &str, input: serde_json::Value| file_tool(name, input, &cwd);
     let cases: &[(&str, serde_json::Value, Decision)] = &[
         ("Grep", serde_json::json!({"pattern": "SECRET", "path": cwd, "glob": ".e*"}), Decision::Ask),
         ("Grep", serde_json::json!({"pattern": "SECRET", "path": cwd, "glob": "*"}), Decision::Ask),
