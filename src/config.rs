@@ -37,6 +37,9 @@ pub struct Loaded {
     pub set: PolicySet,
     pub settings: Settings,
     pub files: Vec<LoadedFile>,
+    /// What `~` and `@gate` stood for while loading: the home and gate's
+    /// own directories, which the decision needs too.
+    pub macros: Macros,
 }
 
 /// gate's own directories, as the policy's `@gate` and the floor see them.
@@ -108,7 +111,7 @@ pub fn read_trust(paths: &Paths) -> Vec<(String, String)> {
 /// Load every layer for an action in `cwd`.
 pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     let macros = macros(paths);
-    let mut out = Loaded::default();
+    let mut out = Loaded { macros: macros.clone(), ..Loaded::default() };
     let mut disable: Vec<String> = Vec::new();
     let mut add = |out: &mut Loaded,
                    layer: Layer,

@@ -37,9 +37,8 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let paths = Paths::from_env()?;
     let action = shell_action(&command, &cwd);
-    let loaded = crate::config::load(&paths, &cwd);
     // The very function the hook decides with.
-    let (eval, _) = crate::cmd::hook::evaluate(&paths, &action);
+    let (eval, loaded) = crate::cmd::hook::evaluate(&paths, &action);
     if args.ask && eval.verdict.decision == Decision::Ask {
         return ask_on_tty(&paths, &action, &eval, loaded.settings.ask_timeout);
     }

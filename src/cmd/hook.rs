@@ -97,7 +97,8 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let event_name = if matches!(event, HookEvent::PreTool(_)) { "PreToolUse" } else { "PermissionRequest" };
-            let (eval, settings) = evaluate(&paths, action);
+            let (eval, loaded) = evaluate(&paths, action);
+            let settings = loaded.settings;
             let no_receipt = |e: &dyn std::fmt::Display| {
                 block(format!(
                     "gate: cannot write the receipt ({e}); no receipt, no action: denying `{}`. \
@@ -152,15 +153,20 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
 
 /// Load the policy layers and decide. `gate check` calls this too, so the
 /// two always agree.
-pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::policy::load::Settings) {
+pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::config::Loaded) {
     if let Some(f) = crate::cache::floor(paths) {
         crate::floor::install(f);
     }
     let loaded = crate::config::load(paths, &action.cwd);
-    let home = std::env::var("HOME").ok().filter(|h| !h.is_empty());
-    let probe = crate::probe::DiskProbe::new(home.clone());
-    let ctx = policy::Context { home, gate_dirs: crate::config::gate_dirs(paths), probe: &probe, policy: &loaded.set };
-    (policy::explain(action, &ctx), loaded.settings)
+    let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone());
+    let ctx = policy::Context {
+        home: loaded.macros.home.clone(),
+        gate_dirs: loaded.macros.gate_dirs.clone(),
+        probe: &probe,
+        policy: &loaded.set,
+    };
+    let eval = policy::explain(action, &ctx);
+    (eval, loaded)
 }
 
 fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {

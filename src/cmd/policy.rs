@@ -134,7 +134,7 @@ fn describe(r: &crate::policy::rule::Rule) -> String {
 pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let cwd = cwd_or(cwd)?;
-    let Loaded { set, files, settings } = config::load(&paths, &cwd);
+    let Loaded { set, files, settings, .. } = config::load(&paths, &cwd);
     if json_out {
         let rules: Vec<_> = set
             .rules
