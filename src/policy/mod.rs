@@ -475,8 +475,9 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                 }
                 let mut matched: Vec<&Rule> = Vec::new();
-                for form in argv_forms(&argv) {
-                    let cv = CommandView::new(form, paths.clone(), piped.clone());
+                let forms = argv_forms(&argv);
+                for form in &forms {
+                    let cv = CommandView::new(form.clone(), paths.clone(), piped.clone());
                     for r in matching(rules, &view, Subject::Command(&cv)) {
                         if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
                             matched.push(r);
@@ -486,8 +487,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 // `bash -c '...'` runs a second command line: the rules see
                 // its commands too, so a deny inside it still denies. (The
                 // floor never passes a shell, so this can only tighten.)
-                for form in argv_forms(&argv) {
-                    let Some(script) = shell_c_script(&form, c) else { continue };
+                for form in &forms {
+                    let Some(script) = shell_c_script(form, c) else { continue };
                     let inner = crate::shell::analyze(&script);
                     let inner_pipes = pipe_targets(&inner);
                     for (ic, ipiped) in inner.commands.iter().zip(inner_pipes) {
