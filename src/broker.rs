@@ -101,11 +101,11 @@ pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
 }
 
 /// Programs whose first words say nothing about what they will do: a grant
-/// for them covers only the exact command approved.
+/// for them covers only the exact command approved. Every wrapper of
+/// `policies/wrappers.toml` counts too.
 const EXACT_ONLY: &[&str] = &[
     "bash", "sh", "zsh", "dash", "ksh", "fish", "python", "python3", "node", "perl", "ruby", "php", "deno", "bun",
-    "env", "sudo", "doas", "xargs", "eval", "exec", "command", "nohup", "timeout", "nice", "time", "watch", "ssh",
-    "docker", "kubectl", "npx", "gate",
+    "eval", "ssh", "docker", "kubectl", "npx", "gate",
 ];
 
 /// A grant key for a shell command that asks: `prefix:<program> <subcommand>`
@@ -119,6 +119,7 @@ fn shell_key(command: &str, reason: &str) -> String {
     let program = words.first().map(|w| w.rsplit('/').next().unwrap_or(w).to_string()).unwrap_or_default();
     if reason.contains("secret")
         || EXACT_ONLY.contains(&program.as_str())
+        || crate::floor::wrapper(&program).is_some()
         || words.len() < 2
         || !words[..2].iter().all(plain)
     {

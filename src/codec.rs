@@ -8,14 +8,14 @@
 use std::collections::BTreeMap;
 
 use crate::action::Kind;
-use crate::floor::{Floor, Operands, ProgramSpec, Sensitive};
+use crate::floor::{Floor, Operands, ProgramSpec, Sensitive, SpecialCheck};
 use crate::policy::glob::Glob;
 use crate::policy::load::{PolicyError, PolicyFile, Settings};
 use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
 /// Bumped whenever an encoding below changes.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 5;
 
 pub struct Reader<'a> {
     b: &'a [u8],
@@ -199,6 +199,37 @@ byte_enum!(Decision, [Decision::Allow, Decision::Ask, Decision::Deny]);
 byte_enum!(Layer, [Layer::Default, Layer::User, Layer::Project, Layer::Managed]);
 byte_enum!(Operands, [Operands::Paths, Operands::Text, Operands::None]);
 byte_enum!(
+    SpecialCheck,
+    [
+        SpecialCheck::Find,
+        SpecialCheck::Sed,
+        SpecialCheck::Git,
+        SpecialCheck::Echo,
+        SpecialCheck::Printf,
+        SpecialCheck::Test,
+        SpecialCheck::Wrapper,
+        SpecialCheck::Jq,
+        SpecialCheck::Tar,
+        SpecialCheck::Kill,
+        SpecialCheck::Cd,
+        SpecialCheck::Xxd,
+        SpecialCheck::Printenv,
+        SpecialCheck::Crontab,
+        SpecialCheck::Dd,
+        SpecialCheck::Read,
+        SpecialCheck::Unzip,
+        SpecialCheck::Date,
+        SpecialCheck::Ps,
+        SpecialCheck::Checksum,
+        SpecialCheck::GitList,
+        SpecialCheck::GitReflog,
+        SpecialCheck::GitStash,
+        SpecialCheck::GitWorktree,
+        SpecialCheck::GitConfig,
+        SpecialCheck::GitCatFile,
+    ]
+);
+byte_enum!(
     Kind,
     [Kind::Shell, Kind::Read, Kind::Write, Kind::Edit, Kind::Search, Kind::Fetch, Kind::Mcp, Kind::Agent, Kind::Other]
 );
@@ -371,10 +402,24 @@ impl Codec for ProgramSpec {
         self.harmless_flags.put(w);
         self.long.put(w);
         self.long_arg.put(w);
+        self.long_optional.put(w);
+        self.long_optional_next.put(w);
+        self.words.put(w);
+        self.words_arg.put(w);
         self.numeric.put(w);
         self.operands.put(w);
         self.max_operands.put(w);
         self.pattern_first.put(w);
+        self.recursive.put(w);
+        self.recursive_by_default.put(w);
+        self.not_search.put(w);
+        self.hidden.put(w);
+        self.hidden_by_default.put(w);
+        self.follow.put(w);
+        self.keys.put(w);
+        self.keys_path.put(w);
+        self.bundles.put(w);
+        self.bsd.put(w);
         self.check.put(w);
         self.sub.put(w);
     }
@@ -387,10 +432,24 @@ impl Codec for ProgramSpec {
             harmless_flags: Codec::get(r)?,
             long: Codec::get(r)?,
             long_arg: Codec::get(r)?,
+            long_optional: Codec::get(r)?,
+            long_optional_next: Codec::get(r)?,
+            words: Codec::get(r)?,
+            words_arg: Codec::get(r)?,
             numeric: Codec::get(r)?,
             operands: Codec::get(r)?,
             max_operands: Codec::get(r)?,
             pattern_first: Codec::get(r)?,
+            recursive: Codec::get(r)?,
+            recursive_by_default: Codec::get(r)?,
+            not_search: Codec::get(r)?,
+            hidden: Codec::get(r)?,
+            hidden_by_default: Codec::get(r)?,
+            follow: Codec::get(r)?,
+            keys: Codec::get(r)?,
+            keys_path: Codec::get(r)?,
+            bundles: Codec::get(r)?,
+            bsd: Codec::get(r)?,
             check: Codec::get(r)?,
             sub: Codec::get(r)?,
         })

@@ -62,6 +62,15 @@ impl DiskProbe {
 }
 
 impl Probe for DiskProbe {
+    /// Read from /etc/passwd (no NSS lookups: a user only in LDAP is
+    /// unknown, and a tilde naming them asks).
+    fn home_of(&self, user: &str) -> Option<String> {
+        let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+        passwd.lines().find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() >= 6 && f[0] == user && f[5].starts_with('/')).then(|| f[5].to_string())
+        })
+    }
     /// A path that does not exist yet (a file about to be written) is
     /// resolved through its parent directory.
     /// A dangling symlink resolves to where it points, so a write through it

@@ -7,13 +7,24 @@
 //! through the [`Probe`] the caller passes in, so this module does no I/O
 //! itself.
 
-mod checks;
+mod archive;
+mod find;
+pub mod flags;
+mod generic;
+mod git;
+mod jq;
+mod operands;
 mod sed;
+mod simple;
+pub mod spec;
+mod wrappers;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use serde::Deserialize;
+
+pub use spec::{wrapper, wrappers, Arity, Operands, ProgramSpec, SpecialCheck, Wrapper, WrapperSpec};
 
 use crate::policy::glob::Glob;
 use crate::shell::{RedirectOp, SimpleCommand, Word};
@@ -38,6 +49,8 @@ pub trait Probe {
     /// may lead anywhere.
     /// `only`, when given, limits the files that count to those matching
     /// it (a search restricted by a glob).
+    /// The home directory of `user`, from the system's user database.
+    fn home_of(&self, user: &str) -> Option<String>;
     fn tree_finds(
         &self,
         root: &str,
@@ -61,6 +74,9 @@ impl Probe for NoProbe {
     }
     fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
         Ok(None)
+    }
+    fn home_of(&self, _: &str) -> Option<String> {
+        None
     }
     fn tree_finds(&self, _: &str, _: &[Glob], _: &[String], _: bool, _: bool, _: Option<&Glob>) -> Option<String> {
         None
@@ -112,48 +128,6 @@ impl Check {
     fn unsafe_(reason: impl Into<String>) -> Check {
         Check::Unsafe { reason: reason.into() }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize, Default)]
-#[serde(rename_all = "lowercase")]
-pub enum Operands {
-    Paths,
-    #[default]
-    Text,
-    None,
-}
-
-#[derive(Debug, Clone, Deserialize, serde::Serialize, Default)]
-#[serde(deny_unknown_fields)]
-pub struct ProgramSpec {
-    pub reason: String,
-    #[serde(default)]
-    pub short: String,
-    #[serde(default)]
-    pub short_arg: String,
-    /// Short flags whose value, if any, is attached (`-Iseconds`).
-    #[serde(default)]
-    pub short_optional: String,
-    /// No flag of this program writes or runs anything, so an operand that
-    /// turns out to be a flag (from a glob, a variable or xargs) is harmless.
-    #[serde(default)]
-    pub harmless_flags: bool,
-    #[serde(default)]
-    pub long: Vec<String>,
-    #[serde(default)]
-    pub long_arg: Vec<String>,
-    #[serde(default)]
-    pub numeric: bool,
-    #[serde(default)]
-    pub operands: Operands,
-    #[serde(default)]
-    pub max_operands: Option<usize>,
-    #[serde(default)]
-    pub pattern_first: bool,
-    #[serde(default)]
-    pub check: Option<String>,
-    #[serde(default)]
-    pub sub: BTreeMap<String, ProgramSpec>,
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]
@@ -301,6 +275,13 @@ impl Floor {
             if let Some(d) = dirs.iter().find(|d| p == *d || p.starts_with(&format!("{}/", d.trim_end_matches('/')))) {
                 return Some(format!("{p} is inside {d}, which holds secrets"));
             }
+            // Another user's home holds the same secrets as ours.
+            if let Some(rel) = self.sensitive.dirs.iter().filter_map(|d| d.strip_prefix("~/")).find(|rel| {
+                let rel = rel.trim_end_matches('/');
+                p.ends_with(&format!("/{rel}")) || p.contains(&format!("/{rel}/"))
+            }) {
+                return Some(format!("{p} is inside a home's ~/{rel}, which holds secrets"));
+            }
         }
         None
     }
@@ -394,7 +375,7 @@ impl Floor {
         }
     }
 
-    fn assignment_problem(&self, a: &str, bare: bool) -> Option<String> {
+    pub(crate) fn assignment_problem(&self, a: &str, bare: bool) -> Option<String> {
         let (name, value) = a.split_once('=').unwrap_or((a, ""));
         let name = name.trim_end_matches('+');
         // A pager forced to `cat` (or none) runs nothing.
@@ -419,7 +400,7 @@ impl Floor {
     }
 
     /// Check an argv (also used for the inner command of wrappers).
-    fn check_argv(&self, argv: &[&Word], env: &Env<'_>, depth: usize, _first: &Word) -> Check {
+    pub(crate) fn check_argv(&self, argv: &[&Word], env: &Env<'_>, depth: usize, _first: &Word) -> Check {
         if depth > 8 {
             return Check::unsafe_("wrappers nested too deeply");
         }
@@ -440,7 +421,7 @@ impl Floor {
         let Some(spec) = self.program.get(name) else {
             return Check::unsafe_(format!("`{name}` is not in the read-only floor"));
         };
-        checks::check_program(self, name, spec, &argv[1..], env, depth)
+        generic::check_program(self, name, spec, &argv[1..], env, depth)
     }
 }
 

@@ -227,3 +227,65 @@ mod tests {
         }
     }
 }
+
+/// sed's words: flags by the shared walker, then the scripts (`-e`, or the
+/// first operand) read by [`check_script`], then the files it reads.
+/// `--sandbox` makes sed refuse `e`, `w` and `r` wherever the script comes
+/// from, so a script file (`-f`) passes only with it.
+pub(super) fn check_sed(
+    floor: &super::Floor,
+    spec: &super::ProgramSpec,
+    args: &[&crate::shell::Word],
+    env: &super::Env<'_>,
+) -> Result<(), String> {
+    use super::operands::{check_paths, check_values, OperandRules, Recursion};
+    // `-i` (in a bundle too, before a letter whose value is the rest).
+    for w in args.iter().take_while(|w| !w.is("--")) {
+        let t = w.text.as_str();
+        let bundle = t.strip_prefix('-').filter(|b| !b.starts_with('-')).unwrap_or("");
+        let in_bundle = bundle.chars().take_while(|c| !"efl".contains(*c)).any(|c| c == 'i');
+        if t.starts_with("--in-place") || in_bundle {
+            return Err("`sed -i` edits files in place".into());
+        }
+    }
+    let parsed = super::flags::walk("sed", spec, args, false)?;
+    let sandbox = parsed.has("--sandbox");
+    let from_file = parsed.has("-f") || parsed.has("--file");
+    if from_file && !sandbox {
+        return Err("`sed -f` runs a script from a file gate cannot see (add --sandbox)".into());
+    }
+    check_values(floor, "sed", &parsed, env)?;
+    let mut operands = parsed.operands.clone();
+    let mut scripts: Vec<(bool, String, String)> = Vec::new();
+    for (flag, v) in &parsed.values {
+        if flag == "-e" || flag == "--expression" {
+            scripts.push((v.literal, v.text.clone(), v.raw.clone()));
+        }
+    }
+    for (flag, v) in &parsed.inline_values {
+        if flag == "-e" || flag == "--expression" {
+            scripts.push((true, v.clone(), v.clone()));
+        }
+    }
+    if scripts.is_empty() && !from_file {
+        if operands.is_empty() {
+            return Err("`sed` without a script".into());
+        }
+        let w = operands.remove(0);
+        scripts.push((w.literal, w.text.clone(), w.raw.clone()));
+    }
+    for (literal, text, raw) in &scripts {
+        if !literal {
+            return Err(format!("`sed`: the script `{raw}` is computed at run time"));
+        }
+        if sandbox {
+            continue;
+        }
+        for read in check_script(text)? {
+            if let Some(r) = floor.sensitive_reason(&read, env) {
+                return Err(format!("`sed r` would read a secret: {r}"));
+            }
+        }
+    }
+    check_paths(floor, "sed", &operands, env, OperandRules::strict(), Recursion::No)
+}

@@ -196,66 +196,75 @@ pub fn argv_forms(argv: &[String]) -> Vec<Vec<String>> {
     let mut cur: Vec<String> = argv.to_vec();
     for _ in 0..8 {
         let Some(first) = cur.first().map(|s| s.rsplit('/').next().unwrap_or(s).to_string()) else { break };
-        let skip_values: &[&str] = match first.as_str() {
-            "sudo" | "doas" => &["-u", "-g", "-C", "-D", "-h", "-p", "-r", "-t", "-U", "-T"],
-            "env" => &["-u", "-C", "-S"],
-            "timeout" => &["-k", "-s"],
-            "nice" => &["-n"],
-            "xargs" => &["-d", "-n", "-L", "-P", "-I", "-s", "-E", "-a"],
-            "nohup" | "time" | "command" | "exec" | "builtin" | "stdbuf" | "ionice" | "chronic" | "unbuffer"
-            | "busybox" | "watch" | "chroot" => &[],
-            "git" => {
-                let mut out = vec![cur[0].clone()];
-                let mut i = 1;
-                while i < cur.len() && cur[i].starts_with('-') {
-                    let flag = cur[i].as_str();
-                    i += if matches!(
-                        flag,
-                        "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env"
-                    ) {
-                        2
-                    } else {
-                        1
-                    };
-                }
-                if i == 1 {
-                    break;
-                }
+        if first == "git" {
+            let mut out = vec![cur[0].clone()];
+            let mut i = 1;
+            while i < cur.len() && cur[i].starts_with('-') {
+                let flag = cur[i].as_str();
+                i += if matches!(
+                    flag,
+                    "-C" | "-c" | "--git-dir" | "--work-tree" | "--namespace" | "--exec-path" | "--config-env"
+                ) {
+                    2
+                } else {
+                    1
+                };
+            }
+            if i > 1 {
                 out.extend(cur.iter().skip(i).cloned());
                 if out != cur {
                     forms.push(out);
                 }
-                break;
-            }
-            _ => break,
-        };
-        let mut i = 1;
-        while i < cur.len() {
-            let w = cur[i].as_str();
-            if w == "--" {
-                i += 1;
-                break;
-            }
-            if w.starts_with('-') {
-                i += if skip_values.contains(&w) { 2 } else { 1 };
-                continue;
-            }
-            if first == "env" && w.contains('=') {
-                i += 1;
-                continue;
-            }
-            if first == "timeout" {
-                i += 1; // the duration
             }
             break;
         }
-        if i >= cur.len() {
-            break;
-        }
+        let Some(w) = floor::wrapper(&first) else { break };
+        let Some(i) = wrapped_command_at(w, &cur) else { break };
         cur = cur[i..].to_vec();
         forms.push(cur.clone());
     }
     forms
+}
+
+/// Where the command a wrapper runs starts in `argv` (`argv[0]` is the
+/// wrapper), by the wrapper table's flags: a flag that takes a value skips
+/// it, an unknown flag is taken to have none, then come `NAME=value` words
+/// (env) and the wrapper's fixed words (timeout's duration).
+fn wrapped_command_at(w: &floor::Wrapper, argv: &[String]) -> Option<usize> {
+    let mut i = 1;
+    while i < argv.len() {
+        let a = argv[i].as_str();
+        if a == "--" {
+            i += 1;
+            break;
+        }
+        if !a.starts_with('-') || a == "-" {
+            break;
+        }
+        i += 1;
+        let takes_next = if let Some(long) = a.strip_prefix("--") {
+            !long.contains('=') && w.flags.long_arity(long) == Some(floor::Arity::Required)
+        } else {
+            // A bundle takes the next word when its last letter needs a value
+            // that was not attached.
+            let letters: Vec<char> = a[1..].chars().collect();
+            letters
+                .iter()
+                .position(|c| w.flags.short_arity(*c) == Some(floor::Arity::Required))
+                .is_some_and(|k| k == letters.len() - 1)
+        };
+        if takes_next {
+            i += 1;
+        }
+    }
+    if argv.get(i).is_some_and(|a| a == "-") && w.spec.assignments {
+        i += 1;
+    }
+    while w.spec.assignments && argv.get(i).is_some_and(|a| a.contains('=') && !a.starts_with('-')) {
+        i += 1;
+    }
+    i += w.spec.positionals;
+    (i < argv.len()).then_some(i)
 }
 
 /// The paths a simple command names: operands and redirection targets,
