@@ -59,7 +59,7 @@ pub(crate) fn arithmetic(expr: &str) -> (Vec<String>, Vec<Opaque>) {
 }
 
 /// `NAME=`, `NAME+=` or `NAME[..]=` at the start of a word.
-fn looks_like_assignment(raw: &str) -> bool {
+pub(crate) fn looks_like_assignment(raw: &str) -> bool {
     let b = raw.as_bytes();
     let mut i = 0;
     while i < b.len() && (b[i] == b'_' || b[i].is_ascii_alphanumeric()) {

@@ -5,6 +5,7 @@
 //! no processes, and bounded work: inputs over [`MAX_INPUT_BYTES`] or nested deeper than the
 //! limits below are reported as opaque instead of being parsed. See `docs/parser.md`.
 
+mod brace;
 mod guard;
 mod lexer;
 mod walk;
@@ -236,6 +237,23 @@ pub fn analyze(src: &str) -> Analysis {
         ));
         return analysis;
     }
-    walk::Walker::new(&mut analysis).program(src, 0, Context::default(), &[]);
+    walk::Walker::new(&mut analysis, src, true).program(src, 0, Context::default(), &[]);
+    if analysis.commands.iter().any(may_switch_brace_expansion) {
+        // `set +B` (or zsh's `setopt ignorebraces`) somewhere: no word is brace-expanded.
+        analysis = Analysis::default();
+        walk::Walker::new(&mut analysis, src, false).program(src, 0, Context::default(), &[]);
+    }
     analysis
+}
+
+/// A command that may turn brace expansion off: `set`, `shopt`, zsh's `setopt`, `unsetopt`
+/// or `emulate`, with arguments, as the command or behind `command`, `builtin` or `time`.
+fn may_switch_brace_expansion(c: &SimpleCommand) -> bool {
+    let mut words = c.argv.iter().skip_while(|w| {
+        w.literal && (matches!(w.text.as_str(), "command" | "builtin" | "time") || w.text.starts_with('-'))
+    });
+    let Some(name) = words.next() else { return false };
+    name.literal
+        && matches!(name.text.as_str(), "set" | "shopt" | "setopt" | "unsetopt" | "emulate")
+        && words.next().is_some()
 }

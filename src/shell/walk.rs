@@ -8,12 +8,63 @@ use brush_parser::ast;
 
 use super::lexer::{self, Mode};
 use super::{
-    guard, short, Analysis, Context, Opaque, OpaqueKind, Redirect, RedirectOp, SimpleCommand, Word,
+    brace, guard, short, Analysis, Context, Opaque, OpaqueKind, Redirect, RedirectOp, SimpleCommand, Word,
     MAX_SUBSTITUTION_DEPTH, MAX_TOTAL_TOKENIZED_BYTES, MAX_TOTAL_TOKENS,
 };
 
 /// More opaque findings than this are dropped (the input is opaque either way).
 const MAX_OPAQUE: usize = 64;
+/// A `for` loop over more values than this is not unrolled.
+pub(crate) const MAX_LOOP_VALUES: usize = 64;
+/// Loop iterations unrolled over the whole analysis (nested loops multiply).
+pub(crate) const MAX_UNROLLED_ITERATIONS: usize = 256;
+
+/// Builtins (bash's and zsh's) that can assign a shell variable named by an argument or an
+/// implicit one (`read` sets `REPLY`): a loop body running one is not unrolled.
+const ASSIGNING_BUILTINS: &[&str] = &[
+    "read",
+    "mapfile",
+    "readarray",
+    "unset",
+    "getopts",
+    "wait",
+    "declare",
+    "typeset",
+    "local",
+    "export",
+    "readonly",
+    "let",
+    "eval",
+    "source",
+    ".",
+    "compgen",
+    "select",
+    "vared",
+    "zparseopts",
+    "integer",
+    "float",
+    "zstyle",
+];
+
+/// The variable of a `for` loop being unrolled, while its body is walked.
+struct Binding {
+    name: String,
+    /// The list word of this iteration; `None` while the body is walked without unrolling
+    /// (the name is then shadowed: nothing is substituted for it).
+    value: Option<Word>,
+    /// The body may assign the variable, so substituting its value is not exact.
+    written: bool,
+}
+
+/// What [`Walker::restore`] goes back to.
+struct Mark {
+    commands: usize,
+    opaque: usize,
+    tokens_left: usize,
+    bytes_left: usize,
+    exhausted: bool,
+    unroll_left: usize,
+}
 
 pub(crate) struct Walker<'a> {
     out: &'a mut Analysis,
@@ -21,6 +72,12 @@ pub(crate) struct Walker<'a> {
     bytes_left: usize,
     exhausted: bool,
     pipelines: usize,
+    /// Brace expansion is on (off when the input may run `set +B` or the like).
+    braces: bool,
+    /// The input mentions `IFS`, so an unquoted `$f` may split in other places.
+    ifs_touched: bool,
+    bindings: Vec<Binding>,
+    unroll_left: usize,
 }
 
 fn parser_options() -> brush_parser::ParserOptions {
@@ -44,13 +101,53 @@ fn literal(text: &str) -> Word {
 }
 
 impl<'a> Walker<'a> {
-    pub(crate) fn new(out: &'a mut Analysis) -> Self {
+    /// A walker that brace-expands words when `braces` is set; `src` is the whole input.
+    pub(crate) fn new(out: &'a mut Analysis, src: &str, braces: bool) -> Self {
         Walker {
             out,
             tokens_left: MAX_TOTAL_TOKENS,
             bytes_left: MAX_TOTAL_TOKENIZED_BYTES,
             exhausted: false,
             pipelines: 0,
+            braces,
+            ifs_touched: src.contains("IFS"),
+            bindings: Vec::new(),
+            unroll_left: MAX_UNROLLED_ITERATIONS,
+        }
+    }
+
+    fn mark(&self) -> Mark {
+        Mark {
+            commands: self.out.commands.len(),
+            opaque: self.out.opaque.len(),
+            tokens_left: self.tokens_left,
+            bytes_left: self.bytes_left,
+            exhausted: self.exhausted,
+            unroll_left: self.unroll_left,
+        }
+    }
+
+    /// Forgets everything found since `m`.
+    fn restore(&mut self, m: Mark) {
+        self.out.commands.truncate(m.commands);
+        self.out.opaque.truncate(m.opaque);
+        self.tokens_left = m.tokens_left;
+        self.bytes_left = m.bytes_left;
+        self.exhausted = m.exhausted;
+        self.unroll_left = m.unroll_left;
+    }
+
+    /// Notes that `name` may be assigned here.
+    fn written(&mut self, name: &str) {
+        for b in self.bindings.iter_mut().filter(|b| b.name == name) {
+            b.written = true;
+        }
+    }
+
+    /// Notes that any variable may be assigned here.
+    fn all_written(&mut self) {
+        for b in &mut self.bindings {
+            b.written = true;
         }
     }
 
@@ -250,12 +347,7 @@ impl<'a> Walker<'a> {
                 c.in_subshell = true;
                 self.compound_list(&s.list, depth, c, inh);
             }
-            ast::CompoundCommand::ForClause(f) => {
-                for w in f.values.iter().flatten() {
-                    self.word(&w.value, Mode::Word, depth, ctx);
-                }
-                self.compound_list(&f.body.list, depth, ctx, inh);
-            }
+            ast::CompoundCommand::ForClause(f) => self.for_clause(f, depth, ctx, inh),
             ast::CompoundCommand::CaseClause(c) => {
                 self.word(&c.value.value, Mode::Word, depth, ctx);
                 for item in &c.cases {
@@ -290,6 +382,107 @@ impl<'a> Walker<'a> {
         }
     }
 
+    /// A `for NAME in WORDS` loop. The loop assigns NAME, which the floor sees as a command
+    /// of assignments `NAME=WORD`. When the list is known words and plain globs (after brace
+    /// expansion) and the body never assigns NAME, the body is walked once per value, with the
+    /// value's word put in for each whole-word `$NAME`, `"$NAME"`, `${NAME}` or `"${NAME}"`
+    /// (see [`Walker::substitute`]); otherwise once, with NAME left computed.
+    fn for_clause(&mut self, f: &ast::ForClauseCommand, depth: usize, ctx: Context, inh: &[Redirect]) {
+        let name = f.variable_name.as_str();
+        self.written(name);
+        let index = self.out.commands.len();
+        let mut values = Vec::new();
+        for w in f.values.iter().flatten() {
+            values.extend(self.words(&w.value, depth, ctx));
+        }
+        let assignments = match &f.values {
+            None => vec![format!("{name}=\"$@\"")],
+            Some(ws) => ws.iter().map(|w| format!("{name}={}", w.value)).collect(),
+        };
+        let at = index.min(self.out.commands.len());
+        let assign = SimpleCommand { argv: Vec::new(), assignments, redirects: inh.to_vec(), context: ctx };
+        self.out.commands.insert(at, assign);
+
+        let known = |w: &Word| w.literal || (!w.has_expansion && !w.has_brace && (w.has_glob || w.has_tilde));
+        let unroll = f.values.is_some()
+            && unrollable_name(name)
+            && !values.is_empty()
+            && values.len() <= MAX_LOOP_VALUES
+            && values.len() <= self.unroll_left
+            && values.iter().all(known);
+        if unroll {
+            let mark = self.mark();
+            self.unroll_left -= values.len();
+            let mut exact = true;
+            for v in values {
+                self.bindings.push(Binding { name: name.to_string(), value: Some(v), written: false });
+                self.compound_list(&f.body.list, depth, ctx, inh);
+                let written = self.bindings.pop().is_none_or(|b| b.written);
+                if written {
+                    exact = false;
+                    break;
+                }
+            }
+            if exact {
+                return;
+            }
+            self.restore(mark);
+        }
+        self.bindings.push(Binding { name: name.to_string(), value: None, written: false });
+        self.compound_list(&f.body.list, depth, ctx, inh);
+        self.bindings.pop();
+    }
+
+    /// The word to use for `raw` when it is a whole-word use of a loop variable being unrolled
+    /// and the value is exact there: quoted, a literal value or a plain glob (which then stands
+    /// for the names it matches, one per iteration); unquoted, only a literal value that
+    /// neither splits nor globs.
+    fn substitute(&self, raw: &str) -> Option<Word> {
+        let (inner, quoted) = match raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')) {
+            Some(inner) => (inner, true),
+            None => (raw, false),
+        };
+        let rest = inner.strip_prefix('$')?;
+        let name = rest.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(rest);
+        if !is_name(name) {
+            return None;
+        }
+        let value = self.bindings.iter().rev().find(|b| b.name == name)?.value.as_ref()?;
+        let exact = if quoted {
+            value.literal || (!value.has_expansion && !value.has_brace && (value.has_glob || value.has_tilde))
+        } else {
+            value.literal && !self.ifs_touched && stays_one_word(&value.text)
+        };
+        exact.then(|| value.clone())
+    }
+
+    /// Notes the loop variables a word's parameter expansions may assign (`${f:=x}`): any
+    /// `${NAME` other than `${NAME}` counts, and so do `${#NAME` and `${!NAME`.
+    fn note_parameter_writes(&mut self, raw: &str) {
+        if self.bindings.is_empty() || !raw.contains("${") {
+            return;
+        }
+        let b = raw.as_bytes();
+        let mut hits = Vec::new();
+        let mut i = 0;
+        while let Some(p) = raw.get(i..).and_then(|r| r.find("${")) {
+            let mut j = i + p + 2;
+            let prefixed = matches!(b.get(j), Some(b'#' | b'!'));
+            if prefixed {
+                j += 1;
+            }
+            let n = b[j..].iter().take_while(|c| **c == b'_' || c.is_ascii_alphanumeric()).count();
+            let name = raw.get(j..j + n).unwrap_or("");
+            if !name.is_empty() && (prefixed || b.get(j + n) != Some(&b'}')) {
+                hits.push(name.to_string());
+            }
+            i = j;
+        }
+        for h in hits {
+            self.written(&h);
+        }
+    }
+
     fn arithmetic(&mut self, expr: &str, depth: usize, ctx: Context) {
         let (subs, problems) = lexer::arithmetic(expr);
         for p in problems {
@@ -304,14 +497,42 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Lexes one word, records its problems and analyses its substitutions.
+    /// Lexes one word, records its problems and analyses its substitutions; a whole-word use
+    /// of a loop variable being unrolled becomes its value.
     fn word(&mut self, raw: &str, mode: Mode, depth: usize, ctx: Context) -> Word {
+        self.note_parameter_writes(raw);
+        if mode == Mode::Word {
+            if let Some(w) = self.substitute(raw) {
+                return w;
+            }
+        }
         let lexed = lexer::lex(raw, mode);
         for p in lexed.problems {
             self.push_opaque(p);
         }
         self.substitutions(lexed.substitutions, depth, ctx);
         lexed.word
+    }
+
+    /// A word where bash brace-expands (an argument, a `for` value): the words it becomes.
+    /// It stays one word, unexpanded, when brace expansion is off, when the word looks like
+    /// an assignment, or when [`brace::expand`] is unsure or a resulting word is not plain.
+    fn words(&mut self, raw: &str, depth: usize, ctx: Context) -> Vec<Word> {
+        let word = self.word(raw, Mode::Word, depth, ctx);
+        if !word.has_brace || !self.braces || lexer::looks_like_assignment(raw) {
+            return vec![word];
+        }
+        let Some(raws) = brace::expand(raw) else { return vec![word] };
+        let mut out = Vec::with_capacity(raws.len());
+        for r in &raws {
+            let lexed = lexer::lex(r, Mode::Word);
+            let w = lexed.word;
+            if !lexed.problems.is_empty() || !lexed.substitutions.is_empty() || w.has_brace || w.has_expansion {
+                return vec![word];
+            }
+            out.push(w);
+        }
+        out
     }
 
     fn extended_test(&mut self, e: &ast::ExtendedTestExpr, depth: usize, ctx: Context) {
@@ -447,6 +668,11 @@ impl<'a> Walker<'a> {
     }
 
     fn assignment(&mut self, a: &ast::Assignment, depth: usize, ctx: Context) {
+        match &a.name {
+            ast::AssignmentName::VariableName(name) | ast::AssignmentName::ArrayElementName(name, _) => {
+                self.written(name);
+            }
+        }
         if let ast::AssignmentName::ArrayElementName(name, index) = &a.name {
             if !lexer::plain_subscript(index) {
                 let lexed = lexer::lex(index, Mode::Word);
@@ -492,6 +718,7 @@ impl<'a> Walker<'a> {
             self.item(item, false, &mut cmd, depth, ctx);
         }
         self.check_command(&cmd.argv);
+        self.note_command_writes(&cmd.argv);
         cmd.redirects.extend(inh.iter().cloned());
         let at = index.min(self.out.commands.len());
         self.out.commands.insert(at, cmd);
@@ -511,8 +738,14 @@ impl<'a> Walker<'a> {
                 cmd.redirects.push(r);
             }
             ast::CommandPrefixOrSuffixItem::Word(w) => {
-                let word = self.word(&w.value, Mode::Word, depth, ctx);
-                cmd.argv.push(word);
+                // The command name is never brace-expanded here (`{ls,-la}` stays computed).
+                if cmd.argv.is_empty() {
+                    let word = self.word(&w.value, Mode::Word, depth, ctx);
+                    cmd.argv.push(word);
+                } else {
+                    let words = self.words(&w.value, depth, ctx);
+                    cmd.argv.extend(words);
+                }
             }
             ast::CommandPrefixOrSuffixItem::AssignmentWord(a, raw) => {
                 if is_prefix && cmd.argv.is_empty() {
@@ -532,6 +765,23 @@ impl<'a> Walker<'a> {
                 cmd.argv.push(synthetic(shown));
                 self.compound_list(&sub.list, depth, Self::sub_context(ctx), &[]);
             }
+        }
+    }
+
+    /// Notes the variables a command may assign: any, when it runs one of the
+    /// [`ASSIGNING_BUILTINS`] (or `printf -v`, `print -v`) anywhere in its words.
+    fn note_command_writes(&mut self, argv: &[Word]) {
+        if self.bindings.is_empty() {
+            return;
+        }
+        let dash_v = argv.iter().any(|w| !w.literal || w.text.starts_with("-v"));
+        let assigns = argv.iter().any(|w| {
+            w.literal
+                && (ASSIGNING_BUILTINS.contains(&w.text.as_str())
+                    || (matches!(w.text.as_str(), "printf" | "print") && dash_v))
+        });
+        if assigns {
+            self.all_written();
         }
     }
 
@@ -628,6 +878,79 @@ impl<'a> Walker<'a> {
             }
         }
     }
+}
+
+/// A loop variable whose value reads back as assigned and that no shell treats specially:
+/// lower case, and not one of zsh's special lower-case parameters.
+fn unrollable_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && name != "_"
+        && (b[0] == b'_' || b[0].is_ascii_lowercase())
+        && b.iter().all(|c| *c == b'_' || c.is_ascii_lowercase() || c.is_ascii_digit())
+        && !matches!(
+            name,
+            "argv"
+                | "status"
+                | "pipestatus"
+                | "path"
+                | "cdpath"
+                | "fpath"
+                | "manpath"
+                | "module_path"
+                | "mailpath"
+                | "psvar"
+                | "watch"
+                | "histchars"
+                | "prompt"
+                | "signals"
+                | "options"
+                | "parameters"
+                | "commands"
+                | "functions"
+                | "aliases"
+                | "builtins"
+                | "history"
+                | "historywords"
+                | "jobdirs"
+                | "jobstates"
+                | "jobtexts"
+                | "modules"
+                | "nameddirs"
+                | "userdirs"
+                | "dirstack"
+                | "funcstack"
+                | "funcfiletrace"
+                | "funcsourcetrace"
+                | "functrace"
+                | "patchars"
+                | "reswords"
+                | "saliases"
+                | "galiases"
+                | "dis_aliases"
+                | "dis_functions"
+                | "dis_builtins"
+                | "dis_reswords"
+                | "dis_patchars"
+                | "dis_galiases"
+                | "dis_saliases"
+                | "widgets"
+                | "keymaps"
+                | "zsh_eval_context"
+                | "zsh_scheduled_events"
+                | "epochtime"
+                | "sysparams"
+                | "errnos"
+                | "mapfile"
+                | "terminfo"
+                | "termcap"
+        )
+}
+
+/// An unquoted expansion of `s` stays exactly `s`: no field splitting (default IFS), no
+/// globbing, no empty-field removal.
+fn stays_one_word(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"._-/+,:@%".contains(&c))
 }
 
 fn is_name(s: &str) -> bool {
