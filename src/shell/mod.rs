@@ -8,6 +8,7 @@
 mod guard;
 mod lexer;
 mod walk;
+pub mod zsh;
 
 #[cfg(test)]
 mod tests;
