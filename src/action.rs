@@ -93,6 +93,44 @@ pub struct Action {
     pub transcript_path: Option<String>,
     /// Set when the call comes from a subagent.
     pub subagent: Option<String>,
+    /// The shell a shell tool's command runs in (bash unless the adapter knows otherwise).
+    pub shell: Shell,
+}
+
+/// The shell that runs a shell tool's command line: bash and zsh read the same text
+/// differently (`docs/shells.md`); any other shell is not analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Shell {
+    #[default]
+    Bash,
+    Zsh,
+    Other(String),
+}
+
+impl Shell {
+    /// From a shell's path or name: `/usr/bin/zsh`, `zsh-5.9` and `zsh` are zsh.
+    pub fn from_program(program: &str) -> Shell {
+        let base = program.rsplit('/').next().unwrap_or(program);
+        match base.trim_end_matches(|c: char| c.is_ascii_digit() || c == '.' || c == '-') {
+            "bash" => Shell::Bash,
+            "zsh" => Shell::Zsh,
+            _ => Shell::Other(base.to_string()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Shell::Bash => "bash",
+            Shell::Zsh => "zsh",
+            Shell::Other(name) => name,
+        }
+    }
+}
+
+impl Serialize for Shell {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 /// How a tool call ended, reported after it ran.

@@ -205,6 +205,10 @@ pub struct CheckArgs {
     /// When gate would ask, ask on this terminal (/dev/tty) and record the answer.
     #[arg(long)]
     pub ask: bool,
+    /// Explain the command as this shell runs it: bash, zsh, or another name (which gate does
+    /// not analyse). Default: the shell Claude Code would pick here ($CLAUDE_CODE_SHELL, $SHELL).
+    #[arg(long, value_name = "SHELL")]
+    pub shell: Option<String>,
     /// The command line to check.
     #[arg(last = true, required = true)]
     pub command: Vec<String>,

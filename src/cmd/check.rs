@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::action::{Action, Agent, Kind};
+use crate::action::{Action, Agent, Kind, Shell};
 use crate::cli::CheckArgs;
 use crate::paths::Paths;
 use crate::policy::Decision;
@@ -26,6 +26,7 @@ pub fn shell_action(command: &str, cwd: &str) -> Action {
         permission_mode: None,
         transcript_path: None,
         subagent: None,
+        shell: Shell::Bash,
     }
 }
 
@@ -36,7 +37,12 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir()?.to_string_lossy().into_owned(),
     };
     let paths = Paths::from_env()?;
-    let action = shell_action(&command, &cwd);
+    let mut action = shell_action(&command, &cwd);
+    // As the shell named, or as the one Claude Code's hook would find here.
+    action.shell = match &args.shell {
+        Some(name) => Shell::from_program(name),
+        None => crate::cmd::hook::agent_shell(Agent::ClaudeCode),
+    };
     // The very function the hook decides with.
     let (eval, loaded) = crate::cmd::hook::evaluate(&paths, &action);
     if args.ask && eval.verdict.decision == Decision::Ask {
@@ -48,6 +54,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             "basis": eval.verdict.basis.as_str(),
             "rule": eval.verdict.rule,
             "reason": eval.verdict.reason,
+            "shell": action.shell,
             "commands": eval.commands,
             "broken_policies": loaded.set.broken,
         });
@@ -61,6 +68,9 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Decision::Deny => p.red("deny").into_owned(),
     };
     println!("{word}: {}", term::sanitize(&crate::cmd::hook::answer_reason(&eval.verdict)));
+    if action.shell != Shell::Bash {
+        println!("  shell: {}", term::sanitize(action.shell.as_str()));
+    }
     for c in &eval.commands {
         println!("  {} {}", p.bold(c.decision.as_str()), term::sanitize(&c.command));
         if !c.floor.is_empty() {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::action::{Action, Agent, HookEvent, Outcome, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, SessionMark, Shell};
 use crate::broker::{self, Settled};
 use crate::hook::{self, HookError, Reply};
 use crate::paths::Paths;
@@ -90,10 +90,15 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
     if let Err(e) = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw) {
         return block(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
     }
-    let (agent, event) = match hook::parse(&raw, forced) {
+    let (agent, mut event) = match hook::parse(&raw, forced) {
         Ok(v) => v,
         Err((agent, err)) => return refuse_payload(&paths, agent, &raw, err),
     };
+    if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = &mut event {
+        if a.kind == Kind::Shell {
+            a.shell = agent_shell(agent);
+        }
+    }
     match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let event_name = if matches!(event, HookEvent::PreTool(_)) { "PreToolUse" } else { "PermissionRequest" };
@@ -148,6 +153,23 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
             }
         },
         HookEvent::Ignored { .. } => (String::new(), 0, None),
+    }
+}
+
+/// The shell `agent` runs its shell tool's commands in, read from this process's environment,
+/// which the agent passes to its hooks. Claude Code picks one from `$CLAUDE_CODE_SHELL`,
+/// `$SHELL` and what is installed; the other agents are taken to run bash until their
+/// adapters say otherwise.
+pub fn agent_shell(agent: Agent) -> Shell {
+    match agent {
+        Agent::ClaudeCode => crate::hook::claude::bash_tool_shell(
+            |k| std::env::var(k).ok(),
+            |p| {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+            },
+        ),
+        _ => Shell::Bash,
     }
 }
 

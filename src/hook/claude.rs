@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{HookError, Reply};
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, SessionMark, Shell};
 
 /// The events Claude Code sends that gate knows and lets pass untouched.
 const PASSIVE_EVENTS: &[&str] = &[
@@ -157,7 +157,40 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         permission_mode: wire.permission_mode.clone(),
         transcript_path: wire.transcript_path.clone(),
         subagent: wire.agent_type.clone().or_else(|| wire.agent_id.clone()),
+        // The payload does not say; the hook's environment does (`bash_tool_shell`).
+        shell: Shell::Bash,
     })
+}
+
+/// The shell Claude Code runs its Bash tool in, chosen as 2.1.328 chooses it (seen in its
+/// code and by running it; `docs/shells.md`): the first executable of `$CLAUDE_CODE_SHELL`
+/// and `$SHELL` that names bash or zsh; else zsh before bash (bash before zsh when `$SHELL`
+/// is bash), each looked up in `$PATH` and in /bin, /usr/bin, /usr/local/bin and
+/// /opt/homebrew/bin. `var` reads the hook's environment, which is Claude's;
+/// `executable` says whether an absolute path is an executable file. No shell at all is
+/// `Other("none")`: Claude refuses to run then, and gate analyses nothing.
+pub fn bash_tool_shell(var: impl Fn(&str) -> Option<String>, executable: impl Fn(&str) -> bool) -> Shell {
+    let path = var("PATH").unwrap_or_default();
+    let which = |name: &str| -> Option<String> {
+        path.split(':').filter(|d| !d.is_empty()).map(|d| format!("{d}/{name}")).find(|p| executable(p))
+    };
+    let usable = |p: &str| if p.starts_with('/') { executable(p) } else { which(p).is_some() };
+    let shell = var("SHELL");
+    let named: Vec<String> = [var("CLAUDE_CODE_SHELL"), shell.clone()]
+        .into_iter()
+        .flatten()
+        .filter(|s| s.contains("bash") || s.contains("zsh"))
+        .collect();
+    if let Some(found) = named.iter().find(|p| usable(p)) {
+        return Shell::from_program(found);
+    }
+    let bash_first = shell.as_deref().is_some_and(|s| s.rsplit('/').next() == Some("bash"));
+    let order = if bash_first { ["bash", "zsh"] } else { ["zsh", "bash"] };
+    let dirs = ["/bin", "/usr/bin", "/usr/local/bin", "/opt/homebrew/bin"];
+    let found = which(order[0])
+        .or_else(|| order.iter().flat_map(|n| dirs.iter().map(move |d| format!("{d}/{n}"))).find(|p| executable(p)))
+        .or_else(|| which(order[1]));
+    found.map_or_else(|| Shell::Other("none".into()), |p| Shell::from_program(&p))
 }
 
 /// Claude Code's tool names, mapped to gate's kinds.
@@ -233,5 +266,48 @@ pub fn render(event: &HookEvent, reply: &Reply) -> (String, i32) {
         // error gate must surface, which exit 2 with stderr does.
         (_, Reply::Deny(_)) => (String::new(), 2),
         _ => (String::new(), 0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// (CLAUDE_CODE_SHELL, SHELL, PATH, executables on the machine, the shell Claude picks)
+    type Case = (Option<&'static str>, Option<&'static str>, &'static str, &'static [&'static str], Shell);
+    const CASES: &[Case] = &[
+        // Seen with the real 2.1.328 on a machine with /bin/bash and /usr/bin/zsh.
+        (None, Some("/usr/bin/zsh"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh"], Shell::Zsh),
+        (None, Some("/bin/bash"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh"], Shell::Bash),
+        (None, None, "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh"], Shell::Zsh),
+        (None, Some("/bin/sh"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh", "/bin/sh"], Shell::Zsh),
+        (None, Some("/usr/bin/fish"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh"], Shell::Zsh),
+        (Some("/bin/bash"), Some("/usr/bin/zsh"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/zsh"], Shell::Bash),
+        // Without zsh, bash.
+        (None, None, "/usr/bin:/bin", &["/bin/bash"], Shell::Bash),
+        (None, Some("/usr/bin/fish"), "/usr/bin:/bin", &["/bin/bash", "/usr/bin/fish"], Shell::Bash),
+        // A named shell that is not there is skipped, as Claude skips it.
+        (None, Some("/opt/zsh/bin/zsh"), "/usr/bin:/bin", &["/bin/bash"], Shell::Bash),
+        (Some("/nope/bash"), None, "/usr/bin:/bin", &["/usr/bin/zsh", "/bin/bash"], Shell::Zsh),
+        // zsh found in PATH first; a bare name is looked up in PATH.
+        (None, None, "/opt/homebrew/bin:/usr/bin", &["/opt/homebrew/bin/zsh", "/bin/bash"], Shell::Zsh),
+        (None, Some("zsh"), "/usr/bin", &["/usr/bin/zsh", "/bin/bash"], Shell::Zsh),
+        (None, Some("/bin/bash"), "", &["/usr/local/bin/zsh", "/bin/bash"], Shell::Bash),
+        (None, None, "", &[], Shell::Other(String::new())),
+    ];
+
+    #[test]
+    fn the_shell_claude_code_picks() {
+        for (ccs, shell, path, exes, want) in CASES {
+            let var = |k: &str| match k {
+                "CLAUDE_CODE_SHELL" => ccs.map(str::to_string),
+                "SHELL" => shell.map(str::to_string),
+                "PATH" => Some(path.to_string()),
+                _ => None,
+            };
+            let got = bash_tool_shell(var, |p| exes.contains(&p));
+            let want = if *want == Shell::Other(String::new()) { Shell::Other("none".into()) } else { want.clone() };
+            assert_eq!(got, want, "CLAUDE_CODE_SHELL={ccs:?} SHELL={shell:?} PATH={path:?} on {exes:?}");
+        }
     }
 }

@@ -12,7 +12,7 @@ pub mod rule;
 
 use serde::Serialize;
 
-use crate::action::{Action, Kind};
+use crate::action::{Action, Kind, Shell};
 use crate::floor::{self, Check, Env, Probe};
 use rule::{ActionView, CommandView, Layer, Rule, Subject};
 
@@ -398,6 +398,19 @@ fn cd_targets(analysis: &crate::shell::Analysis, cwd: &str, home: Option<&str>) 
     bases
 }
 
+/// Why the shell that runs `command` may not do what the bash analysis says, if it may not:
+/// zsh reads some constructs differently (`shell::zsh`); any other shell is not analysed.
+fn shell_difference(shell: &Shell, command: &str, analysis: &crate::shell::Analysis) -> Option<String> {
+    match shell {
+        Shell::Bash => None,
+        Shell::Zsh => crate::shell::zsh::difference(command, analysis)
+            .map(|r| format!("this command runs in zsh, which reads it differently from bash: {r}")),
+        Shell::Other(name) => {
+            Some(format!("this command runs in `{name}`, and gate only analyses bash and zsh command lines"))
+        }
+    }
+}
+
 /// Does a rule match any simple command of a command line? (For `examples`.)
 pub fn rule_matches_command_line(rule: &Rule, line: &str) -> bool {
     let analysis = crate::shell::analyze(line);
@@ -526,6 +539,17 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     rule: None,
                     reason: format!("gate cannot fully analyse this command: {}", o.reason),
                     floor: "not analysable".into(),
+                    matched: Vec::new(),
+                });
+            }
+            if let Some(reason) = shell_difference(&action.shell, &command, &analysis) {
+                parts.push(CommandVerdict {
+                    command: command.clone(),
+                    decision: Decision::Ask,
+                    basis: Basis::Default,
+                    rule: None,
+                    reason: reason.clone(),
+                    floor: format!("not read-only: {reason}"),
                     matched: Vec::new(),
                 });
             }

@@ -9,6 +9,7 @@ mod brace;
 mod guard;
 mod lexer;
 mod walk;
+pub mod zsh;
 
 #[cfg(test)]
 mod tests;

@@ -234,3 +234,50 @@ fn claude_call_that_asks_is_answered_in_gate_watch_and_then_runs() {
     assert_eq!(results.len(), 1);
     assert_eq!(results[0]["is_error"], false, "{:?}", results[0]);
 }
+
+/// Claude Code runs its Bash tool in the shell `SHELL` names (zsh here when it is zsh), and
+/// gate, reading the same environment, analyses the command as that shell: a line that
+/// hijacks `ls` through zsh's `commands` table is not auto-approved under zsh, while under
+/// bash, where it is a harmless array, it is.
+#[test]
+fn claude_under_zsh_gets_the_zsh_analysis() {
+    let Some(cli) = claude_cli() else { return };
+    let Some(zsh) = ["/usr/bin/zsh", "/bin/zsh"].into_iter().find(|p| Path::new(p).is_file()) else {
+        eprintln!("skipping: zsh is not installed");
+        return;
+    };
+    for shell in [zsh, "/bin/bash"] {
+        let env = TestEnv::new();
+        let evil = env.project().join("evil");
+        std::fs::create_dir_all(&evil).unwrap();
+        std::fs::write(evil.join("ls"), "#!/bin/sh\ntouch pwned\n").unwrap();
+        std::fs::set_permissions(evil.join("ls"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let command = format!("commands=(ls {}); ls", evil.join("ls").display());
+        let server = ModelServer::start(
+            env.dir.path(),
+            &json!([{"tool": "Bash", "input": {"command": command, "description": "list"}}]),
+        );
+        let settings = settings_file(&env);
+        let out = claude_command(&env, &cli, &server, &settings)
+            .env("SHELL", shell)
+            .args(["-p", "list the files", "--output-format", "json"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("run claude");
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(!env.project().join("pwned").exists(), "{shell}: the planted ls ran");
+        let rows = env.rows();
+        let d = rows.iter().find(|r| r["kind"] == "decision").expect("a decision row");
+        let results = server.tool_results();
+        assert_eq!(results.len(), 1, "{shell}: {results:#?}");
+        let text = result_text(&results[0]);
+        if shell == "/bin/bash" {
+            assert_eq!(d["decision"], "auto-approved", "{d}");
+            assert!(text.contains("evil"), "bash ran the real ls: {text}");
+        } else {
+            assert_ne!(d["decision"], "auto-approved", "{d}");
+            assert!(d["reason"].as_str().unwrap_or("").contains("runs in zsh"), "{d}");
+            assert_eq!(results[0]["is_error"], true, "{text}");
+        }
+    }
+}

@@ -20,6 +20,9 @@ struct Case {
     cmd: String,
     safe: bool,
     why: String,
+    /// The shell that runs it (default bash).
+    #[serde(default)]
+    shell: Option<String>,
 }
 
 fn shell(cmd: &str, cwd: &str) -> Action {
@@ -55,6 +58,7 @@ fn file_tool(name: &str, input: serde_json::Value, cwd: &str) -> Action {
         permission_mode: None,
         transcript_path: None,
         subagent: None,
+        shell: gate::action::Shell::Bash,
     }
 }
 
@@ -81,7 +85,11 @@ fn the_case_table() {
     let (mut leaks, mut missed) = (Vec::new(), Vec::new());
     let (mut safe_total, mut safe_allowed) = (0, 0);
     for c in &cases.case {
-        let e = decide(&shell(&c.cmd, &cwd), &home);
+        let mut action = shell(&c.cmd, &cwd);
+        if let Some(name) = &c.shell {
+            action.shell = gate::action::Shell::from_program(name);
+        }
+        let e = decide(&action, &home);
         let allowed = e.verdict.decision == Decision::Allow;
         if c.safe {
             safe_total += 1;

@@ -329,3 +329,78 @@ fn a_bash_call_without_a_string_command_is_denied() {
         assert!(stderr(&out).contains("tool_input.command is not a string"), "{bad}: {}", stderr(&out));
     }
 }
+
+/// The zsh on this machine, if any (Claude Code only picks an installed one).
+fn zsh_path() -> Option<String> {
+    let path = std::env::var("PATH").unwrap_or_default();
+    let found = path.split(':').map(|d| format!("{d}/zsh")).find(|p| std::path::Path::new(p).is_file());
+    if found.is_none() {
+        eprintln!("skipping: zsh is not installed");
+    }
+    found
+}
+
+/// `gate hook` with a Bash PreToolUse payload for `command`, and `SHELL` set as Claude Code's
+/// environment would have it.
+fn hook_with_shell(env: &TestEnv, command: &str, shell: &str) -> Value {
+    use std::io::Write;
+    let mut payload = env.fixture("PreToolUse-Bash-ls");
+    payload["tool_input"]["command"] = json!(command);
+    let mut child = env
+        .cmd(&["hook"])
+        .env("SHELL", shell)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn gate");
+    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{command}: {}", stderr(&out));
+    answer(&out)["hookSpecificOutput"].clone()
+}
+
+/// Commands the bash analysis passes but zsh runs differently: under `SHELL=zsh` (which
+/// Claude Code then runs them in) they ask, naming the zsh construct; under `SHELL=bash`
+/// they are still auto-approved. The first two are first shown to be real hazards in zsh.
+#[test]
+fn under_zsh_a_command_zsh_reads_differently_is_not_auto_approved() {
+    let Some(zsh) = zsh_path() else { return };
+    let env = TestEnv::new();
+    let project = env.project();
+    let evil = project.join("evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    std::fs::write(evil.join("ls"), "#!/bin/sh\ntouch pwned\n").unwrap();
+    std::fs::set_permissions(evil.join("ls"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    std::fs::create_dir_all(project.join("s/.aws")).unwrap();
+    std::fs::create_dir_all(project.join("s/wkspc9")).unwrap();
+    std::fs::write(project.join("s/.aws/credentials"), "aws_secret_access_key = SECRETVALUE\n").unwrap();
+
+    let hijack = format!("commands=(ls {}); ls", evil.join("ls").display());
+    let zsh_run = |cmd: &str, dir: &std::path::Path| {
+        let out = std::process::Command::new(&zsh).args(["-c", cmd]).current_dir(dir).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    zsh_run(&hijack, &project);
+    assert!(project.join("pwned").exists(), "zsh ran the planted ls");
+    std::fs::remove_file(project.join("pwned")).unwrap();
+    let read = zsh_run("cd wkspc9 .aws && cat credentials", &project.join("s/wkspc9"));
+    assert!(read.contains("SECRETVALUE"), "zsh's cd OLD NEW reached the secret: {read:?}");
+
+    let cases: &[(&str, &str)] = &[
+        (&hijack, "commands"),
+        ("cd wkspc9 .aws && cat credentials", "replaces"),
+        ("ls *(e:'touch x':)", "qualifier"),
+        ("echo $HOME:h", "modifier"),
+        ("< README.md", "redirections only"),
+    ];
+    for (cmd, word) in cases {
+        let zsh_answer = hook_with_shell(&env, cmd, &zsh);
+        assert_eq!(zsh_answer["permissionDecision"], "ask", "{cmd} under zsh: {zsh_answer}");
+        let reason = zsh_answer["permissionDecisionReason"].as_str().unwrap_or("");
+        assert!(reason.contains("runs in zsh") && reason.contains(word), "{cmd}: {reason}");
+        let bash_answer = hook_with_shell(&env, cmd, "/bin/bash");
+        assert_eq!(bash_answer["permissionDecision"], "allow", "{cmd} under bash: {bash_answer}");
+    }
+    assert!(!project.join("pwned").exists(), "gate ran nothing");
+}
