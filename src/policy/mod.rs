@@ -2,9 +2,10 @@
 //! [`Context`] to a [`Verdict`] (allow, ask or deny, with the rule or floor
 //! entry that decided and a reason). Across every layer and every simple
 //! command of a shell line the strictest decision wins (deny > ask >
-//! allow); the read-only floor counts as an allow. No I/O happens here:
-//! policy files are read by the caller, and the floor reaches the disk only
-//! through the context's probe.
+//! allow); the read-only floor counts as an allow, and so does the edit
+//! mode the user chose for the agent, for in-tree edits (`edits`). No I/O
+//! happens here: policy files are read by the caller, and the floor and the
+//! edit check reach the disk only through the context's probe.
 
 pub mod edits;
 pub mod glob;
