@@ -91,6 +91,7 @@ fn main() {
         gate_dirs: macros.gate_dirs.clone(),
         probe: &probe,
         policy: &set,
+        edits: None,
     };
     for c in commands {
         let action = gate::cmd::check::shell_action(c, "/home/u/project");
@@ -111,6 +112,7 @@ fn main() {
             gate_dirs: macros.gate_dirs.clone(),
             probe: &probe,
             policy: &set,
+            edits: None,
         };
         black_box(policy::evaluate(&action, &ctx));
     });
@@ -135,6 +137,7 @@ fn main() {
             gate_dirs: macros.gate_dirs.clone(),
             probe: &probe,
             policy: &set,
+            edits: None,
         };
         black_box(policy::evaluate(&action, &ctx));
     });
@@ -152,6 +155,7 @@ fn main() {
         gate_dirs: macros.gate_dirs.clone(),
         probe: &probe,
         policy: &set,
+        edits: None,
     };
     bench("evaluate one call against 1,000 compiled rules", budget, || {
         black_box(policy::evaluate(&action, &ctx));

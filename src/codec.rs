@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use crate::action::Kind;
 use crate::floor::{Floor, Operands, ProgramSpec, Sensitive, SpecialCheck};
 use crate::policy::glob::Glob;
-use crate::policy::load::{PolicyError, PolicyFile, Settings};
+use crate::policy::load::{AcceptEdits, PolicyError, PolicyFile, Settings};
 use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
@@ -358,9 +358,31 @@ impl Codec for Settings {
         self.ask_timeout.put(w);
         self.disable.put(w);
         self.approver.put(w);
+        self.accept_edits.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
-        Some(Settings { ask_timeout: Codec::get(r)?, disable: Codec::get(r)?, approver: Codec::get(r)? })
+        Some(Settings {
+            ask_timeout: Codec::get(r)?,
+            disable: Codec::get(r)?,
+            approver: Codec::get(r)?,
+            accept_edits: Codec::get(r)?,
+        })
+    }
+}
+
+impl Codec for AcceptEdits {
+    fn put(&self, w: &mut Vec<u8>) {
+        w.push(match self {
+            AcceptEdits::Follow => 0,
+            AcceptEdits::Ask => 1,
+        });
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        match r.u8()? {
+            0 => Some(AcceptEdits::Follow),
+            1 => Some(AcceptEdits::Ask),
+            _ => None,
+        }
     }
 }
 

@@ -40,6 +40,18 @@ pub struct Loaded {
     /// What `~` and `@gate` stood for while loading: the home and gate's
     /// own directories, which the decision needs too.
     pub macros: Macros,
+    /// The file whose `accept_edits` is in `settings`; `None` when no file
+    /// set it (the built-in default, follow).
+    pub accept_edits_origin: Option<String>,
+}
+
+impl Loaded {
+    /// Do the agent's in-tree edits follow its edit mode, and which file
+    /// says so?
+    pub fn accept_edits(&self) -> (bool, String) {
+        let follow = self.settings.accept_edits != Some(load::AcceptEdits::Ask);
+        (follow, self.accept_edits_origin.clone().unwrap_or_else(|| "built-in default".into()))
+    }
 }
 
 /// gate's own directories, as the policy's `@gate` and the floor see them.
@@ -113,6 +125,9 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     let macros = macros(paths);
     let mut out = Loaded { macros: macros.clone(), ..Loaded::default() };
     let mut disable: Vec<String> = Vec::new();
+    // A project may only tighten accept_edits (to ask); applied last, so a
+    // managed `follow` does not undo it.
+    let mut project_ask: Option<String> = None;
     let mut add = |out: &mut Loaded,
                    layer: Layer,
                    name: String,
@@ -139,6 +154,16 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
                 }
                 if layer == Layer::Managed && file.settings.ask_timeout.is_some() {
                     out.settings.ask_timeout = file.settings.ask_timeout;
+                }
+                match (layer, file.settings.accept_edits) {
+                    (Layer::User | Layer::Managed, Some(a)) => {
+                        out.settings.accept_edits = Some(a);
+                        out.accept_edits_origin = Some(name.clone());
+                    }
+                    (Layer::Project, Some(load::AcceptEdits::Ask)) if project_ask.is_none() => {
+                        project_ask = Some(name.clone())
+                    }
+                    _ => {}
                 }
                 out.files.push(LoadedFile {
                     layer,
@@ -183,6 +208,12 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     read_layer(paths, &macros, &mut out, &mut add, Layer::Managed, Path::new(MANAGED_POLICY));
     if std::env::var_os("GATE_HOME").is_some() {
         read_layer(paths, &macros, &mut out, &mut add, Layer::Managed, &paths.config_dir.join("managed.toml"));
+    }
+    if let Some(origin) = project_ask {
+        if out.settings.accept_edits != Some(load::AcceptEdits::Ask) {
+            out.settings.accept_edits = Some(load::AcceptEdits::Ask);
+            out.accept_edits_origin = Some(origin);
+        }
     }
     // The user may turn default rules off; nothing else can be disabled.
     if !disable.is_empty() {

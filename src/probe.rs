@@ -61,6 +61,28 @@ impl DiskProbe {
     }
 }
 
+impl DiskProbe {
+    /// The project's working tree for `cwd`, canonical: the nearest
+    /// directory at or above it that holds a `.git` (a directory, or the
+    /// file of a worktree or submodule), or `cwd` itself outside a
+    /// repository. `None` when `cwd` does not resolve, or when it lies in
+    /// something that looks like a git directory itself (a bare repository
+    /// or a `.git` directory), whose files are no project's work tree.
+    pub fn work_tree(&self, cwd: &str) -> Option<String> {
+        let start = std::fs::canonicalize(cwd).ok()?;
+        for level in start.ancestors() {
+            let looks_like_git_dir = level.join("HEAD").is_file() && level.join("objects").is_dir();
+            if looks_like_git_dir || level.file_name().is_some_and(|n| n == ".git") {
+                return None;
+            }
+            if std::fs::symlink_metadata(level.join(".git")).is_ok() {
+                return Some(level.to_string_lossy().into_owned());
+            }
+        }
+        Some(start.to_string_lossy().into_owned())
+    }
+}
+
 impl Probe for DiskProbe {
     /// Read from /etc/passwd (no NSS lookups: a user only in LDAP is
     /// unknown, and a tilde naming them asks).

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     let analysis = gate::shell::analyze(src);
     let probe = gate::floor::NoProbe;
     let set = gate::policy::PolicySet::default();
-    let ctx = gate::policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/home/u/.local/share/gate".into()], probe: &probe, policy: &set };
+    let ctx = gate::policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/home/u/.local/share/gate".into()], probe: &probe, policy: &set, edits: None };
     let action = gate::cmd::check::shell_action(src, "/home/u/project");
     let verdict = gate::policy::evaluate(&action, &ctx);
     if !analysis.is_fully_understood() {

@@ -181,11 +181,17 @@ pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::config::L
     }
     let loaded = crate::config::load(paths, &action.cwd);
     let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone());
+    // Only the agent's file edits can follow its edit mode.
+    let edits = matches!(action.kind, crate::action::Kind::Write | crate::action::Kind::Edit).then(|| {
+        let (follow, origin) = loaded.accept_edits();
+        policy::edits::EditScope { follow, origin, root: probe.work_tree(&action.cwd) }
+    });
     let ctx = policy::Context {
         home: loaded.macros.home.clone(),
         gate_dirs: loaded.macros.gate_dirs.clone(),
         probe: &probe,
         policy: &loaded.set,
+        edits,
     };
     let eval = policy::explain(action, &ctx);
     (eval, loaded)
@@ -341,6 +347,8 @@ fn decision_row(action: &Action, v: &Verdict, event: &str) -> Receipt {
     action_columns(&mut rec, action);
     let (decision, source, approver) = match (v.decision, v.basis) {
         (Decision::Allow, Basis::Floor) => ("auto-approved", "floor", Some("gate")),
+        // The edit mode the user chose for the agent approved it.
+        (Decision::Allow, Basis::Mode) => ("auto-approved", "mode", Some("gate")),
         (Decision::Allow, _) => ("auto-approved", "rule", Some("gate")),
         (Decision::Deny, Basis::Error) => ("denied", "error", Some("gate")),
         (Decision::Deny, Basis::Floor) => ("denied", "floor", Some("gate")),

@@ -247,7 +247,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Pain
 
 fn who_decided(c: &Call) -> String {
     match (c.source.as_deref(), &c.rule) {
-        (Some("floor") | Some("rule"), Some(rule)) => rule.clone(),
+        (Some("floor") | Some("rule") | Some("mode"), Some(rule)) => rule.clone(),
         (Some("error"), _) => "gate (error)".to_string(),
         (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),
         (None, _) => "-".to_string(),

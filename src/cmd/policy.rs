@@ -134,7 +134,10 @@ fn describe(r: &crate::policy::rule::Rule) -> String {
 pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let cwd = cwd_or(cwd)?;
-    let Loaded { set, files, settings, .. } = config::load(&paths, &cwd);
+    let loaded = config::load(&paths, &cwd);
+    let (follow, edits_origin) = loaded.accept_edits();
+    let accept_edits = if follow { "follow" } else { "ask" };
+    let Loaded { set, files, settings, .. } = loaded;
     if json_out {
         let rules: Vec<_> = set
             .rules
@@ -145,7 +148,7 @@ pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode>
             .iter()
             .map(|f| json!({"layer": f.layer.as_str(), "path": f.path, "trusted": f.trusted, "rules": f.rules, "ignored_allows": f.ignored_allows, "errors": f.errors.iter().map(|e| e.to_string()).collect::<Vec<_>>()}))
             .collect();
-        let out = json!({"files": files, "rules": rules, "broken": set.broken, "disabled": settings.disable, "ask_timeout": settings.ask_timeout});
+        let out = json!({"files": files, "rules": rules, "broken": set.broken, "disabled": settings.disable, "ask_timeout": settings.ask_timeout, "accept_edits": {"value": accept_edits, "from": edits_origin}});
         println!("{}", serde_json::to_string_pretty(&out)?);
         return Ok(ExitCode::SUCCESS);
     }
@@ -176,6 +179,7 @@ pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode>
     if !settings.disable.is_empty() {
         writeln!(out, "  disabled default rules: {}", settings.disable.join(", "))?;
     }
+    writeln!(out, "  accept_edits = {accept_edits:?} ({})", term::sanitize(&edits_origin))?;
     writeln!(out, "{}", p.bold("rules:"))?;
     for r in &set.rules {
         let d = match r.decision {

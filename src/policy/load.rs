@@ -40,6 +40,28 @@ pub struct Settings {
     pub disable: Vec<String>,
     /// A display name recorded as the approver instead of the OS user.
     pub approver: Option<String>,
+    /// Whether the agent's own file edits follow the edit mode the user
+    /// chose for it (Claude Code's acceptEdits). `None`: the file is silent.
+    pub accept_edits: Option<AcceptEdits>,
+}
+
+/// `accept_edits` in `[settings]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AcceptEdits {
+    /// In-tree writes by the agent's edit tools follow its mode.
+    Follow,
+    /// Every edit asks, whatever the mode.
+    Ask,
+}
+
+impl AcceptEdits {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AcceptEdits::Follow => "follow",
+            AcceptEdits::Ask => "ask",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
@@ -66,6 +88,8 @@ struct RawSettings {
     disable: Vec<Spanned<String>>,
     #[serde(default)]
     approver: Option<String>,
+    #[serde(default)]
+    accept_edits: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -287,6 +311,17 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
         }
         settings.disable = s.disable.iter().map(|d| d.get_ref().clone()).collect();
         settings.approver = s.approver;
+        if let Some(a) = s.accept_edits {
+            match a.get_ref().as_str() {
+                "follow" => settings.accept_edits = Some(AcceptEdits::Follow),
+                "ask" => settings.accept_edits = Some(AcceptEdits::Ask),
+                other => cx.err(
+                    a.span().start,
+                    format!("accept_edits {other:?} is not \"follow\" or \"ask\""),
+                    "\"follow\" (the default) lets the agent's accept-edits mode approve writes inside the project; \"ask\" asks for every edit",
+                ),
+            }
+        }
     }
     let mut rules = Vec::new();
     let mut seen: Vec<(String, usize)> = Vec::new();
@@ -364,7 +399,7 @@ fn toml_hint(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or("");
         let known: &[&str] = if msg.contains("ask_timeout") {
-            &["ask_timeout", "disable", "approver"]
+            &["ask_timeout", "disable", "approver", "accept_edits"]
         } else if msg.contains("decision") {
             RULE_KEYS
         } else {

@@ -2,10 +2,12 @@
 //! [`Context`] to a [`Verdict`] (allow, ask or deny, with the rule or floor
 //! entry that decided and a reason). Across every layer and every simple
 //! command of a shell line the strictest decision wins (deny > ask >
-//! allow); the read-only floor counts as an allow. No I/O happens here:
-//! policy files are read by the caller, and the floor reaches the disk only
-//! through the context's probe.
+//! allow); the read-only floor counts as an allow, and so does the edit
+//! mode the user chose for the agent, for in-tree edits (`edits`). No I/O
+//! happens here: policy files are read by the caller, and the floor and the
+//! edit check reach the disk only through the context's probe.
 
+pub mod edits;
 pub mod glob;
 pub mod load;
 pub mod rule;
@@ -43,6 +45,9 @@ pub enum Basis {
     Floor,
     /// A policy rule.
     Rule,
+    /// The agent's edit mode, which the user chose and the policy follows
+    /// (`accept_edits`).
+    Mode,
     /// Nothing matched: the default for unmatched calls.
     Default,
     /// gate could not decide (bad input, broken policy): never an allow.
@@ -54,6 +59,7 @@ impl Basis {
         match self {
             Basis::Floor => "floor",
             Basis::Rule => "rule",
+            Basis::Mode => "mode",
             Basis::Default => "default",
             Basis::Error => "error",
         }
@@ -96,6 +102,9 @@ pub struct Context<'a> {
     pub gate_dirs: Vec<String>,
     pub probe: &'a dyn Probe,
     pub policy: &'a PolicySet,
+    /// For the agent's file edits: whether they follow its edit mode, and
+    /// the project's working tree. `None`: edits never follow a mode.
+    pub edits: Option<edits::EditScope>,
 }
 
 /// How one simple command (or one subject) was decided.
@@ -627,7 +636,37 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 matched.sort_by(|a, b| b.decision.cmp(&a.decision));
             }
             let reason = format!("{} would change {abs}; a human must approve it", action.tool);
-            parts.push(decide_subject(abs, matched, Check::Unsafe { reason }));
+            let mut part = decide_subject(abs, matched, Check::Unsafe { reason });
+            // The user's edit mode stands in only where nothing but "not
+            // read-only" asks: a rule's ask or deny keeps its decision.
+            if let Some(scope) = &ctx.edits {
+                match edits::check(action, &fields, scope, &env) {
+                    edits::ModeCheck::NotInMode => {}
+                    edits::ModeCheck::Asks { mode, why } => {
+                        if part.basis == Basis::Default {
+                            part.reason = format!("{}; the agent's {mode} mode does not cover it: {why}", part.reason);
+                        }
+                        part.floor = format!("mode: {mode} does not cover it: {why}");
+                    }
+                    edits::ModeCheck::Allows { mode, root } => {
+                        part.floor = format!("mode: {mode} covers writes inside {root}");
+                        if part.basis == Basis::Default {
+                            part.decision = Decision::Allow;
+                            part.basis = Basis::Mode;
+                            part.rule = Some(RuleRef {
+                                id: format!("mode:{mode}"),
+                                origin: format!("accept_edits = \"follow\" ({})", scope.origin),
+                            });
+                            part.reason = format!(
+                                "{} is in {mode} mode, which the user chose, and {} is inside the project's working tree {root}",
+                                action.agent.as_str(),
+                                part.command
+                            );
+                        }
+                    }
+                }
+            }
+            parts.push(part);
         }
         Kind::Fetch => {
             let url = s("url").unwrap_or_default();
@@ -753,7 +792,8 @@ impl CommandVerdict {
             Basis::Rule => 0,
             Basis::Error => 1,
             Basis::Floor => 2,
-            Basis::Default => 3,
+            Basis::Mode => 3,
+            Basis::Default => 4,
         }
     }
 }

@@ -40,6 +40,7 @@ fn decide(action: &Action, home: &str) -> policy::Evaluation {
         gate_dirs: gate::config::gate_dirs(&paths),
         probe: &probe,
         policy: &loaded.set,
+        edits: None,
     };
     policy::explain(action, &ctx)
 }
@@ -261,7 +262,7 @@ mod properties {
             let line = tokens.join(" ");
             let probe = NoProbe;
             let set = PolicySet::default();
-            let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], probe: &probe, policy: &set };
+            let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], probe: &probe, policy: &set, edits: None };
             let action = gate::cmd::check::shell_action(&line, "/home/u/p");
             let eval = policy::explain(&action, &ctx);
             let analysis = gate::shell::analyze(&line);

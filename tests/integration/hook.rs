@@ -387,20 +387,22 @@ fn under_zsh_a_command_zsh_reads_differently_is_not_auto_approved() {
     let read = zsh_run("cd wkspc9 .aws && cat credentials", &project.join("s/wkspc9"));
     assert!(read.contains("SECRETVALUE"), "zsh's cd OLD NEW reached the secret: {read:?}");
 
-    let cases: &[(&str, &str)] = &[
-        (&hijack, "commands"),
-        ("cd wkspc9 .aws && cat credentials", "replaces"),
-        ("ls *(e:'touch x':)", "qualifier"),
-        ("echo $HOME:h", "modifier"),
-        ("< README.md", "redirections only"),
+    // (command, the zsh construct named, what bash gets: `cd` with two
+    // operands is an error in bash, and the floor asks for it in any shell)
+    let cases: &[(&str, &str, &str)] = &[
+        (&hijack, "commands", "allow"),
+        ("cd wkspc9 .aws && cat credentials", "replaces", "ask"),
+        ("ls *(e:'touch x':)", "qualifier", "allow"),
+        ("echo $HOME:h", "modifier", "allow"),
+        ("< README.md", "redirections only", "allow"),
     ];
-    for (cmd, word) in cases {
+    for (cmd, word, under_bash) in cases {
         let zsh_answer = hook_with_shell(&env, cmd, &zsh);
         assert_eq!(zsh_answer["permissionDecision"], "ask", "{cmd} under zsh: {zsh_answer}");
         let reason = zsh_answer["permissionDecisionReason"].as_str().unwrap_or("");
         assert!(reason.contains("runs in zsh") && reason.contains(word), "{cmd}: {reason}");
         let bash_answer = hook_with_shell(&env, cmd, "/bin/bash");
-        assert_eq!(bash_answer["permissionDecision"], "allow", "{cmd} under bash: {bash_answer}");
+        assert_eq!(bash_answer["permissionDecision"], *under_bash, "{cmd} under bash: {bash_answer}");
     }
     assert!(!project.join("pwned").exists(), "gate ran nothing");
 }

@@ -9,5 +9,6 @@ mod floor;
 mod hook;
 mod install;
 mod log_export;
+mod modes;
 mod policy;
 mod receipt;
