@@ -438,6 +438,7 @@ impl Codec for ProgramSpec {
         self.hidden.put(w);
         self.hidden_by_default.put(w);
         self.follow.put(w);
+        self.include.put(w);
         self.keys.put(w);
         self.keys_path.put(w);
         self.bundles.put(w);
@@ -468,6 +469,7 @@ impl Codec for ProgramSpec {
             hidden: Codec::get(r)?,
             hidden_by_default: Codec::get(r)?,
             follow: Codec::get(r)?,
+            include: Codec::get(r)?,
             keys: Codec::get(r)?,
             keys_path: Codec::get(r)?,
             bundles: Codec::get(r)?,

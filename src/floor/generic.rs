@@ -122,10 +122,23 @@ fn check_generic(floor: &Floor, name: &str, spec: &ProgramSpec, args: &[&Word], 
                     }
                 }
             }
-            if rec != Recursion::No && operands.is_empty() {
-                check_paths(floor, name, &[&literal(".")], env, rules, rec)
-            } else {
-                check_paths(floor, name, &operands, env, rules, rec)
+            let dot = literal(".");
+            let operands = if rec != Recursion::No && operands.is_empty() { vec![&dot] } else { operands };
+            match (rec, include_globs(spec, &parsed)) {
+                (Recursion::Yes { hidden, follow }, Some(globs)) => {
+                    // Each operand is read as itself when it is a file, and
+                    // walked for names matching the globs when a directory.
+                    check_paths(floor, name, &operands, env, rules, Recursion::No)?;
+                    for w in &operands {
+                        for g in &globs {
+                            if let Some(r) = floor.recursive_reason_only(&w.text, env, hidden, follow, Some(g)) {
+                                return Err(format!("`{name}` would read a secret: {r}"));
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+                _ => check_paths(floor, name, &operands, env, rules, rec),
             }
         }
         Operands::Text => check_text(name, &operands, rules),
@@ -134,6 +147,29 @@ fn check_generic(floor: &Floor, name: &str, spec: &ProgramSpec, args: &[&Word], 
             Some(w) => Err(format!("`{name} {}` is not in the read-only floor", w.text)),
         },
     }
+}
+
+/// The name globs a recursive search is restricted to, when every operand
+/// is literal and every include value is a plain name glob (no `/`, no
+/// `!` negation, which widens instead of restricting). `None`: not
+/// restricted, the whole tree counts.
+fn include_globs(spec: &ProgramSpec, parsed: &Parsed<'_>) -> Option<Vec<crate::policy::glob::Glob>> {
+    if !parsed.operands.iter().all(|w| w.literal) {
+        return None;
+    }
+    let mut globs = Vec::new();
+    for flag in &spec.include {
+        for v in parsed.values_of(flag) {
+            if v.is_empty() || v.contains('/') || v.starts_with('!') {
+                return None;
+            }
+            globs.push(crate::policy::glob::Glob::path(v).ok()?);
+        }
+    }
+    if parsed.values.iter().any(|(f, v)| spec.include.contains(f) && !v.literal) {
+        return None;
+    }
+    (!globs.is_empty()).then_some(globs)
 }
 
 /// Whether this call of the program reads a tree recursively, and how.

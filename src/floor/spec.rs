@@ -171,6 +171,11 @@ pub struct ProgramSpec {
     /// The recursive search reads hidden files whatever its flags (grep -r).
     #[serde(default)]
     pub hidden_by_default: bool,
+    /// Flags whose values restrict a recursive search to the files whose
+    /// names match them (grep's `--include`, rg's `-g`); a search restricted
+    /// to names that are not secrets passes over trees that hold secrets.
+    #[serde(default)]
+    pub include: Vec<String>,
     /// Flags that make a recursive search follow symlinks.
     #[serde(default)]
     pub follow: Vec<String>,
