@@ -439,6 +439,8 @@ impl Codec for ProgramSpec {
         self.hidden_by_default.put(w);
         self.follow.put(w);
         self.include.put(w);
+        self.include_void.put(w);
+        self.no_bundles.put(w);
         self.keys.put(w);
         self.keys_path.put(w);
         self.bundles.put(w);
@@ -470,6 +472,8 @@ impl Codec for ProgramSpec {
             hidden_by_default: Codec::get(r)?,
             follow: Codec::get(r)?,
             include: Codec::get(r)?,
+            include_void: Codec::get(r)?,
+            no_bundles: Codec::get(r)?,
             keys: Codec::get(r)?,
             keys_path: Codec::get(r)?,
             bundles: Codec::get(r)?,

@@ -40,10 +40,12 @@ impl Parsed<'_> {
         })
     }
 
-    /// Whether `flag` was given the value `want`, attached or not.
+    /// Whether `flag` was given the value `want`, attached or not, or an
+    /// abbreviation of it (GNU argmatch takes `-d rec` for `-d recurse`).
     pub fn value_is(&self, flag: &str, want: &str) -> bool {
-        self.values.iter().any(|(f, v)| f == flag && v.text == want)
-            || self.inline_values.iter().any(|(f, v)| f == flag && v == want)
+        let matches = |v: &str| !v.is_empty() && want.starts_with(v);
+        self.values.iter().any(|(f, v)| f == flag && matches(&v.text))
+            || self.inline_values.iter().any(|(f, v)| f == flag && matches(v))
     }
 
     /// Every value given to `flag`, as text.
@@ -127,6 +129,9 @@ pub fn walk<'a>(name: &str, spec: &ProgramSpec, args: &[&'a Word], options_first
             continue;
         }
         let chars: Vec<char> = short.chars().collect();
+        if spec.no_bundles && chars.len() > 1 && !(spec.numeric && chars.iter().all(char::is_ascii_digit)) {
+            return Err(format!("`{name} {t}`: {name} reads bundled flags its own way; write each flag alone"));
+        }
         let mut j = 0;
         while j < chars.len() {
             let c = chars[j];

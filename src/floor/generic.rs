@@ -154,13 +154,14 @@ fn check_generic(floor: &Floor, name: &str, spec: &ProgramSpec, args: &[&Word], 
 /// `!` negation, which widens instead of restricting). `None`: not
 /// restricted, the whole tree counts.
 fn include_globs(spec: &ProgramSpec, parsed: &Parsed<'_>) -> Option<Vec<crate::policy::glob::Glob>> {
-    if !parsed.operands.iter().all(|w| w.literal) {
+    if !parsed.operands.iter().all(|w| w.literal) || parsed.has_any(&spec.include_void) {
         return None;
     }
     let mut globs = Vec::new();
     for flag in &spec.include {
         for v in parsed.values_of(flag) {
-            if v.is_empty() || v.contains('/') || v.starts_with('!') {
+            // Braces and classes mean more to the program's glob than to gate's.
+            if v.is_empty() || v.contains(['/', '{', '[', '\\']) || v.starts_with('!') {
                 return None;
             }
             globs.push(crate::policy::glob::Glob::path(v).ok()?);

@@ -66,7 +66,9 @@ fn check_filter(filter: &str) -> Result<(), String> {
             return Err(format!("`jq` filter uses `{word}`, which loads modules or names files"));
         }
     }
-    if filter.contains("$ENV") || contains_word(filter, "env") || filter.contains("$__loc__") {
+    // jq's grammar allows blanks between `$` and a name (`$ ENV`).
+    let squeezed: String = filter.split('$').map(|part| part.trim_start()).collect::<Vec<_>>().join("$");
+    if squeezed.contains("$ENV") || contains_word(filter, "env") || squeezed.contains("$__loc__") {
         return Err("`jq` filter reads the environment (`env`, `$ENV`), which can hold API keys and tokens".into());
     }
     Ok(())
@@ -97,6 +99,8 @@ mod tests {
             ("include \"x\"; .", false),
             (".include", true),
             ("{env: 1}", false),
+            ("$ ENV", false),
+            ("$\n ENV.HOME", false),
         ];
         for (f, ok) in cases {
             assert_eq!(super::check_filter(f).is_ok(), *ok, "{f}");

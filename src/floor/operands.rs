@@ -133,9 +133,13 @@ pub fn operand_paths(
     rules: OperandRules,
 ) -> Result<Vec<String>, String> {
     if w.literal {
-        // `@FILE` is a response file to binutils and others: FILE is read.
-        if let Some(file) = w.text.strip_prefix('@').filter(|f| !f.is_empty()) {
-            return Ok(vec![w.text.clone(), file.to_string()]);
+        // `@FILE` is a response file to binutils and others: FILE holds more
+        // arguments (files to read, flags) that gate cannot see.
+        if w.text.strip_prefix('@').is_some_and(|f| !f.is_empty()) {
+            return Err(format!(
+                "`{name} {}`: a response file holds more arguments, which gate cannot see; name the files instead",
+                w.raw
+            ));
         }
         return Ok(vec![w.text.clone()]);
     }

@@ -125,11 +125,14 @@ pub(super) fn check_xxd(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
     if let Some(w) = args.iter().find(|w| !w.literal) {
         return Err(format!("`xxd`: `{}` is computed at run time", w.raw));
     }
-    let parsed = walk("xxd", spec, args, false)?;
-    if parsed.operands.len() > 1 {
-        return Err("`xxd IN OUT` writes OUT".into());
+    // xxd's options end at its first operand: a word after the file, even
+    // one that looks like a flag, is the output file.
+    let parsed = walk("xxd", spec, args, true)?;
+    let operands: Vec<&Word> = args[parsed.rest..].to_vec();
+    if operands.len() > 1 {
+        return Err(format!("`xxd {} {}` writes {}", operands[0].raw, operands[1].raw, operands[1].raw));
     }
-    check_paths(floor, "xxd", &parsed.operands, env, OperandRules::strict(), Recursion::No)
+    check_paths(floor, "xxd", &operands, env, OperandRules::strict(), Recursion::No)
 }
 
 pub(super) fn check_printenv(args: &[&Word]) -> Result<(), String> {

@@ -176,6 +176,14 @@ pub struct ProgramSpec {
     /// to names that are not secrets passes over trees that hold secrets.
     #[serde(default)]
     pub include: Vec<String>,
+    /// Flags that undo the restriction of `include` (grep includes files
+    /// that match no pattern when the first one is an `--exclude`).
+    #[serde(default)]
+    pub include_void: Vec<String>,
+    /// Short flags may not be bundled: each stands alone (tree reads the
+    /// value of a bundled `-L` from the next word, not the rest of the bundle).
+    #[serde(default)]
+    pub no_bundles: bool,
     /// Flags that make a recursive search follow symlinks.
     #[serde(default)]
     pub follow: Vec<String>,

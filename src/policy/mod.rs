@@ -361,7 +361,10 @@ fn names_listed_into(
     }
     let words: Vec<&str> = prev.argv.iter().map(|w| w.text.as_str()).collect();
     let roots: Vec<&str> = match words.as_slice() {
-        ["find", rest @ ..] => {
+        // find prints only names under its starting points unless an
+        // action prints text of its own (`-printf`, `-ls`).
+        ["find", rest @ ..] if !rest.iter().any(|w| matches!(*w, "-printf" | "-ls" | "-fprintf" | "-fls" | "-fprint")) => {
+            let rest: Vec<&str> = rest.iter().copied().skip_while(|w| matches!(*w, "-H" | "-L" | "-P")).collect();
             let starts: Vec<&str> =
                 rest.iter().copied().take_while(|w| !w.starts_with('-') && *w != "(" && *w != "!").collect();
             if starts.is_empty() {
