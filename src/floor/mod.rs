@@ -18,6 +18,7 @@ mod sed;
 mod simple;
 pub mod spec;
 mod wrappers;
+pub use wrappers::env_chdirs;
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
@@ -103,7 +104,7 @@ impl Env<'_> {
     /// The directories a path counts from: an absolute or `~` path from
     /// itself, a relative one from the working directory and from every
     /// directory the line may `cd` to.
-    fn bases_for(&self, path: &str) -> Vec<&str> {
+    pub(crate) fn bases_for(&self, path: &str) -> Vec<&str> {
         if path.starts_with('/') || path.starts_with('~') {
             vec![self.cwd]
         } else {

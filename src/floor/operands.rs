@@ -162,13 +162,19 @@ pub fn operand_paths(
                 w.raw, w.raw
             ));
         }
-        let Some(matches) = env.probe.glob(env.cwd, &w.text) else {
-            return Err(format!("`{name}`: cannot tell what `{}` expands to", w.raw));
-        };
-        if matches.is_empty() {
-            return Ok(vec![w.text.clone()]);
+        // Expanded in every directory the line may be in by then (a `cd`
+        // earlier on the line moves where the glob matches).
+        let mut out = Vec::new();
+        for base in env.bases_for(&w.text) {
+            let Some(matches) = env.probe.glob(base, &w.text) else {
+                return Err(format!("`{name}`: cannot tell what `{}` expands to", w.raw));
+            };
+            if matches.is_empty() {
+                out.push(super::normalize(&w.text, base, env.home));
+            }
+            out.extend(matches.iter().map(|m| super::normalize(m, base, env.home)));
         }
-        return Ok(matches);
+        return Ok(out);
     }
     Err(format!("`{name}`: cannot tell what `{}` expands to", w.raw))
 }

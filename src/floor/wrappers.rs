@@ -9,6 +9,7 @@ use super::generic::{safe, unsafe_};
 use super::operands::{check_paths, OperandRules, Recursion};
 use super::spec::{wrapper, Operands, ProgramSpec};
 use super::{Check, Env, Floor};
+use crate::policy::glob::Glob;
 use crate::shell::Word;
 
 pub(super) fn check_wrapper(
@@ -107,8 +108,16 @@ fn xargs_inner(floor: &Floor, inner: &Word, env: &Env<'_>) -> Result<(), String>
     let inner_name = inner.text.as_str();
     match floor.program.get(inner_name) {
         Some(s) if s.operands == Operands::Paths => {
+            // xargs splits names at blanks and quotes: a name holding one
+            // becomes words that open other files (`foo .env` opens `.env`).
+            let splitting: Vec<Glob> =
+                ["* *", "*\t*", "*\n*", "*'*", "*\"*", "*\\\\*"].iter().filter_map(|g| Glob::path(g).ok()).collect();
             let roots_clean = env.stdin_names_from.as_ref().is_some_and(|roots| {
-                !roots.is_empty() && roots.iter().all(|r| floor.recursive_reason(r, env, true, true).is_none())
+                !roots.is_empty()
+                    && roots.iter().all(|r| {
+                        floor.recursive_reason(r, env, true, true).is_none()
+                            && env.probe.tree_finds(r, &splitting, &[], true, true, None).is_none()
+                    })
             });
             if roots_clean && s.harmless_flags && s.max_operands.is_none() {
                 Ok(())
@@ -122,4 +131,39 @@ fn xargs_inner(floor: &Floor, inner: &Word, env: &Env<'_>) -> Result<(), String>
         )),
         None => Err(format!("`{inner_name}` is not in the read-only floor")),
     }
+}
+
+/// The directories `env` changes into (`-C DIR`, `-CDIR`, `-iC DIR`,
+/// `--chdir=DIR`), read by the wrapper table's flags, for the policy's
+/// list of directories a line may run in. `argv[0]` is `env`.
+pub fn env_chdirs(argv: &[String]) -> Vec<String> {
+    let Some(w) = wrapper("env") else { return Vec::new() };
+    let words: Vec<Word> = argv
+        .iter()
+        .skip(1)
+        .map(|a| Word { text: a.clone(), raw: a.clone(), literal: true, ..Default::default() })
+        .collect();
+    let refs: Vec<&Word> = words.iter().collect();
+    let mut out = Vec::new();
+    if let Ok(p) = super::flags::walk("env", &w.flags, &refs, true) {
+        out.extend(p.values_of("-C").map(str::to_string));
+        out.extend(p.values_of("--chdir").map(str::to_string));
+        return out;
+    }
+    // Flags the table does not know: every word that may be a -C value
+    // counts (more directories only make the checks stricter).
+    for (k, a) in argv.iter().enumerate().skip(1) {
+        if let Some(v) = a.strip_prefix("--chdir=") {
+            out.push(v.to_string());
+        } else if a.starts_with('-') && !a.starts_with("--") && a.contains('C') {
+            let rest = &a[a.find('C').map_or(a.len(), |c| c + 1)..];
+            if !rest.is_empty() {
+                out.push(rest.to_string());
+            }
+            out.extend(argv.get(k + 1).cloned());
+        } else if a == "--chdir" {
+            out.extend(argv.get(k + 1).cloned());
+        }
+    }
+    out
 }

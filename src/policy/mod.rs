@@ -345,6 +345,7 @@ fn names_listed_into(
     analysis: &crate::shell::Analysis,
     c: &crate::shell::SimpleCommand,
     cwd: &str,
+    extra_cwds: &[String],
     home: Option<&str>,
 ) -> Option<Vec<String>> {
     if !c.context.in_pipeline || c.context.pipeline_stage == 0 {
@@ -363,7 +364,9 @@ fn names_listed_into(
     let roots: Vec<&str> = match words.as_slice() {
         // find prints only names under its starting points unless an
         // action prints text of its own (`-printf`, `-ls`).
-        ["find", rest @ ..] if !rest.iter().any(|w| matches!(*w, "-printf" | "-ls" | "-fprintf" | "-fls" | "-fprint")) => {
+        ["find", rest @ ..]
+            if !rest.iter().any(|w| matches!(*w, "-printf" | "-ls" | "-fprintf" | "-fls" | "-fprint")) =>
+        {
             let rest: Vec<&str> = rest.iter().copied().skip_while(|w| matches!(*w, "-H" | "-L" | "-P")).collect();
             let starts: Vec<&str> =
                 rest.iter().copied().take_while(|w| !w.starts_with('-') && *w != "(" && *w != "!").collect();
@@ -383,31 +386,71 @@ fn names_listed_into(
         }
         _ => return None,
     };
-    Some(roots.iter().map(|r| floor::normalize(r, cwd, home)).collect())
+    // A `cd` earlier on the line moves where find starts and where the
+    // next program opens the names: every directory the line may be in counts.
+    let mut out: Vec<String> = Vec::new();
+    for base in std::iter::once(cwd).chain(extra_cwds.iter().map(String::as_str)) {
+        for r in &roots {
+            let n = floor::normalize(r, base, home);
+            if !out.contains(&n) {
+                out.push(n);
+            }
+        }
+    }
+    Some(out)
 }
 
 /// Every directory the line may change into (`cd`, `pushd`, `env -C`),
 /// each resolved against the working directory and the earlier targets.
-fn cd_targets(analysis: &crate::shell::Analysis, cwd: &str, home: Option<&str>) -> Vec<String> {
+fn cd_targets(
+    analysis: &crate::shell::Analysis,
+    cwd: &str,
+    home: Option<&str>,
+    probe: &dyn floor::Probe,
+) -> Vec<String> {
     let mut bases: Vec<String> = vec![cwd.to_string()];
     for c in &analysis.commands {
-        let words: Vec<&str> = c.argv.iter().map(|w| w.text.as_str()).collect();
-        let target = match words.as_slice() {
-            ["cd" | "pushd"] => home.map(str::to_string),
-            ["cd" | "pushd", rest @ ..] => rest.iter().find(|w| !w.starts_with('-')).map(|w| w.to_string()),
-            ["env", rest @ ..] => rest.windows(2).find(|p| p[0] == "-C" || p[0] == "--chdir").map(|p| p[1].to_string()),
-            _ => None,
-        };
-        let Some(t) = target else { continue };
-        let new: Vec<String> = bases.iter().map(|b| floor::normalize(&t, b, home)).collect();
-        for n in new {
-            if !bases.contains(&n) && bases.len() < 16 {
-                bases.push(n);
+        let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
+        // Through every wrapper (`command cd`, `nice env -C`...), and env's
+        // -C in any spelling (`-C/x`, `-iC x`, `--chdir=x`).
+        let mut targets: Vec<String> = Vec::new();
+        for form in argv_forms(&argv) {
+            match form.first().map(|f| f.rsplit('/').next().unwrap_or(f)) {
+                Some("cd" | "pushd" | "chdir") => match form[1..].iter().find(|w| !w.starts_with('-')) {
+                    Some(t) => targets.push(t.clone()),
+                    None => targets.extend(home.map(str::to_string)),
+                },
+                Some("env") => targets.extend(floor::env_chdirs(&form)),
+                _ => {}
+            }
+        }
+        for t in targets {
+            let Some(t) = expand_tilde(&t, probe) else { continue };
+            let new: Vec<String> = bases.iter().map(|b| floor::normalize(&t, b, home)).collect();
+            for n in new {
+                if !bases.contains(&n) && bases.len() < 16 {
+                    bases.push(n);
+                }
             }
         }
     }
     bases.remove(0);
     bases
+}
+
+/// `~+` and `~user` as bash expands them (`~` and `~/` are left to
+/// [`floor::normalize`]); `None` for a form that cannot be known (`~-`),
+/// which the floor asks for anyway.
+fn expand_tilde(t: &str, probe: &dyn floor::Probe) -> Option<String> {
+    let Some(rest) = t.strip_prefix('~') else { return Some(t.to_string()) };
+    let (head, tail) = rest.split_once('/').map_or((rest, ""), |(h, r)| (h, r));
+    let tail = if tail.is_empty() { String::new() } else { format!("/{tail}") };
+    match head {
+        "" => Some(t.to_string()),
+        "+" => Some(format!(".{tail}")),
+        "-" => None,
+        user => probe.home_of(user).map(|h| format!("{h}{tail}")),
+    }
 }
 
 /// Why the shell that runs `command` may not do what the bash analysis says, if it may not:
@@ -485,7 +528,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             };
             let analysis = crate::shell::analyze(&command);
             let pipes = pipe_targets(&analysis);
-            env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref());
+            env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref(), ctx.probe);
             for (c, piped) in analysis.commands.iter().zip(pipes) {
                 let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
                 let line = if argv.is_empty() {
@@ -539,7 +582,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                 }
                 matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
-                env.stdin_names_from = names_listed_into(&analysis, c, &action.cwd, ctx.home.as_deref());
+                env.stdin_names_from =
+                    names_listed_into(&analysis, c, &action.cwd, &env.extra_cwds, ctx.home.as_deref());
                 parts.push(decide_subject(line, matched, fl.check(c, &env)));
                 env.stdin_names_from = None;
             }

@@ -891,6 +891,10 @@ fn unrollable_name(name: &str) -> bool {
         && !matches!(
             name,
             "argv"
+                | "match"
+                | "mbegin"
+                | "mend"
+                | "reply"
                 | "status"
                 | "pipestatus"
                 | "path"

@@ -90,6 +90,13 @@ pub fn difference(src: &str, analysis: &Analysis) -> Option<String> {
             }
         }
         let words: Vec<&str> = c.argv.iter().map(|w| w.text.as_str()).collect();
+        // zsh's read takes other flags than bash's (`-n`, `-t`, `-p` take no
+        // separate value there, so the next word is the variable it sets).
+        if let ["read", rest @ ..] = words.as_slice() {
+            if let Some(f) = rest.iter().find(|w| w.starts_with('-') && **w != "-r") {
+                return Some(format!("zsh's `read {f}` parses its flags differently from bash's"));
+            }
+        }
         if let [name @ ("cd" | "pushd" | "chdir"), rest @ ..] = words.as_slice() {
             let mut operands = Vec::new();
             let mut options_done = false;

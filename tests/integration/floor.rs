@@ -367,7 +367,34 @@ fn red_team_regressions() {
         "md5sum -c sums.txt",
         "sha256sum --check sums.txt",
         "sort -S 1K -T ~ a.rs",
+        // Fifth pass (issue 12), each reproduced with the real program.
+        "xxd a.rs -a",
+        "xxd a.rs -r",
+        "jq -n '$ ENV'",
+        "jq -n '$ ENV.HOME'",
+        "strings @.gitignore",
+        "grep -d rec SECRET .",
+        "grep -drec SECRET .",
+        "find . -maxdepth 0 -printf '/x/.aws/credentials\\n' | xargs cat",
+        "find -L ~ -type f | xargs cat",
+        "find -H ~ -type f | xargs grep k",
+        "command cd ~/.aws && cat credentials",
+        "command pushd ~/.aws && cat credentials",
+        "env -C$HOME/.aws cat credentials",
+        "env -iC ~/.aws cat credentials",
+        "env --chdir=evil git diff",
+        "nice env -C evil git diff",
+        "timeout 5 env -C evil git diff",
+        "command cd evil && git diff",
+        "cd sub && cat ../.e*",
+        "cd ~/.aws && cat *",
+        "cd ~/.aws && cat c*",
+        "cd ~/.aws && find . -type f | xargs cat",
+        "find names -type f | xargs cat",
     ];
+    std::fs::create_dir_all(env.project().join("sub")).unwrap();
+    std::fs::create_dir_all(env.project().join("names")).unwrap();
+    std::fs::write(env.project().join("names/foo .env"), "x\n").unwrap();
     let mut leaks = Vec::new();
     for cmd in rows {
         let v = decide(&shell(cmd, &cwd), &home).verdict;
@@ -383,6 +410,9 @@ fn red_team_regressions() {
         "git stash list",
         "git reflog -5",
         "cd src && ls",
+        "find src -name '*.rs' | xargs wc -l",
+        "cd src && cat *.rs",
+        "xxd a.rs",
         "git config user.name",
         "rg TODO",
     ] {
