@@ -7,8 +7,14 @@
 //! the way `setup.c` does, reads its `config` and `config.worktree` (through `commondir` for linked
 //! worktrees), follows `include.path` and every `includeIf.*.path` whatever the condition, and scans
 //! submodule repositories (`<gitdir>/modules/**` and the gitlinks recorded in the index), all within
-//! fixed bounds. Whatever it cannot check (too large, too many files, unparsable, an include it
-//! cannot resolve) is itself reported as a hazard, so "no hazards" can mean "safe to auto-approve".
+//! fixed bounds. In each of them it also looks for the one hook a read runs, `post-index-change`
+//! (run when `git status` or `git diff` refresh the index), in the directory git really uses
+//! (`core.hooksPath` from the repository's or the user's config, else the common dir's `hooks/`),
+//! and notes whether the repository is a partial clone (`remote.*.promisor`,
+//! `extensions.partialClone`), whose reads may fetch from the network. `tracked_matching` reads the
+//! index for tracked paths a predicate picks (secret-named files). Whatever it cannot check (too
+//! large, too many files, unparsable, an include it cannot resolve) is itself reported as a hazard,
+//! so "no hazards" can mean "safe to auto-approve".
 
 use std::collections::{HashMap, HashSet};
 use std::fs;
@@ -35,8 +41,27 @@ pub struct Hazard {
 pub struct RepoScan {
     /// The git directory git would use (`.git`, a linked worktree's gitdir, or a bare repository).
     pub git_dir: PathBuf,
-    /// Hazards from the repository's config, its includes and its submodules' configs.
+    /// Hazards from the repository's config, its includes and its submodules' configs, and the
+    /// `post-index-change` hooks that `git status` and `git diff` would run (in the hooks directory
+    /// git really uses: `core.hooksPath`, the common dir of a linked worktree, each submodule's).
     pub hazards: Vec<Hazard>,
+    /// The work tree's top directory, when the repository has one.
+    pub work_tree: Option<PathBuf>,
+    /// The key that makes git fetch missing objects from a promisor remote on demand (a partial
+    /// clone: `remote.<name>.promisor`, `extensions.partialClone`), here or in a submodule.
+    pub promisor: Option<Hazard>,
+    /// Bytes in an object name (20 for SHA-1, 32 for SHA-256), for reading the index.
+    pub hash_len: usize,
+}
+
+/// The tracked paths of a repository's index that a predicate picks out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tracked {
+    /// The whole index was read: the paths picked (at most the limit asked for) and whether it
+    /// records any submodule.
+    Known { paths: Vec<String>, submodules: bool },
+    /// The index could not be read in full, so any path may be tracked.
+    Unknown(String),
 }
 
 /// Why a repository could not be checked. Callers should treat an error like a hazard.
@@ -152,7 +177,7 @@ const HAZARD_KEYS: &[Rule] = &[
     r("svn.authorsprog", When::Set, "program run by git svn to map author names"),
     // considered, not flagged
     r("alias.*", When::Never, "not flagged: aliases cannot shadow builtins, so an approved builtin name never runs one"),
-    r("core.hookspath", When::Never, "not flagged: no read-only command runs hooks, and hooks in .git/hooks are just as repository-controlled"),
+    r("core.hookspath", When::Never, "not flagged itself: the post-index-change hook in the directory it names is (see check_hooks)"),
     r("uploadpack.packobjectshook", When::Never, "not flagged: git ignores it outside system/global/command-line config"),
     r("safe.directory", When::Never, "not flagged: git ignores it outside system/global/command-line config"),
     r("safe.barerepository", When::Never, "not flagged: git ignores it outside system/global/command-line config"),
@@ -172,6 +197,11 @@ const NOT_A_FILE: &str = "config is not a regular file, so it was not checked";
 const UNRESOLVED_INCLUDE: &str = "include path cannot be resolved here (~user/, %(prefix)/, no home, not UTF-8)";
 const INCLUDE_DEPTH: &str = "include cycle or nesting deeper than 10: the included config was not checked";
 const LIMIT: &str = "too many config files or submodules to check (limit 64 files, depth 10)";
+const PROMISOR: &str = "a partial clone: reads that need a missing object fetch it from the promisor remote";
+const HOOK: &str =
+    "post-index-change hook: git status, git diff and git describe --dirty run it when they refresh the index";
+const HOOKS_PATH_UNRESOLVED: &str =
+    "core.hooksPath cannot be resolved here (~user/, %(prefix)/, no value, no home), so its post-index-change hook was not checked";
 const BAD_INDEX: &str = "index could not be read, so submodules recorded in it were not checked";
 
 const MAX_FILES: usize = 64;
@@ -730,6 +760,53 @@ fn read_git_file(file: &Path) -> Option<PathBuf> {
     target.is_dir().then_some(target)
 }
 
+/// Whether git would run the hook at `path`: it runs what `access(X_OK)` allows, so a regular file
+/// without any execute bit is skipped; anything else that exists counts.
+fn hook_runnable(path: &Path) -> bool {
+    match fs::metadata(path) {
+        Err(_) => false,
+        #[cfg(unix)]
+        Ok(m) => {
+            use std::os::unix::fs::PermissionsExt;
+            !(m.is_file() && m.permissions().mode() & 0o111 == 0)
+        }
+        #[cfg(not(unix))]
+        Ok(_) => true,
+    }
+}
+
+/// The key, last-wins, that makes this config a partial clone's: `extensions.partialClone` naming a
+/// remote, or `remote.<name>.promisor` not false.
+fn promisor_key(out: &[Assign], files: &[PathBuf]) -> Option<Hazard> {
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, a) in out.iter().enumerate() {
+        let k = a.entry.key.as_str();
+        if k == "extensions.partialclone" || matches!(split_key(k), Some(("remote", Some(_), "promisor"))) {
+            last.insert(k, i);
+        }
+    }
+    let mut hits: Vec<usize> = last
+        .into_iter()
+        .filter(|&(k, i)| {
+            let v = out[i].entry.value.as_deref();
+            if k == "extensions.partialclone" {
+                v.is_none_or(|v| !v.is_empty())
+            } else {
+                maybe_bool(v) != Some(false)
+            }
+        })
+        .map(|(_, i)| i)
+        .collect();
+    hits.sort_unstable();
+    let a = out.get(*hits.first()?)?;
+    Some(Hazard {
+        key: a.entry.key.clone(),
+        file: files.get(a.file).cloned().unwrap_or_default(),
+        line: a.entry.line,
+        why: PROMISOR,
+    })
+}
+
 /// An assignment in include order, with the index of the file it came from.
 struct Assign {
     entry: Entry,
@@ -743,6 +820,20 @@ struct Scanner<'h> {
     limit_flagged: bool,
     seen_git_dirs: HashSet<PathBuf>,
     hazards: Vec<Hazard>,
+    /// `core.hooksPath` from the system and user config files (the value, its file and line):
+    /// every repository git opens reads them first.
+    user_hooks_path: Option<Setting>,
+    promisor: Option<Hazard>,
+    /// The work tree and object-name length of the first git dir scanned (the repository itself).
+    top: Option<(Option<PathBuf>, usize)>,
+}
+
+/// A config value with where it was set. `value` is None for a bare `key` line.
+#[derive(Clone)]
+struct Setting {
+    value: Option<Vec<u8>>,
+    file: PathBuf,
+    line: usize,
 }
 
 impl Scanner<'_> {
@@ -876,11 +967,69 @@ impl Scanner<'_> {
         let configured_worktree = last("core.worktree").filter(|v| !v.is_empty()).and_then(|v| bytes_to_path(&v));
         let sha256 = last("extensions.objectformat").is_some_and(|v| v.eq_ignore_ascii_case(b"sha256"));
         let worktree = configured_worktree.map(|w| git_dir.join(w)).or(worktree);
+        let hash_len = if sha256 { 32 } else { 20 };
+        if self.top.is_none() {
+            self.top = Some((worktree.clone(), hash_len));
+        }
+        let hooks_path = out
+            .iter()
+            .rev()
+            .find(|a| a.entry.key == "core.hookspath")
+            .map(|a| Setting {
+                value: a.entry.value.clone(),
+                file: files.get(a.file).cloned().unwrap_or_default(),
+                line: a.entry.line,
+            })
+            .or_else(|| self.user_hooks_path.clone());
+        self.check_hooks(hooks_path, &common, git_dir, worktree.as_deref());
+        if self.promisor.is_none() {
+            self.promisor = promisor_key(&out, &files);
+        }
         if let Some(worktree) = worktree {
-            let hash_len = if sha256 { 32 } else { 20 };
             self.scan_gitlinks(git_dir, &worktree, hash_len, depth)?;
         }
         self.walk_modules(&common.join("modules"), depth + 1)
+    }
+
+    /// The hooks git runs for this git dir: `core.hooksPath` (relative to the work tree, or to the
+    /// git dir of a bare repository; `~/` from home; empty means `/`), else the common dir's
+    /// `hooks/` (a linked worktree shares the main repository's). Of the hooks, only
+    /// `post-index-change` runs on a read: `git status`, `git diff` and `git describe --dirty`
+    /// run it when they refresh the index, in the superproject and in every submodule.
+    fn check_hooks(&mut self, setting: Option<Setting>, common: &Path, git_dir: &Path, worktree: Option<&Path>) {
+        let dir = match setting {
+            None => common.join("hooks"),
+            Some(Setting { value: None, file, line }) => {
+                self.flag("core.hookspath", &file, line, HOOKS_PATH_UNRESOLVED);
+                return;
+            }
+            Some(Setting { value: Some(v), file, line }) => {
+                if v.is_empty() {
+                    PathBuf::from("/")
+                } else if v == b"~" || v.starts_with(b"~/") {
+                    match self.resolve_include(&file, &v) {
+                        Some(p) => p,
+                        None => {
+                            self.flag("core.hookspath", &file, line, HOOKS_PATH_UNRESOLVED);
+                            return;
+                        }
+                    }
+                } else if v.starts_with(b"~") || v.starts_with(b"%(prefix)/") {
+                    self.flag("core.hookspath", &file, line, HOOKS_PATH_UNRESOLVED);
+                    return;
+                } else {
+                    let Some(p) = bytes_to_path(&v) else {
+                        self.flag("core.hookspath", &file, line, HOOKS_PATH_UNRESOLVED);
+                        return;
+                    };
+                    worktree.unwrap_or(git_dir).join(p)
+                }
+            }
+        };
+        let hook = dir.join("post-index-change");
+        if hook_runnable(&hook) {
+            self.flag("(hook)", &hook, 0, HOOK);
+        }
     }
 
     /// Submodules recorded as gitlinks in the index: git status recurses into each checked-out one.
@@ -893,10 +1042,15 @@ impl Scanner<'_> {
     ) -> Result<(), GitCfgError> {
         let index = git_dir.join("index");
         let mut links = Vec::new();
-        match read_index(&index, hash_len, &mut links) {
+        let mut gitlinks = |name: &[u8], mode: u32| {
+            if mode & 0o170000 == 0o160000 {
+                links.push(name.to_vec());
+            }
+        };
+        match read_index(&index, hash_len, &mut gitlinks) {
             Ok(Some(shared)) => {
                 let shared_path = git_dir.join(format!("sharedindex.{shared}"));
-                if read_index(&shared_path, hash_len, &mut links).is_err() {
+                if read_index(&shared_path, hash_len, &mut gitlinks).is_err() {
                     self.flag("(index)", &shared_path, 0, BAD_INDEX);
                 }
             }
@@ -968,9 +1122,9 @@ impl Scanner<'_> {
     }
 }
 
-/// Collects gitlink paths (mode 160000) from an index file. Ok(Some(hex)) names a split index's
+/// Calls `each(path, mode)` for every entry of an index file. Ok(Some(hex)) names a split index's
 /// shared index; Err means the file exists but is not an index we can read.
-fn read_index(path: &Path, hash_len: usize, links: &mut Vec<Vec<u8>>) -> Result<Option<String>, ()> {
+fn read_index(path: &Path, hash_len: usize, each: &mut dyn FnMut(&[u8], u32)) -> Result<Option<String>, ()> {
     let bytes = match read_bounded(path, MAX_INDEX_BYTES) {
         Ok(Loaded::Bytes(b)) => b,
         Ok(Loaded::Missing) => return Ok(None),
@@ -1025,9 +1179,7 @@ fn read_index(path: &Path, hash_len: usize, links: &mut Vec<Vec<u8>>) -> Result<
             name.extend_from_slice(&bytes[at..at + len]);
             pos += (at - pos + len + 8) & !7;
         }
-        if mode & 0o170000 == 0o160000 {
-            links.push(name.clone());
-        }
+        each(&name, mode);
     }
     // Extensions: 4-byte signature, 4-byte size, data; the file ends with its own hash.
     let end = bytes.len().saturating_sub(hash_len);
@@ -1093,7 +1245,11 @@ pub fn repo_hazards(dir: &Path, home: Option<&Path>) -> Result<Option<RepoScan>,
         limit_flagged: false,
         seen_git_dirs: HashSet::new(),
         hazards: Vec::new(),
+        user_hooks_path: None,
+        promisor: None,
+        top: None,
     };
+    scanner.user_hooks_path = scanner.user_hooks_path()?;
     if let Some((g, common, worktree)) = found {
         scanner.scan_git_dir(&g, common, worktree, 0, false)?;
     }
@@ -1104,7 +1260,113 @@ pub fn repo_hazards(dir: &Path, home: Option<&Path>) -> Result<Option<RepoScan>,
     let mut seen = HashSet::new();
     let mut hazards = scanner.hazards;
     hazards.retain(|h| seen.insert((h.key.clone(), h.file.clone(), h.line)));
-    Ok(Some(RepoScan { git_dir, hazards }))
+    let (work_tree, hash_len) = scanner.top.unwrap_or((None, 20));
+    Ok(Some(RepoScan { git_dir, hazards, work_tree, promisor: scanner.promisor, hash_len }))
+}
+
+/// The system and user config files git reads before a repository's own, in order.
+fn user_config_files(home: Option<&Path>) -> Vec<PathBuf> {
+    // /etc for a distribution's git, /usr/local/etc for one built with the default prefix.
+    let mut files = vec![PathBuf::from("/etc/gitconfig"), PathBuf::from("/usr/local/etc/gitconfig")];
+    match std::env::var_os("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
+        Some(x) => files.push(PathBuf::from(x).join("git/config")),
+        None => files.extend(home.map(|h| h.join(".config/git/config"))),
+    }
+    files.extend(home.map(|h| h.join(".gitconfig")));
+    files
+}
+
+impl Scanner<'_> {
+    /// `core.hooksPath` from the system and user config (and what they include), last-wins. Only
+    /// that key is taken from them: the rest of the user's own config is the user's choice. An
+    /// include that cannot be resolved is still reported, since it may set the key.
+    fn user_hooks_path(&mut self) -> Result<Option<Setting>, GitCfgError> {
+        let (hazards_before, files_before) = (self.hazards.len(), self.files_read);
+        let mut out = Vec::new();
+        let mut files = Vec::new();
+        for path in user_config_files(self.home) {
+            let mut stack = vec![path.clone()];
+            // An unreadable user config leaves the repository's own hooks path in force.
+            let _ = self.expand(&path, 0, &mut stack, &mut out, &mut files);
+        }
+        let kept: Vec<Hazard> = self
+            .hazards
+            .drain(hazards_before..)
+            .filter(|h| matches!(h.key.as_str(), "(include)" | "(include-depth)"))
+            .collect();
+        self.hazards.extend(kept);
+        self.files_read = files_before;
+        Ok(out.iter().rev().find(|a| a.entry.key == "core.hookspath").map(|a| Setting {
+            value: a.entry.value.clone(),
+            file: files.get(a.file).cloned().unwrap_or_default(),
+            line: a.entry.line,
+        }))
+    }
+}
+
+/// Edge: the paths tracked in the index of `scan`'s repository that `pick` selects, read as pure
+/// file I/O. More than `max` picks, a sparse index (whose directory entries hide the files under
+/// them), an unreadable index, or a missing index in a repository that has objects all make the
+/// answer [`Tracked::Unknown`].
+pub fn tracked_matching(scan: &RepoScan, pick: &dyn Fn(&str) -> bool, max: usize) -> Tracked {
+    let index = scan.git_dir.join("index");
+    let mut paths: Vec<String> = Vec::new();
+    let mut submodules = false;
+    let mut sparse: Option<String> = None;
+    let mut too_many = false;
+    let mut each = |name: &[u8], mode: u32| {
+        let n = String::from_utf8_lossy(name);
+        match mode & 0o170000 {
+            0o160000 => submodules = true,
+            0o040000 => sparse = Some(n.clone().into_owned()),
+            _ => {}
+        }
+        if pick(&n) {
+            if paths.len() >= max {
+                too_many = true;
+            } else if !paths.iter().any(|p| *p == n) {
+                paths.push(n.into_owned());
+            }
+        }
+    };
+    let shared = match read_index(&index, scan.hash_len, &mut each) {
+        Ok(s) => s,
+        Err(()) => return Tracked::Unknown(format!("{} could not be read", index.display())),
+    };
+    if let Some(hex) = shared {
+        let shared_path = scan.git_dir.join(format!("sharedindex.{hex}"));
+        if read_index(&shared_path, scan.hash_len, &mut each).is_err() {
+            return Tracked::Unknown(format!("{} could not be read", shared_path.display()));
+        }
+    }
+    if let Some(dir) = sparse {
+        return Tracked::Unknown(format!("the index is sparse: `{dir}` stands for files it does not list"));
+    }
+    if too_many {
+        return Tracked::Unknown(format!("more than {max} such files are tracked"));
+    }
+    if !index.exists() && has_objects(&common_dir(&scan.git_dir).unwrap_or_else(|| scan.git_dir.clone())) {
+        return Tracked::Unknown("the repository has objects but no index".into());
+    }
+    Tracked::Known { paths, submodules }
+}
+
+/// Whether a git dir holds (or borrows) any object: a loose object directory, a pack, alternates.
+fn has_objects(common: &Path) -> bool {
+    let objects = common.join("objects");
+    if objects.join("info/alternates").exists() {
+        return true;
+    }
+    let Ok(entries) = fs::read_dir(&objects) else { return false };
+    entries.flatten().take(MAX_DIR_ENTRIES).any(|e| {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name == "pack" {
+            fs::read_dir(e.path()).is_ok_and(|mut d| d.next().is_some())
+        } else {
+            name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+        }
+    })
 }
 
 #[cfg(test)]
@@ -1117,6 +1379,8 @@ mod tests {
     const GITLINK_INDEX: &str = "\u{0}gitlink:";
     /// Content marker: a config file larger than the limit.
     const HUGE: &str = "\u{0}huge";
+    /// Content marker: an executable script (a hook git would run).
+    const EXEC: &str = "\u{0}exec";
 
     /// An index file (version 2) with one gitlink entry.
     fn gitlink_index(name: &str) -> Vec<u8> {
@@ -1157,6 +1421,13 @@ mod tests {
                 fs::write(&path, gitlink_index(name)).expect("index");
             } else if content == HUGE {
                 fs::write(&path, "#".repeat(2 << 20)).expect("huge");
+            } else if content == EXEC {
+                fs::write(&path, "#!/bin/sh\n").expect("hook");
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).expect("chmod");
+                }
             } else {
                 let text = content.replace("$ROOT", &root.to_string_lossy()).replace("$HOME", &home.to_string_lossy());
                 fs::write(&path, text).expect("write");
@@ -1468,8 +1739,12 @@ mod tests {
             let path = tmp.path().join("index");
             fs::write(&path, bytes).expect("write");
             let mut links = Vec::new();
-            let got = read_index(&path, 20, &mut links)
-                .map(|_| links.iter().map(|l| String::from_utf8_lossy(l).into_owned()).collect::<Vec<_>>());
+            let got = read_index(&path, 20, &mut |n, mode| {
+                if mode & 0o170000 == 0o160000 {
+                    links.push(String::from_utf8_lossy(n).into_owned());
+                }
+            })
+            .map(|_| links.clone());
             let want = want.map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
             assert_eq!(got, want, "{name}");
         }
@@ -1528,9 +1803,196 @@ mod tests {
                 let mut b = base.clone();
                 b[i] = flip;
                 fs::write(&path, &b).expect("write");
-                let _ = read_index(&path, 20, &mut Vec::new());
-                let _ = read_index(&path, 32, &mut Vec::new());
+                let _ = read_index(&path, 20, &mut |_, _| {});
+                let _ = read_index(&path, 32, &mut |_, _| {});
             }
         }
+    }
+
+    /// An index (version 2) with these entries.
+    fn index_of(entries: &[(&str, u32)]) -> Vec<u8> {
+        let mut b = b"DIRC".to_vec();
+        b.extend(2u32.to_be_bytes());
+        b.extend(u32::try_from(entries.len()).unwrap_or(0).to_be_bytes());
+        for &(name, mode) in entries {
+            let mut e = vec![0u8; 40];
+            e[24..28].copy_from_slice(&mode.to_be_bytes());
+            e.extend([0u8; 20]);
+            e.extend(u16::try_from(name.len().min(0xfff)).unwrap_or(0xfff).to_be_bytes());
+            e.extend(name.as_bytes());
+            let padded = (62 + name.len() + 8) & !7;
+            e.resize(padded, 0);
+            b.extend(e);
+        }
+        b.extend([0u8; 20]);
+        b
+    }
+
+    /// The hooks git really uses, checked against git 2.47: a `post-index-change` hook there asks.
+    #[test]
+    fn post_index_change_hooks_where_git_looks() {
+        struct Case {
+            name: &'static str,
+            files: &'static [(&'static str, &'static str)],
+            cwd: &'static str,
+            expect: &'static [&'static str],
+        }
+        const HOOK: &str = "(hook)@";
+        #[rustfmt::skip]
+        let cases = [
+            Case { name: "default hooks dir", files: &[(".git", GITDIR), (".git/hooks/post-index-change", EXEC)], cwd: "", expect: &["(hook)@.git/hooks/post-index-change:0"] },
+            Case { name: "not executable: git skips it", files: &[(".git", GITDIR), (".git/hooks/post-index-change", "#!/bin/sh\n")], cwd: "", expect: &[] },
+            Case { name: "other hooks never run on a read", files: &[(".git", GITDIR), (".git/hooks/pre-commit", EXEC), (".git/hooks/reference-transaction", EXEC)], cwd: "", expect: &[] },
+            Case { name: "relative hooksPath from the top of the work tree", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = myhooks\n"), ("myhooks/post-index-change", EXEC), (".git/hooks/post-index-change", EXEC)], cwd: "src/deep", expect: &["(hook)@myhooks/post-index-change:0"] },
+            Case { name: "husky: only commit hooks", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = .husky/_\n"), (".husky/_/pre-commit", EXEC), (".husky/_/commit-msg", EXEC), (".husky/pre-commit", "npm test\n")], cwd: "", expect: &[] },
+            Case { name: "absolute hooksPath", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = $ROOT/abs\n"), ("abs/post-index-change", EXEC)], cwd: "", expect: &["(hook)@abs/post-index-change:0"] },
+            Case { name: "~/ hooksPath", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = ~/h\n"), ("home/h/post-index-change", EXEC)], cwd: "", expect: &["(hook)@home/h/post-index-change:0"] },
+            Case { name: "~user/ hooksPath cannot be resolved", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = ~root/h\n")], cwd: "", expect: &["core.hookspath@.git/config:2"] },
+            Case { name: "bare hooksPath key", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath\n")], cwd: "", expect: &["core.hookspath@.git/config:2"] },
+            Case { name: "hooksPath elsewhere hides .git/hooks", files: &[(".git", GITDIR), (".git/config", "[core]\n\thooksPath = none\n"), (".git/hooks/post-index-change", EXEC)], cwd: "", expect: &[] },
+            Case { name: "hooksPath from an include", files: &[(".git", GITDIR), (".git/config", "[include]\n\tpath = ../team.cfg\n"), ("team.cfg", "[core]\n\thooksPath = .githooks\n"), (".githooks/post-index-change", EXEC)], cwd: "", expect: &["(hook)@.githooks/post-index-change:0"] },
+            Case { name: "hooksPath from the user's ~/.gitconfig, relative to the work tree", files: &[(".git", GITDIR), ("home/.gitconfig", "[core]\n\thooksPath = .githooks\n"), (".githooks/post-index-change", EXEC)], cwd: "", expect: &["(hook)@.githooks/post-index-change:0"] },
+            Case { name: "the repository's hooksPath wins over the user's", files: &[(".git", GITDIR), ("home/.gitconfig", "[core]\n\thooksPath = .githooks\n"), (".git/config", "[core]\n\thooksPath = .husky/_\n"), (".githooks/post-index-change", EXEC)], cwd: "", expect: &[] },
+            Case {
+                name: "linked worktree uses the common dir's hooks, not its own gitdir's",
+                files: &[
+                    ("main/.git", GITDIR),
+                    ("main/.git/hooks/post-index-change", EXEC),
+                    ("main/.git/worktrees/wt/HEAD", "ref: refs/heads/wt\n"),
+                    ("main/.git/worktrees/wt/commondir", "../..\n"),
+                    ("main/.git/worktrees/wt/hooks/post-index-change", EXEC),
+                    ("wt/.git", "gitdir: ../main/.git/worktrees/wt\n"),
+                ],
+                cwd: "wt",
+                expect: &["(hook)@main/.git/hooks/post-index-change:0"],
+            },
+            Case {
+                name: "linked worktree with a relative hooksPath: its own work tree",
+                files: &[
+                    ("main/.git", GITDIR),
+                    ("main/.git/config", "[core]\n\thooksPath = hk\n"),
+                    ("main/hk/post-index-change", EXEC),
+                    ("main/.git/worktrees/wt/HEAD", "ref: refs/heads/wt\n"),
+                    ("main/.git/worktrees/wt/commondir", "../..\n"),
+                    ("wt/.git", "gitdir: ../main/.git/worktrees/wt\n"),
+                    ("wt/hk/post-index-change", EXEC),
+                ],
+                cwd: "wt",
+                expect: &["(hook)@wt/hk/post-index-change:0"],
+            },
+            Case {
+                name: "submodule gitdir under modules/",
+                files: &[(".git", GITDIR), (".git/modules/sub", GITDIR), (".git/modules/sub/config", "[core]\n\tworktree = ../../../sub\n"), (".git/modules/sub/hooks/post-index-change", EXEC)],
+                cwd: "",
+                expect: &["(hook)@.git/modules/sub/hooks/post-index-change:0"],
+            },
+            Case {
+                name: "submodule's own relative hooksPath, from its work tree",
+                files: &[(".git", GITDIR), (".git/modules/sub", GITDIR), (".git/modules/sub/config", "[core]\n\tworktree = ../../../sub\n\thooksPath = h2\n"), ("sub/h2/post-index-change", EXEC)],
+                cwd: "",
+                expect: &["(hook)@.git/modules/sub/../../../sub/h2/post-index-change:0"],
+            },
+            Case {
+                name: "embedded submodule found through the index",
+                files: &[(".git", GITDIR), (".git/index", "\u{0}gitlink:vendor/x"), ("vendor/x/.git", GITDIR), ("vendor/x/.git/hooks/post-index-change", EXEC)],
+                cwd: "",
+                expect: &["(hook)@vendor/x/.git/hooks/post-index-change:0"],
+            },
+        ];
+        for case in cases {
+            let got = match run(case.files, case.cwd) {
+                Ok(Some(v)) => {
+                    v.into_iter().filter(|h| h.starts_with(HOOK) || h.starts_with("core.hookspath")).collect::<Vec<_>>()
+                }
+                other => panic!("{}: expected a repository, got {other:?}", case.name),
+            };
+            let want: Vec<String> = case.expect.iter().map(|s| s.to_string()).collect();
+            assert_eq!(got, want, "{}", case.name);
+        }
+    }
+
+    /// Plants a repository and returns its scan.
+    fn scan_of(files: &[(&str, &[u8])]) -> (tempfile::TempDir, RepoScan) {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = fs::canonicalize(tmp.path()).expect("canonical");
+        for d in [".git/objects", ".git/refs/heads"] {
+            fs::create_dir_all(root.join(d)).expect("dir");
+        }
+        fs::write(root.join(".git/HEAD"), "ref: refs/heads/main\n").expect("HEAD");
+        for &(rel, bytes) in files {
+            let path = root.join(rel);
+            fs::create_dir_all(path.parent().expect("parent")).expect("parent");
+            fs::write(&path, bytes).expect("write");
+        }
+        let scan = repo_hazards(&root, Some(&root.join("home"))).expect("scan").expect("repo");
+        (tmp, scan)
+    }
+
+    #[test]
+    fn partial_clones() {
+        let rows: &[(&str, Option<&str>)] = &[
+            (
+                "[remote \"origin\"]\n\turl = x\n\tpromisor = true\n\tpartialclonefilter = blob:none\n",
+                Some("remote.origin.promisor"),
+            ),
+            ("[remote \"origin\"]\n\tpromisor\n", Some("remote.origin.promisor")),
+            ("[remote \"origin\"]\n\tpromisor = true\n\tpromisor = false\n", None),
+            ("[extensions]\n\tpartialClone = origin\n", Some("extensions.partialclone")),
+            ("[extensions]\n\tpartialClone =\n", None),
+            ("[remote \"origin\"]\n\turl = x\n", None),
+        ];
+        for &(config, want) in rows {
+            let (_tmp, scan) = scan_of(&[(".git/config", config.as_bytes())]);
+            assert_eq!(scan.promisor.as_ref().map(|h| h.key.as_str()), want, "{config}");
+        }
+        // A submodule that is a partial clone counts too.
+        let (_tmp, scan) = scan_of(&[
+            (".git/modules/s/HEAD", b"ref: refs/heads/main\n"),
+            (".git/modules/s/objects/.keep", b""),
+            (".git/modules/s/refs/.keep", b""),
+            (".git/modules/s/config", b"[remote \"o\"]\n\tpromisor = yes\n"),
+        ]);
+        assert_eq!(scan.promisor.map(|h| h.key), Some("remote.o.promisor".to_string()));
+    }
+
+    #[test]
+    fn tracked_secret_files() {
+        let pick = |p: &str| p.split('/').next_back().is_some_and(|b| b.starts_with(".env") || b.ends_with(".pem"));
+        let files_mode = 0o100644;
+        type Row<'a> = (&'a str, Vec<(&'a str, &'a [u8])>, Result<Vec<&'a str>, ()>);
+        let rows: Vec<Row<'_>> = vec![
+            ("no index, no objects", vec![], Ok(vec![])),
+            ("no index but a pack", vec![(".git/objects/pack/p.pack", b"x")], Err(())),
+            ("no index but loose objects", vec![(".git/objects/ab/cdef", b"x")], Err(())),
+            ("tracked secrets", vec![], Ok(vec![".env.example", "conf/a.pem"])),
+            ("not an index", vec![(".git/index", b"junk")], Err(())),
+        ];
+        for (name, files, want) in rows {
+            let index;
+            let mut files = files;
+            if name == "tracked secrets" {
+                index =
+                    index_of(&[(".env.example", files_mode), ("README.md", files_mode), ("conf/a.pem", files_mode)]);
+                files.push((".git/index", &index));
+            }
+            let (_tmp, scan) = scan_of(&files);
+            let got = match tracked_matching(&scan, &pick, 64) {
+                Tracked::Known { paths, .. } => Ok(paths),
+                Tracked::Unknown(_) => Err(()),
+            };
+            let want = want.map(|v| v.into_iter().map(String::from).collect::<Vec<_>>());
+            assert_eq!(got, want, "{name}");
+        }
+        // A sparse index's directory entries hide files; a gitlink is a submodule.
+        let sparse = index_of(&[("a.rs", files_mode), ("vendor/", 0o040000)]);
+        let (_tmp, scan) = scan_of(&[(".git/index", &sparse)]);
+        assert!(matches!(tracked_matching(&scan, &pick, 64), Tracked::Unknown(_)));
+        let linked = index_of(&[("a.rs", files_mode), ("lib", 0o160000)]);
+        let (_tmp, scan) = scan_of(&[(".git/index", &linked)]);
+        assert_eq!(tracked_matching(&scan, &pick, 64), Tracked::Known { paths: vec![], submodules: true });
+        // More picks than the limit cannot be vouched for.
+        let many = index_of(&[(".env.a", files_mode), (".env.b", files_mode)]);
+        let (_tmp, scan) = scan_of(&[(".git/index", &many)]);
+        assert!(matches!(tracked_matching(&scan, &pick, 1), Tracked::Unknown(_)));
     }
 }

@@ -1,13 +1,16 @@
 //! The floor's window onto the disk: resolving symlinks, expanding globs
 //! the way bash would (no dotfiles for `*`, sorted, bounded), and reading a
-//! repository's git config for keys that run programs. Results are cached
-//! for the life of one process.
+//! repository's git config for keys and hooks that run programs, whether it
+//! is a partial clone, and which secret-named files its index tracks.
+//! Results are cached for the life of one process.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
+use std::rc::Rc;
 
-use crate::floor::Probe;
+use crate::floor::{GitContent, Probe};
+use crate::gitcfg::RepoScan;
 use crate::policy::glob::Glob;
 
 /// Globs that expand to more names than this are treated as unknown.
@@ -49,15 +52,31 @@ fn negations_above(root: &str, home: Option<&str>, names: &[Glob]) -> bool {
     files.iter().any(|f| std::fs::read(f).is_ok_and(|t| t.len() > 64 * 1024 || has_negation(&t, names)))
 }
 
+/// A repository scan as cached: `Ok(None)` outside a repository.
+type ScanResult = Result<Option<Rc<RepoScan>>, String>;
+
 #[derive(Default)]
 pub struct DiskProbe {
     pub home: Option<String>,
-    git: RefCell<HashMap<String, Result<Option<Vec<String>>, String>>>,
+    git: RefCell<HashMap<String, ScanResult>>,
+    content: RefCell<HashMap<String, Option<GitContent>>>,
 }
 
 impl DiskProbe {
     pub fn new(home: Option<String>) -> DiskProbe {
-        DiskProbe { home, git: RefCell::new(HashMap::new()) }
+        DiskProbe { home, ..DiskProbe::default() }
+    }
+
+    /// The repository containing `dir`, scanned once per process.
+    fn git_scan(&self, dir: &str) -> ScanResult {
+        if let Some(hit) = self.git.borrow().get(dir) {
+            return hit.clone();
+        }
+        let home = self.home.as_deref().map(Path::new);
+        let result =
+            crate::gitcfg::repo_hazards(Path::new(dir), home).map(|s| s.map(Rc::new)).map_err(|e| e.to_string());
+        self.git.borrow_mut().insert(dir.to_string(), result.clone());
+        result
     }
 }
 
@@ -115,6 +134,10 @@ impl Probe for DiskProbe {
             }
         }
         None
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        Path::new(path).exists()
     }
 
     fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>> {
@@ -209,28 +232,28 @@ impl Probe for DiskProbe {
     }
 
     fn git_hazards(&self, dir: &str) -> Result<Option<Vec<String>>, String> {
-        if let Some(hit) = self.git.borrow().get(dir) {
-            return hit.clone();
+        Ok(self.git_scan(dir)?.map(|scan| {
+            scan.hazards.iter().map(|h| format!("{} ({}:{}): {}", h.key, h.file.display(), h.line, h.why)).collect()
+        }))
+    }
+
+    fn git_content(&self, dir: &str, secret: &dyn Fn(&str) -> bool) -> Result<Option<GitContent>, String> {
+        if let Some(hit) = self.content.borrow().get(dir) {
+            return Ok(hit.clone());
         }
-        let home = self.home.as_deref().map(Path::new);
-        let result = match crate::gitcfg::repo_hazards(Path::new(dir), home) {
-            Ok(None) => Ok(None),
-            Ok(Some(scan)) => {
-                let mut found: Vec<String> = scan
-                    .hazards
-                    .iter()
-                    .map(|h| format!("{} ({}:{}): {}", h.key, h.file.display(), h.line, h.why))
-                    .collect();
-                // git status may rewrite the index, which runs this hook.
-                let hook = scan.git_dir.join("hooks/post-index-change");
-                if hook.exists() {
-                    found.push(format!("{} runs when git status refreshes the index", hook.display()));
-                }
-                Ok(Some(found))
+        let content = self.git_scan(dir)?.map(|scan| {
+            let (tracked_secrets, has_submodules) = match crate::gitcfg::tracked_matching(&scan, secret, 64) {
+                crate::gitcfg::Tracked::Known { paths, submodules } => (Ok(paths), submodules),
+                crate::gitcfg::Tracked::Unknown(why) => (Err(why), true),
+            };
+            GitContent {
+                top: scan.work_tree.as_ref().map(|t| t.to_string_lossy().into_owned()),
+                promisor: scan.promisor.as_ref().map(|h| format!("{} ({}:{})", h.key, h.file.display(), h.line)),
+                tracked_secrets,
+                has_submodules,
             }
-            Err(e) => Err(e.to_string()),
-        };
-        self.git.borrow_mut().insert(dir.to_string(), result.clone());
-        result
+        });
+        self.content.borrow_mut().insert(dir.to_string(), content.clone());
+        Ok(content)
     }
 }

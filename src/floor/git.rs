@@ -1,8 +1,11 @@
 //! git: global options up to the subcommand, the subcommand's own table
-//! (and its special check), committed content that may be a secret, and the
-//! repository's config, which can make any read run a program.
+//! (and its special check), committed content that may be a secret or may
+//! be fetched from the network ([`content`]), and the repository's config
+//! and hooks, which can make any read run a program.
 
-use super::flags::walk;
+mod content;
+
+use super::flags::{walk, Parsed};
 use super::generic::{safe, unsafe_};
 use super::operands::{check_paths, check_text, check_values, OperandRules, Recursion};
 use super::spec::{Operands, ProgramSpec, SpecialCheck};
@@ -86,13 +89,11 @@ pub(super) fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
     let env = &genv;
     // `rev:path` names a file's committed content.
     for w in rest {
-        if let Some((_, p)) = w.text.split_once(':').filter(|(r, _)| !r.starts_with('-')) {
-            let base = p.rsplit('/').next().unwrap_or(p);
-            if floor.names.iter().any(|g| g.is_match(base)) {
-                return unsafe_(format!("`{name} {}` prints a secret file's committed content", w.text));
-            }
+        if let Some(p) = content::colon_secret(floor, &w.text) {
+            return unsafe_(format!("`{name} {}` prints a secret file's committed content ({p})", w.text));
         }
     }
+    let mut walked: Option<Parsed<'_>> = None;
     let special = match sub_spec.check {
         Some(SpecialCheck::GitList) => None,
         Some(SpecialCheck::GitReflog) => Some(match rest.first().map(|w| w.text.as_str()) {
@@ -194,6 +195,7 @@ pub(super) fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
                     return unsafe_(format!("`{name}` searches untracked files: {r}"));
                 }
             }
+            walked = Some(parsed);
         }
     }
     if sub == "version" {
@@ -220,6 +222,9 @@ pub(super) fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
             }
             Ok(_) => {}
             Err(e) => return unsafe_(format!("cannot check the repository's git config: {e}")),
+        }
+        if let Err(e) = content::check(floor, sub, rest, walked.as_ref(), d, env) {
+            return unsafe_(e);
         }
     }
     safe(&name, sub_spec)

@@ -37,12 +37,18 @@ pub const FLOOR_TOML: &str = include_str!("../../policies/floor.toml");
 pub trait Probe {
     /// The canonical form of a path (symlinks resolved), if it exists.
     fn canonicalize(&self, path: &str) -> Option<String>;
+    /// Whether something exists at `path` (symlinks followed).
+    fn exists(&self, path: &str) -> bool;
     /// Expand a glob relative to `cwd`. `None` when it cannot be expanded.
     fn glob(&self, cwd: &str, pattern: &str) -> Option<Vec<String>>;
     /// Config keys in the repository containing `dir` that make read-only
     /// git commands run programs, as `key (file:line): why`. `Ok(None)`
     /// when `dir` is not in a repository.
     fn git_hazards(&self, dir: &str) -> Result<Option<Vec<String>>, String>;
+    /// What a read of committed content must know about the repository
+    /// containing `dir`: whether it is a partial clone, and which tracked
+    /// paths `secret` picks out. `Ok(None)` when `dir` is not in a repository.
+    fn git_content(&self, dir: &str, secret: &dyn Fn(&str) -> bool) -> Result<Option<GitContent>, String>;
     /// A file under `root` whose name matches one of `names` (hidden files
     /// only when `hidden`), found by a bounded walk. `Some("...")` also when
     /// the walk is cut short, since then the tree cannot be vouched for.
@@ -63,6 +69,21 @@ pub trait Probe {
     ) -> Option<String>;
 }
 
+/// What [`Probe::git_content`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitContent {
+    /// The work tree's top directory, when the repository has one.
+    pub top: Option<String>,
+    /// `key (file:line)` of the config that makes git fetch missing
+    /// objects from the network on demand (a partial clone).
+    pub promisor: Option<String>,
+    /// The tracked paths (relative to `top`) the predicate picked, or why
+    /// the index could not be read in full.
+    pub tracked_secrets: Result<Vec<String>, String>,
+    /// The index records a submodule (or could not be read).
+    pub has_submodules: bool,
+}
+
 /// A probe that knows nothing: nothing resolves, no glob expands, no repo.
 pub struct NoProbe;
 
@@ -73,8 +94,20 @@ impl Probe for NoProbe {
     fn glob(&self, _: &str, _: &str) -> Option<Vec<String>> {
         None
     }
+    fn exists(&self, _: &str) -> bool {
+        false
+    }
     fn git_hazards(&self, _: &str) -> Result<Option<Vec<String>>, String> {
         Ok(None)
+    }
+    /// Knowing nothing, any repository may be a partial clone and track anything.
+    fn git_content(&self, _: &str, _: &dyn Fn(&str) -> bool) -> Result<Option<GitContent>, String> {
+        Ok(Some(GitContent {
+            top: None,
+            promisor: Some("unknown (no probe)".into()),
+            tracked_secrets: Err("unknown (no probe)".into()),
+            has_submodules: true,
+        }))
     }
     fn home_of(&self, _: &str) -> Option<String> {
         None

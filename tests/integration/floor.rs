@@ -25,12 +25,12 @@ struct Case {
     shell: Option<String>,
 }
 
-fn shell(cmd: &str, cwd: &str) -> Action {
+pub(crate) fn shell(cmd: &str, cwd: &str) -> Action {
     gate::cmd::check::shell_action(cmd, cwd)
 }
 
 /// Decide with the default policy and a real disk probe, as the hook does.
-fn decide(action: &Action, home: &str) -> policy::Evaluation {
+pub(crate) fn decide(action: &Action, home: &str) -> policy::Evaluation {
     let paths =
         gate::paths::Paths { data_dir: "/nonexistent/gate-data".into(), config_dir: "/nonexistent/gate-config".into() };
     let loaded = gate::config::load(&paths, &action.cwd);
@@ -149,7 +149,11 @@ fn a_post_index_change_hook_makes_git_status_ask() {
     let env = TestEnv::new();
     let cwd = scratch_repo(&env);
     let home = env.home().to_string_lossy().into_owned();
-    std::fs::write(env.project().join(".git/hooks/post-index-change"), "#!/bin/sh\ntouch /tmp/pwned\n").unwrap();
+    let hook = env.project().join(".git/hooks/post-index-change");
+    std::fs::write(&hook, "#!/bin/sh\ntouch /tmp/pwned\n").unwrap();
+    // git skips a hook that is not executable.
+    assert_eq!(decide(&shell("git status", &cwd), &home).verdict.decision, Decision::Allow);
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let v = decide(&shell("git status", &cwd), &home).verdict;
     assert_eq!(v.decision, Decision::Ask);
     assert!(v.reason.contains("post-index-change"), "{}", v.reason);
