@@ -20,7 +20,7 @@ use serde_json::json;
 
 use crate::action::{Action, Kind};
 use crate::paths::Paths;
-use crate::policy::{Decision, Evaluation};
+use crate::policy::{CommandVerdict, Decision, Evaluation};
 use crate::store::questions::Question;
 use crate::store::{Store, StoreError};
 use crate::{clock, redact};
@@ -80,24 +80,31 @@ pub fn agent_can_ask(action: &Action) -> bool {
 /// covers a later call only when it covers all of them.
 pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
     let mut keys = Vec::new();
-    let file_tool = matches!(action.kind, Kind::Read | Kind::Write | Kind::Edit | Kind::Search);
     for part in eval.commands.iter().filter(|p| p.decision == Decision::Ask) {
-        let key = match (&part.rule, part.basis) {
-            // A rule's ask on a file covers that file only: approving one
-            // secret read must not approve every secret.
-            (Some(r), crate::policy::Basis::Rule) if file_tool => format!("rule:{}:{}", r.id, part.command),
-            (Some(r), crate::policy::Basis::Rule) => format!("rule:{}", r.id),
-            _ => match action.kind {
-                Kind::Shell => shell_key(&part.command, &part.reason),
-                _ if file_tool => format!("file:{}:{}", action.tool, part.command),
-                _ => format!("tool:{}", action.tool),
-            },
-        };
+        let key = part_key(action, part);
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
     keys
+}
+
+fn file_tool(action: &Action) -> bool {
+    matches!(action.kind, Kind::Read | Kind::Write | Kind::Edit | Kind::Search)
+}
+
+fn part_key(action: &Action, part: &CommandVerdict) -> String {
+    match (&part.rule, part.basis) {
+        // A rule's ask on a file covers that file only: approving one
+        // secret read must not approve every secret.
+        (Some(r), crate::policy::Basis::Rule) if file_tool(action) => format!("rule:{}:{}", r.id, part.command),
+        (Some(r), crate::policy::Basis::Rule) => format!("rule:{}", r.id),
+        _ => match action.kind {
+            Kind::Shell => shell_key(part),
+            _ if file_tool(action) => format!("file:{}:{}", action.tool, part.command),
+            _ => format!("tool:{}", action.tool),
+        },
+    }
 }
 
 /// Programs whose first words say nothing about what they will do: a grant
@@ -108,56 +115,118 @@ const EXACT_ONLY: &[&str] = &[
     "eval", "ssh", "docker", "kubectl", "npx", "gate",
 ];
 
+/// A word that may follow a granted `program subcommand`: plain text that is
+/// neither an option (`-f /dev/stdin`, `--eval=...`) nor an assignment
+/// (make's `SHELL=/tmp/x`), nor an expansion, quote or glob.
+const PLAIN_WORD: &str = r"[A-Za-z0-9_.:,+@%/][A-Za-z0-9_.:,+@%/-]*";
+
+/// The words a prefix grant (and the always-allow rule written for it)
+/// covers, as a regex over the argv joined by spaces: the two approved
+/// words, then only plain words. The grant and the rule use this one regex,
+/// so reading the rule back gives exactly the grant's coverage.
+fn prefix_coverage(program: &str, sub: &str) -> String {
+    format!("^{} {}( {PLAIN_WORD})*$", regex::escape(program), regex::escape(sub))
+}
+
 /// A grant key for a shell command that asks: `prefix:<program> <subcommand>`
-/// when the first two words are plain (`make build`, `npm install`), else
-/// the exact command. A secret read is always exact.
-fn shell_key(command: &str, reason: &str) -> String {
-    let words = crate::policy::load::command_words(command);
+/// when the first two words are plain (`make build`, `npm install`), the
+/// rest are plain words too and the command adds no assignment or
+/// redirection; else the exact command, with its assignments, redirections
+/// and here-strings (`exact+:`). A secret read is always exact.
+fn shell_key(part: &CommandVerdict) -> String {
+    let exact = || {
+        if part.extras.is_empty() {
+            format!("exact:{}", part.command)
+        } else {
+            format!("exact+:{}", json!([part.command, part.extras]))
+        }
+    };
+    // Not one simple command (an opaque construct, a zsh difference): exact.
+    if part.argv.is_empty() {
+        return exact();
+    }
+    let words = &part.argv;
     let plain = |w: &String| {
         !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c)) && !w.starts_with('-')
     };
-    let program = words.first().map(|w| w.rsplit('/').next().unwrap_or(w).to_string()).unwrap_or_default();
-    if reason.contains("secret")
+    let program = words[0].rsplit('/').next().unwrap_or(&words[0]).to_string();
+    if part.reason.contains("secret")
         || EXACT_ONLY.contains(&program.as_str())
         || crate::floor::wrapper(&program).is_some()
         || words.len() < 2
         || !words[..2].iter().all(plain)
+        || !part.extras.is_empty()
     {
-        return format!("exact:{command}");
+        return exact();
+    }
+    let covered =
+        regex::Regex::new(&prefix_coverage(&words[0], &words[1])).is_ok_and(|re| re.is_match(&words.join(" ")));
+    if !covered {
+        return exact();
     }
     format!("prefix:{} {}", words[0], words[1])
 }
 
-/// The rule "always allow" would add to the user policy, or None when an
-/// allow rule could not lift this ask (a rule's ask beats any allow).
+/// A word written into a rule's `command` so that the rule's word splitting
+/// and globbing give back exactly this word, if it can be.
+fn rule_word(w: &str) -> Option<String> {
+    let mut esc = String::new();
+    for c in w.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            esc.push('\\');
+        }
+        esc.push(c);
+    }
+    match (w.contains('\''), w.contains('"')) {
+        (false, _) => Some(format!("'{esc}'")),
+        (true, false) => Some(format!("\"{esc}\"")),
+        (true, true) => None,
+    }
+}
+
+/// The rule "always allow" would add to the user policy, or None when no
+/// allow rule can say exactly what a grant would cover: a rule's ask beats
+/// any allow, and an allow rule never covers assignments or redirections.
+/// A shell command gets one rule per part that asks: for a prefix grant,
+/// the prefix and its coverage regex; for an exact grant, the exact words
+/// and a regex that admits nothing more.
 pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Option<String> {
-    if keys.iter().any(|k| k.starts_with("rule:")) {
+    if keys.iter().any(|k| k.starts_with("rule:") || k.starts_with("exact+:")) {
         return None;
     }
-    let id = format!("always-{}", clock::now_ms());
+    let base = format!("always-{}", clock::now_ms());
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
-    let prefixes: Vec<String> = keys.iter().filter_map(|k| k.strip_prefix("prefix:")).map(quote).collect();
-    let exact: Vec<String> = keys
-        .iter()
-        .filter_map(|k| k.strip_prefix("exact:"))
-        .map(|c| format!("^{}$", regex::escape(&crate::policy::load::command_words(c).join(" "))))
-        .collect();
-    match (prefixes.is_empty(), exact.is_empty()) {
-        (false, true) => {
-            return Some(format!(
-                "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\n",
-                prefixes.join(", ")
-            ))
+    let asks: Vec<&CommandVerdict> = eval.commands.iter().filter(|p| p.decision == Decision::Ask).collect();
+    if action.kind == Kind::Shell {
+        let mut blocks: Vec<String> = Vec::new();
+        let mut done: Vec<String> = Vec::new();
+        for part in asks {
+            let key = part_key(action, part);
+            if done.contains(&key) {
+                continue;
+            }
+            done.push(key.clone());
+            let id = if blocks.is_empty() { base.clone() } else { format!("{base}-{}", blocks.len() + 1) };
+            let (command, re) = if key.starts_with("prefix:") {
+                let (w0, w1) = (&part.argv[0], &part.argv[1]);
+                (format!("{w0} {w1}"), prefix_coverage(w0, w1))
+            } else {
+                if part.argv.is_empty() {
+                    return None;
+                }
+                let words: Option<Vec<String>> = part.argv.iter().map(|w| rule_word(w)).collect();
+                (words?.join(" "), format!("^{}$", regex::escape(&part.argv.join(" "))))
+            };
+            blocks.push(format!(
+                "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\ncommand_regex = {}\n",
+                quote(&command),
+                quote(&re)
+            ));
         }
-        (true, false) => {
-            let re = exact.join("|");
-            return Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand_regex = {}\n", quote(&re)));
-        }
-        (false, false) => return None,
-        (true, true) => {}
+        return (!blocks.is_empty()).then(|| blocks.join("\n"));
     }
-    let files: Vec<String> =
-        eval.commands.iter().filter(|p| p.decision == Decision::Ask).map(|p| quote(&p.command)).collect();
+    let id = base;
+    let files: Vec<String> = asks.iter().map(|p| quote(&p.command)).collect();
     match action.kind {
         Kind::Read | Kind::Write | Kind::Edit | Kind::Search if !files.is_empty() => Some(format!(
             "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ntool = {}\npath = [{}]\n",
@@ -242,9 +311,51 @@ pub fn settle(
     }
 }
 
+/// The text Claude Code puts in the tool result of a call the user rejected
+/// in its permission dialog (2.1.x); feedback, when given, follows it.
+const REJECTION_TEXT: &str = "The user doesn't want to proceed with this tool use.";
+
+/// Is this transcript line Claude Code's own record that the user rejected
+/// the call `id`? Only a parsed user message whose content holds a
+/// `tool_result` for exactly that `tool_use_id`, marked `is_error`, whose
+/// text starts with the rejection sentence, counts. Anything a command
+/// printed lands in the result of its own call, so an allowed command that
+/// prints `toolu_A was rejected` cannot stand in for a rejection of toolu_A.
+pub fn is_rejection_record(line: &str, id: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
+    if v.get("type").and_then(|t| t.as_str()) != Some("user") {
+        return false;
+    }
+    // Claude marks what kind of denial it was; when it says, it must be the user's.
+    if let Some(kind) = v.get("toolDenialKind").and_then(|k| k.as_str()) {
+        if kind != "user-rejected" {
+            return false;
+        }
+    }
+    let Some(msg) = v.get("message") else { return false };
+    if msg.get("role").and_then(|r| r.as_str()).is_some_and(|r| r != "user") {
+        return false;
+    }
+    let Some(blocks) = msg.get("content").and_then(|c| c.as_array()) else { return false };
+    blocks.iter().any(|b| {
+        let text = match b.get("content") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Array(parts)) => {
+                parts.iter().find_map(|p| p.get("text").and_then(|t| t.as_str())).unwrap_or("").to_string()
+            }
+            _ => String::new(),
+        };
+        b.get("type").and_then(|t| t.as_str()) == Some("tool_result")
+            && b.get("tool_use_id").and_then(|t| t.as_str()) == Some(id)
+            && b.get("is_error").and_then(|e| e.as_bool()) == Some(true)
+            && text.starts_with(REJECTION_TEXT)
+    })
+}
+
 /// Append rows for calls handed to the agent's dialog that the human
 /// rejected there: Claude Code writes the rejection into the transcript as
-/// the tool's result. Approvals arrive as PostToolUse events instead.
+/// the tool's result ([`is_rejection_record`]). That a call ran arrives as a
+/// PostToolUse event instead, which says the agent let it run, not who did.
 pub fn reconcile_rejections(store: &mut Store, session: &str, transcript: Option<&str>) -> Result<(), StoreError> {
     let asks = store.unresolved_asks(session)?;
     if asks.is_empty() {
@@ -253,11 +364,7 @@ pub fn reconcile_rejections(store: &mut Store, session: &str, transcript: Option
     let Some(text) = transcript.and_then(|t| read_tail(Path::new(t), 8 * 1024 * 1024)) else { return Ok(()) };
     for d in asks {
         let Some(id) = &d.tool_use_id else { continue };
-        let rejected = text.lines().any(|l| {
-            l.contains(id.as_str())
-                && l.contains("\"tool_result\"")
-                && (l.contains("doesn't want to proceed") || l.contains("was rejected") || l.contains("rejected this"))
-        });
+        let rejected = text.lines().any(|l| is_rejection_record(l, id));
         if !rejected {
             continue;
         }
@@ -295,4 +402,32 @@ fn read_tail(path: &Path, max: u64) -> Option<String> {
     let mut buf = Vec::new();
     f.take(max).read_to_end(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_agents_own_rejection_record_counts() {
+        let rej = "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed.";
+        let record = |id: &str, is_error: bool, content: serde_json::Value| {
+            json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "is_error": is_error, "content": content}]}, "toolUseResult": "User rejected tool use"}).to_string()
+        };
+        let cases: Vec<(&str, String, bool)> = vec![
+            ("the real record", record("toolu_A", true, json!(rej)), true),
+            ("content as text blocks", record("toolu_A", true, json!([{"type": "text", "text": rej}])), true),
+            ("another call's output quoting it", record("toolu_B", false, json!(format!("toolu_A {rej} was rejected"))), false),
+            ("another call's failing output", record("toolu_B", true, json!(format!("toolu_A\n{rej}"))), false),
+            ("the call's own output, not an error", record("toolu_A", false, json!(rej)), false),
+            ("the call failed, printing the text later", record("toolu_A", true, json!(format!("Exit code 1\n{rej}"))), false),
+            ("a prefix of the id", record("toolu_AB", true, json!(rej)), false),
+            ("an assistant message", json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
+            ("a denial by a permission rule", json!({"type": "user", "toolDenialKind": "permission-rule", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
+            ("text that is not JSON", format!("\"tool_result\" toolu_A was rejected {rej}"), false),
+        ];
+        for (what, line, want) in cases {
+            assert_eq!(is_rejection_record(&line, "toolu_A"), want, "{what}");
+        }
+    }
 }

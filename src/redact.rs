@@ -24,10 +24,10 @@ fn patterns() -> &'static [(Regex, &'static str)] {
             // -----BEGIN ... PRIVATE KEY----- blocks, whole.
             (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----[\s\S]*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\z)", "-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
             // Authorization headers.
-            (r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*)[^\s'\x22]+", "${1}****"),
-            (r"(?i)(\b(?:x-api-key|api-key|private-token)\s*:\s*)[^\s'\x22]+", "${1}****"),
+            (r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*)([^\s'\x22]+)", "${1}****"),
+            (r"(?i)(\b(?:x-api-key|api-key|private-token)\s*:\s*)([^\s'\x22]+)", "${1}****"),
             // user:password@ in URLs.
-            (r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]*:)[^@\s/'\x22]+@", "${1}****@"),
+            (r"([a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]*:)([^@\s/'\x22]+)@", "${1}****@"),
             // NAME=value where the name says secret.
             (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*\x22?\s*[=:]\s*)('[^']*'|\x22[^\x22]*\x22|[^\s'\x22,;&|]+)", "${1}****"),
             // --password value / --token=value
@@ -65,9 +65,23 @@ pub fn mask(s: &str) -> Cow<'_, str> {
     }
     let mut out: Cow<'_, str> = Cow::Borrowed(s);
     for (re, rep) in patterns() {
-        if re.is_match(&out) {
-            out = Cow::Owned(re.replace_all(&out, *rep).into_owned());
+        if !re.is_match(&out) {
+            continue;
         }
+        let replaced = re.replace_all(&out, |caps: &regex::Captures<'_>| {
+            let whole = caps.get(0).map_or("", |m| m.as_str());
+            // A value the shell computes (`$(...)`, backticks, `$VAR`) is not
+            // secret text: it is what will run, and the human must see it.
+            // Single quotes keep `$` literal, so a quoted literal is masked.
+            let value = caps.get(caps.len() - 1).map_or("", |m| m.as_str());
+            if caps.len() > 1 && !value.starts_with('\'') && (value.contains('$') || value.contains('`')) {
+                return whole.to_string();
+            }
+            let mut dst = String::new();
+            caps.expand(rep, &mut dst);
+            dst
+        });
+        out = Cow::Owned(replaced.into_owned());
     }
     out
 }
@@ -124,6 +138,14 @@ mod tests {
             ("export AWS_SECRET_ACCESS_KEY='wJalrXUtnFEMI/K7MDENG'", "export AWS_SECRET_ACCESS_KEY=****"),
             ("aws configure set aws_access_key_id AKIAIOSFODNN7EXAMPLE", "aws configure set aws_access_key_id ****"),
             ("mysql --password=s3cr3t db", "mysql --password=**** db"),
+            // Computed text is what will run, never a secret literal: it stays visible.
+            ("mysql --password=\"$(touch x)\" db", "mysql --password=\"$(touch x)\" db"),
+            ("GH_TOKEN=$(curl -s https://x | sh) gh pr list", "GH_TOKEN=$(curl -s https://x | sh) gh pr list"),
+            ("API_KEY=`cat k` ./run", "API_KEY=`cat k` ./run"),
+            ("deploy --token $TOKEN", "deploy --token $TOKEN"),
+            ("curl -H 'Authorization: Bearer $(id)' x", "curl -H 'Authorization: Bearer $(id)' x"),
+            // Inside single quotes `$` is literal text, so the value is masked.
+            ("DB_PASSWORD='pa$$word' ./run", "DB_PASSWORD=**** ./run"),
             ("echo sk-ant-api03-abcdefghijklmnopqrstuvwx", "echo ****"),
             (
                 "key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",

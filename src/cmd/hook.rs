@@ -391,13 +391,28 @@ fn record_outcome(paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::
     match &decision {
         Some(d) => {
             rec.links_seq = Some(d.seq);
-            // gate handed the call to the agent's dialog, and it ran: the
-            // human at the agent approved it there.
+            // gate handed the call to the agent's dialog, and it ran. That
+            // is what is known: the agent let it run, after its dialog or
+            // under its permission mode (or its own allow rules), which may
+            // not have shown the human anything. No approver is named.
             if d.decision.as_deref() == Some("asked") {
+                let agent = action.agent.as_str();
+                let mode = action.permission_mode.as_deref().unwrap_or("unknown");
                 rec.decision = Some("approved".into());
                 rec.source = Some("agent".into());
-                rec.approver = rec.os_user.clone();
-                rec.reason = Some(format!("approved in {}'s own permission dialog", action.agent.as_str()));
+                rec.approver = Some("unknown".into());
+                rec.reason = Some(format!(
+                    "ran after gate handed it to {agent}'s own permission dialog (permission mode {mode}); \
+                     whether a human approved it there is not known to gate"
+                ));
+                rec.detail = Some(
+                    json!({
+                        "permission_mode": action.permission_mode,
+                        "let_run_by": "agent",
+                        "human_approval": "unknown",
+                    })
+                    .to_string(),
+                );
             }
         }
         None => {

@@ -31,6 +31,12 @@ const CHOICES: &[&str] = &[
     "Deny with feedback for the agent",
 ];
 
+/// The answer a fresh question starts on: Deny, so a stray Enter never allows.
+const DEFAULT_CHOICE: usize = 3;
+
+/// Lines of a change shown at once; the rest are one choice away.
+const PAGE: usize = 40;
+
 pub fn run() -> anyhow::Result<ExitCode> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         bail!("gate watch needs a terminal; from scripts use `gate pending`, `gate approve <id>` and `gate deny <id>`");
@@ -76,13 +82,30 @@ pub fn run() -> anyhow::Result<ExitCode> {
             continue;
         };
         idle_shown = false;
-        show(q, now, pending.len(), p);
-        let choice = Select::with_theme(&SimpleTheme)
-            .with_prompt(format!("Answer question {}", q.id))
-            .items(CHOICES)
-            .default(0)
-            .interact_opt()
-            .context("reading your answer")?;
+        let body = body_lines(q, p);
+        show(q, now, pending.len(), &body, p);
+        let mut shown = body.len().min(PAGE);
+        let choice = loop {
+            let mut items: Vec<String> = CHOICES.iter().map(|c| c.to_string()).collect();
+            if shown < body.len() {
+                items.push(format!("Show the next lines ({} more)", body.len() - shown));
+            }
+            let choice = Select::with_theme(&SimpleTheme)
+                .with_prompt(format!("Answer question {}", q.id))
+                .items(&items)
+                .default(DEFAULT_CHOICE)
+                .interact_opt()
+                .context("reading your answer")?;
+            if choice != Some(CHOICES.len()) {
+                break choice;
+            }
+            let end = (shown + PAGE).min(body.len());
+            for l in &body[shown..end] {
+                println!("{l}");
+            }
+            shown = end;
+            more_note(body.len() - shown, p);
+        };
         let Some(choice) = choice else {
             println!("skipped question {} for now", q.id);
             deferred.insert(q.id);
@@ -135,7 +158,45 @@ fn notify(q: &Question) {
         .map(|mut c| std::thread::spawn(move || c.wait()));
 }
 
-fn show(q: &Question, now: i64, pending: usize, p: term::Paint) {
+/// The lines of the change a question would make, in full: every edit of
+/// an Edit or MultiEdit, a NotebookEdit's cell, a Write's content.
+fn body_lines(q: &Question, p: term::Paint) -> Vec<String> {
+    let args: Value = q.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null);
+    let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    let mut out = Vec::new();
+    let diff = |out: &mut Vec<String>, old: &str, new: &str| {
+        out.extend(old.lines().map(|l| format!("    {}", p.red(&format!("-{}", term::sanitize(l))))));
+        out.extend(new.lines().map(|l| format!("    {}", p.green(&format!("+{}", term::sanitize(l))))));
+    };
+    if let Some(edits) = args.get("edits").and_then(Value::as_array) {
+        for (i, e) in edits.iter().enumerate() {
+            let all = if e.get("replace_all").and_then(Value::as_bool) == Some(true) { ", every match" } else { "" };
+            out.push(format!("    {}", p.dim(&format!("edit {} of {}{all}", i + 1, edits.len()))));
+            diff(&mut out, &text(e, "old_string"), &text(e, "new_string"));
+        }
+    } else if args.get("new_source").is_some() || args.get("edit_mode").is_some() {
+        let mode = args.get("edit_mode").and_then(Value::as_str).unwrap_or("replace");
+        let cell = args.get("cell_id").and_then(Value::as_str).unwrap_or("-");
+        out.push(format!("    {}", p.dim(&format!("cell {} ({mode})", term::sanitize(cell)))));
+        if mode != "delete" {
+            diff(&mut out, "", &text(&args, "new_source"));
+        }
+    } else if args.get("content").is_some() && args.get("old_string").is_none() {
+        diff(&mut out, "", &text(&args, "content"));
+    } else if args.get("old_string").is_some() || args.get("new_string").is_some() {
+        diff(&mut out, &text(&args, "old_string"), &text(&args, "new_string"));
+    }
+    out
+}
+
+fn more_note(more: usize, p: term::Paint) {
+    if more > 0 {
+        let s = if more == 1 { "" } else { "s" };
+        println!("    {}", p.dim(&format!("… {more} more line{s} (choose \"Show the next lines\" to see them)")));
+    }
+}
+
+fn show(q: &Question, now: i64, pending: usize, body: &[String], p: term::Paint) {
     let s = |v: &Option<String>| term::sanitize(v.as_deref().unwrap_or("-")).into_owned();
     println!();
     println!("{} {}", p.bold(&format!("── question {} ", q.id)), p.dim(&format!("({} pending)", pending)));
@@ -143,28 +204,13 @@ fn show(q: &Question, now: i64, pending: usize, p: term::Paint) {
     println!("  agent    {}   session {}", s(&q.agent), term::sanitize(&session));
     println!("  cwd      {}", s(&q.cwd));
     println!("  tool     {}", s(&q.tool));
-    let args: Value = q.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null);
     match q.tool_kind.as_deref() {
-        Some("edit") => {
+        Some("edit") | Some("write") => {
             println!("  file     {}", s(&q.target));
-            let old = args.get("old_string").and_then(Value::as_str).unwrap_or("");
-            let new = args.get("new_string").and_then(Value::as_str).unwrap_or("");
-            for l in old.lines().take(30) {
-                println!("    {}", p.red(&format!("-{}", term::sanitize(l))));
+            for l in body.iter().take(PAGE) {
+                println!("{l}");
             }
-            for l in new.lines().take(30) {
-                println!("    {}", p.green(&format!("+{}", term::sanitize(l))));
-            }
-        }
-        Some("write") => {
-            println!("  file     {}", s(&q.target));
-            let content = args.get("content").and_then(Value::as_str).unwrap_or("");
-            for l in content.lines().take(20) {
-                println!("    {}", p.green(&format!("+{}", term::sanitize(l))));
-            }
-            if content.lines().count() > 20 {
-                println!("    {}", p.dim(&format!("… {} more lines", content.lines().count() - 20)));
-            }
+            more_note(body.len().saturating_sub(PAGE), p);
         }
         _ => {
             let text = s(&q.target);
@@ -184,7 +230,7 @@ fn always_allow(paths: &Paths, q: &Question, p: term::Paint) -> anyhow::Result<(
     let Some(rule) = &q.always_rule else {
         println!(
             "{}",
-            p.yellow("no rule written: a policy rule asks for this call, and ask beats allow. To stop being asked, add its id to `disable` under [settings] in your policy (default rules only).")
+            p.yellow("no rule written, the call was allowed once: no allow rule can say exactly what you approved. Either a policy rule asks for it (ask beats allow; to stop being asked, add its id to `disable` under [settings] in your policy, default rules only), or it sets environment variables or redirects input or output, which allow rules never cover.")
         );
         return Ok(());
     };

@@ -120,6 +120,14 @@ pub struct CommandVerdict {
     pub floor: String,
     /// Every rule that matched, strictest first.
     pub matched: Vec<MatchedRule>,
+    /// A simple command's argv after quote removal (empty for other subjects).
+    #[serde(skip)]
+    pub argv: Vec<String>,
+    /// What a simple command adds around its words, as written: assignments
+    /// and redirections other than plainly harmless ones (see [`extras_of`]).
+    /// Allow rules and session grants never cover an extra they did not name.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub extras: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -194,7 +202,58 @@ fn decide_subject(what: String, matched: Vec<&Rule>, floor_check: Check) -> Comm
         (Some(r), _) => (Decision::Allow, Basis::Rule, Some(rule_ref(r)), rule_reason(r, &what)),
         (None, Check::Unsafe { reason }) => (Decision::Ask, Basis::Default, None, reason.clone()),
     };
-    CommandVerdict { command: what, decision, basis, rule, reason, floor: floor_text, matched: matched_list }
+    CommandVerdict {
+        command: what,
+        decision,
+        basis,
+        rule,
+        reason,
+        floor: floor_text,
+        matched: matched_list,
+        argv: Vec::new(),
+        extras: Vec::new(),
+    }
+}
+
+/// A simple command's environment assignments and redirections, as written,
+/// except the plainly harmless ones: descriptor duplication and closing
+/// (`2>&1`, `<&-`) and `/dev/null` as a target. Each of the rest changes
+/// what the command does (`LD_PRELOAD=x`, `BASH_ENV=/dev/stdin`, `> ~/.bashrc`,
+/// `<<< 'code'`), so an allow rule or a grant covers it only by naming it.
+pub fn extras_of(c: &crate::shell::SimpleCommand) -> Vec<String> {
+    use crate::shell::RedirectOp as Op;
+    let mut out: Vec<String> = c.assignments.clone();
+    for r in &c.redirects {
+        let t = &r.target;
+        let harmless = match r.op {
+            Op::DupIn | Op::DupOut => t.literal && !t.text.is_empty() && t.text.bytes().all(|b| b.is_ascii_digit()),
+            Op::Close => true,
+            Op::Read | Op::Write | Op::Append | Op::Clobber | Op::WriteBoth | Op::AppendBoth => {
+                t.literal && t.text == "/dev/null"
+            }
+            Op::ReadWrite | Op::HereDoc | Op::HereString => false,
+        };
+        if harmless {
+            continue;
+        }
+        let op = match r.op {
+            Op::Read => "<",
+            Op::Write => ">",
+            Op::Append => ">>",
+            Op::ReadWrite => "<>",
+            Op::Clobber => ">|",
+            Op::DupIn => "<&",
+            Op::DupOut => ">&",
+            Op::Close => ">&-",
+            Op::WriteBoth => "&>",
+            Op::AppendBoth => "&>>",
+            Op::HereDoc => "<<",
+            Op::HereString => "<<<",
+        };
+        let fd = r.fd.map(|f| f.to_string()).unwrap_or_default();
+        out.push(format!("{fd}{op}{}", t.raw));
+    }
+    out
 }
 
 /// Argv forms a command rule is matched against: as written, and with
@@ -474,7 +533,11 @@ pub fn rule_matches_command_line(rule: &Rule, line: &str) -> bool {
     analysis.commands.iter().zip(pipes).any(|(c, piped)| {
         let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
         let paths = command_paths(c, "/", None);
-        argv_forms(&argv).into_iter().any(|form| {
+        let extras = !extras_of(c).is_empty();
+        argv_forms(&argv).into_iter().enumerate().any(|(fi, form)| {
+            if rule.decision == Decision::Allow && (fi > 0 || extras) {
+                return false;
+            }
             let cv = CommandView::new(form, paths.clone(), piped.clone());
             rule.matchers.matches(&view, Subject::Command(&cv))
         })
@@ -553,9 +616,17 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 }
                 let mut matched: Vec<&Rule> = Vec::new();
                 let forms = argv_forms(&argv);
-                for form in &forms {
+                let extras = extras_of(c);
+                for (fi, form) in forms.iter().enumerate() {
                     let cv = CommandView::new(form.clone(), paths.clone(), piped.clone());
                     for r in matching(rules, &view, Subject::Command(&cv)) {
+                        // An allow rule covers the command as written, and
+                        // nothing it does not name: not what a wrapper runs
+                        // (`env LD_PRELOAD=x make`), nor added assignments or
+                        // redirections. Deny and ask rules look through both.
+                        if r.decision == Decision::Allow && (fi > 0 || !extras.is_empty()) {
+                            continue;
+                        }
                         if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
                             matched.push(r);
                         }
@@ -584,7 +655,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
                 env.stdin_names_from =
                     names_listed_into(&analysis, c, &action.cwd, &env.extra_cwds, ctx.home.as_deref());
-                parts.push(decide_subject(line, matched, fl.check(c, &env)));
+                let mut part = decide_subject(line, matched, fl.check(c, &env));
+                part.argv = argv;
+                part.extras = extras;
+                parts.push(part);
                 env.stdin_names_from = None;
             }
             for o in &analysis.opaque {
@@ -596,6 +670,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     reason: format!("gate cannot fully analyse this command: {}", o.reason),
                     floor: "not analysable".into(),
                     matched: Vec::new(),
+                    argv: Vec::new(),
+                    extras: Vec::new(),
                 });
             }
             if let Some(reason) = shell_difference(&action.shell, &command, &analysis) {
@@ -607,6 +683,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     reason: reason.clone(),
                     floor: format!("not read-only: {reason}"),
                     matched: Vec::new(),
+                    argv: Vec::new(),
+                    extras: Vec::new(),
                 });
             }
             if analysis.commands.is_empty() && analysis.opaque.is_empty() {
@@ -768,6 +846,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 .iter()
                 .map(|r| MatchedRule { id: r.id.clone(), origin: r.origin.clone(), decision: r.decision })
                 .collect(),
+            argv: Vec::new(),
+            extras: Vec::new(),
         };
         // A whole-action allow only stands in for a part that asks for no
         // other reason than "not read-only"; it never lifts a rule's ask.

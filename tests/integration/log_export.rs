@@ -61,7 +61,8 @@ fn log_tells_one_session_as_a_story() {
         line("auto-approved", "floor:file-tools", "Read", "/home/dev/project/main.rs", "success 11ms"),
         line(
             "asked→approved",
-            &format!("{} via agent", whoami()),
+            // It ran after the agent's own dialog: gate cannot name who approved it.
+            "unknown via agent",
             "Write",
             "/home/dev/project/notes.md",
             "success 11ms",
@@ -79,11 +80,6 @@ fn log_tells_one_session_as_a_story() {
     );
     assert!(denied.contains("gate blocks recursive forced deletion"), "{denied}");
     assert!(denied.contains("floor:git-status              Bash    git status  → error 50ms"), "{denied}");
-}
-
-fn whoami() -> String {
-    let out = std::process::Command::new("id").arg("-un").output().unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 #[test]

@@ -122,6 +122,21 @@ fn command_rules_match_each_simple_command() {
         ("cd x && git push --force", "deny"),
         ("(git push --force)", "deny"),
         ("echo $(git push --force)", "deny"),
+        // An allow rule covers the command as written and nothing it does
+        // not name: no added assignment, redirection or here-string, and
+        // not what a wrapper runs. Harmless descriptor moves still pass.
+        ("cargo test 2>&1", "allow"),
+        ("cargo test > /dev/null 2>&1", "allow"),
+        ("LD_PRELOAD=/tmp/x.so cargo test", "ask"),
+        ("RUSTC_WRAPPER=/tmp/x cargo test", "ask"),
+        ("cargo test > ~/.bashrc", "ask"),
+        ("cargo test <<< 'x'", "ask"),
+        ("{ cargo test; } >> ~/.profile", "ask"),
+        ("env RUSTC_WRAPPER=/tmp/x cargo test", "ask"),
+        ("nice cargo test", "ask"),
+        // Deny rules still look through all of it.
+        ("X=1 git push --force", "deny"),
+        ("env X=1 git push --force > out", "deny"),
     ];
     for (cmd, want) in cases {
         assert_eq!(env.decision(cmd).0, *want, "{cmd}");
