@@ -20,6 +20,8 @@ use crate::policy::{self, Basis, Decision, Evaluation, Verdict};
 use crate::store::{Receipt, Store};
 use crate::{clock, identity, redact};
 
+use super::fault;
+
 /// A hook that has not answered within this deadline denies and exits.
 /// Waiting for a human's answer moves the deadline out to the question's
 /// expiry; nothing else may take this long.
@@ -29,13 +31,30 @@ const DEADLINE: Duration = Duration::from_secs(30);
 static DEADLINE_MS: AtomicI64 = AtomicI64::new(i64::MAX);
 
 /// The exit code every agent reads as "block".
-const BLOCK: u8 = 2;
+pub(crate) const BLOCK: u8 = 2;
 
 pub struct HookArgs {
     pub agent: Option<String>,
 }
 
 pub fn run(args: HookArgs) -> ExitCode {
+    // Read the payload first, so that the supervisor holds it for a receipt
+    // if the worker dies.
+    let mut raw = Vec::new();
+    let read = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw).map(drop);
+    match fault::supervise() {
+        Ok(fault::Role::Worker) => {}
+        Ok(fault::Role::Exited(code @ (0 | BLOCK))) => return ExitCode::from(code),
+        Ok(fault::Role::Exited(code)) => return worker_died(&args, &raw, &format!("exited with status {code}")),
+        Ok(fault::Role::Killed(sig)) => return worker_died(&args, &raw, &fault::describe_signal(sig)),
+        Err(e) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "gate: cannot start the hook's worker process ({e}); denying this tool call"
+            );
+            return ExitCode::from(BLOCK);
+        }
+    }
     std::panic::set_hook(Box::new(|info| {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let msg = info
@@ -58,7 +77,18 @@ pub fn run(args: HookArgs) -> ExitCode {
             std::process::exit(BLOCK as i32);
         }
     });
-    let (stdout, code, stderr) = handle(args);
+    // The analysis recurses, boundedly (`shell::MAX_COMPOUND_NESTING` and its siblings):
+    // on a stack far larger than those bounds can use, it cannot overflow.
+    let work = std::thread::Builder::new()
+        .name("gate-hook".into())
+        .stack_size(fault::WORKER_STACK)
+        .spawn(move || handle(args, raw, read))
+        .map_err(|e| e.to_string())
+        .and_then(|t| t.join().map_err(|_| "the hook's thread failed".to_string()));
+    let (stdout, code, stderr) = match work {
+        Ok(answer) => answer,
+        Err(e) => block(format!("gate: {e}; denying this tool call")),
+    };
     if let Some(line) = stderr {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
@@ -71,8 +101,24 @@ pub fn run(args: HookArgs) -> ExitCode {
     ExitCode::from(code)
 }
 
+/// The supervisor's answer when the worker died without answering (a stack
+/// overflow, an abort, running out of memory, a signal): deny, with a receipt.
+fn worker_died(args: &HookArgs, raw: &[u8], how: &str) -> ExitCode {
+    let agent = args.agent.as_deref().and_then(hook::agent_from_flag);
+    let reason = format!("gate: the hook's worker {how} before it answered");
+    let line = match Paths::from_env() {
+        Ok(paths) => refuse_raw(&paths, agent, raw, reason).2,
+        Err(e) => Some(format!("{reason}; denying this tool call (and no receipt: {e})")),
+    };
+    if let Some(line) = line {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    }
+    ExitCode::from(BLOCK)
+}
+
 /// Returns (stdout, exit code, stderr line).
-fn handle(args: HookArgs) -> (String, u8, Option<String>) {
+fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u8, Option<String>) {
+    fault::test_crash();
     let forced = match args.agent.as_deref().map(|a| (a, hook::agent_from_flag(a))) {
         None => None,
         Some((_, Some(agent))) => Some(agent),
@@ -86,8 +132,7 @@ fn handle(args: HookArgs) -> (String, u8, Option<String>) {
         Ok(p) => p,
         Err(e) => return block(format!("gate: {e}; denying this tool call")),
     };
-    let mut raw = Vec::new();
-    if let Err(e) = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw) {
+    if let Err(e) = read {
         return block(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
     }
     let (agent, mut event) = match hook::parse(&raw, forced) {
@@ -297,7 +342,13 @@ pub fn answer_reason(v: &Verdict) -> String {
 
 /// A payload gate cannot use: deny, and keep a receipt of the refusal.
 fn refuse_payload(paths: &Paths, agent: Option<Agent>, raw: &[u8], err: HookError) -> (String, u8, Option<String>) {
-    let reason = format!("gate: {err}; denying this tool call");
+    refuse_raw(paths, agent, raw, format!("gate: {err}"))
+}
+
+/// Deny the call `raw` asked for, `reason` first, and keep a receipt (source `error`)
+/// with whatever of the payload identifies the call.
+fn refuse_raw(paths: &Paths, agent: Option<Agent>, raw: &[u8], reason: String) -> (String, u8, Option<String>) {
+    let reason = format!("{reason}; denying this tool call");
     let text = String::from_utf8_lossy(raw);
     let mut rec = base_row("decision");
     rec.agent = agent.map(|a| a.as_str().to_string());

@@ -4,6 +4,7 @@
 pub mod answer;
 pub mod check;
 pub mod export;
+pub mod fault;
 pub mod hook;
 pub mod install;
 pub mod log;

@@ -95,10 +95,14 @@ fn is_redirect_op(op: &str) -> bool {
     matches!(op, "<" | ">" | ">>" | "<<" | "<<-" | "<<<" | "<&" | ">&" | "<>" | ">|" | "&>" | "&>>")
 }
 
-/// Nesting of compound commands over the token stream. Openers count wherever they appear
-/// (a superset of real openers); closers count only in command position and only against
-/// an open construct of their kind, so the count never falls below about half the real depth.
+/// Nesting of compound commands over the token stream, one depth counter over every
+/// construct the parser recurses on: `(`, `{`, `[[`, the keywords that open a compound
+/// command, and runs of `!` (each `!` of `! ! cmd` or `[[ ! ! a ]]` is one level of the
+/// parser's recursion and of the tree it builds). Openers count wherever they appear (a
+/// superset of real openers); closers count only in command position and only against an
+/// open construct of their kind, so the count never falls below about half the real depth.
 pub(crate) fn check_token_nesting(tokens: &[Token]) -> Result<(), Opaque> {
+    let mut bang = 0usize;
     let mut paren = 0usize;
     let mut brace = 0usize;
     let mut keyword = 0usize;
@@ -107,6 +111,10 @@ pub(crate) fn check_token_nesting(tokens: &[Token]) -> Result<(), Opaque> {
     let mut after_redirect = false;
     let mut prev_word_in = false;
     for token in tokens {
+        bang = match token {
+            Token::Word(w, _) if w == "!" && !after_redirect => bang + 1,
+            _ => 0,
+        };
         match token {
             Token::Operator(op, _) => {
                 prev_word_in = false;
@@ -147,11 +155,11 @@ pub(crate) fn check_token_nesting(tokens: &[Token]) -> Result<(), Opaque> {
         if paren > MAX_PAREN_NESTING {
             return Err(Opaque::new(OpaqueKind::TooComplex, format!("`(` nested more than {MAX_PAREN_NESTING} deep")));
         }
-        let total = paren + brace + keyword + dbracket;
+        let total = paren + brace + keyword + dbracket + bang;
         if total > MAX_COMPOUND_NESTING {
             return Err(Opaque::new(
                 OpaqueKind::TooComplex,
-                format!("compound commands nested more than {MAX_COMPOUND_NESTING} deep"),
+                format!("compound commands and `!` nested more than {MAX_COMPOUND_NESTING} deep"),
             ));
         }
     }

@@ -18,8 +18,9 @@ mod tests;
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 /// Maximum nesting of command substitutions (`$(..)`, backticks, `<(..)`) analysed recursively.
 pub const MAX_SUBSTITUTION_DEPTH: usize = 12;
-/// Maximum nesting of compound commands (`(..)`, `{ ..; }`, `if`, `case`, loops, `[[ ]]`) in
-/// one parse; bounds the parser's recursion and its backtracking.
+/// Maximum nesting of compound commands (`(..)`, `{ ..; }`, `if`, `case`, loops, `[[ ]]`) and
+/// runs of `!`, counted together, in one parse; bounds the parser's recursion and its
+/// backtracking.
 pub const MAX_COMPOUND_NESTING: usize = 24;
 /// Maximum nesting of `(` operators in one parse (the parser backtracks exponentially on
 /// unclosed runs of `(`; measured in `docs/parser.md`).

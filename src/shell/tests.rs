@@ -960,3 +960,56 @@ fn brace_expansion_matches_bash_on_random_words() {
     assert!(compared * 2 > words.len(), "only {compared} of {} words were compared", words.len());
     assert!(several * 8 > words.len(), "only {several} of {} words expanded to several", words.len());
 }
+
+/// Openers and closers of every construct that nests, for the random nestings below.
+const NESTERS: &[(&str, &str)] = &[
+    ("[[ ! ", " ]]"),
+    ("[[ ( ", " ) ]]"),
+    ("! ", ""),
+    ("( ", " )"),
+    ("{ ", "; }"),
+    ("$(", ")"),
+    ("$((", "))"),
+    ("${a:-", "}"),
+    ("`", "`"),
+    ("<(", ")"),
+    ("cat <<E\n$(", ")\nE\n"),
+    ("case x in a) ", " ;; esac"),
+    ("if true; then ", "; fi"),
+    ("while true; do ", "; done"),
+    ("for i in a; do ", "; done"),
+    ("f() { ", "; }"),
+    ("function g { ", "; }"),
+    ("a=($(", "))"),
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// A random nesting of every construct, 30 to 400 levels deep: analysed (on this test
+    /// thread's ordinary stack) without a panic or an overflow, and never fully understood.
+    #[test]
+    fn deep_random_nestings_are_opaque(levels in proptest::collection::vec(0..NESTERS.len(), 30..400)) {
+        let mut src = String::new();
+        for &i in &levels {
+            src.push_str(NESTERS[i].0);
+        }
+        src.push_str("touch x");
+        for &i in levels.iter().rev() {
+            src.push_str(NESTERS[i].1);
+        }
+        let a = analyze(&src);
+        prop_assert!(!a.is_fully_understood(), "{src}");
+    }
+}
+
+/// The nesting counter counts runs of `!`, which the parser recurses on one level each.
+#[test]
+fn runs_of_bang_count_as_nesting() {
+    let deep = |n: usize| analyze(&format!("[[ {}a ]]; ls", "! ".repeat(n)));
+    assert!(deep(3).opaque.iter().all(|o| o.kind != OpaqueKind::TooComplex));
+    let a = deep(12_000);
+    assert!(a.opaque.iter().any(|o| o.kind == OpaqueKind::TooComplex), "{:?}", a.opaque);
+    let a = analyze(&format!("{}ls", "! ".repeat(40)));
+    assert!(a.opaque.iter().any(|o| o.kind == OpaqueKind::TooComplex), "{:?}", a.opaque);
+}

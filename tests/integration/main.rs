@@ -5,6 +5,7 @@ mod util;
 pub mod ask;
 mod cli;
 mod e2e_claude;
+mod faults;
 mod floor;
 mod git_reads;
 mod hook;

@@ -1,0 +1,118 @@
+//! The hook's last line of defence against a crash no Rust code can catch. `gate hook` forks
+//! once it has read its payload: the child (the worker) does all the work and answers; the
+//! parent (the supervisor) only waits, and turns any death of the worker other than exit 0 or
+//! 2 (a stack overflow, an abort, running out of memory, a signal, even SIGKILL) into a deny
+//! with a receipt. The worker runs its analysis on a thread with [`WORKER_STACK`] bytes of
+//! stack, which the analysis's linear nesting bounds cannot come near. Why this design, and
+//! what it costs: `docs/faults.md`.
+
+use std::io;
+
+/// The stack of the thread that does the hook's work. Only reserved address space until the
+/// recursion touches it.
+pub const WORKER_STACK: usize = 256 << 20;
+
+/// Which side of the fork this process is.
+pub enum Role {
+    /// The child: do the work and answer.
+    Worker,
+    /// The parent, after the worker exited with this status.
+    Exited(u8),
+    /// The parent, after the worker was killed by this signal.
+    Killed(i32),
+}
+
+/// Forks the worker and, in the parent, waits for it. Call it while the process has only
+/// one thread.
+pub fn supervise() -> io::Result<Role> {
+    // SAFETY: the process is single-threaded here, so the child inherits no lock held by
+    // another thread; the parent only waits.
+    let parent = unsafe { libc::getpid() };
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if pid == 0 {
+        die_with(parent);
+        return Ok(Role::Worker);
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: `status` is a valid out-pointer; `pid` is our own child.
+        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if r == pid {
+            break;
+        }
+        let e = io::Error::last_os_error();
+        if e.kind() != io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+    if libc::WIFEXITED(status) {
+        Ok(Role::Exited(libc::WEXITSTATUS(status) as u8))
+    } else if libc::WIFSIGNALED(status) {
+        Ok(Role::Killed(libc::WTERMSIG(status)))
+    } else {
+        Ok(Role::Killed(0))
+    }
+}
+
+/// When the agent kills the hook (its own timeout), the worker must not live on, asking a
+/// human a question no one will read.
+#[cfg(target_os = "linux")]
+fn die_with(parent: libc::pid_t) {
+    // SAFETY: plain syscalls.
+    unsafe {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+        if libc::getppid() != parent {
+            libc::_exit(crate::cmd::hook::BLOCK as i32);
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn die_with(_parent: libc::pid_t) {}
+
+/// How the worker died, in words.
+pub fn describe_signal(sig: i32) -> String {
+    let what = match sig {
+        libc::SIGABRT => "SIGABRT: a stack overflow, memory exhausted or an abort",
+        libc::SIGSEGV => "SIGSEGV: an invalid memory access",
+        libc::SIGBUS => "SIGBUS: an invalid memory access",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL: perhaps the out-of-memory killer",
+        libc::SIGTERM => "SIGTERM",
+        _ => "a signal",
+    };
+    format!("was killed by signal {sig} ({what})")
+}
+
+/// Debug builds only: `GATE_TEST_CRASH=stack|abort|segv|oom|exit1` crashes the worker that
+/// way, so that the tests can watch the supervisor answer.
+pub fn test_crash() {
+    if !cfg!(debug_assertions) {
+        return;
+    }
+    let Ok(how) = std::env::var("GATE_TEST_CRASH") else { return };
+    match how.as_str() {
+        "stack" => {
+            #[allow(unconditional_recursion)]
+            fn deep(n: u64) -> u64 {
+                let pad = std::hint::black_box([n; 64]);
+                deep(pad[0] + 1) + pad[63]
+            }
+            std::hint::black_box(deep(0));
+        }
+        "abort" => std::process::abort(),
+        // SAFETY: dying of a signal on purpose, in a test build (std's own handler, which
+        // only reports stack overflows, is put aside first).
+        "segv" => unsafe {
+            libc::signal(libc::SIGSEGV, libc::SIG_DFL);
+            libc::raise(libc::SIGSEGV);
+        },
+        "oom" => std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; 1 << 20]>()),
+        "exit1" => std::process::exit(1),
+        _ => {}
+    }
+}
