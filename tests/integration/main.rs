@@ -6,6 +6,7 @@ pub mod ask;
 mod cli;
 mod e2e_claude;
 mod floor;
+mod floor_arity;
 mod hook;
 mod install;
 mod log_export;
