@@ -158,6 +158,10 @@ fn run(cmd: &[String], dir: &Path, home: &Path) -> Run {
     Run { code, out: text }
 }
 
+/// The usage that some git commands print for any word they do not know,
+/// without naming it.
+const GIT_USAGE: &str = "(?m)^usage: git (diff|diff-tree|rev-list|var) ";
+
 /// Messages that say the word `b` was read as an option, not as a value.
 fn bogus_reached(b: &str, out: &str) -> bool {
     let c = regex::escape(b.trim_start_matches('-'));
@@ -179,8 +183,8 @@ fn bogus_reached(b: &str, out: &str) -> bool {
         format!("Illegal option {w}"),
         format!("unknown option `{w}'"),
         format!("invalid option: {w}"),
-        // git diff: an unknown option after the revisions.
-        "(?m)^usage: git (diff|diff-tree|rev-list|var) ".to_string(),
+        // git diff, rev-list, diff-tree, var: an unknown option anywhere.
+        GIT_USAGE.to_string(),
         // ps: an unknown option anywhere.
         "error: garbage option".to_string(),
     ];
@@ -216,7 +220,7 @@ fn attached_refused(flag: &str, word: &str, out: &str) -> bool {
         format!("unknown option: {w}"),
         format!("invalid option: {w}"),
         format!("unknown option `{w}'"),
-        format!("The value 'x' was provided to '{f}' but it wasn't expecting any more values"),
+        format!("The value 'x' was provided to '{f}(\\.\\.\\.)?' but it wasn't expecting any more values"),
         format!("unexpected value 'x' for '{f}"),
         // ps names the flag it aliases (`--headers` as `--heading`).
         "error: option --\\S+ does not take an argument".to_string(),
@@ -239,7 +243,7 @@ fn known_without_value(flag: &str, out: &str) -> bool {
         vec![
             format!("option '{f}' doesn't allow an argument"),
             format!("option `{n}' takes no value"),
-            format!("The value 'x' was provided to '{f}' but it wasn't expecting any more values"),
+            format!("The value 'x' was provided to '{f}(\\.\\.\\.)?' but it wasn't expecting any more values"),
             format!("unexpected value 'x' for '{f}'"),
         ]
     } else {
@@ -410,7 +414,11 @@ fn derive(t: &Target, flag: &str, dir: &Path, home: &Path, help: Option<&str>) -
         Method::Probe => {
             let word = if flag.starts_with("--") { format!("{flag}=x") } else { format!("{flag}]") };
             let attached = probe(&[&word, t.bogus]);
-            let refused = attached_refused(flag, &word, &attached.out);
+            let mut refused = attached_refused(flag, &word, &attached.out);
+            if !refused && Regex::new(GIT_USAGE).expect("pattern").is_match(&attached.out) {
+                // The usage names no word: try the attached value alone.
+                refused = Regex::new(GIT_USAGE).expect("pattern").is_match(&probe(&[&word]).out);
+            }
             if flag_unknown(flag, &word, &attached.out) && !refused {
                 Found::Unknown
             } else if known_without_value(flag, &attached.out) {
