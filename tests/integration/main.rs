@@ -8,6 +8,7 @@ mod e2e_claude;
 mod faults;
 mod floor;
 mod git_reads;
+mod floor_arity;
 mod hook;
 mod install;
 mod log_export;
