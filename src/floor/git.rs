@@ -157,6 +157,10 @@ pub(super) fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
                 Ok(p) => p,
                 Err(e) => return unsafe_(e),
             };
+            // `%G?`, `%GK`... in a format verify signatures, which runs gpg.
+            if let Some(f) = ["--format", "--pretty"].iter().find(|f| parsed.values_of(f).any(|v| v.contains("%G"))) {
+                return unsafe_(format!("`{name} {f}` with a %G placeholder verifies signatures, which runs gpg"));
+            }
             if let Err(e) = check_values(floor, &name, &parsed, env) {
                 return unsafe_(e);
             }

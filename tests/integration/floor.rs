@@ -395,6 +395,21 @@ fn red_team_regressions() {
         "cd ~/.aws && cat c*",
         "cd ~/.aws && find . -type f | xargs cat",
         "find names -type f | xargs cat",
+        "tree -Lo 2 out.txt",
+        "tree -Po x out.txt",
+        "git reflog --pretty --output=out.txt",
+        "git blame -C --contents=.env a.rs",
+        "jq -n --args env",
+        "grep -r --exclude=zzz --include='*.rs' SECRET .",
+        "rg SECRET -g '*.rs' --iglob '*'",
+        "rg SECRET -g '*.RS' --glob-case-insensitive",
+        "rg SECRET -g '*.{rs,env}'",
+        "git log --format=%GK -1",
+        "git show -s --pretty=format:%GG",
+        "file -z a.rs",
+        "bat --paging=always a.rs",
+        "diff -l a.rs b.rs",
+        "fd -l rs",
     ];
     std::fs::create_dir_all(env.project().join("sub")).unwrap();
     std::fs::create_dir_all(env.project().join("names")).unwrap();
@@ -417,6 +432,8 @@ fn red_team_regressions() {
         "find src -name '*.rs' | xargs wc -l",
         "cd src && cat *.rs",
         "xxd a.rs",
+        "tree -L 2",
+        "grep -r --include='*.rs' fn src",
         "git config user.name",
         "rg TODO",
     ] {
