@@ -10,5 +10,6 @@ mod hook;
 mod install;
 mod log_export;
 mod modes;
+mod paths;
 mod policy;
 mod receipt;
