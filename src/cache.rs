@@ -1,12 +1,11 @@
 //! A cache of compiled policy files and of the floor, so that the hook,
 //! which runs on every tool call, does not parse TOML each time. An entry
-//! is keyed by the file's identity (path, inode, size, modification and
-//! change times), gate's version and what `~` and `@gate` expand to; any
-//! change to the file gives a new key. Entries live in gate's own data
+//! is keyed by the SHA-256 of the file's bytes, gate's version, the codec
+//! version and what `~`, `@gate` and `@gate-bin` expand to; any change to
+//! the file gives a new key. Entries live in gate's own data
 //! directory, which agents cannot write. A missing or unreadable entry
 //! only costs a parse; it never changes a decision.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use crate::codec::{self, Codec, Reader};
@@ -41,16 +40,15 @@ impl Codec for Entry {
     }
 }
 
-/// FNV-1a, 64 bits: a cache key, not a security boundary.
-pub const fn fnv64(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut i = 0;
-    while i < bytes.len() {
-        h ^= bytes[i] as u64;
-        h = h.wrapping_mul(0x0100_0000_01b3);
-        i += 1;
+/// SHA-256 of `parts`, each length-prefixed, in hex.
+pub fn sha256_hex(parts: &[&[u8]]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update((p.len() as u64).to_le_bytes());
+        h.update(p);
     }
-    h
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn dir(paths: &Paths) -> PathBuf {
@@ -58,16 +56,14 @@ fn dir(paths: &Paths) -> PathBuf {
 }
 
 fn key_of(parts: &[&str]) -> String {
-    let mut joined = String::from(env!("CARGO_PKG_VERSION"));
-    for p in parts {
-        joined.push('\0');
-        joined.push_str(p);
-    }
-    format!("{:016x}", fnv64(joined.as_bytes()))
+    let version = [codec::VERSION];
+    let mut all: Vec<&[u8]> = vec![env!("CARGO_PKG_VERSION").as_bytes(), &version];
+    all.extend(parts.iter().map(|p| p.as_bytes()));
+    sha256_hex(&all)
 }
 
 fn macros_key(m: &Macros) -> String {
-    format!("{}\u{1}{}", m.home.as_deref().unwrap_or(""), m.gate_dirs.join("\u{1}"))
+    format!("{}\u{1}{}\u{1}{}", m.home.as_deref().unwrap_or(""), m.gate_dirs.join("\u{1}"), m.gate_bins.join("\u{1}"))
 }
 
 fn read_entry(path: &Path) -> Option<Entry> {
@@ -128,20 +124,9 @@ pub fn policy_file(
     layer: Layer,
     macros: &Macros,
 ) -> Option<Result<PolicyFile, Vec<PolicyError>>> {
-    let meta = std::fs::metadata(path).ok()?;
-    let identity = format!(
-        "{}:{}:{}:{}.{}:{}.{}",
-        meta.dev(),
-        meta.ino(),
-        meta.len(),
-        meta.mtime(),
-        meta.mtime_nsec(),
-        meta.ctime(),
-        meta.ctime_nsec()
-    );
-    let name = path.to_string_lossy().into_owned();
-    let read = || std::fs::read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned());
-    cached(paths, "policy", &[&identity], &read, &name, layer, macros)
+    let bytes = std::fs::read(path).ok()?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    Some(policy_text(paths, &text, &path.to_string_lossy(), layer, macros))
 }
 
 /// Text gate already holds (the embedded default, a project file it read
@@ -153,7 +138,7 @@ pub fn policy_text(
     layer: Layer,
     macros: &Macros,
 ) -> Result<PolicyFile, Vec<PolicyError>> {
-    let h = format!("{:016x}:{}", fnv64(text.as_bytes()), text.len());
+    let h = sha256_hex(&[text.as_bytes()]);
     let owned = text.to_string();
     cached(paths, "policy", &[&h], &move || Some(owned.clone()), file, layer, macros)
         .unwrap_or_else(|| load::parse(text, file, layer, macros))
@@ -161,8 +146,8 @@ pub fn policy_text(
 
 /// The floor, through the cache.
 pub fn floor(paths: &Paths) -> Option<crate::floor::Floor> {
-    const FLOOR_KEY: u64 = fnv64(crate::floor::FLOOR_TOML.as_bytes());
-    let entry_path = dir(paths).join(format!("floor-{}.bin", key_of(&[&format!("{FLOOR_KEY:016x}")])));
+    let key = key_of(&[crate::floor::FLOOR_TOML, crate::floor::spec::WRAPPERS_TOML]);
+    let entry_path = dir(paths).join(format!("floor-{key}.bin"));
     if let Some(f) = std::fs::read(&entry_path).ok().and_then(|b| codec::decode::<crate::floor::Floor>(&b)) {
         return Some(f);
     }

@@ -508,7 +508,8 @@ mod tests {
 
     #[test]
     fn policy_files_and_the_floor_round_trip() {
-        let macros = crate::policy::load::Macros { home: Some("/h".into()), gate_dirs: vec!["/g".into()] };
+        let macros =
+            crate::policy::load::Macros { home: Some("/h".into()), gate_dirs: vec!["/g".into()], ..Default::default() };
         let f = crate::policy::load::parse(crate::config::DEFAULT_POLICY, "d", Layer::Default, &macros).unwrap();
         let back: PolicyFile = decode(&encode(&f)).unwrap();
         assert_eq!(format!("{:?}", back.rules), format!("{:?}", f.rules));

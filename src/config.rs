@@ -74,7 +74,37 @@ pub fn gate_dirs(paths: &Paths) -> Vec<String> {
 }
 
 pub fn macros(paths: &Paths) -> Macros {
-    Macros { home: std::env::var("HOME").ok().filter(|h| !h.is_empty()), gate_dirs: gate_dirs(paths) }
+    Macros {
+        home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
+        gate_dirs: gate_dirs(paths),
+        gate_bins: gate_bins(std::env::current_exe().ok(), std::env::var_os("PATH")),
+    }
+}
+
+/// Where a `gate` command runs from: the running binary (as invoked and
+/// resolved) and `gate` in every absolute `PATH` directory (as written and
+/// resolved), so that replacing or shadowing any of them is refused.
+pub fn gate_bins(exe: Option<PathBuf>, path_var: Option<std::ffi::OsString>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |p: PathBuf| {
+        let real = match (p.parent(), p.file_name()) {
+            (Some(d), Some(n)) => std::fs::canonicalize(d).ok().map(|d| d.join(n)),
+            _ => None,
+        };
+        for q in [Some(p.clone()), std::fs::canonicalize(&p).ok(), real].into_iter().flatten() {
+            let s = q.to_string_lossy().into_owned();
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    };
+    if let Some(e) = exe {
+        add(e);
+    }
+    for dir in path_var.iter().flat_map(std::env::split_paths).filter(|d| d.is_absolute()) {
+        add(dir.join("gate"));
+    }
+    out
 }
 
 /// Project policy files that apply in `cwd`: each `.gate/policy.toml` from

@@ -19,9 +19,6 @@ const MAX_GLOB_MATCHES: usize = 4096;
 /// A recursive search over more entries than this cannot be vouched for.
 const MAX_TREE_ENTRIES: usize = 20_000;
 
-/// Directories a secret scan does not descend into: tools' own caches.
-const SKIP_DIRS: &[&str] = &[".git", "node_modules", "target", ".venv", "__pycache__", ".mypy_cache", ".cache"];
-
 /// A `!pattern` line that could re-include a secret file: a pattern with
 /// wildcards, or a name the sensitive list matches (`!.env.example`).
 fn has_negation(text: &[u8], names: &[Glob]) -> bool {
@@ -55,9 +52,101 @@ fn negations_above(root: &str, home: Option<&str>, names: &[Glob]) -> bool {
 /// A repository scan as cached: `Ok(None)` outside a repository.
 type ScanResult = Result<Option<Rc<RepoScan>>, String>;
 
+/// Stands for `/proc/self` while resolving: a name no directory has.
+const SELF: &str = "\0self";
+
+/// How many symlinks one resolution may follow, as Linux allows (ELOOP).
+const MAX_LINKS: usize = 40;
+
+/// Resolve `path` (absolute) the way the kernel does: component by
+/// component from `/`, following each symlink as it is met, so a `..` after
+/// a link goes to the parent of the link's target. `/proc/self/cwd` (and
+/// `/proc/thread-self/cwd`) is `cwd`, the working directory of the process
+/// that will open the path, not gate's; `/proc/self/root` is `/`. Once a
+/// component does not exist, the rest is folded lexically (the name a
+/// write would create). `None` when the path cannot be known: too many
+/// links, a `/proc/self` entry other than `cwd` and `root` (gate is not the
+/// process that will run), a magic link that names no path, or a
+/// `/proc/self/cwd` without a `cwd`.
+pub fn resolve(path: &str, cwd: Option<&str>) -> Option<String> {
+    if !path.starts_with('/') {
+        return None;
+    }
+    let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
+    let mut out: Vec<String> = Vec::new();
+    let mut links = 0usize;
+    let mut missing = false;
+    while let Some(c) = todo.pop() {
+        match c.as_str() {
+            "" | "." => continue,
+            ".." => {
+                out.pop();
+                continue;
+            }
+            _ => {}
+        }
+        if missing {
+            out.push(c);
+            continue;
+        }
+        // The process that opens the path is not gate: `/proc/self` is it.
+        // Its entries are followed by name: `cwd` and `root` are known,
+        // `fd` is a directory (`/dev/fd/../cwd`), anything else is not.
+        if out.len() == 1 && out[0] == "proc" && (c == "self" || c == "thread-self") {
+            out.push(SELF.to_string());
+            continue;
+        }
+        if out.get(1).is_some_and(|s| s == SELF) {
+            match (out.len(), c.as_str()) {
+                (2, "cwd") => {
+                    let cwd = cwd.filter(|c| c.starts_with('/'))?;
+                    out.clear();
+                    todo.extend(cwd.split('/').rev().map(str::to_string));
+                    links += 1;
+                }
+                (2, "root") => out.clear(),
+                (2, "fd") => out.push(c),
+                _ => return None,
+            }
+            continue;
+        }
+        let here = format!("/{}/{c}", out.join("/"));
+        match std::fs::symlink_metadata(&here) {
+            Ok(m) if m.file_type().is_symlink() => {
+                links += 1;
+                if links > MAX_LINKS {
+                    return None;
+                }
+                let target = std::fs::read_link(&here).ok()?;
+                let target = target.to_str()?;
+                if target.is_empty() || (out.first().is_some_and(|p| p == "proc") && !target.starts_with('/')) {
+                    // `socket:[123]`, `pipe:[4]`: a magic link to no path.
+                    return None;
+                }
+                if target.starts_with('/') {
+                    out.clear();
+                }
+                todo.extend(target.split('/').rev().map(str::to_string));
+            }
+            Ok(_) => out.push(c),
+            Err(_) => {
+                missing = true;
+                out.push(c);
+            }
+        }
+    }
+    if out.get(1).is_some_and(|s| s == SELF) {
+        return None;
+    }
+    Some(format!("/{}", out.join("/")))
+}
+
 #[derive(Default)]
 pub struct DiskProbe {
     pub home: Option<String>,
+    /// The working directory of the action: what `/proc/self/cwd` is for
+    /// the command that runs.
+    pub cwd: Option<String>,
     git: RefCell<HashMap<String, ScanResult>>,
     content: RefCell<HashMap<String, Option<GitContent>>>,
 }
@@ -77,6 +166,12 @@ impl DiskProbe {
             crate::gitcfg::repo_hazards(Path::new(dir), home).map(|s| s.map(Rc::new)).map_err(|e| e.to_string());
         self.git.borrow_mut().insert(dir.to_string(), result.clone());
         result
+    }
+
+    /// The probe for an action run in `cwd`.
+    pub fn with_cwd(mut self, cwd: &str) -> DiskProbe {
+        self.cwd = Some(cwd.to_string());
+        self
     }
 }
 
@@ -112,28 +207,12 @@ impl Probe for DiskProbe {
             (f.len() >= 6 && f[0] == user && f[5].starts_with('/')).then(|| f[5].to_string())
         })
     }
-    /// A path that does not exist yet (a file about to be written) is
-    /// resolved through its parent directory.
-    /// A dangling symlink resolves to where it points, so a write through it
-    /// is judged by the file it would create.
+    /// Resolved as the kernel would ([`resolve`]): a path that does not
+    /// exist yet (a file about to be written) is its existing prefix
+    /// resolved plus the rest, and a dangling symlink resolves to where it
+    /// points, so a write through it is judged by the file it would create.
     fn canonicalize(&self, path: &str) -> Option<String> {
-        let mut p = std::path::PathBuf::from(path);
-        for _ in 0..16 {
-            if let Ok(real) = std::fs::canonicalize(&p) {
-                return Some(real.to_string_lossy().into_owned());
-            }
-            match std::fs::symlink_metadata(&p) {
-                Ok(m) if m.file_type().is_symlink() => {
-                    let target = std::fs::read_link(&p).ok()?;
-                    p = if target.is_absolute() { target } else { p.parent()?.join(target) };
-                }
-                _ => {
-                    let parent = std::fs::canonicalize(p.parent()?).ok()?;
-                    return Some(parent.join(p.file_name()?).to_string_lossy().into_owned());
-                }
-            }
-        }
-        None
+        resolve(path, self.cwd.as_deref())
     }
 
     fn exists(&self, path: &str) -> bool {
@@ -220,9 +299,11 @@ impl Probe for DiskProbe {
                     if dir_names.iter().any(|d| *d == name) {
                         return Some(format!("{}, a directory that holds secrets", e.path().display()));
                     }
-                    if !SKIP_DIRS.contains(&name.as_str()) {
-                        stack.push(e.path());
-                    }
+                    // No directory is skipped: `grep -r`, `diff -r` and
+                    // `rg -uuu` read `node_modules`, `target` and `.venv`
+                    // like any other, and a plain `rg` skips only hidden
+                    // and ignored paths, which is less than this walks.
+                    stack.push(e.path());
                 } else if names.iter().any(|g| g.is_match(&name)) && only.is_none_or(|g| g.is_match(&name)) {
                     return Some(format!("{}, a sensitive file", e.path().display()));
                 }
@@ -255,5 +336,46 @@ impl Probe for DiskProbe {
         });
         self.content.borrow_mut().insert(dir.to_string(), content.clone());
         Ok(content)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::resolve;
+    use std::os::unix::fs::symlink;
+
+    #[test]
+    fn resolves_like_the_kernel() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(tmp.path()).unwrap();
+        let r = root.to_string_lossy().into_owned();
+        for d in ["gate/cache", "proj/sub", "far/deep"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        symlink(root.join("gate/cache"), root.join("proj/cachelink")).unwrap();
+        symlink("../far/deep", root.join("proj/rel")).unwrap();
+        symlink(root.join("proj/loop1"), root.join("proj/loop2")).unwrap();
+        symlink(root.join("proj/loop2"), root.join("proj/loop1")).unwrap();
+        symlink(root.join("nowhere/file"), root.join("proj/dangling")).unwrap();
+        let cwd = format!("{r}/proj");
+        let cases: Vec<(String, Option<String>)> = vec![
+            (format!("{r}/proj/cachelink/../policy.toml"), Some(format!("{r}/gate/policy.toml"))),
+            (format!("{r}/proj/rel/../x"), Some(format!("{r}/far/x"))),
+            (format!("{r}/proj/./sub/../cachelink"), Some(format!("{r}/gate/cache"))),
+            (format!("{r}/proj/new/dir/../f"), Some(format!("{r}/proj/new/f"))),
+            (format!("{r}/proj/dangling"), Some(format!("{r}/nowhere/file"))),
+            ("/proc/self/cwd/cachelink/../p".into(), Some(format!("{r}/gate/p"))),
+            ("/proc/thread-self/cwd/sub".into(), Some(format!("{r}/proj/sub"))),
+            ("/proc/self/root/etc/../etc".into(), Some("/etc".into())),
+            ("/dev/fd/../cwd/sub".into(), Some(format!("{r}/proj/sub"))),
+            ("/proc/self/environ".into(), None),
+            ("/proc/self/fd/1".into(), None),
+            (format!("{r}/proj/loop1/x"), None),
+            ("relative".into(), None),
+        ];
+        for (path, want) in cases {
+            assert_eq!(resolve(&path, Some(&cwd)), want, "{path}");
+        }
+        assert_eq!(resolve("/proc/self/cwd/x", None), None);
     }
 }

@@ -225,7 +225,7 @@ pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::config::L
         crate::floor::install(f);
     }
     let loaded = crate::config::load(paths, &action.cwd);
-    let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone());
+    let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone()).with_cwd(&action.cwd);
     // Only the agent's file edits can follow its edit mode.
     let edits = matches!(action.kind, crate::action::Kind::Write | crate::action::Kind::Edit).then(|| {
         let (follow, origin) = loaded.accept_edits();

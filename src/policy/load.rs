@@ -254,11 +254,15 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// What `~` and `@gate` stand for in path patterns.
+/// What `~`, `@gate` and `@gate-bin` stand for in path patterns.
 #[derive(Debug, Clone, Default)]
 pub struct Macros {
     pub home: Option<String>,
     pub gate_dirs: Vec<String>,
+    /// Every path a `gate` command can run from: the running binary, and
+    /// `gate` in each directory of `PATH` (existing or not, since a new file
+    /// earlier on `PATH` shadows the real one).
+    pub gate_bins: Vec<String>,
 }
 
 impl Macros {
@@ -266,6 +270,9 @@ impl Macros {
     fn expand(&self, pattern: &str) -> Vec<String> {
         if pattern == "@gate" {
             return self.gate_dirs.clone();
+        }
+        if pattern == "@gate-bin" {
+            return self.gate_bins.iter().map(|b| glob_literal(b)).collect();
         }
         if let Some(rest) = pattern.strip_prefix("@gate/") {
             return self.gate_dirs.iter().map(|d| format!("{}/{rest}", d.trim_end_matches('/'))).collect();
@@ -279,6 +286,18 @@ impl Macros {
         }
         vec![pattern.to_string()]
     }
+}
+
+/// A path as a glob that matches only itself.
+fn glob_literal(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for c in path.chars() {
+        if matches!(c, '*' | '?' | '[' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Parse and compile one policy file. `file` is how errors and origins

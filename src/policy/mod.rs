@@ -338,6 +338,12 @@ fn wrapped_command_at(w: &floor::Wrapper, argv: &[String]) -> Option<usize> {
 /// The paths a simple command names: operands and redirection targets,
 /// normalised against the working directory.
 fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str>) -> Vec<String> {
+    path_words(cmd).into_iter().map(|w| floor::normalize(w, cwd, home)).collect()
+}
+
+/// The words of `cmd` that may name files: operands, `--opt=value` values
+/// and redirection targets, as written.
+fn path_words(cmd: &crate::shell::SimpleCommand) -> Vec<&str> {
     let mut out = Vec::new();
     for w in cmd.argv.iter().skip(1) {
         let t = w.text.as_str();
@@ -345,7 +351,7 @@ fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str
         if candidate.is_empty() || (candidate.starts_with('-') && candidate == t) {
             continue;
         }
-        out.push(floor::normalize(candidate, cwd, home));
+        out.push(candidate);
     }
     for r in &cmd.redirects {
         if !matches!(
@@ -356,10 +362,155 @@ fn command_paths(cmd: &crate::shell::SimpleCommand, cwd: &str, home: Option<&str
                 | crate::shell::RedirectOp::DupOut
                 | crate::shell::RedirectOp::Close
         ) {
-            out.push(floor::normalize(&r.target.text, cwd, home));
+            out.push(r.target.text.as_str());
         }
     }
     out
+}
+
+/// `path` made absolute against `cwd` with a leading `~` expanded, and
+/// nothing else: `..` and `.` are left for the resolver, since after a
+/// symlink `..` is the parent of the link's target, not of the link.
+fn joined(path: &str, cwd: &str, home: Option<&str>) -> String {
+    if path.starts_with('/') {
+        return path.to_string();
+    }
+    if let Some(h) = home {
+        if path == "~" {
+            return h.to_string();
+        }
+        if let Some(rest) = path.strip_prefix("~/") {
+            return format!("{}/{rest}", h.trim_end_matches('/'));
+        }
+    }
+    format!("{}/{path}", cwd.trim_end_matches('/'))
+}
+
+/// Every path a rule on `cmd` must see, run from any of `bases`: each path
+/// word folded lexically, and resolved the way the kernel will open it
+/// (from the word as written, and from its lexical form).
+fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx: &Context<'_>) -> Vec<String> {
+    let home = ctx.home.as_deref();
+    let mut out: Vec<String> = Vec::new();
+    let add = |p: String, out: &mut Vec<String>| {
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    };
+    for base in bases {
+        for w in path_words(cmd) {
+            let lexical = floor::normalize(w, base, home);
+            if let Some(r) = ctx.probe.canonicalize(&joined(w, base, home)) {
+                add(r, &mut out);
+            }
+            if let Some(r) = ctx.probe.canonicalize(&lexical) {
+                add(r, &mut out);
+            }
+            add(lexical, &mut out);
+        }
+    }
+    out
+}
+
+/// Where a file tool's path lands: its lexical form first, then where the
+/// kernel will resolve it (from the path as written, and from the lexical
+/// form).
+fn resolved_file_paths(path: &str, ctx: &Context<'_>, cwd: &str) -> Vec<String> {
+    let home = ctx.home.as_deref();
+    let lexical = floor::normalize(path, cwd, home);
+    let mut out = vec![lexical.clone()];
+    for r in [ctx.probe.canonicalize(&joined(path, cwd, home)), ctx.probe.canonicalize(&lexical)].into_iter().flatten()
+    {
+        if !out.contains(&r) {
+            out.push(r);
+        }
+    }
+    out
+}
+
+/// Programs that delete, move or replace the files they name.
+const DESTROYERS: &[&str] = &["rm", "rmdir", "mv", "unlink", "shred", "srm", "trash", "trash-put", "gio"];
+
+/// A command that deletes, moves or replaces a directory holding gate's
+/// own files (`rm -r ~/.local/share`, `mv ~/.local /tmp/x`): gate's data
+/// goes with it.
+fn gate_parent_hit(argv: &[String], paths: &[String], gate_dirs: &[String]) -> Option<String> {
+    let program = argv.first().map(|p| p.rsplit('/').next().unwrap_or(p))?;
+    if !DESTROYERS.contains(&program) {
+        return None;
+    }
+    paths.iter().find_map(|p| {
+        let prefix = if p == "/" { "/".to_string() } else { format!("{}/", p.trim_end_matches('/')) };
+        gate_dirs.iter().find(|d| d.starts_with(&prefix)).map(|d| format!("{p} holds gate's own files ({d})"))
+    })
+}
+
+/// Shell start-up files, relative to the home directory, and system-wide.
+const STARTUP_FILES: &[&str] = &[
+    "~/.bashrc",
+    "~/.bash_profile",
+    "~/.bash_login",
+    "~/.bash_logout",
+    "~/.profile",
+    "~/.bash_aliases",
+    "~/.zshrc",
+    "~/.zshenv",
+    "~/.zprofile",
+    "~/.zlogin",
+    "~/.kshrc",
+    "~/.mkshrc",
+    "~/.config/fish",
+    "~/.config/zsh",
+    "~/.oh-my-zsh/custom",
+    "/etc/profile",
+    "/etc/profile.d",
+    "/etc/bash.bashrc",
+    "/etc/bashrc",
+    "/etc/zsh",
+    "/etc/zshrc",
+    "/etc/zshenv",
+    "/etc/environment",
+];
+
+/// Is `path` (resolved) a shell start-up file, or inside a directory of
+/// them?
+fn is_startup_file(path: &str, home: Option<&str>) -> bool {
+    STARTUP_FILES.iter().any(|f| {
+        let f = match (f.strip_prefix("~/"), home) {
+            (Some(rest), Some(h)) => format!("{}/{rest}", h.trim_end_matches('/')),
+            (Some(_), None) => return false,
+            (None, _) => f.to_string(),
+        };
+        path == f || path.starts_with(&format!("{f}/"))
+    })
+}
+
+/// Does `text` define `gate` as an alias, a function or a hashed command,
+/// which would shadow gate's binary in every shell that reads it?
+fn defines_gate(text: &str) -> bool {
+    static RE: std::sync::OnceLock<regex::Regex> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r#"(?:\b(?:alias|abbr)\b[^\n;&|]*?(?:^|[\s'"])gate\s*[=\s'"])|(?:(?:^|[^\w.-])gate\s*\(\s*\))|(?:\bfunction\s+gate\b)|(?:\bhash\s+-p\s+\S+\s+gate\b)"#,
+        )
+        .expect("valid regex")
+    })
+    .is_match(text)
+}
+
+/// The verdict for a change that would shadow or undo gate.
+fn built_in_deny(what: String, id: &str, why: String) -> CommandVerdict {
+    CommandVerdict {
+        command: what.clone(),
+        decision: Decision::Deny,
+        basis: Basis::Rule,
+        rule: Some(RuleRef { id: id.into(), origin: "gate (built in)".into() }),
+        reason: format!("`{what}`: {why}; an agent must not undo or bypass gate. Instead, ask the user to make this change themselves"),
+        floor: String::new(),
+        matched: Vec::new(),
+        argv: Vec::new(),
+        extras: Vec::new(),
+    }
 }
 
 /// Programs each command's stdout is piped into: the later stages of
@@ -599,24 +750,22 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 } else {
                     c.argv.iter().map(|w| w.raw.clone()).collect::<Vec<_>>().join(" ")
                 };
-                let mut paths = command_paths(c, &action.cwd, ctx.home.as_deref());
                 // Relative paths after a `cd`, and symlinks, name other files.
-                for base in &env.extra_cwds {
-                    for p in command_paths(c, base, ctx.home.as_deref()) {
-                        if !paths.contains(&p) {
-                            paths.push(p);
-                        }
-                    }
-                }
-                let real: Vec<String> = paths.iter().filter_map(|p| ctx.probe.canonicalize(p)).collect();
-                for r in real {
-                    if !paths.contains(&r) {
-                        paths.push(r);
-                    }
-                }
+                let bases: Vec<&str> =
+                    std::iter::once(action.cwd.as_str()).chain(env.extra_cwds.iter().map(String::as_str)).collect();
+                let paths = resolved_command_paths(c, &bases, ctx);
                 let mut matched: Vec<&Rule> = Vec::new();
                 let forms = argv_forms(&argv);
                 let extras = extras_of(c);
+                if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
+                    parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
+                }
+                if let Some(p) = paths.iter().find(|p| is_startup_file(p, ctx.home.as_deref())) {
+                    if defines_gate(&command) {
+                        let why = format!("this defines `gate` in the shell start-up file {p}, which shadows gate");
+                        parts.push(built_in_deny(line.clone(), "gate-shadow", why));
+                    }
+                }
                 for (fi, form) in forms.iter().enumerate() {
                     let cv = CommandView::new(form.clone(), paths.clone(), piped.clone());
                     for r in matching(rules, &view, Subject::Command(&cv)) {
@@ -641,7 +790,12 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     let inner_pipes = pipe_targets(&inner);
                     for (ic, ipiped) in inner.commands.iter().zip(inner_pipes) {
                         let iargv: Vec<String> = ic.argv.iter().map(|w| w.text.clone()).collect();
-                        let ipaths = command_paths(ic, &action.cwd, ctx.home.as_deref());
+                        let ipaths = resolved_command_paths(ic, &bases, ctx);
+                        if let Some(why) =
+                            argv_forms(&iargv).iter().find_map(|f| gate_parent_hit(f, &ipaths, &ctx.gate_dirs))
+                        {
+                            parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
+                        }
                         for iform in argv_forms(&iargv) {
                             let cv = CommandView::new(iform, ipaths.clone(), ipiped.clone());
                             for r in matching(rules, &view, Subject::Command(&cv)) {
@@ -735,7 +889,15 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     },
                 }
             };
-            let matched = matching(rules, &view, Subject::File(&abs));
+            let mut matched: Vec<&Rule> = Vec::new();
+            for p in resolved_file_paths(&path, ctx, &action.cwd) {
+                for r in matching(rules, &view, Subject::File(&p)) {
+                    if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                        matched.push(r);
+                    }
+                }
+            }
+            matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
             parts.push(decide_subject(abs.clone(), matched, floor_check));
         }
         Kind::Write | Kind::Edit => {
@@ -743,22 +905,32 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let fields: Vec<String> = ["notebook_path", "file_path", "path"].iter().filter_map(|k| s(k)).collect();
             let path = fields.first().cloned().unwrap_or_default();
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
-            let mut matched = matching(rules, &view, Subject::File(&abs));
-            for other in fields.iter().skip(1) {
-                let o = floor::normalize(other, &action.cwd, ctx.home.as_deref());
-                for r in matching(rules, &view, Subject::File(&o)) {
-                    if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
-                        matched.push(r);
+            let mut matched: Vec<&Rule> = Vec::new();
+            let mut landings: Vec<String> = Vec::new();
+            for field in &fields {
+                for p in resolved_file_paths(field, ctx, &action.cwd) {
+                    for r in matching(rules, &view, Subject::File(&p)) {
+                        if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
+                            matched.push(r);
+                        }
                     }
+                    landings.push(p);
                 }
             }
-            if let Some(real) = ctx.probe.canonicalize(&abs).filter(|r| *r != abs) {
-                for r in matching(rules, &view, Subject::File(&real)) {
-                    if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
-                        matched.push(r);
-                    }
+            if fields.is_empty() {
+                matched = matching(rules, &view, Subject::File(&abs));
+            }
+            matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
+            if let Some(p) = landings.iter().find(|p| is_startup_file(p, ctx.home.as_deref())) {
+                let text: Vec<&str> = ["content", "new_string", "new_source"]
+                    .iter()
+                    .filter_map(|k| action.args.get(*k).and_then(|v| v.as_str()))
+                    .collect();
+                let edits_text = action.args.get("edits").map(|e| e.to_string()).unwrap_or_default();
+                if text.iter().any(|t| defines_gate(t)) || defines_gate(&edits_text) {
+                    let why = format!("this defines `gate` in the shell start-up file {p}, which shadows gate");
+                    parts.push(built_in_deny(abs.clone(), "gate-shadow", why));
                 }
-                matched.sort_by(|a, b| b.decision.cmp(&a.decision));
             }
             let reason = format!("{} would change {abs}; a human must approve it", action.tool);
             let mut part = decide_subject(abs, matched, Check::Unsafe { reason });

@@ -13,5 +13,6 @@ mod hook;
 mod install;
 mod log_export;
 mod modes;
+mod paths;
 mod policy;
 mod receipt;

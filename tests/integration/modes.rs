@@ -163,8 +163,14 @@ fn cases() -> Vec<Case> {
             source: "rule",
             ..C
         },
-        Case { name: "Claude's project commands", path: ".claude/commands/x.md", ..C },
-        Case { name: ".mcp.json", path: ".mcp.json", ..C },
+        Case {
+            name: "Claude's project commands: the default rule denies",
+            path: ".claude/commands/x.md",
+            want: "deny",
+            source: "rule",
+            ..C
+        },
+        Case { name: ".mcp.json: the default rule denies", path: ".mcp.json", want: "deny", source: "rule", ..C },
         Case { name: "gate's project policy", path: ".gate/policy.toml", ..C },
         Case { name: "a symlink inside the tree pointing outside", path: "link.txt", ..C },
         Case { name: "a dangling symlink pointing outside", path: "dangling.txt", ..C },

@@ -1,0 +1,200 @@
+//! Paths as the kernel opens them (gate issue 15, items 6-8), with real
+//! symlinks in the test's own HOME and GATE_HOME: a deny rule on gate's
+//! files or an agent's hook files holds through `..` after a link and
+//! through `/proc/self/cwd`; deleting a directory above gate's data,
+//! replacing or shadowing gate's binary, and writing the files an agent
+//! takes hooks, MCP servers and skills from are denied; recursive searches
+//! see inside `node_modules`.
+
+use std::os::unix::fs::symlink;
+use std::process::Stdio;
+
+use serde_json::{json, Value};
+
+use crate::util::{answer, stdout, TestEnv};
+
+/// A world with `cachelink` (a link into gate's directory), `hcx` (a link
+/// into the project's `.claude/sub`), `~/bin` and `~/.cargo/bin`.
+fn world() -> TestEnv {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.gate_home().join("cache")).unwrap();
+    symlink(env.gate_home().join("cache"), env.project().join("cachelink")).unwrap();
+    std::fs::create_dir_all(env.project().join(".claude/sub")).unwrap();
+    symlink(env.project().join(".claude/sub"), env.project().join("hcx")).unwrap();
+    for d in ["bin", ".cargo/bin", ".local/share"] {
+        std::fs::create_dir_all(env.home().join(d)).unwrap();
+    }
+    env
+}
+
+/// PATH with `~/bin` before `~/.cargo/bin` before the system's.
+fn path_var(env: &TestEnv) -> String {
+    format!("{}:{}:/usr/bin:/bin", env.home().join("bin").display(), env.home().join(".cargo/bin").display())
+}
+
+/// `gate check --json` with the world's PATH: (decision, rule id).
+fn check(env: &TestEnv, command: &str) -> (String, String) {
+    let out = env.cmd(&["check", "--json", "--", command]).env("PATH", path_var(env)).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "check {command}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    (v["decision"].as_str().unwrap().to_string(), v["rule"]["id"].as_str().unwrap_or("-").to_string())
+}
+
+/// `gate hook` on a Claude Code PreToolUse payload: its permissionDecision.
+fn hook(env: &TestEnv, tool: &str, input: Value) -> String {
+    let payload = json!({
+        "session_id": "s1", "transcript_path": "/dev/null", "cwd": env.project(),
+        "hook_event_name": "PreToolUse", "permission_mode": "default",
+        "tool_name": tool, "tool_input": input, "tool_use_id": "t1",
+    });
+    let mut child = env
+        .cmd(&["hook"])
+        .env("PATH", path_var(env))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    answer(&out)["hookSpecificOutput"]["permissionDecision"].as_str().unwrap_or("?").to_string()
+}
+
+#[test]
+fn deny_rules_hold_for_paths_as_the_kernel_resolves_them() {
+    let env = world();
+    let cases: &[(&str, &str, &str)] = &[
+        // (command, decision, rule)
+        ("echo x > cachelink/../policy.toml", "deny", "no-gate-files"),
+        ("echo x > /proc/self/cwd/cachelink/../policy.toml", "deny", "no-gate-files"),
+        ("echo x > ./cachelink/./../trust.toml", "deny", "no-gate-files"),
+        ("cd cachelink && echo x > ../policy.toml", "deny", "no-gate-files"),
+        ("bash -c 'echo x > cachelink/../policy.toml'", "deny", "no-gate-files"),
+        ("echo x > hcx/../settings.json", "deny", "no-agent-hook-settings"),
+        ("echo x > hcx/../settings.local.json", "deny", "no-agent-hook-settings"),
+        // The lexical reading names a harmless file: still only an ask.
+        ("echo x > cachelink/../notes.txt", "deny", "no-gate-files"),
+        ("echo x > notes/../notes.txt", "ask", "-"),
+        ("echo x > /proc/1/cwd/x", "ask", "-"),
+    ];
+    for (cmd, want, rule) in cases {
+        assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+}
+
+#[test]
+fn file_tools_resolve_links_before_matching() {
+    let env = world();
+    let p = env.project();
+    let cases: &[(&str, Value, &str)] = &[
+        ("Write", json!({"file_path": p.join("cachelink/../policy.toml"), "content": "x"}), "deny"),
+        ("Write", json!({"file_path": "/proc/self/cwd/cachelink/../policy.toml", "content": "x"}), "deny"),
+        ("Edit", json!({"file_path": p.join("hcx/../settings.json"), "old_string": "a", "new_string": "b"}), "deny"),
+        ("Write", json!({"file_path": p.join("notes.md"), "content": "x"}), "ask"),
+    ];
+    for (tool, input, want) in cases {
+        assert_eq!(hook(&env, tool, input.clone()), *want, "{tool} {input}");
+    }
+}
+
+#[test]
+fn gate_data_and_binary_cannot_be_removed_or_shadowed() {
+    let env = world();
+    let gate_home = env.gate_home();
+    let parent = gate_home.parent().unwrap().display().to_string();
+    let rm_parent = format!("rm -r {parent}");
+    let mv_parent = format!("mv {parent} /tmp/elsewhere");
+    let mv_gate = format!("mv {} /tmp/x", gate_home.display());
+    let cases: Vec<(&str, &str, &str)> = vec![
+        (&rm_parent, "deny", "gate-data-parent"),
+        (&mv_parent, "deny", "gate-data-parent"),
+        (&mv_gate, "deny", "no-gate-files"),
+        ("cp evil ~/.cargo/bin/gate", "deny", "no-gate-binary"),
+        ("ln -s /tmp/evil ~/bin/gate", "deny", "no-gate-binary"),
+        ("echo \"alias gate=true\" >> ~/.bashrc", "deny", "gate-shadow"),
+        ("echo 'gate() { :; }' >> ~/.zshrc", "deny", "gate-shadow"),
+        ("printf 'function gate { true; }\\n' | tee -a ~/.bashrc", "deny", "gate-shadow"),
+        // Near misses keep their ordinary decisions.
+        ("echo 'export PATH=$HOME/bin:$PATH' >> ~/.bashrc", "ask", "-"),
+        ("rm -r ~/.local/share/other", "ask", "-"),
+        ("cp evil ~/bin/gatekeeper", "ask", "-"),
+        ("ls ~/.local", "allow", "floor:ls"),
+    ];
+    for (cmd, want, rule) in cases {
+        assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+    let bashrc = env.home().join(".bashrc");
+    assert_eq!(hook(&env, "Write", json!({"file_path": bashrc, "content": "alias gate='true'\n"})), "deny");
+    assert_eq!(hook(&env, "Write", json!({"file_path": bashrc, "content": "alias g=git\n"})), "ask");
+}
+
+#[test]
+fn without_gate_home_the_platform_data_directory_and_its_parents_are_protected() {
+    let env = TestEnv::new();
+    let run = |cmd: &str| {
+        let out =
+            env.cmd(&["check", "--json", "--", cmd]).env_remove("GATE_HOME").env("XDG_DATA_HOME", "").output().unwrap();
+        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        (v["decision"].as_str().unwrap().to_string(), v["rule"]["id"].as_str().unwrap_or("-").to_string())
+    };
+    for (cmd, want, rule) in [
+        ("rm -r ~/.local/share", "deny", "gate-data-parent"),
+        ("mv ~/.local /tmp/x", "deny", "gate-data-parent"),
+        ("rm -r ~/.local/share/gate", "deny", "no-gate-files"),
+    ] {
+        assert_eq!(run(cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+}
+
+#[test]
+fn files_that_give_an_agent_hooks_mcp_servers_or_skills_are_denied_in_any_case() {
+    let env = world();
+    let cases: &[(&str, &str)] = &[
+        ("echo x > .mcp.json", "deny"),
+        ("echo x > .MCP.json", "deny"),
+        ("echo x > ~/.claude.json", "deny"),
+        ("echo x > ~/.Claude.JSON", "deny"),
+        ("echo x > .claude/agents/a.md", "deny"),
+        ("echo x > .claude/skills/s/SKILL.md", "deny"),
+        ("echo x > .Claude/Skills/s/SKILL.md", "deny"),
+        ("echo x > .CLAUDE/settings.json", "deny"),
+        ("echo x > .cursor/mcp.json", "deny"),
+        ("echo x > hcx/../agents/a.md", "deny"),
+        ("echo x > mcp.json", "ask"),
+        ("echo x > .claude/notes.md", "ask"),
+    ];
+    for (cmd, want) in cases {
+        assert_eq!(check(&env, cmd).0, *want, "{cmd}");
+    }
+    let p = env.project();
+    assert_eq!(hook(&env, "Write", json!({"file_path": p.join(".mcp.json"), "content": "{}"})), "deny");
+    assert_eq!(hook(&env, "Write", json!({"file_path": p.join(".claude/Agents/x.md"), "content": "x"})), "deny");
+}
+
+#[test]
+fn recursive_searches_see_inside_tool_directories() {
+    let env = world();
+    let p = env.project();
+    std::fs::create_dir_all(p.join("node_modules/pkg")).unwrap();
+    std::fs::write(p.join("node_modules/pkg/.env"), "AWS_SECRET=abc\n").unwrap();
+    std::fs::create_dir_all(p.join("target/x")).unwrap();
+    std::fs::write(p.join("target/x/id_rsa"), "k\n").unwrap();
+    // The real programs read them.
+    let grep = std::process::Command::new("grep").args(["-r", "AWS_SECRET", "."]).current_dir(&p).output().unwrap();
+    assert!(stdout(&grep).contains("node_modules/pkg/.env"), "grep -r reads node_modules");
+    let cases: &[(&str, &str)] = &[
+        ("grep -r AWS_SECRET .", "ask"),
+        ("grep -r secret target", "ask"),
+        ("diff -r node_modules /tmp", "ask"),
+        ("rg -uuu AWS_SECRET", "ask"),
+        ("rg --no-ignore --hidden AWS_SECRET", "ask"),
+        // rg without flags skips hidden files, and the id_rsa is ignored
+        // nowhere: it reads it.
+        ("rg -g '*.js' AWS_SECRET", "allow"),
+        ("rg secret", "ask"),
+    ];
+    for (cmd, want) in cases {
+        assert_eq!(check(&env, cmd).0, *want, "{cmd}");
+    }
+}
