@@ -113,6 +113,9 @@ fn part_key(action: &Action, part: &CommandVerdict) -> String {
 const EXACT_ONLY: &[&str] = &[
     "bash", "sh", "zsh", "dash", "ksh", "fish", "python", "python3", "node", "perl", "ruby", "php", "deno", "bun",
     "eval", "ssh", "docker", "kubectl", "npx", "gate",
+    // Programs whose later words say where they write or what config they set: a grant for
+    // `cp a b` or `git config user.email x` must not cover `cp a ~/.bashrc` or `git config core.hooksPath x`.
+    "cp", "mv", "install", "tee", "ln", "dd", "rsync", "rm", "chmod", "chown", "touch", "mkdir", "git",
 ];
 
 /// A word that may follow a granted `program subcommand`: plain text that is
