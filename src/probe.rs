@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::rc::Rc;
 
-use crate::floor::{GitContent, Probe};
+use crate::floor::{GitContent, Probe, TreeQuery};
 use crate::gitcfg::RepoScan;
 use crate::policy::glob::Glob;
 
@@ -18,6 +18,41 @@ const MAX_GLOB_MATCHES: usize = 4096;
 
 /// A recursive search over more entries than this cannot be vouched for.
 const MAX_TREE_ENTRIES: usize = 20_000;
+
+/// The protected paths walked for another name of a hard-linked file are
+/// small (key and config directories); more entries than this cannot be
+/// vouched for.
+const MAX_LINK_ENTRIES: usize = 4096;
+
+/// (device, inode) of every regular file with more than one hard link at
+/// or under `roots` (no symlink followed below a root), with its path;
+/// `Err` naming the root whose walk was cut short.
+fn linked_files(roots: &[String]) -> Result<HashMap<(u64, u64), String>, String> {
+    use std::os::unix::fs::MetadataExt;
+    let mut out = HashMap::new();
+    let mut seen = 0usize;
+    for root in roots {
+        let mut stack = vec![std::path::PathBuf::from(root)];
+        let mut first = true;
+        while let Some(path) = stack.pop() {
+            // The root itself may be a symlink the user made; below it, none is followed.
+            let meta = if first { std::fs::metadata(&path) } else { std::fs::symlink_metadata(&path) };
+            first = false;
+            let Ok(meta) = meta else { continue };
+            seen += 1;
+            if seen > MAX_LINK_ENTRIES {
+                return Err(format!("{root} holds more than {MAX_LINK_ENTRIES} entries"));
+            }
+            if meta.is_file() && meta.nlink() > 1 {
+                out.entry((meta.dev(), meta.ino())).or_insert_with(|| path.to_string_lossy().into_owned());
+            } else if meta.is_dir() {
+                let Ok(entries) = std::fs::read_dir(&path) else { continue };
+                stack.extend(entries.flatten().map(|e| e.path()));
+            }
+        }
+    }
+    Ok(out)
+}
 
 /// A `!pattern` line that could re-include a secret file: a pattern with
 /// wildcards, or a name the sensitive list matches (`!.env.example`).
@@ -257,20 +292,36 @@ impl Probe for DiskProbe {
         Some(out)
     }
 
-    fn tree_finds(
-        &self,
-        root: &str,
-        names: &[Glob],
-        dir_names: &[String],
-        hidden: bool,
-        follow: bool,
-        only: Option<&Glob>,
-    ) -> Option<String> {
+    fn hard_links(&self, path: &str) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().filter(|m| m.is_file()).map_or(0, |m| m.nlink())
+    }
+
+    fn other_name_in(&self, path: &str, roots: &[String]) -> Result<Option<String>, String> {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(meta) = std::fs::metadata(path) else { return Ok(None) };
+        if !meta.is_file() || meta.nlink() < 2 {
+            return Ok(None);
+        }
+        let linked = linked_files(roots)?;
+        Ok(linked.get(&(meta.dev(), meta.ino())).filter(|other| other.as_str() != path).cloned())
+    }
+
+    fn tree_finds(&self, root: &str, query: &TreeQuery<'_>) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
+        let TreeQuery { names, dir_names, hidden, follow, only, linked_to } = *query;
         // Ignore files above the tree (parents, the repository's
         // info/exclude, the global excludes) can re-include hidden files.
         if !hidden && negations_above(root, self.home.as_deref(), names) {
-            return self.tree_finds(root, names, dir_names, true, follow, only);
+            return self.tree_finds(root, &TreeQuery { hidden: true, ..*query });
         }
+        // Secret files with other names: a file in the tree that is one of
+        // them is read like the secret. Usually there are none, and then no
+        // file in the tree needs a stat.
+        let linked = match linked_files(linked_to) {
+            Ok(l) => l,
+            Err(why) => return Some(format!("hard links into secret directories cannot be ruled out: {why}")),
+        };
         let mut stack = vec![std::path::PathBuf::from(root)];
         let mut seen = 0usize;
         while let Some(dir) = stack.pop() {
@@ -285,7 +336,7 @@ impl Probe for DiskProbe {
                     // An ignore file can re-include hidden files (`!.env`).
                     let text = std::fs::read(e.path()).unwrap_or_default();
                     if text.len() > 64 * 1024 || has_negation(&text, names) {
-                        return self.tree_finds(root, names, dir_names, true, follow, only);
+                        return self.tree_finds(root, &TreeQuery { hidden: true, ..*query });
                     }
                 }
                 if !hidden && name.starts_with('.') {
@@ -306,6 +357,12 @@ impl Probe for DiskProbe {
                     stack.push(e.path());
                 } else if names.iter().any(|g| g.is_match(&name)) && only.is_none_or(|g| g.is_match(&name)) {
                     return Some(format!("{}, a sensitive file", e.path().display()));
+                } else if !linked.is_empty() && ft.is_file() && only.is_none_or(|g| g.is_match(&name)) {
+                    if let Some(other) =
+                        e.metadata().ok().filter(|m| m.nlink() > 1).and_then(|m| linked.get(&(m.dev(), m.ino())))
+                    {
+                        return Some(format!("{}, a hard link to {other}", e.path().display()));
+                    }
                 }
             }
         }

@@ -56,17 +56,31 @@ pub trait Probe {
     /// may lead anywhere.
     /// `only`, when given, limits the files that count to those matching
     /// it (a search restricted by a glob).
+    /// `linked_to`, when not empty, also reports a regular file in the tree
+    /// that is a hard link to a file under one of those paths.
+    fn tree_finds(&self, root: &str, query: &TreeQuery<'_>) -> Option<String>;
     /// The home directory of `user`, from the system's user database.
     fn home_of(&self, user: &str) -> Option<String>;
-    fn tree_finds(
-        &self,
-        root: &str,
-        names: &[Glob],
-        dir_names: &[String],
-        hidden: bool,
-        follow: bool,
-        only: Option<&Glob>,
-    ) -> Option<String>;
+    /// How many hard links the regular file at `path` (symlinks followed)
+    /// has; 0 when no regular file is there.
+    fn hard_links(&self, path: &str) -> u64;
+    /// Another name, under `roots` (files, or directories walked a bounded
+    /// way), of the regular file at `path`, when the file has more than one
+    /// hard link: writing or reading `path` writes or reads that file.
+    /// `Ok(None)` when there is none; `Err(why)` when a walk was cut short,
+    /// so no name can be ruled out.
+    fn other_name_in(&self, path: &str, roots: &[String]) -> Result<Option<String>, String>;
+}
+
+/// What a [`Probe::tree_finds`] walk looks for.
+#[derive(Clone, Copy)]
+pub struct TreeQuery<'a> {
+    pub names: &'a [Glob],
+    pub dir_names: &'a [String],
+    pub hidden: bool,
+    pub follow: bool,
+    pub only: Option<&'a Glob>,
+    pub linked_to: &'a [String],
 }
 
 /// What [`Probe::git_content`] found.
@@ -112,8 +126,14 @@ impl Probe for NoProbe {
     fn home_of(&self, _: &str) -> Option<String> {
         None
     }
-    fn tree_finds(&self, _: &str, _: &[Glob], _: &[String], _: bool, _: bool, _: Option<&Glob>) -> Option<String> {
+    fn tree_finds(&self, _: &str, _: &TreeQuery<'_>) -> Option<String> {
         None
+    }
+    fn hard_links(&self, _: &str) -> u64 {
+        0
+    }
+    fn other_name_in(&self, _: &str, _: &[String]) -> Result<Option<String>, String> {
+        Ok(None)
     }
 }
 
@@ -317,6 +337,17 @@ impl Floor {
                 return Some(format!("{p} is inside a home's ~/{rel}, which holds secrets"));
             }
         }
+        // A hard link is the same file under another name: one to a key in
+        // ~/.ssh reads the key, whatever it is called.
+        for p in &candidates {
+            if env.probe.hard_links(p) > 1 {
+                match env.probe.other_name_in(p, &dirs) {
+                    Ok(None) => {}
+                    Ok(Some(other)) => return Some(format!("{p} is a hard link to {other}, which holds secrets")),
+                    Err(why) => return Some(format!("{p} has other hard links, and gate cannot rule out a secret: {why}")),
+                }
+            }
+        }
         None
     }
 
@@ -346,7 +377,16 @@ impl Floor {
             if let Some(d) = self.sensitive_dirs(env).into_iter().find(|d| d.starts_with(&prefix)) {
                 return Some(format!("a recursive search of {root} reaches {d}, which holds secrets"));
             }
-            if let Some(f) = env.probe.tree_finds(&root, &self.names, &self.sensitive.dir_names, hidden, follow, only) {
+            let dirs = self.sensitive_dirs(env);
+            let query = TreeQuery {
+                names: &self.names,
+                dir_names: &self.sensitive.dir_names,
+                hidden,
+                follow,
+                only,
+                linked_to: &dirs,
+            };
+            if let Some(f) = env.probe.tree_finds(&root, &query) {
                 return Some(format!("a recursive search of {root} reads {f}"));
             }
         }

@@ -116,7 +116,20 @@ fn xargs_inner(floor: &Floor, inner: &Word, env: &Env<'_>) -> Result<(), String>
                 !roots.is_empty()
                     && roots.iter().all(|r| {
                         floor.recursive_reason(r, env, true, true).is_none()
-                            && env.probe.tree_finds(r, &splitting, &[], true, true, None).is_none()
+                            && env
+                                .probe
+                                .tree_finds(
+                                    r,
+                                    &super::TreeQuery {
+                                        names: &splitting,
+                                        dir_names: &[],
+                                        hidden: true,
+                                        follow: true,
+                                        only: None,
+                                        linked_to: &[],
+                                    },
+                                )
+                                .is_none()
                     })
             });
             if roots_clean && s.harmless_flags && s.max_operands.is_none() {

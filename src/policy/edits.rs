@@ -226,6 +226,12 @@ pub fn check(action: &Action, paths: &[String], scope: &EditScope, env: &Env<'_>
                 format!("{lexical} leads to {real}, outside the project's working tree {root}")
             });
         }
+        let links = env.probe.hard_links(&real);
+        if links > 1 {
+            return asks(format!(
+                "{real} has {links} hard links, so writing it changes the same file under names outside what the mode can check"
+            ));
+        }
         let mut candidates = vec![lexical.clone(), real];
         if let Some(c) = env.probe.canonicalize(&lexical) {
             candidates.push(c);

@@ -386,9 +386,90 @@ fn joined(path: &str, cwd: &str, home: Option<&str>) -> String {
     format!("{}/{path}", cwd.trim_end_matches('/'))
 }
 
+/// Files an agent must never change, under the home directory (and, for
+/// the `project_` ones, the working directory), walked for another name of
+/// a hard-linked file: a write through a link changes them under any name.
+const LINK_GUARDED_HOME: &[&str] = &[
+    ".claude.json",
+    ".mcp.json",
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".claude/agents",
+    ".claude/skills",
+    ".claude/commands",
+    ".claude/CLAUDE.md",
+    ".codex/hooks.json",
+    ".codex/config.toml",
+    ".gemini/settings.json",
+    ".cursor/hooks.json",
+    ".cursor/mcp.json",
+    ".copilot/hooks",
+    ".hermes/config.yaml",
+];
+const LINK_GUARDED_PROJECT: &[&str] =
+    &[".claude/settings.json", ".claude/settings.local.json", ".mcp.json", ".gemini/settings.json", ".cursor/hooks.json"];
+
+/// Where another name of a hard-linked file would make a write to it one
+/// that a deny rule stops: gate's directories and the agents' hook files.
+fn link_guarded(ctx: &Context<'_>, cwd: &str) -> Vec<String> {
+    let mut roots = ctx.gate_dirs.clone();
+    if let Some(h) = ctx.home.as_deref() {
+        roots.extend(LINK_GUARDED_HOME.iter().map(|r| format!("{}/{r}", h.trim_end_matches('/'))));
+    }
+    roots.extend(LINK_GUARDED_PROJECT.iter().map(|r| format!("{}/{r}", cwd.trim_end_matches('/'))));
+    roots
+}
+
+/// The other names a path's file has among the guarded files, so that the
+/// deny rules on those names see a write through a hard link. A walk cut
+/// short adds nothing here: every write to a file with other links asks
+/// anyway (see [`hard_link_note`]).
+fn add_link_names(out: &mut Vec<String>, ctx: &Context<'_>, cwd: &str) {
+    let linked: Vec<String> = out.iter().filter(|p| ctx.probe.hard_links(p) > 1).cloned().collect();
+    if linked.is_empty() {
+        return;
+    }
+    let roots = link_guarded(ctx, cwd);
+    for p in linked {
+        if let Ok(Some(other)) = ctx.probe.other_name_in(&p, &roots) {
+            if !out.contains(&other) {
+                out.push(other);
+            }
+        }
+    }
+}
+
+/// Why a write to one of `paths` reaches further than its name says: the
+/// file has other hard links, so a rule, grant or mode that allows writing
+/// this name would allow changing the file under names nobody saw.
+fn hard_link_note(paths: &[String], ctx: &Context<'_>) -> Option<String> {
+    paths.iter().find_map(|p| {
+        let n = ctx.probe.hard_links(p);
+        (n > 1).then(|| format!("{p} has {n} hard links, so writing it changes the same file under its other names"))
+    })
+}
+
+/// A rule's (or the mode's) allow of a command or write that names a
+/// hard-linked file becomes an ask: the rule named a path, not the other
+/// names of its file. The floor's allows stand (it only passes reads, and
+/// checks a read's links itself); denies and asks are untouched.
+fn ask_for_hard_links(part: &mut CommandVerdict, paths: &[String], ctx: &Context<'_>) {
+    if part.decision != Decision::Allow || part.basis == Basis::Floor {
+        return;
+    }
+    if let Some(note) = hard_link_note(paths, ctx) {
+        let by = part.rule.as_ref().map(|r| format!("{} ({})", r.id, r.origin)).unwrap_or_default();
+        part.decision = Decision::Ask;
+        part.basis = Basis::Default;
+        part.rule = None;
+        part.reason = format!("{note}; {by} allows the name, not the file's other names, so a human must approve it");
+    }
+}
+
 /// Every path a rule on `cmd` must see, run from any of `bases`: each path
 /// word folded lexically, and resolved the way the kernel will open it
-/// (from the word as written, and from its lexical form).
+/// (from the word as written, and from its lexical form), and the other
+/// names of a hard-linked file among the files no agent may change.
 fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx: &Context<'_>) -> Vec<String> {
     let home = ctx.home.as_deref();
     let mut out: Vec<String> = Vec::new();
@@ -409,6 +490,9 @@ fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx
             add(lexical, &mut out);
         }
     }
+    if let Some(cwd) = bases.first() {
+        add_link_names(&mut out, ctx, cwd);
+    }
     out
 }
 
@@ -425,6 +509,7 @@ fn resolved_file_paths(path: &str, ctx: &Context<'_>, cwd: &str) -> Vec<String> 
             out.push(r);
         }
     }
+    add_link_names(&mut out, ctx, cwd);
     out
 }
 
@@ -810,6 +895,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 env.stdin_names_from =
                     names_listed_into(&analysis, c, &action.cwd, &env.extra_cwds, ctx.home.as_deref());
                 let mut part = decide_subject(line, matched, fl.check(c, &env));
+                ask_for_hard_links(&mut part, &paths, ctx);
                 part.argv = argv;
                 part.extras = extras;
                 parts.push(part);
@@ -963,6 +1049,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                 }
             }
+            ask_for_hard_links(&mut part, &landings, ctx);
             parts.push(part);
         }
         Kind::Fetch => {

@@ -463,6 +463,14 @@ const COVERAGE: &[(&str, &str, bool)] = &[
     ("bash -c 'echo hi'", "BASH_ENV=/dev/stdin bash -c 'echo hi' <<< 'id'", false),
     ("bash -c 'echo hi'", "bash -c 'echo hi' x", false),
     ("bash -c 'echo hi'", "bash -c echo hi", false),
+    // Writers and git say in later words where they write or what they
+    // set: only the exact command approved is covered.
+    ("cp a.txt b.txt", "cp a.txt b.txt", true),
+    ("cp a.txt b.txt", "cp a.txt ~/.bashrc", false),
+    ("cp a.txt b.txt", "cp a.txt b.txt ~/.ssh", false),
+    ("git config user.email a@b.c", "git config user.email a@b.c", true),
+    ("git config user.email a@b.c", "git config core.hooksPath /tmp/h", false),
+    ("git config user.email a@b.c", "git config user.email a@b.c core.pager", false),
 ];
 
 #[test]
@@ -495,9 +503,15 @@ fn an_always_allow_rule_read_back_covers_what_the_grant_covers() {
         assert_eq!(decision_of(&h.wait_with_output().unwrap()).0, "allow", "{cmd}");
         t.wait_for(&format!("question {}: allowed", i + 1));
     }
-    t.wait_for("command = [\"'bash' '-c' 'echo hi'\"]");
-    let policy = std::fs::read_to_string(env.gate_home().join("policy.toml")).unwrap();
-    assert_eq!(policy.matches("[[rule]]").count(), 2, "{policy}");
+    // Watch writes the rule just after it prints the answer.
+    let read_policy = || std::fs::read_to_string(env.gate_home().join("policy.toml")).unwrap_or_default();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while read_policy().matches("[[rule]]").count() < approved.len() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let policy = read_policy();
+    assert!(policy.contains("command = [\"'bash' '-c' 'echo hi'\"]"), "{policy}");
+    assert_eq!(policy.matches("[[rule]]").count(), approved.len(), "{policy}");
     assert_eq!(env.run(&["policy", "check"]).status.code(), Some(0));
     for (base, cmd, covered) in COVERAGE {
         let (d, reason) = env.decision(cmd);

@@ -80,6 +80,8 @@ fn set_up(env: &TestEnv, world: World) {
     symlink(&outside, p.join("linkdir")).unwrap();
     symlink(env.dir.path().join("not-yet.txt"), p.join("dangling.txt")).unwrap();
     symlink(p.join(".git/config"), p.join("innocent.md")).unwrap();
+    // A hard link is the file itself under a second name.
+    std::fs::hard_link(env.dir.path().join("outside.txt"), p.join("hard.md")).unwrap();
     if world == World::RepoAroundHome {
         git(env.dir.path(), &["init", "-q"]);
     }
@@ -179,6 +181,22 @@ fn cases() -> Vec<Case> {
         Case { name: "`..` after a symlinked directory", path: "linkdir/../x.txt", ..C },
         Case { name: "through a symlinked directory", path: "linkdir/x.txt", ..C },
         Case { name: "writing the tree's own directory", path: "", ..C },
+        Case { name: "a hard link inside the tree to a file outside", path: "hard.md", ..C },
+        Case {
+            name: "a user allow rule covers the name, not the hard link's other names",
+            mode: "default",
+            user: "[[rule]]\nid = \"md\"\ndecision = \"allow\"\ntool = \"write\"\npath = \"**/*.md\"\n",
+            path: "hard.md",
+            ..C
+        },
+        Case {
+            name: "the same allow rule on a file with one link",
+            mode: "default",
+            user: "[[rule]]\nid = \"md\"\ndecision = \"allow\"\ntool = \"write\"\npath = \"**/*.md\"\n",
+            want: "allow",
+            source: "rule",
+            ..C
+        },
         Case { name: "Bash is never covered", tool: "Bash", ..C },
         Case {
             name: "a user deny rule on the file keeps denying",

@@ -98,6 +98,56 @@ fn file_tools_resolve_links_before_matching() {
     }
 }
 
+/// Hard links made in the project to gate's policy, Claude's user
+/// settings and an SSH key: each is that file under an innocent name.
+fn linked_world() -> TestEnv {
+    let env = world();
+    let (h, p) = (env.home(), env.project());
+    std::fs::write(env.gate_home().join("policy.toml"), "").unwrap();
+    std::fs::create_dir_all(h.join(".claude")).unwrap();
+    std::fs::write(h.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::create_dir_all(h.join(".ssh")).unwrap();
+    std::fs::write(h.join(".ssh/id_ed25519"), "PRIVATE KEY").unwrap();
+    std::fs::create_dir_all(p.join("docs")).unwrap();
+    std::fs::hard_link(env.gate_home().join("policy.toml"), p.join("docs/pol.txt")).unwrap();
+    std::fs::hard_link(h.join(".claude/settings.json"), p.join("docs/conf.json")).unwrap();
+    std::fs::hard_link(h.join(".ssh/id_ed25519"), p.join("docs/notes.txt")).unwrap();
+    std::fs::write(p.join("docs/plain.txt"), "hello").unwrap();
+    env
+}
+
+#[test]
+fn hard_links_are_judged_as_the_file_they_are() {
+    let env = linked_world();
+    let cases: &[(&str, &str, &str)] = &[
+        ("echo x > docs/pol.txt", "deny", "no-gate-files"),
+        ("cp /tmp/x docs/pol.txt", "deny", "no-gate-files"),
+        ("echo x > docs/conf.json", "deny", "no-agent-hook-settings"),
+        ("cd docs && tee conf.json < /tmp/x", "deny", "no-agent-hook-settings"),
+        // Reading a key under another name is reading the key.
+        ("cat docs/notes.txt", "ask", "-"),
+        ("grep -r KEY docs", "ask", "-"),
+        ("grep -r KEY .", "ask", "-"),
+        // Files with one link keep their ordinary decisions.
+        ("cat docs/plain.txt", "allow", "floor:cat"),
+        ("echo x > docs/plain.txt", "ask", "-"),
+    ];
+    for (cmd, want, rule) in cases {
+        assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+    let p = env.project();
+    let tools: &[(&str, Value, &str)] = &[
+        ("Write", json!({"file_path": p.join("docs/pol.txt"), "content": "x"}), "deny"),
+        ("Edit", json!({"file_path": p.join("docs/conf.json"), "old_string": "{", "new_string": "["}), "deny"),
+        ("Read", json!({"file_path": p.join("docs/notes.txt")}), "ask"),
+        ("Read", json!({"file_path": p.join("docs/plain.txt")}), "allow"),
+        ("Grep", json!({"pattern": "KEY", "path": p.join("docs")}), "ask"),
+    ];
+    for (tool, input, want) in tools {
+        assert_eq!(hook(&env, tool, input.clone()), *want, "{tool} {input}");
+    }
+}
+
 #[test]
 fn gate_data_and_binary_cannot_be_removed_or_shadowed() {
     let env = world();
