@@ -94,14 +94,14 @@ fn main() {
         edits: None,
     };
     for c in commands {
-        let action = gate::cmd::check::shell_action(c, "/home/u/project");
+        let action = gate::engine::shell_action(c, "/home/u/project");
         bench(&format!("policy::evaluate (default policy + floor) {:?}", &c[..c.len().min(20)]), budget, || {
             black_box(policy::evaluate(black_box(&action), &ctx));
         });
     }
 
     let text = thousand_rules();
-    let action = gate::cmd::check::shell_action("make target501 --force && git status", "/home/u/project");
+    let action = gate::engine::shell_action("make target501 --force && git status", "/home/u/project");
     bench("parse 1,000 rules from TOML (no cache), then evaluate one call", budget, || {
         let file = load::parse(black_box(&text), "user.toml", Layer::User, &macros).expect("1000 rules");
         let mut rules = default.rules.clone();

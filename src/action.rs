@@ -75,16 +75,49 @@ impl Kind {
     }
 }
 
+/// What a tool call asks to do, typed. Each adapter maps its agent's tools
+/// onto one of these, and the policy matches on it; the raw tool input
+/// (`Action::args`) is kept for the receipt only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum Request {
+    /// Run a command line in a shell.
+    Shell { command: String },
+    /// Read one file (`None`: the agent named none, so the working directory).
+    Read { path: Option<String> },
+    /// Walk a tree under `root`. `names` is a file-name pattern the call
+    /// targets (`*.env`), checked for secrets; `only` restricts a content
+    /// search to names matching it; `hidden` says hidden files are read.
+    Search { root: Option<String>, names: Option<String>, only: Option<String>, hidden: bool },
+    /// Create, overwrite, edit, move or delete files: every path written,
+    /// and the text that lands in them (checked for what it defines).
+    Write { paths: Vec<String>, new_text: Vec<String> },
+    /// Reach the network.
+    Fetch { url: String },
+    /// Call a tool of an MCP server.
+    Mcp { server: String, tool: String },
+    /// Start a subagent, whose own tool calls are gated one by one.
+    Subagent,
+    /// A tool that only changes the agent's own state (its to-do list, plan mode).
+    Internal,
+    /// A tool gate does not know.
+    Unknown,
+}
+
 /// One tool call the agent wants to make (or has made).
 #[derive(Debug, Clone, Serialize)]
 pub struct Action {
     pub agent: Agent,
+    /// The agent's name for the hook event (`PreToolUse`, `BeforeTool`, `preToolUse`).
+    pub event: String,
     pub session_id: String,
     pub tool_use_id: Option<String>,
     /// The agent's own tool name (`Bash`, `Read`, `mcp__srv__tool`).
     pub tool: String,
     pub kind: Kind,
-    /// The tool input exactly as the agent sent it.
+    /// What the call asks to do: the one thing the policy decides on.
+    pub request: Request,
+    /// The tool input exactly as the agent sent it, for the receipt.
     pub args: Value,
     /// The command line, path, URL or query the call is about.
     pub target: Option<String>,

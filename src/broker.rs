@@ -10,8 +10,8 @@
 //!    no answer in time is an expiry, which denies;
 //! 3. otherwise the call goes to the agent's own permission dialog, and the
 //!    human's answer there is reconciled later from the agent's events;
-//! 4. where the agent cannot ask (headless Claude, `-p`), gate denies and
-//!    says how to approve.
+//! 4. where the agent cannot ask (headless Claude, Codex's PreToolUse,
+//!    Gemini, which hangs on `ask`), gate denies and says how to approve.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -19,6 +19,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::action::{Action, Kind};
+use crate::hook::{Adapter, AgentAsk};
 use crate::paths::Paths;
 use crate::policy::{CommandVerdict, Decision, Evaluation};
 use crate::store::questions::Question;
@@ -65,15 +66,6 @@ pub fn inbox_open(paths: &Paths) -> bool {
     let Ok(modified) = meta.modified() else { return false };
     let age = std::time::SystemTime::now().duration_since(modified).map(|d| d.as_millis() as i64).unwrap_or(0);
     age <= HEARTBEAT_FRESH_MS
-}
-
-/// Can the agent show its own permission dialog for this call? Headless
-/// Claude (`claude -p`, the SDK) turns `ask` into a deny, and `dontAsk`
-/// mode denies anything not pre-approved.
-pub fn agent_can_ask(action: &Action) -> bool {
-    let env = |k: &str| std::env::var(k).unwrap_or_default();
-    let headless = env("CLAUDE_CODE_ENTRYPOINT").starts_with("sdk") || env("CLAUDE_CODE_SESSION_ATTENDED") == "0";
-    !headless && action.permission_mode.as_deref() != Some("dontAsk")
 }
 
 /// The grant keys of every part of the call that asks. A session grant
@@ -248,6 +240,7 @@ pub fn settle(
     action: &Action,
     eval: &Evaluation,
     timeout_secs: u64,
+    agent_ask: AgentAsk,
     set_deadline: &dyn Fn(i64),
 ) -> Result<Settled, StoreError> {
     let keys = grant_keys(action, eval);
@@ -268,7 +261,7 @@ pub fn settle(
         }
     }
     if !inbox_open(paths) {
-        return Ok(if agent_can_ask(action) { Settled::AgentDialog } else { Settled::NoOneCanAsk });
+        return Ok(if agent_ask == AgentAsk::Dialog { Settled::AgentDialog } else { Settled::NoOneCanAsk });
     }
     let now = clock::now_ms();
     let expires = now + (timeout_secs as i64) * 1000;
@@ -314,52 +307,16 @@ pub fn settle(
     }
 }
 
-/// The text Claude Code puts in the tool result of a call the user rejected
-/// in its permission dialog (2.1.x); feedback, when given, follows it.
-const REJECTION_TEXT: &str = "The user doesn't want to proceed with this tool use.";
-
-/// Is this transcript line Claude Code's own record that the user rejected
-/// the call `id`? Only a parsed user message whose content holds a
-/// `tool_result` for exactly that `tool_use_id`, marked `is_error`, whose
-/// text starts with the rejection sentence, counts. Anything a command
-/// printed lands in the result of its own call, so an allowed command that
-/// prints `toolu_A was rejected` cannot stand in for a rejection of toolu_A.
-pub fn is_rejection_record(line: &str, id: &str) -> bool {
-    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
-    if v.get("type").and_then(|t| t.as_str()) != Some("user") {
-        return false;
-    }
-    // Claude marks what kind of denial it was; when it says, it must be the user's.
-    if let Some(kind) = v.get("toolDenialKind").and_then(|k| k.as_str()) {
-        if kind != "user-rejected" {
-            return false;
-        }
-    }
-    let Some(msg) = v.get("message") else { return false };
-    if msg.get("role").and_then(|r| r.as_str()).is_some_and(|r| r != "user") {
-        return false;
-    }
-    let Some(blocks) = msg.get("content").and_then(|c| c.as_array()) else { return false };
-    blocks.iter().any(|b| {
-        let text = match b.get("content") {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Array(parts)) => {
-                parts.iter().find_map(|p| p.get("text").and_then(|t| t.as_str())).unwrap_or("").to_string()
-            }
-            _ => String::new(),
-        };
-        b.get("type").and_then(|t| t.as_str()) == Some("tool_result")
-            && b.get("tool_use_id").and_then(|t| t.as_str()) == Some(id)
-            && b.get("is_error").and_then(|e| e.as_bool()) == Some(true)
-            && text.starts_with(REJECTION_TEXT)
-    })
-}
-
 /// Append rows for calls handed to the agent's dialog that the human
-/// rejected there: Claude Code writes the rejection into the transcript as
-/// the tool's result ([`is_rejection_record`]). That a call ran arrives as a
-/// PostToolUse event instead, which says the agent let it run, not who did.
-pub fn reconcile_rejections(store: &mut Store, session: &str, transcript: Option<&str>) -> Result<(), StoreError> {
+/// rejected there, as the agent's transcript records them
+/// ([`Adapter::is_rejection`]). That a call ran arrives as a post-tool
+/// event instead, which says the agent let it run, not who did.
+pub fn reconcile_rejections(
+    adapter: &dyn Adapter,
+    store: &mut Store,
+    session: &str,
+    transcript: Option<&str>,
+) -> Result<(), StoreError> {
     let asks = store.unresolved_asks(session)?;
     if asks.is_empty() {
         return Ok(());
@@ -367,7 +324,7 @@ pub fn reconcile_rejections(store: &mut Store, session: &str, transcript: Option
     let Some(text) = transcript.and_then(|t| read_tail(Path::new(t), 8 * 1024 * 1024)) else { return Ok(()) };
     for d in asks {
         let Some(id) = &d.tool_use_id else { continue };
-        let rejected = text.lines().any(|l| is_rejection_record(l, id));
+        let rejected = text.lines().any(|l| adapter.is_rejection(l, id));
         if !rejected {
             continue;
         }
@@ -405,32 +362,4 @@ fn read_tail(path: &Path, max: u64) -> Option<String> {
     let mut buf = Vec::new();
     f.take(max).read_to_end(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_the_agents_own_rejection_record_counts() {
-        let rej = "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed.";
-        let record = |id: &str, is_error: bool, content: serde_json::Value| {
-            json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "is_error": is_error, "content": content}]}, "toolUseResult": "User rejected tool use"}).to_string()
-        };
-        let cases: Vec<(&str, String, bool)> = vec![
-            ("the real record", record("toolu_A", true, json!(rej)), true),
-            ("content as text blocks", record("toolu_A", true, json!([{"type": "text", "text": rej}])), true),
-            ("another call's output quoting it", record("toolu_B", false, json!(format!("toolu_A {rej} was rejected"))), false),
-            ("another call's failing output", record("toolu_B", true, json!(format!("toolu_A\n{rej}"))), false),
-            ("the call's own output, not an error", record("toolu_A", false, json!(rej)), false),
-            ("the call failed, printing the text later", record("toolu_A", true, json!(format!("Exit code 1\n{rej}"))), false),
-            ("a prefix of the id", record("toolu_AB", true, json!(rej)), false),
-            ("an assistant message", json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
-            ("a denial by a permission rule", json!({"type": "user", "toolDenialKind": "permission-rule", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
-            ("text that is not JSON", format!("\"tool_result\" toolu_A was rejected {rej}"), false),
-        ];
-        for (what, line, want) in cases {
-            assert_eq!(is_rejection_record(&line, "toolu_A"), want, "{what}");
-        }
-    }
 }

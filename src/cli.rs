@@ -35,7 +35,7 @@ pub enum Command {
     },
     /// Hook gate into an agent's settings (all agents found, when none is named).
     Install {
-        /// The agent: claude.
+        /// The agent: claude, codex or gemini (default: every one found on this machine).
         agent: Option<String>,
         /// Show what would change without writing.
         #[arg(long)]
@@ -43,8 +43,15 @@ pub enum Command {
     },
     /// Remove exactly what `gate install` added.
     Uninstall {
-        /// The agent: claude.
+        /// The agent: claude, codex or gemini.
         agent: String,
+    },
+    /// For each agent: installed? hooked, trusted, pointing at this gate? Then a self-test
+    /// through each adapter. Exits 1 when an installed agent is not protected.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Explain what gate would decide for a command, without recording anything.
     Check(CheckArgs),
@@ -205,8 +212,11 @@ pub struct CheckArgs {
     /// When gate would ask, ask on this terminal (/dev/tty) and record the answer.
     #[arg(long)]
     pub ask: bool,
+    /// Decide as this agent's hook would: claude (default), codex or gemini.
+    #[arg(long, value_name = "AGENT")]
+    pub agent: Option<String>,
     /// Explain the command as this shell runs it: bash, zsh, or another name (which gate does
-    /// not analyse). Default: the shell Claude Code would pick here ($CLAUDE_CODE_SHELL, $SHELL).
+    /// not analyse). Default: the shell the agent would pick here (Claude Code: $CLAUDE_CODE_SHELL, $SHELL).
     #[arg(long, value_name = "SHELL")]
     pub shell: Option<String>,
     /// The command line to check.

@@ -2,7 +2,8 @@
 //! module so that tests, benchmarks and fuzz targets reach the same code the
 //! binary runs; `main.rs` only dispatches.
 //!
-//! Pure cores (`shell`, `policy`, `floor`) do no I/O. The edges (`hook`,
+//! Pure cores (`shell`, `policy`, `floor`) do no I/O; `engine` loads the
+//! policy layers and decides. The edges (`hook`,
 //! `store`, `cmd`, `config`, `probe`, `gitcfg`) read stdin, files and the
 //! database.
 
@@ -14,6 +15,7 @@ pub mod clock;
 pub mod cmd;
 pub mod codec;
 pub mod config;
+pub mod engine;
 pub mod floor;
 pub mod gitcfg;
 pub mod hook;

@@ -11,7 +11,7 @@ fuzz_target!(|data: &[u8]| {
     let probe = gate::floor::NoProbe;
     let set = gate::policy::PolicySet::default();
     let ctx = gate::policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/home/u/.local/share/gate".into()], probe: &probe, policy: &set, edits: None };
-    let action = gate::cmd::check::shell_action(src, "/home/u/project");
+    let action = gate::engine::shell_action(src, "/home/u/project");
     let verdict = gate::policy::evaluate(&action, &ctx);
     if !analysis.is_fully_understood() {
         assert_ne!(verdict.decision, gate::policy::Decision::Allow, "opaque input allowed: {src:?}");

@@ -6,5 +6,7 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let _ = gate::hook::parse(data, None);
-    let _ = gate::hook::parse(data, Some(gate::action::Agent::ClaudeCode));
+    for adapter in gate::hook::ADAPTERS {
+        let _ = gate::hook::parse(data, Some(adapter.agent()));
+    }
 });

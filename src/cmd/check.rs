@@ -6,29 +6,13 @@ use std::process::ExitCode;
 
 use serde_json::json;
 
-use crate::action::{Action, Agent, Kind, Shell};
+use anyhow::Context as _;
+
+use crate::action::{Action, Agent, Shell};
 use crate::cli::CheckArgs;
 use crate::paths::Paths;
 use crate::policy::Decision;
 use crate::term::{self, Paint};
-
-/// The action the hook would see for this command line.
-pub fn shell_action(command: &str, cwd: &str) -> Action {
-    Action {
-        agent: Agent::ClaudeCode,
-        session_id: "gate-check".into(),
-        tool_use_id: None,
-        tool: "Bash".into(),
-        kind: Kind::Shell,
-        args: json!({ "command": command }),
-        target: Some(command.to_string()),
-        cwd: cwd.to_string(),
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-        shell: Shell::Bash,
-    }
-}
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let command = args.command.join(" ");
@@ -37,14 +21,26 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => std::env::current_dir()?.to_string_lossy().into_owned(),
     };
     let paths = Paths::from_env()?;
-    let mut action = shell_action(&command, &cwd);
-    // As the shell named, or as the one Claude Code's hook would find here.
+    let adapter = match args.agent.as_deref() {
+        None => crate::hook::adapter(Agent::ClaudeCode),
+        Some(name) => crate::hook::agent_from_flag(name).and_then(crate::hook::adapter),
+    }
+    .with_context(|| {
+        format!(
+            "unknown agent {:?} for --agent; use one of: {}",
+            args.agent.as_deref().unwrap_or_default(),
+            crate::hook::ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    // The action the agent's own adapter makes of its shell tool's payload.
+    let mut action = crate::engine::shell_action_for(adapter, &command, &cwd)?;
+    // As the shell named, or as the one the agent's hook would find here.
     action.shell = match &args.shell {
         Some(name) => Shell::from_program(name),
-        None => crate::cmd::hook::agent_shell(Agent::ClaudeCode),
+        None => adapter.shell(&|k| std::env::var(k).ok(), &crate::cmd::hook::is_executable),
     };
     // The very function the hook decides with.
-    let (eval, loaded) = crate::cmd::hook::evaluate(&paths, &action);
+    let (eval, loaded) = crate::engine::decide(&paths, &action);
     if args.ask && eval.verdict.decision == Decision::Ask {
         return ask_on_tty(&paths, &action, &eval, loaded.settings.ask_timeout);
     }

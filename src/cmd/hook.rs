@@ -12,11 +12,12 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, SessionMark, Shell};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, SessionMark};
 use crate::broker::{self, Settled};
-use crate::hook::{self, HookError, Reply};
+use crate::engine;
+use crate::hook::{self, Adapter, HookError, Reply};
 use crate::paths::Paths;
-use crate::policy::{self, Basis, Decision, Evaluation, Verdict};
+use crate::policy::{Basis, Decision, Evaluation, Verdict};
 use crate::store::{Receipt, Store};
 use crate::{clock, identity, redact};
 
@@ -26,6 +27,10 @@ use super::fault;
 /// Waiting for a human's answer moves the deadline out to the question's
 /// expiry; nothing else may take this long.
 const DEADLINE: Duration = Duration::from_secs(30);
+
+/// A human's approval of a call carries over to the same call announced
+/// again within this window (Codex's PermissionRequest after its PreToolUse).
+const APPROVAL_CARRIES_MS: i64 = 10 * 60 * 1000;
 
 /// Epoch milliseconds after which the watchdog denies.
 static DEADLINE_MS: AtomicI64 = AtomicI64::new(i64::MAX);
@@ -135,19 +140,19 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
     if let Err(e) = read {
         return block(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
     }
-    let (agent, mut event) = match hook::parse(&raw, forced) {
+    let (adapter, mut event) = match hook::parse(&raw, forced) {
         Ok(v) => v,
         Err((agent, err)) => return refuse_payload(&paths, agent, &raw, err),
     };
+    let var = |k: &str| std::env::var(k).ok();
     if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = &mut event {
         if a.kind == Kind::Shell {
-            a.shell = agent_shell(agent);
+            a.shell = adapter.shell(&var, &is_executable);
         }
     }
     match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
-            let event_name = if matches!(event, HookEvent::PreTool(_)) { "PreToolUse" } else { "PermissionRequest" };
-            let (eval, loaded) = evaluate(&paths, action);
+            let (eval, loaded) = engine::decide(&paths, action);
             let settings = loaded.settings;
             let no_receipt = |e: &dyn std::fmt::Display| {
                 block(format!(
@@ -162,7 +167,12 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                 Err(e) => return no_receipt(&e),
             };
             // A human may have rejected an earlier call in the agent's dialog.
-            let _ = broker::reconcile_rejections(&mut store, &action.session_id, action.transcript_path.as_deref());
+            let _ = broker::reconcile_rejections(
+                adapter,
+                &mut store,
+                &action.session_id,
+                action.transcript_path.as_deref(),
+            );
             let (mut rec, reply) = match eval.verdict.decision {
                 Decision::Allow | Decision::Deny => {
                     let reply = if eval.verdict.decision == Decision::Allow {
@@ -170,24 +180,41 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                     } else {
                         Reply::Deny(answer_reason(&eval.verdict))
                     };
-                    (decision_row(action, &eval.verdict, event_name), reply)
+                    (decision_row(action, &eval.verdict), reply)
                 }
                 Decision::Ask => {
-                    let timeout = broker::ask_timeout(settings.ask_timeout);
-                    let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
-                    match broker::settle(&paths, &mut store, action, &eval, timeout, &set_deadline) {
-                        Ok(settled) => settled_row(action, &eval, event_name, settled),
-                        Err(e) => return no_receipt(&e),
+                    // A human approved this very call a moment ago, when the
+                    // agent announced it (Codex: PreToolUse, then its own
+                    // PermissionRequest for the same call): do not ask twice.
+                    let earlier = if matches!(event, HookEvent::PermissionRequest(_)) {
+                        match store.recent_approval(action, clock::now_ms() - APPROVAL_CARRIES_MS) {
+                            Ok(e) => e,
+                            Err(e) => return no_receipt(&e),
+                        }
+                    } else {
+                        None
+                    };
+                    match earlier {
+                        Some(d) => carried_row(action, &eval, &d),
+                        None => {
+                            let timeout = broker::ask_timeout(settings.ask_timeout);
+                            let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
+                            let agent_ask = adapter.can_ask(action, &var);
+                            match broker::settle(&paths, &mut store, action, &eval, timeout, agent_ask, &set_deadline) {
+                                Ok(settled) => settled_row(action, &eval, settled),
+                                Err(e) => return no_receipt(&e),
+                            }
+                        }
                     }
                 }
             };
             if let Err(e) = store.append(&mut rec) {
                 return no_receipt(&e);
             }
-            let (out, code) = hook::render(agent, &event, &reply);
+            let (out, code) = adapter.render(&event, &reply);
             (out, code as u8, None)
         }
-        HookEvent::PostTool(outcome) => match record_outcome(&paths, outcome) {
+        HookEvent::PostTool(outcome) => match record_outcome(adapter, &paths, outcome) {
             Ok(()) => (String::new(), 0, None),
             Err(e) => block(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
         },
@@ -201,45 +228,10 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
     }
 }
 
-/// The shell `agent` runs its shell tool's commands in, read from this process's environment,
-/// which the agent passes to its hooks. Claude Code picks one from `$CLAUDE_CODE_SHELL`,
-/// `$SHELL` and what is installed; the other agents are taken to run bash until their
-/// adapters say otherwise.
-pub fn agent_shell(agent: Agent) -> Shell {
-    match agent {
-        Agent::ClaudeCode => crate::hook::claude::bash_tool_shell(
-            |k| std::env::var(k).ok(),
-            |p| {
-                use std::os::unix::fs::PermissionsExt;
-                std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-            },
-        ),
-        _ => Shell::Bash,
-    }
-}
-
-/// Load the policy layers and decide. `gate check` calls this too, so the
-/// two always agree.
-pub fn evaluate(paths: &Paths, action: &Action) -> (Evaluation, crate::config::Loaded) {
-    if let Some(f) = crate::cache::floor(paths) {
-        crate::floor::install(f);
-    }
-    let loaded = crate::config::load(paths, &action.cwd);
-    let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone()).with_cwd(&action.cwd);
-    // Only the agent's file edits can follow its edit mode.
-    let edits = matches!(action.kind, crate::action::Kind::Write | crate::action::Kind::Edit).then(|| {
-        let (follow, origin) = loaded.accept_edits();
-        policy::edits::EditScope { follow, origin, root: probe.work_tree(&action.cwd) }
-    });
-    let ctx = policy::Context {
-        home: loaded.macros.home.clone(),
-        gate_dirs: loaded.macros.gate_dirs.clone(),
-        probe: &probe,
-        policy: &loaded.set,
-        edits,
-    };
-    let eval = policy::explain(action, &ctx);
-    (eval, loaded)
+/// Is there an executable file at this absolute path?
+pub fn is_executable(path: &str) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {
@@ -248,10 +240,10 @@ fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {
 }
 
 /// The row and the reply for an `ask` once it is settled.
-fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled) -> (Receipt, Reply) {
+fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt, Reply) {
     let v = &eval.verdict;
     let what = action.target.as_deref().unwrap_or(&action.tool).to_string();
-    let mut rec = decision_row(action, v, event);
+    let mut rec = decision_row(action, v);
     let mut detail: serde_json::Value =
         rec.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(json!({}));
     let reply = match settled {
@@ -324,6 +316,20 @@ fn settled_row(action: &Action, eval: &Evaluation, event: &str, settled: Settled
     (rec, reply)
 }
 
+/// The row and the reply for a call a human approved moments ago, when the
+/// agent first announced it.
+fn carried_row(action: &Action, eval: &Evaluation, earlier: &Receipt) -> (Receipt, Reply) {
+    let mut rec = decision_row(action, &eval.verdict);
+    rec.decision = Some("approved".into());
+    rec.source = earlier.source.clone();
+    rec.approver = earlier.approver.clone();
+    rec.links_seq = Some(earlier.seq);
+    let who = earlier.approver.clone().unwrap_or_else(|| "a human".into());
+    let reason = format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
+    rec.reason = Some(redact::mask(&reason).into_owned());
+    (rec, Reply::Allow(reason))
+}
+
 fn join_ids(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
@@ -393,7 +399,7 @@ fn action_columns(rec: &mut Receipt, action: &Action) {
     rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
 }
 
-fn decision_row(action: &Action, v: &Verdict, event: &str) -> Receipt {
+fn decision_row(action: &Action, v: &Verdict) -> Receipt {
     let mut rec = base_row("decision");
     action_columns(&mut rec, action);
     let (decision, source, approver) = match (v.decision, v.basis) {
@@ -415,7 +421,7 @@ fn decision_row(action: &Action, v: &Verdict, event: &str) -> Receipt {
     rec.reason = Some(redact::mask(&v.reason).into_owned());
     rec.detail = Some(
         json!({
-            "event": event,
+            "event": action.event,
             "verdict": v.decision.as_str(),
             "permission_mode": action.permission_mode,
             "subagent": action.subagent,
@@ -425,19 +431,20 @@ fn decision_row(action: &Action, v: &Verdict, event: &str) -> Receipt {
     rec
 }
 
-fn record_outcome(paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::StoreError> {
+fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::StoreError> {
     let mut store = open_store(paths)?;
     let action = &outcome.action;
-    let _ = broker::reconcile_rejections(&mut store, &action.session_id, action.transcript_path.as_deref());
+    let _ = broker::reconcile_rejections(adapter, &mut store, &action.session_id, action.transcript_path.as_deref());
     let mut rec = base_row("outcome");
     action_columns(&mut rec, action);
     rec.status = Some(outcome.status.as_str().into());
     rec.duration_ms = outcome.duration_ms.map(|d| d as i64);
     rec.error = outcome.error.as_deref().map(|e| truncate(&redact::mask(e), 2000));
     rec.patch = outcome.patch.as_ref().map(|p| redact::mask_json(p).to_string());
+    // Agents without a tool_use_id (Gemini) are matched by session, tool and arguments.
     let decision = match &action.tool_use_id {
         Some(id) => store.decision_for(id)?,
-        None => None,
+        None => store.open_decision_for(action)?,
     };
     match &decision {
         Some(d) => {

@@ -1,9 +1,12 @@
-//! `gate install` / `gate uninstall`: hook gate into an agent's settings.
-//! The agents are rows of a table ([`AGENTS`]); installing merges gate's
+//! `gate install` / `gate uninstall`: hook gate into each agent's user
+//! settings, as its adapter's [`InstallSpec`] says. Installing merges gate's
 //! hook entries into the settings JSON without touching any other key, is
 //! idempotent (an entry already there is left alone, an entry pointing at
-//! an old gate binary is updated), keeps a backup, and writes atomically
-//! (temp file, fsync, rename). Uninstalling removes exactly those entries.
+//! an old gate binary is updated), keeps the pre-install backup (a second
+//! install never overwrites it), and writes atomically (temp file, fsync,
+//! rename). Agents that need more get it here too: Codex's trust entries
+//! for gate's hooks, Gemini's policy that hands decisions to gate.
+//! Uninstalling removes exactly what was added.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,64 +15,50 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Map, Value};
 
-/// Seconds an agent waits for gate before giving up on the hook. Long
-/// enough for a human to answer a question in `gate watch`.
-pub const HOOK_TIMEOUT_SECS: u64 = 900;
-
-/// One agent gate can install into.
-pub struct AgentSpec {
-    pub name: &'static str,
-    pub aliases: &'static [&'static str],
-    /// The hook events gate installs for.
-    pub events: &'static [&'static str],
-    /// The user-level settings file.
-    pub settings: fn() -> Option<PathBuf>,
-    /// Whether the agent looks installed on this machine.
-    pub present: fn() -> bool,
-}
-
-pub const AGENTS: &[AgentSpec] = &[AgentSpec {
-    name: "claude",
-    aliases: &["claude", "claude-code"],
-    events: &["PreToolUse", "PostToolUse", "PostToolUseFailure"],
-    settings: claude_settings,
-    present: claude_present,
-}];
+use crate::hook::install::{Extra, HOOK_TIMEOUT_SECS};
+use crate::hook::{Adapter, InstallSpec, ADAPTERS};
 
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
 }
 
-fn claude_dir() -> Option<PathBuf> {
-    match std::env::var_os("CLAUDE_CONFIG_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => Some(PathBuf::from(d)),
-        None => home().map(|h| h.join(".claude")),
+/// The agent's user directory: its own variable, else under HOME.
+pub fn agent_dir(spec: &InstallSpec) -> Option<PathBuf> {
+    let var = |v: Option<&str>| v.and_then(std::env::var_os).filter(|d| !d.is_empty()).map(PathBuf::from);
+    match (var(spec.dir_env), var(spec.home_env)) {
+        (Some(d), _) => Some(d),
+        (None, Some(h)) => Some(h.join(spec.dir)),
+        (None, None) => home().map(|h| h.join(spec.dir)),
     }
 }
 
-fn claude_settings() -> Option<PathBuf> {
-    claude_dir().map(|d| d.join("settings.json"))
+/// The settings file gate's hooks go in.
+pub fn settings_path(spec: &InstallSpec) -> anyhow::Result<PathBuf> {
+    agent_dir(spec).map(|d| d.join(spec.settings)).context("cannot find the home directory (HOME is not set)")
 }
 
-fn claude_present() -> bool {
-    claude_dir().is_some_and(|d| d.is_dir()) || on_path("claude")
+/// The first of the agent's programs found on PATH.
+pub fn program_on_path(spec: &InstallSpec) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).flat_map(|d| spec.programs.iter().map(move |p| d.join(p))).find(|p| p.is_file())
 }
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file())).unwrap_or(false)
+/// Does the agent look installed here (its directory, or its program on PATH)?
+pub fn present(spec: &InstallSpec) -> bool {
+    agent_dir(spec).is_some_and(|d| d.is_dir()) || program_on_path(spec).is_some()
 }
 
-fn spec(name: &str) -> anyhow::Result<&'static AgentSpec> {
-    AGENTS.iter().find(|a| a.aliases.contains(&name)).with_context(|| {
+fn find_adapter(name: &str) -> anyhow::Result<&'static dyn Adapter> {
+    crate::hook::agent_from_flag(name).and_then(crate::hook::adapter).with_context(|| {
         format!(
             "gate cannot install into {name:?} yet; supported: {}",
-            AGENTS.iter().map(|a| a.name).collect::<Vec<_>>().join(", ")
+            ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
         )
     })
 }
 
 /// The command line the agent runs.
-fn hook_command(agent: &str) -> anyhow::Result<String> {
+pub fn hook_command(agent: &str) -> anyhow::Result<String> {
     let exe = std::env::current_exe().context("cannot find the gate binary's own path")?;
     let exe = exe.to_string_lossy();
     let quoted = if exe.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
@@ -80,8 +69,8 @@ fn hook_command(agent: &str) -> anyhow::Result<String> {
     Ok(format!("{quoted} hook --agent {agent}"))
 }
 
-/// Is this hook command one of gate's?
-fn is_gate_command(cmd: &str, agent: &str) -> bool {
+/// Is this hook command one of gate's, for `agent`?
+pub fn is_gate_command(cmd: &str, agent: &str) -> bool {
     let cmd = cmd.trim();
     let Some(rest) = cmd.strip_suffix(&format!(" hook --agent {agent}")) else { return false };
     let program = rest.trim().trim_matches('\'').trim_matches('"');
@@ -89,64 +78,92 @@ fn is_gate_command(cmd: &str, agent: &str) -> bool {
 }
 
 pub fn run_install(agent: Option<String>, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let targets: Vec<&AgentSpec> = match &agent {
-        Some(name) => vec![spec(name)?],
-        None => AGENTS.iter().filter(|a| (a.present)()).collect(),
+    let targets: Vec<&'static dyn Adapter> = match &agent {
+        Some(name) => vec![find_adapter(name)?],
+        None => ADAPTERS.iter().copied().filter(|a| present(&a.install_spec())).collect(),
     };
     if targets.is_empty() {
+        let looked: Vec<String> = ADAPTERS
+            .iter()
+            .map(|a| {
+                let s = a.install_spec();
+                format!("{} (~/{} or `{}` on PATH)", s.display, s.dir, s.programs.join("`/`"))
+            })
+            .collect();
         println!(
-            "gate: no supported agent found on this machine (looked for Claude Code: ~/.claude or `claude` on PATH). \
-             Run `gate install claude` to install anyway."
+            "gate: no supported agent found on this machine; looked for {}. Run `gate install <agent>` to install anyway.",
+            looked.join(", ")
         );
         return Ok(ExitCode::SUCCESS);
     }
     for a in targets {
-        let path = (a.settings)().context("cannot find the home directory (HOME is not set)")?;
-        let command = hook_command(a.name)?;
-        let before = read_settings(&path)?;
-        let mut after = before.clone().unwrap_or_else(|| Value::Object(Map::new()));
-        let changed = add_hooks(&mut after, a.events, &command, a.name)?;
-        if !changed {
-            println!("{}: gate is already installed in {}; nothing to do", a.name, path.display());
-            continue;
-        }
-        if dry_run {
-            println!("{}: would write {}:\n{}", a.name, path.display(), serde_json::to_string_pretty(&after)?);
-            continue;
-        }
-        let backup = write_settings(&path, before.is_some(), &after)?;
-        println!(
-            "{}: installed gate for {} in {}{}",
-            a.name,
-            a.events.join(", "),
-            path.display(),
-            backup.map(|b| format!(" (backup: {})", b.display())).unwrap_or_default()
-        );
+        install_one(a, dry_run)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
+fn install_one(a: &dyn Adapter, dry_run: bool) -> anyhow::Result<()> {
+    let spec = a.install_spec();
+    let name = a.names()[0];
+    let path = settings_path(&spec)?;
+    let command = hook_command(name)?;
+    let before = read_settings(&path)?;
+    let mut after = before.clone().unwrap_or_else(|| Value::Object(Map::new()));
+    let changed = add_hooks(&mut after, &spec, &command, name)?;
+    if dry_run {
+        if changed {
+            println!("{name}: would write {}:\n{}", path.display(), serde_json::to_string_pretty(&after)?);
+        } else {
+            println!("{name}: gate is already installed in {}; nothing to do", path.display());
+        }
+        return Ok(());
+    }
+    if changed {
+        let backup = write_settings(&path, before.is_some(), &after)?;
+        println!(
+            "{name}: installed gate for {} in {}{}",
+            spec.events.join(", "),
+            path.display(),
+            backup.map(|b| format!(" (backup of the original: {})", b.display())).unwrap_or_default()
+        );
+    } else {
+        println!("{name}: gate is already installed in {}; nothing to do", path.display());
+    }
+    match spec.extra {
+        Extra::None => {}
+        Extra::CodexTrust => trust_codex_hooks(&spec, &path, &after, name)?,
+        Extra::GeminiPolicy => write_gemini_policy(&spec)?,
+    }
+    Ok(())
+}
+
 pub fn run_uninstall(agent: &str) -> anyhow::Result<ExitCode> {
-    let a = spec(agent)?;
-    let path = (a.settings)().context("cannot find the home directory (HOME is not set)")?;
+    let a = find_adapter(agent)?;
+    let spec = a.install_spec();
+    let name = a.names()[0];
+    let path = settings_path(&spec)?;
     let Some(before) = read_settings(&path)? else {
-        println!("{}: {} does not exist; nothing to remove", a.name, path.display());
+        println!("{name}: {} does not exist; nothing to remove", path.display());
         return Ok(ExitCode::SUCCESS);
     };
     let mut after = before.clone();
-    let removed = remove_hooks(&mut after, a.name);
+    let removed = remove_hooks(&mut after, name);
     if removed == 0 {
-        println!("{}: gate is not installed in {}; nothing to remove", a.name, path.display());
-        return Ok(ExitCode::SUCCESS);
+        println!("{name}: gate is not installed in {}; nothing to remove", path.display());
+    } else {
+        let backup = write_settings(&path, true, &after)?;
+        println!(
+            "{name}: removed {removed} gate hook entr{} from {}{}",
+            if removed == 1 { "y" } else { "ies" },
+            path.display(),
+            backup.map(|b| format!(" (backup of the original: {})", b.display())).unwrap_or_default()
+        );
     }
-    let backup = write_settings(&path, true, &after)?;
-    println!(
-        "{}: removed {removed} gate hook entr{} from {}{}",
-        a.name,
-        if removed == 1 { "y" } else { "ies" },
-        path.display(),
-        backup.map(|b| format!(" (backup: {})", b.display())).unwrap_or_default()
-    );
+    match spec.extra {
+        Extra::None => {}
+        Extra::CodexTrust => untrust_codex_hooks(&spec, &path, &before, name)?,
+        Extra::GeminiPolicy => remove_gemini_policy(&spec)?,
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -173,37 +190,54 @@ fn read_settings(path: &Path) -> anyhow::Result<Option<Value>> {
     Ok(Some(v))
 }
 
+/// The timeout the agent reads, in its unit.
+fn timeout_value(spec: &InstallSpec) -> Value {
+    if spec.shape.timeout_ms {
+        json!(HOOK_TIMEOUT_SECS * 1000)
+    } else {
+        json!(HOOK_TIMEOUT_SECS)
+    }
+}
+
+/// gate's hook entry for one event.
+fn entry(spec: &InstallSpec, command: &str) -> Value {
+    let mut hook = Map::new();
+    if spec.shape.named {
+        hook.insert("name".into(), json!("gate"));
+    }
+    hook.insert("type".into(), json!("command"));
+    hook.insert("command".into(), json!(command));
+    hook.insert("timeout".into(), timeout_value(spec));
+    json!({ "matcher": spec.shape.matcher, "hooks": [Value::Object(hook)] })
+}
+
 /// Add gate's entry to each event. Returns whether anything changed.
-pub fn add_hooks(settings: &mut Value, events: &[&str], command: &str, agent: &str) -> anyhow::Result<bool> {
+pub fn add_hooks(settings: &mut Value, spec: &InstallSpec, command: &str, agent: &str) -> anyhow::Result<bool> {
     let root = settings.as_object_mut().context("settings are not a JSON object")?;
     let hooks = root.entry("hooks").or_insert_with(|| Value::Object(Map::new()));
     let hooks = hooks.as_object_mut().context("settings.hooks is not an object")?;
     let mut changed = false;
-    for event in events {
+    for event in spec.events {
         let groups = hooks.entry(event.to_string()).or_insert_with(|| Value::Array(Vec::new()));
         let groups = groups.as_array_mut().with_context(|| format!("settings.hooks.{event} is not an array"))?;
         let mut found = false;
         for group in groups.iter_mut() {
             let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else { continue };
-            for entry in entries.iter_mut() {
-                let Some(cmd) = entry.get("command").and_then(Value::as_str) else { continue };
+            for e in entries.iter_mut() {
+                let Some(cmd) = e.get("command").and_then(Value::as_str) else { continue };
                 if !is_gate_command(cmd, agent) {
                     continue;
                 }
                 found = true;
-                let want_timeout = json!(HOOK_TIMEOUT_SECS);
-                if cmd != command || entry.get("timeout") != Some(&want_timeout) {
-                    entry["command"] = json!(command);
-                    entry["timeout"] = want_timeout;
+                if cmd != command || e.get("timeout") != Some(&timeout_value(spec)) {
+                    e["command"] = json!(command);
+                    e["timeout"] = timeout_value(spec);
                     changed = true;
                 }
             }
         }
         if !found {
-            groups.push(json!({
-                "matcher": "*",
-                "hooks": [{ "type": "command", "command": command, "timeout": HOOK_TIMEOUT_SECS }]
-            }));
+            groups.push(entry(spec, command));
             changed = true;
         }
     }
@@ -233,14 +267,41 @@ pub fn remove_hooks(settings: &mut Value, agent: &str) -> usize {
     removed
 }
 
-/// Write atomically, keeping a backup of the previous file. Returns the backup path.
+/// Where gate's own handlers sit: (event, group index, handler index, handler).
+pub fn gate_handlers<'a>(settings: &'a Value, agent: &str) -> Vec<(String, usize, usize, &'a Value)> {
+    let mut out = Vec::new();
+    let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else { return out };
+    for (event, groups) in hooks {
+        for (gi, group) in groups.as_array().into_iter().flatten().enumerate() {
+            for (hi, h) in group.get("hooks").and_then(Value::as_array).into_iter().flatten().enumerate() {
+                if h.get("command").and_then(Value::as_str).is_some_and(|c| is_gate_command(c, agent)) {
+                    out.push((event.clone(), gi, hi, h));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Write atomically. The first write over an existing file keeps it as
+/// `<file>.gate-backup`; later writes leave that pre-install backup alone.
+/// Returns the backup path when there is one.
 fn write_settings(path: &Path, existed: bool, value: &Value) -> anyhow::Result<Option<PathBuf>> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    write_file(path, existed, &text)
+}
+
+fn write_file(path: &Path, existed: bool, text: &str) -> anyhow::Result<Option<PathBuf>> {
     let dir = path.parent().context("settings path has no directory")?;
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let backup = PathBuf::from(format!("{}.gate-backup", path.display()));
     let backup = if existed {
-        let b = PathBuf::from(format!("{}.gate-backup", path.display()));
-        std::fs::copy(path, &b).with_context(|| format!("cannot back up {} to {}", path.display(), b.display()))?;
-        Some(b)
+        if !backup.exists() {
+            std::fs::copy(path, &backup)
+                .with_context(|| format!("cannot back up {} to {}", path.display(), backup.display()))?;
+        }
+        Some(backup)
     } else {
         None
     };
@@ -254,8 +315,6 @@ fn write_settings(path: &Path, existed: bool, value: &Value) -> anyhow::Result<O
         if let Ok(meta) = std::fs::metadata(path) {
             f.set_permissions(meta.permissions())?;
         }
-        let mut text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
-        text.push('\n');
         f.write_all(text.as_bytes())?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -265,6 +324,225 @@ fn write_settings(path: &Path, existed: bool, value: &Value) -> anyhow::Result<O
         return Err(e).with_context(|| format!("cannot write {}", path.display()));
     }
     Ok(backup)
+}
+
+/// Codex's name for a hook event in its trust keys and hashes (`pre_tool_use`).
+pub fn snake(event: &str) -> String {
+    let mut out = String::new();
+    for (i, c) in event.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                out.push('_');
+            }
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The hash Codex 0.169 trusts a hook by: SHA-256 over the compact,
+/// key-sorted JSON of the handler's identity (event, matcher, and the
+/// handler with its defaults filled in). Checked against the hashes Codex
+/// itself lists for the same entries.
+pub fn codex_trust_hash(event: &str, matcher: Option<&str>, handler: &Value) -> String {
+    use sha2::Digest;
+    let mut h = Map::new();
+    // Keys in sorted order: serde_json keeps insertion order here.
+    h.insert("async".into(), json!(handler.get("async").and_then(Value::as_bool).unwrap_or(false)));
+    h.insert("command".into(), handler.get("command").cloned().unwrap_or(Value::Null));
+    if let Some(m) = handler.get("statusMessage") {
+        h.insert("statusMessage".into(), m.clone());
+    }
+    h.insert("timeout".into(), json!(handler.get("timeout").and_then(Value::as_u64).unwrap_or(600).max(1)));
+    h.insert("type".into(), json!("command"));
+    let mut ident = Map::new();
+    ident.insert("event_name".into(), json!(snake(event)));
+    ident.insert("hooks".into(), json!([Value::Object(h)]));
+    if let Some(m) = matcher {
+        ident.insert("matcher".into(), json!(m));
+    }
+    let text = Value::Object(ident).to_string();
+    let digest = sha2::Sha256::digest(text.as_bytes());
+    format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// The trust entries gate's hooks in `hooks_path` need: (key, hash).
+fn codex_trust_entries(hooks_path: &Path, settings: &Value, agent: &str) -> Vec<(String, String)> {
+    gate_handlers(settings, agent)
+        .into_iter()
+        .map(|(event, gi, hi, handler)| {
+            let matcher = settings["hooks"][&event][gi].get("matcher").and_then(Value::as_str);
+            let key = format!("{}:{}:{gi}:{hi}", hooks_path.display(), snake(&event));
+            (key, codex_trust_hash(&event, matcher, handler))
+        })
+        .collect()
+}
+
+fn read_toml_doc(path: &Path) -> anyhow::Result<(bool, toml_edit::DocumentMut)> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            let doc = text.parse::<toml_edit::DocumentMut>().map_err(|e| {
+                let at = e
+                    .span()
+                    .map(|s| {
+                        let line = text[..s.start].matches('\n').count() + 1;
+                        let col = s.start - text[..s.start].rfind('\n').map_or(0, |i| i + 1) + 1;
+                        format!(":{line}:{col}")
+                    })
+                    .unwrap_or_default();
+                anyhow::anyhow!(
+                    "{}{at}: not valid TOML ({}); fix the file, then run gate install again",
+                    path.display(),
+                    e.message()
+                )
+            })?;
+            Ok((true, doc))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((false, toml_edit::DocumentMut::new())),
+        Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+    }
+}
+
+/// The `hooks.state` table of Codex's config, created when missing.
+fn hook_state(doc: &mut toml_edit::DocumentMut) -> anyhow::Result<&mut toml_edit::Table> {
+    let hooks = doc
+        .entry("hooks")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .context("`hooks` in Codex's config.toml is not a table")?;
+    hooks
+        .entry("state")
+        .or_insert_with(|| {
+            let mut t = toml_edit::Table::new();
+            t.set_implicit(true);
+            toml_edit::Item::Table(t)
+        })
+        .as_table_mut()
+        .context("`hooks.state` in Codex's config.toml is not a table")
+}
+
+/// Trust gate's own hooks in Codex's config.toml, so Codex runs them
+/// (`codex exec` skips untrusted hooks silently). Re-run after any change
+/// to gate's entries, whose hash then changes.
+fn trust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, settings: &Value, agent: &str) -> anyhow::Result<()> {
+    let config = agent_dir(spec).context("cannot find Codex's directory")?.join("config.toml");
+    let (existed, mut doc) = read_toml_doc(&config)?;
+    let entries = codex_trust_entries(hooks_path, settings, agent);
+    let state = hook_state(&mut doc)?;
+    let prefix = format!("{}:", hooks_path.display());
+    let mut changed = false;
+    for (key, hash) in &entries {
+        let current = state.get(key).and_then(|t| t.get("trusted_hash")).and_then(|h| h.as_str());
+        if current != Some(hash.as_str()) {
+            let mut t = toml_edit::Table::new();
+            t.insert("trusted_hash", toml_edit::value(hash.as_str()));
+            state.insert(key, toml_edit::Item::Table(t));
+            changed = true;
+        }
+    }
+    // A trust entry for a gate hook that is no longer where it was.
+    let stale: Vec<String> = state
+        .iter()
+        .map(|(k, _)| k.to_string())
+        .filter(|k| k.starts_with(&prefix) && !entries.iter().any(|(e, _)| e == k) && gate_key(k, settings, agent))
+        .collect();
+    for k in stale {
+        state.remove(&k);
+        changed = true;
+    }
+    if changed {
+        write_file(&config, existed, &doc.to_string())?;
+        println!(
+            "codex: trusted gate's {} hook{} in {} (Codex runs only hooks you trust; this is the entry /hooks would write)",
+            entries.len(),
+            if entries.len() == 1 { "" } else { "s" },
+            config.display()
+        );
+    } else {
+        println!("codex: gate's hooks are already trusted in {}", config.display());
+    }
+    Ok(())
+}
+
+/// Was this trust key one of gate's (its position held a gate handler, or holds nothing now)?
+fn gate_key(key: &str, settings: &Value, agent: &str) -> bool {
+    let mut parts = key.rsplitn(4, ':');
+    let (Some(hi), Some(gi), Some(event)) = (parts.next(), parts.next(), parts.next()) else { return false };
+    let (Ok(gi), Ok(hi)) = (gi.parse::<usize>(), hi.parse::<usize>()) else { return false };
+    let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else { return true };
+    let Some((_, groups)) = hooks.iter().find(|(e, _)| snake(e) == event) else { return true };
+    match groups.get(gi).and_then(|g| g.get("hooks")).and_then(|h| h.get(hi)) {
+        None => true,
+        Some(h) => h.get("command").and_then(Value::as_str).is_some_and(|c| is_gate_command(c, agent)),
+    }
+}
+
+fn untrust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, before: &Value, agent: &str) -> anyhow::Result<()> {
+    let config = agent_dir(spec).context("cannot find Codex's directory")?.join("config.toml");
+    let (existed, mut doc) = read_toml_doc(&config)?;
+    if !existed {
+        return Ok(());
+    }
+    let keys: Vec<String> = codex_trust_entries(hooks_path, before, agent).into_iter().map(|(k, _)| k).collect();
+    let state = hook_state(&mut doc)?;
+    let mut removed = 0;
+    for k in &keys {
+        if state.remove(k).is_some() {
+            removed += 1;
+        }
+    }
+    if removed > 0 {
+        write_file(&config, true, &doc.to_string())?;
+        println!("codex: removed {removed} trust entr{} for gate's hooks from {}", if removed == 1 { "y" } else { "ies" }, config.display());
+    }
+    Ok(())
+}
+
+/// Gemini's policy file that hands tool decisions to gate's hook.
+fn gemini_policy_path(spec: &InstallSpec) -> anyhow::Result<PathBuf> {
+    Ok(agent_dir(spec).context("cannot find Gemini's directory")?.join("policies/gate.toml"))
+}
+
+/// The policy gate writes for Gemini (see `write_gemini_policy`).
+pub const GEMINI_POLICY: &str = include_str!("../../hooks/gemini-policy.toml");
+
+/// Gemini's own policy engine still confirms after a hook's allow. This
+/// policy lets every tool through Gemini's engine, so that gate (whose
+/// BeforeTool hook runs first for every call) is the one authority:
+/// what gate allows runs, what it denies does not, and what it asks goes
+/// to `gate watch`.
+fn write_gemini_policy(spec: &InstallSpec) -> anyhow::Result<()> {
+    let path = gemini_policy_path(spec)?;
+    if std::fs::read_to_string(&path).is_ok_and(|t| t == GEMINI_POLICY) {
+        println!("gemini: gate's policy is already in {}", path.display());
+        return Ok(());
+    }
+    let existed = path.exists();
+    write_file(&path, existed, GEMINI_POLICY)?;
+    println!(
+        "gemini: wrote {}, which lets gate's BeforeTool hook decide every tool call instead of Gemini's own confirmation",
+        path.display()
+    );
+    Ok(())
+}
+
+fn remove_gemini_policy(spec: &InstallSpec) -> anyhow::Result<()> {
+    let path = gemini_policy_path(spec)?;
+    match std::fs::read_to_string(&path) {
+        Ok(t) if t == GEMINI_POLICY => {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+            println!("gemini: removed {}", path.display());
+        }
+        Ok(_) => println!("gemini: {} was changed since gate wrote it; left in place", path.display()),
+        Err(_) => {}
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -288,11 +566,36 @@ mod tests {
 
     #[test]
     fn add_then_remove_restores_the_settings() {
+        let spec = crate::hook::adapter(crate::action::Agent::ClaudeCode).unwrap().install_spec();
         let original = json!({"model": "x", "hooks": {"PreToolUse": [{"matcher": "Bash", "hooks": [{"type": "command", "command": "other"}]}]}});
         let mut s = original.clone();
-        assert!(add_hooks(&mut s, &["PreToolUse", "PostToolUse"], "/bin/gate hook --agent claude", "claude").unwrap());
-        assert!(!add_hooks(&mut s, &["PreToolUse", "PostToolUse"], "/bin/gate hook --agent claude", "claude").unwrap());
-        assert_eq!(remove_hooks(&mut s, "claude"), 2);
+        assert!(add_hooks(&mut s, &spec, "/bin/gate hook --agent claude", "claude").unwrap());
+        assert!(!add_hooks(&mut s, &spec, "/bin/gate hook --agent claude", "claude").unwrap());
+        assert_eq!(remove_hooks(&mut s, "claude"), 3);
         assert_eq!(s, original);
+    }
+
+    /// Hashes Codex 0.169.0 itself listed (`hooks/list`, currentHash) for these entries.
+    #[test]
+    fn codex_trust_hashes_match_codex() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "PreToolUse",
+                "*",
+                "/usr/local/bin/gate hook --agent codex",
+                "sha256:20deebb59d824ed87ec96e429eb438282911b0b531a7d995258c40ba688f1da5",
+            ),
+            (
+                "PermissionRequest",
+                "Bash",
+                "'/opt/my tools/gate' hook --agent codex",
+                "sha256:bead61afd1e74c1557121e1fa0d7ffed3355b744176ea30837e4edd8ac99e943",
+            ),
+        ];
+        for (event, matcher, command, want) in cases {
+            let h = json!({"type": "command", "command": command, "timeout": 900});
+            assert_eq!(codex_trust_hash(event, Some(matcher), &h), *want, "{event} {command}");
+        }
+        assert_eq!(snake("PermissionRequest"), "permission_request");
     }
 }

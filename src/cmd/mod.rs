@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod check;
+pub mod doctor;
 pub mod export;
 pub mod fault;
 pub mod hook;
@@ -27,6 +28,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
         Command::Uninstall { agent } => install::run_uninstall(&agent),
         Command::Check(args) => check::run(args),
+        Command::Doctor { json } => doctor::run(json),
         Command::Floor { json } => policy::run_floor(json),
         Command::Policy(crate::cli::PolicyCommand::Check { cwd, files }) => policy::run_check(cwd, files),
         Command::Policy(crate::cli::PolicyCommand::Show { cwd, floor, json }) => {

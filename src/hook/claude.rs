@@ -6,8 +6,9 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{HookError, Reply};
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, SessionMark, Shell};
+use super::install::Extra;
+use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark, Shell};
 
 /// The events Claude Code sends that gate knows and lets pass untouched.
 const PASSIVE_EVENTS: &[&str] = &[
@@ -32,11 +33,74 @@ const PASSIVE_EVENTS: &[&str] = &[
 const GATED_EVENTS: &[&str] =
     &["PreToolUse", "PostToolUse", "PostToolUseFailure", "PermissionRequest", "SessionStart", "SessionEnd"];
 
-/// Does this JSON object look like a Claude Code hook payload?
-pub fn recognises(obj: &serde_json::Map<String, Value>) -> bool {
-    let Some(Value::String(event)) = obj.get("hook_event_name") else { return false };
-    obj.contains_key("session_id")
-        && (GATED_EVENTS.contains(&event.as_str()) || PASSIVE_EVENTS.contains(&event.as_str()))
+/// Claude Code tools that only change the agent's own state.
+const INTERNAL_TOOLS: &[&str] =
+    &["TodoWrite", "ExitPlanMode", "EnterPlanMode", "AskUserQuestion", "ToolSearch", "BashOutput", "TaskOutput"];
+
+/// The Claude Code adapter.
+pub struct Claude;
+
+impl Adapter for Claude {
+    fn agent(&self) -> Agent {
+        Agent::ClaudeCode
+    }
+    fn names(&self) -> &'static [&'static str] {
+        &["claude", "claude-code"]
+    }
+    fn recognises(&self, obj: &serde_json::Map<String, Value>) -> bool {
+        let Some(Value::String(event)) = obj.get("hook_event_name") else { return false };
+        // Codex's payloads carry a turn_id (and its SessionStart the model),
+        // Gemini's a timestamp; Claude Code's never do.
+        let other = obj.contains_key("turn_id")
+            || obj.contains_key("timestamp")
+            || (event == "SessionStart" && obj.contains_key("model"));
+        !other
+            && obj.contains_key("session_id")
+            && (GATED_EVENTS.contains(&event.as_str()) || PASSIVE_EVENTS.contains(&event.as_str()))
+    }
+    fn parse(&self, value: Value) -> Result<HookEvent, HookError> {
+        parse(value)
+    }
+    fn render(&self, event: &HookEvent, reply: &Reply) -> (String, i32) {
+        render(event, reply)
+    }
+    /// Headless Claude (`claude -p`, the SDK) turns `ask` into a deny, and
+    /// `dontAsk` mode denies anything not pre-approved.
+    fn can_ask(&self, action: &Action, var: &dyn Fn(&str) -> Option<String>) -> AgentAsk {
+        let env = |k: &str| var(k).unwrap_or_default();
+        let headless = env("CLAUDE_CODE_ENTRYPOINT").starts_with("sdk") || env("CLAUDE_CODE_SESSION_ATTENDED") == "0";
+        if headless || action.permission_mode.as_deref() == Some("dontAsk") {
+            AgentAsk::Cannot
+        } else {
+            AgentAsk::Dialog
+        }
+    }
+    fn shell(&self, var: &dyn Fn(&str) -> Option<String>, executable: &dyn Fn(&str) -> bool) -> Shell {
+        bash_tool_shell(var, executable)
+    }
+    fn is_rejection(&self, line: &str, tool_use_id: &str) -> bool {
+        is_rejection_record(line, tool_use_id)
+    }
+    fn shell_tool(&self) -> &'static str {
+        "Bash"
+    }
+    fn pre_tool_payload(&self, session: &str, tool: &str, input: Value, cwd: &str) -> Value {
+        json!({"session_id": session, "cwd": cwd, "hook_event_name": "PreToolUse",
+               "tool_name": tool, "tool_input": input, "tool_use_id": format!("{session}-call")})
+    }
+    fn install_spec(&self) -> InstallSpec {
+        InstallSpec {
+            display: "Claude Code",
+            programs: &["claude"],
+            dir: ".claude",
+            home_env: None,
+            dir_env: Some("CLAUDE_CONFIG_DIR"),
+            settings: "settings.json",
+            events: &["PreToolUse", "PostToolUse", "PostToolUseFailure"],
+            shape: HookShape { matcher: "*", timeout_ms: false, named: false },
+            extra: Extra::None,
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -75,7 +139,7 @@ struct WirePayload {
 }
 
 /// Parse one payload into gate's event.
-pub fn parse(value: Value) -> Result<HookEvent, HookError> {
+fn parse(value: Value) -> Result<HookEvent, HookError> {
     let wire: WirePayload = serde_json::from_value(value).map_err(|e| HookError::Shape(e.to_string()))?;
     let event = wire.hook_event_name.clone();
     match event.as_str() {
@@ -129,7 +193,7 @@ pub fn parse(value: Value) -> Result<HookEvent, HookError> {
         other if PASSIVE_EVENTS.contains(&other) => {
             Ok(HookEvent::Ignored { agent: Agent::ClaudeCode, event: other.to_string() })
         }
-        other => Err(HookError::UnknownEvent(other.to_string())),
+        other => Err(unknown_event(Agent::ClaudeCode, other, GATED_EVENTS, &[])),
     }
 }
 
@@ -145,8 +209,11 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         return Err(HookError::Shape(format!("{tool}'s tool_input.command is not a string")));
     }
     let target = target_of(kind, &tool, &args);
+    let request = request_of(&tool, &args);
     Ok(Action {
         agent: Agent::ClaudeCode,
+        event: wire.hook_event_name.clone(),
+        request,
         session_id: wire.session_id.clone(),
         tool_use_id: wire.tool_use_id.clone(),
         tool,
@@ -226,12 +293,54 @@ fn target_of(kind: Kind, tool: &str, args: &Value) -> Option<String> {
     }
 }
 
+/// What a Claude Code tool call asks to do.
+fn request_of(tool: &str, args: &Value) -> Request {
+    let s = |k: &str| field(args, k);
+    match kind_of(tool) {
+        Kind::Shell => Request::Shell { command: s("command").unwrap_or_default() },
+        Kind::Read => Request::Read { path: s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")) },
+        Kind::Write | Kind::Edit => {
+            // Every path field the tool may write through.
+            let paths = ["notebook_path", "file_path", "path"].iter().filter_map(|k| s(k)).collect();
+            let mut new_text: Vec<String> = ["content", "new_string", "new_source"].iter().filter_map(|k| s(k)).collect();
+            match args.get("edits") {
+                Some(Value::Array(edits)) if edits.iter().all(|e| e.get("new_string").is_some_and(Value::is_string)) => {
+                    new_text.extend(edits.iter().filter_map(|e| field(e, "new_string")))
+                }
+                Some(other) => new_text.push(other.to_string()),
+                None => {}
+            }
+            Request::Write { paths, new_text }
+        }
+        // Grep (ripgrep) skips hidden files, unless a glob or a file type
+        // brings them back; Glob's pattern names the files it lists.
+        Kind::Search if tool == "Grep" => Request::Search {
+            root: s("path"),
+            names: s("glob"),
+            only: s("glob"),
+            hidden: s("glob").is_some() || s("type").is_some(),
+        },
+        Kind::Search => {
+            Request::Search { root: s("path"), names: s("glob").or_else(|| s("pattern")), only: None, hidden: false }
+        }
+        Kind::Fetch => Request::Fetch { url: s("url").unwrap_or_default() },
+        Kind::Mcp => {
+            let mut it = tool.splitn(3, "__");
+            let (_, server, name) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+            Request::Mcp { server: server.to_string(), tool: name.to_string() }
+        }
+        Kind::Agent => Request::Subagent,
+        Kind::Other if INTERNAL_TOOLS.contains(&tool) => Request::Internal,
+        Kind::Other => Request::Unknown,
+    }
+}
+
 /// Render gate's reply in Claude Code's protocol: (stdout, exit code).
 ///
 /// PreToolUse takes `hookSpecificOutput.permissionDecision`; a
 /// PermissionRequest takes `decision.behavior`, and has no `ask`: saying
 /// nothing there lets Claude's own dialog appear.
-pub fn render(event: &HookEvent, reply: &Reply) -> (String, i32) {
+fn render(event: &HookEvent, reply: &Reply) -> (String, i32) {
     match (event, reply) {
         (_, Reply::Silent) => (String::new(), 0),
         (HookEvent::PreTool(_), Reply::Allow(r) | Reply::Deny(r) | Reply::Ask(r)) => {
@@ -267,6 +376,47 @@ pub fn render(event: &HookEvent, reply: &Reply) -> (String, i32) {
         (_, Reply::Deny(_)) => (String::new(), 2),
         _ => (String::new(), 0),
     }
+}
+
+/// The text Claude Code puts in the tool result of a call the user rejected
+/// in its permission dialog (2.1.x); feedback, when given, follows it.
+const REJECTION_TEXT: &str = "The user doesn't want to proceed with this tool use.";
+
+/// Is this transcript line Claude Code's own record that the user rejected
+/// the call `id`? Only a parsed user message whose content holds a
+/// `tool_result` for exactly that `tool_use_id`, marked `is_error`, whose
+/// text starts with the rejection sentence, counts. Anything a command
+/// printed lands in the result of its own call, so an allowed command that
+/// prints `toolu_A was rejected` cannot stand in for a rejection of toolu_A.
+fn is_rejection_record(line: &str, id: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
+    if v.get("type").and_then(|t| t.as_str()) != Some("user") {
+        return false;
+    }
+    // Claude marks what kind of denial it was; when it says, it must be the user's.
+    if let Some(kind) = v.get("toolDenialKind").and_then(|k| k.as_str()) {
+        if kind != "user-rejected" {
+            return false;
+        }
+    }
+    let Some(msg) = v.get("message") else { return false };
+    if msg.get("role").and_then(|r| r.as_str()).is_some_and(|r| r != "user") {
+        return false;
+    }
+    let Some(blocks) = msg.get("content").and_then(|c| c.as_array()) else { return false };
+    blocks.iter().any(|b| {
+        let text = match b.get("content") {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Array(parts)) => {
+                parts.iter().find_map(|p| p.get("text").and_then(|t| t.as_str())).unwrap_or("").to_string()
+            }
+            _ => String::new(),
+        };
+        b.get("type").and_then(|t| t.as_str()) == Some("tool_result")
+            && b.get("tool_use_id").and_then(|t| t.as_str()) == Some(id)
+            && b.get("is_error").and_then(|e| e.as_bool()) == Some(true)
+            && text.starts_with(REJECTION_TEXT)
+    })
 }
 
 #[cfg(test)]
@@ -308,6 +458,29 @@ mod tests {
             let got = bash_tool_shell(var, |p| exes.contains(&p));
             let want = if *want == Shell::Other(String::new()) { Shell::Other("none".into()) } else { want.clone() };
             assert_eq!(got, want, "CLAUDE_CODE_SHELL={ccs:?} SHELL={shell:?} PATH={path:?} on {exes:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_agents_own_rejection_record_counts() {
+        let rej = "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed.";
+        let record = |id: &str, is_error: bool, content: serde_json::Value| {
+            json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": id, "is_error": is_error, "content": content}]}, "toolUseResult": "User rejected tool use"}).to_string()
+        };
+        let cases: Vec<(&str, String, bool)> = vec![
+            ("the real record", record("toolu_A", true, json!(rej)), true),
+            ("content as text blocks", record("toolu_A", true, json!([{"type": "text", "text": rej}])), true),
+            ("another call's output quoting it", record("toolu_B", false, json!(format!("toolu_A {rej} was rejected"))), false),
+            ("another call's failing output", record("toolu_B", true, json!(format!("toolu_A\n{rej}"))), false),
+            ("the call's own output, not an error", record("toolu_A", false, json!(rej)), false),
+            ("the call failed, printing the text later", record("toolu_A", true, json!(format!("Exit code 1\n{rej}"))), false),
+            ("a prefix of the id", record("toolu_AB", true, json!(rej)), false),
+            ("an assistant message", json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
+            ("a denial by a permission rule", json!({"type": "user", "toolDenialKind": "permission-rule", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
+            ("text that is not JSON", format!("\"tool_result\" toolu_A was rejected {rej}"), false),
+        ];
+        for (what, line, want) in cases {
+            assert_eq!(is_rejection_record(&line, "toolu_A"), want, "{what}");
         }
     }
 }

@@ -1,14 +1,22 @@
-//! Agent adapters: recognise which agent wrote a payload, turn its wire JSON
-//! into gate's [`HookEvent`], and render gate's [`Reply`] back in that
-//! agent's protocol. Only Claude Code has an adapter so far; the other
-//! agents are recognised by shape so that gate can refuse them clearly
-//! (fail closed) instead of misreading them as Claude payloads.
+//! Agent adapters: the one seam between an agent's hook protocol and gate.
+//! Each agent is one file here implementing [`Adapter`]: recognise its
+//! payloads, parse them into gate's [`HookEvent`] (with a typed
+//! [`crate::action::Request`]), render gate's [`Reply`] in its protocol with
+//! its quirks, say whether it can put a question to a human itself, read a
+//! rejection from its transcript, and describe how it is installed
+//! ([`InstallSpec`]). [`ADAPTERS`] lists them; nothing outside this folder
+//! knows an agent's wire format.
 
 pub mod claude;
+pub mod codex;
+pub mod gemini;
+pub mod install;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use crate::action::{Agent, HookEvent};
+use crate::action::{Action, Agent, HookEvent, Shell};
+
+pub use install::{HookShape, InstallSpec};
 
 /// The largest payload gate reads. Anything bigger is refused.
 pub const MAX_PAYLOAD: usize = 4 * 1024 * 1024;
@@ -33,31 +41,68 @@ pub enum HookError {
     NotObject,
     #[error("hook payload has the wrong shape: {0}")]
     Shape(String),
-    #[error("unknown hook event {0:?}; gate handles PreToolUse, PostToolUse, PostToolUseFailure, PermissionRequest, SessionStart and SessionEnd")]
-    UnknownEvent(String),
-    #[error("cannot tell which agent sent this payload; run `gate hook --agent claude`")]
+    #[error("unknown hook event {event:?} from {agent}; gate handles {known}")]
+    UnknownEvent { agent: &'static str, event: String, known: String },
+    #[error("cannot tell which agent sent this payload; run `gate hook --agent <agent>` ({})", agent_names())]
     UnknownAgent,
-    #[error("{0} is recognised but gate has no adapter for it yet; only Claude Code is supported")]
-    NoAdapter(&'static str),
+    #[error("{agent} is recognised but gate has no adapter for it yet; supported: {supported}", supported = agent_names())]
+    NoAdapter { agent: &'static str },
     #[error("hook payload is larger than {MAX_PAYLOAD} bytes")]
     TooLarge,
 }
 
-/// Agent names accepted by `--agent`.
-pub fn agent_from_flag(name: &str) -> Option<Agent> {
-    match name {
-        "claude" | "claude-code" => Some(Agent::ClaudeCode),
-        "codex" => Some(Agent::Codex),
-        "gemini" | "gemini-cli" => Some(Agent::GeminiCli),
-        "cursor" => Some(Agent::Cursor),
-        "copilot" | "copilot-cli" => Some(Agent::CopilotCli),
-        "hermes" => Some(Agent::Hermes),
-        _ => None,
-    }
+/// Where a question can go when gate's verdict is `ask` and no inbox is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAsk {
+    /// The agent shows its own permission dialog for `Reply::Ask`.
+    Dialog,
+    /// The agent cannot ask a human here: an `ask` must become a deny.
+    Cannot,
 }
 
-/// Recognise the agent from the payload's shape.
-pub fn detect(obj: &serde_json::Map<String, Value>) -> Option<Agent> {
+/// One agent's hook protocol.
+pub trait Adapter: Sync {
+    fn agent(&self) -> Agent;
+    /// Names accepted by `--agent` and `gate install`; the first is the one gate writes.
+    fn names(&self) -> &'static [&'static str];
+    /// Does this JSON object look like one of this agent's payloads?
+    fn recognises(&self, obj: &Map<String, Value>) -> bool;
+    /// Turn a payload into gate's event.
+    fn parse(&self, value: Value) -> Result<HookEvent, HookError>;
+    /// Render a reply: (stdout, exit code). A deny must be one the agent
+    /// really blocks on; an answer the agent cannot take must never let the
+    /// call through by accident.
+    fn render(&self, event: &HookEvent, reply: &Reply) -> (String, i32);
+    /// Can the agent itself ask a human about this call, given the hook's
+    /// environment (`var`)? Headless runs and hooks that cannot answer
+    /// `ask` cannot.
+    fn can_ask(&self, action: &Action, var: &dyn Fn(&str) -> Option<String>) -> AgentAsk;
+    /// The shell the agent runs its shell tool's command lines in.
+    fn shell(&self, _var: &dyn Fn(&str) -> Option<String>, _executable: &dyn Fn(&str) -> bool) -> Shell {
+        Shell::Bash
+    }
+    /// Is this transcript line the agent's own record that the human
+    /// rejected call `tool_use_id` in its dialog?
+    fn is_rejection(&self, _line: &str, _tool_use_id: &str) -> bool {
+        false
+    }
+    /// The agent's name for its shell tool (what `gate check` pretends to be).
+    fn shell_tool(&self) -> &'static str;
+    /// The payload this agent sends before running `tool` with `input`:
+    /// what `gate check`, `gate doctor`'s self-test and the tests feed
+    /// through [`Adapter::parse`], so they decide exactly what the hook would.
+    fn pre_tool_payload(&self, session: &str, tool: &str, input: Value, cwd: &str) -> Value;
+    /// How gate hooks into this agent.
+    fn install_spec(&self) -> InstallSpec;
+}
+
+/// Every adapter. Each recognises only its own agent's payloads, so the
+/// order is only the order `gate install` and `gate doctor` go through them.
+pub static ADAPTERS: &[&dyn Adapter] = &[&claude::Claude, &codex::Codex, &gemini::Gemini];
+
+/// Agents gate recognises by shape but has no adapter for yet: their
+/// payloads are refused (fail closed) rather than misread.
+fn unsupported(obj: &Map<String, Value>) -> Option<Agent> {
     let event = obj.get("hook_event_name").and_then(Value::as_str).unwrap_or("");
     if obj.contains_key("toolName") || obj.contains_key("sessionId") {
         return Some(Agent::CopilotCli);
@@ -68,34 +113,41 @@ pub fn detect(obj: &serde_json::Map<String, Value>) -> Option<Agent> {
     if event.contains('_') && event.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
         return Some(Agent::Hermes);
     }
-    if matches!(
-        event,
-        "BeforeTool"
-            | "AfterTool"
-            | "BeforeAgent"
-            | "AfterAgent"
-            | "BeforeModel"
-            | "AfterModel"
-            | "BeforeToolSelection"
-            | "SessionStart"
-            | "SessionEnd"
-            | "Notification"
-            | "PreCompress"
-    ) && obj.contains_key("timestamp")
-    {
-        return Some(Agent::GeminiCli);
-    }
-    if obj.contains_key("turn_id") {
-        return Some(Agent::Codex);
-    }
-    if claude::recognises(obj) {
-        return Some(Agent::ClaudeCode);
-    }
     None
 }
 
-/// Read a payload and turn it into gate's event, plus the agent it came from.
-pub fn parse(raw: &[u8], forced: Option<Agent>) -> Result<(Agent, HookEvent), (Option<Agent>, HookError)> {
+fn agent_names() -> String {
+    ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
+}
+
+/// The adapter for an agent, if gate has one.
+pub fn adapter(agent: Agent) -> Option<&'static dyn Adapter> {
+    ADAPTERS.iter().copied().find(|a| a.agent() == agent)
+}
+
+/// Agent names accepted by `--agent` (every agent gate knows, supported or not).
+pub fn agent_from_flag(name: &str) -> Option<Agent> {
+    if let Some(a) = ADAPTERS.iter().find(|a| a.names().contains(&name)) {
+        return Some(a.agent());
+    }
+    match name {
+        "cursor" => Some(Agent::Cursor),
+        "copilot" | "copilot-cli" => Some(Agent::CopilotCli),
+        "hermes" => Some(Agent::Hermes),
+        _ => None,
+    }
+}
+
+/// Recognise the agent from the payload's shape.
+pub fn detect(obj: &Map<String, Value>) -> Option<Agent> {
+    unsupported(obj).or_else(|| ADAPTERS.iter().find(|a| a.recognises(obj)).map(|a| a.agent()))
+}
+
+/// Read a payload and turn it into gate's event, plus the adapter it came through.
+pub fn parse(
+    raw: &[u8],
+    forced: Option<Agent>,
+) -> Result<(&'static dyn Adapter, HookEvent), (Option<Agent>, HookError)> {
     if raw.len() > MAX_PAYLOAD {
         return Err((forced, HookError::TooLarge));
     }
@@ -115,18 +167,18 @@ pub fn parse(raw: &[u8], forced: Option<Agent>) -> Result<(Agent, HookEvent), (O
         Some(a) => a,
         None => detect(obj).ok_or((None, HookError::UnknownAgent))?,
     };
-    match agent {
-        Agent::ClaudeCode => claude::parse(value).map(|e| (agent, e)).map_err(|e| (Some(agent), e)),
-        other => Err((Some(other), HookError::NoAdapter(other.as_str()))),
-    }
+    let Some(adapter) = adapter(agent) else { return Err((Some(agent), HookError::NoAdapter { agent: agent.as_str() })) };
+    adapter.parse(value).map(|e| (adapter, e)).map_err(|e| (Some(agent), e))
 }
 
-/// Render a reply for the agent. Returns (stdout, exit code).
-pub fn render(agent: Agent, event: &HookEvent, reply: &Reply) -> (String, i32) {
-    match agent {
-        Agent::ClaudeCode => claude::render(event, reply),
-        // No adapter: exit 2 with the reason on stderr is the one answer
-        // every agent but Cursor's preToolUse reads as a block.
-        _ => (String::new(), 2),
-    }
+/// The events an adapter knows, for its unknown-event error.
+pub(crate) fn unknown_event(agent: Agent, event: &str, gated: &[&str], passive: &[&str]) -> HookError {
+    let mut known: Vec<&str> = gated.to_vec();
+    known.extend_from_slice(passive);
+    HookError::UnknownEvent { agent: agent.as_str(), event: event.to_string(), known: known.join(", ") }
+}
+
+/// A string field of a tool input.
+pub(crate) fn field(args: &Value, key: &str) -> Option<String> {
+    args.get(key).and_then(Value::as_str).map(str::to_string)
 }

@@ -14,15 +14,11 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::glob::Glob;
-use crate::action::{Action, Kind};
+use crate::action::{Action, Request};
 use crate::floor::{self, Env};
 
 /// The guard data, embedded in the binary.
 pub const EDIT_GUARD_TOML: &str = include_str!("../../policies/edit_guard.toml");
-
-/// Claude Code's own file-edit tools, the only tools a mode can cover.
-/// Shell commands never are.
-const EDIT_TOOLS: &[&str] = &["Write", "Edit", "MultiEdit", "NotebookEdit"];
 
 /// What the caller found for an edit: whether the policy follows the mode,
 /// and the project's working tree.
@@ -182,7 +178,8 @@ fn landing(raw: &str, env: &Env<'_>) -> Option<String> {
 /// path fields as written.
 pub fn check(action: &Action, paths: &[String], scope: &EditScope, env: &Env<'_>) -> ModeCheck {
     let Some(mode) = action.permission_mode.as_deref() else { return ModeCheck::NotInMode };
-    if !matches!(action.kind, Kind::Write | Kind::Edit) || !EDIT_TOOLS.contains(&action.tool.as_str()) {
+    // Only the agent's own file tools (a typed write); shell commands never.
+    if !matches!(action.request, Request::Write { .. }) {
         return ModeCheck::NotInMode;
     }
     let Some(g) = guard() else { return ModeCheck::NotInMode };

@@ -14,7 +14,7 @@ pub mod rule;
 
 use serde::Serialize;
 
-use crate::action::{Action, Kind, Shell};
+use crate::action::{Action, Kind, Request, Shell};
 use crate::floor::{self, Check, Env, Probe};
 use rule::{ActionView, CommandView, Layer, Rule, Subject};
 
@@ -792,10 +792,6 @@ fn domain_of(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
-/// Claude Code tools that only change the agent's own state.
-const INTERNAL_TOOLS: &[&str] =
-    &["TodoWrite", "ExitPlanMode", "EnterPlanMode", "AskUserQuestion", "ToolSearch", "BashOutput", "TaskOutput"];
-
 /// Decide one tool call and say why, subject by subject.
 pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let view = ActionView { agent: action.agent.as_str(), tool: &action.tool, kind: action.kind, cwd: &action.cwd };
@@ -811,20 +807,12 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let fl = floor::floor();
     let mut parts: Vec<CommandVerdict> = Vec::new();
     let target = action.target.clone().unwrap_or_default();
-    let s = |k: &str| action.args.get(k).and_then(|v| v.as_str()).map(str::to_string);
 
     // Rules on the action as a whole (tool, agent, cwd only).
     let whole = matching(rules, &view, Subject::Whole);
-    match action.kind {
-        Kind::Shell => {
-            let Some(command) = s("command") else {
-                parts.push(decide_subject(
-                    action.tool.clone(),
-                    Vec::new(),
-                    Check::Unsafe { reason: format!("{} has no command line to check", action.tool) },
-                ));
-                return Evaluation { verdict: summarize(&parts, &target), commands: parts };
-            };
+    match &action.request {
+        Request::Shell { command } => {
+            let command = command.clone();
             let analysis = crate::shell::analyze(&command);
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref(), ctx.probe);
@@ -935,43 +923,36 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 ));
             }
         }
-        Kind::Read | Kind::Search => {
-            let path = s("file_path")
-                .or_else(|| s("notebook_path"))
-                .or_else(|| s("path"))
-                .unwrap_or_else(|| action.cwd.clone());
+        Request::Read { path: p } | Request::Search { root: p, .. } => {
+            let path = p.clone().unwrap_or_else(|| action.cwd.clone());
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
-            let floor_check = if action.kind == Kind::Read {
-                match fl.sensitive_reason(&abs, &env) {
-                    Some(r) => Check::Unsafe { reason: format!("reading a secret: {r}") },
-                    None => Check::Safe {
-                        entry: "floor:file-tools".into(),
-                        reason: format!("{} only reads a file", action.tool),
-                    },
-                }
-            } else {
-                let pattern = s("glob").or_else(|| s("pattern").filter(|_| action.tool == "Glob"));
-                let named_secret = pattern.as_deref().and_then(|p| {
+            let floor_check = if let Request::Search { names, only, hidden, .. } = &action.request {
+                let named_secret = names.as_deref().and_then(|p| {
                     let tail = p.rsplit('/').next().unwrap_or(p);
                     ["env", "pem", "key", "id_rsa", "id_ed25519", "netrc", "credentials", "secret"]
                         .iter()
                         .find(|s| tail.to_ascii_lowercase().contains(*s))
                         .map(|s| format!("the pattern {p:?} targets secret files ({s})"))
                 });
-                // Grep (ripgrep) skips hidden files, unless a glob or a file
-                // type brings them back: then count the secret files the
-                // glob matches (any, for a type).
-                let grep_glob = if action.tool == "Grep" { s("glob") } else { None };
-                let only = grep_glob
+                // A search that reads hidden files counts the secret files
+                // its restriction matches (any, when it has none).
+                let only = only
                     .as_deref()
                     .and_then(|g| crate::policy::glob::Glob::path(g.rsplit('/').next().unwrap_or(g)).ok());
-                let hidden = grep_glob.is_some() || (action.tool == "Grep" && s("type").is_some());
-                let found = fl.recursive_reason_only(&abs, &env, hidden, false, only.as_ref());
+                let found = fl.recursive_reason_only(&abs, &env, *hidden, false, only.as_ref());
                 match found.or(named_secret) {
                     Some(r) => Check::Unsafe { reason: format!("searching secrets: {r}") },
                     None => Check::Safe {
                         entry: "floor:file-tools".into(),
                         reason: format!("{} only searches files", action.tool),
+                    },
+                }
+            } else {
+                match fl.sensitive_reason(&abs, &env) {
+                    Some(r) => Check::Unsafe { reason: format!("reading a secret: {r}") },
+                    None => Check::Safe {
+                        entry: "floor:file-tools".into(),
+                        reason: format!("{} only reads a file", action.tool),
                     },
                 }
             };
@@ -986,14 +967,12 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
             parts.push(decide_subject(abs.clone(), matched, floor_check));
         }
-        Kind::Write | Kind::Edit => {
-            // Every path field the tool may write through.
-            let fields: Vec<String> = ["notebook_path", "file_path", "path"].iter().filter_map(|k| s(k)).collect();
+        Request::Write { paths: fields, new_text } => {
             let path = fields.first().cloned().unwrap_or_default();
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
             let mut matched: Vec<&Rule> = Vec::new();
             let mut landings: Vec<String> = Vec::new();
-            for field in &fields {
+            for field in fields {
                 for p in resolved_file_paths(field, ctx, &action.cwd) {
                     for r in matching(rules, &view, Subject::File(&p)) {
                         if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
@@ -1008,12 +987,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
             matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
             if let Some(p) = landings.iter().find(|p| is_startup_file(p, ctx.home.as_deref())) {
-                let text: Vec<&str> = ["content", "new_string", "new_source"]
-                    .iter()
-                    .filter_map(|k| action.args.get(*k).and_then(|v| v.as_str()))
-                    .collect();
-                let edits_text = action.args.get("edits").map(|e| e.to_string()).unwrap_or_default();
-                if text.iter().any(|t| defines_gate(t)) || defines_gate(&edits_text) {
+                if new_text.iter().any(|t| defines_gate(t)) {
                     let why = format!("this defines `gate` in the shell start-up file {p}, which shadows gate");
                     parts.push(built_in_deny(abs.clone(), "gate-shadow", why));
                 }
@@ -1023,7 +997,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             // The user's edit mode stands in only where nothing but "not
             // read-only" asks: a rule's ask or deny keeps its decision.
             if let Some(scope) = &ctx.edits {
-                match edits::check(action, &fields, scope, &env) {
+                match edits::check(action, fields, scope, &env) {
                     edits::ModeCheck::NotInMode => {}
                     edits::ModeCheck::Asks { mode, why } => {
                         if part.basis == Basis::Default {
@@ -1052,19 +1026,16 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             ask_for_hard_links(&mut part, &landings, ctx);
             parts.push(part);
         }
-        Kind::Fetch => {
-            let url = s("url").unwrap_or_default();
-            let domain = domain_of(&url);
-            let matched = matching(rules, &view, Subject::Url { url: &url, domain: &domain });
+        Request::Fetch { url } => {
+            let domain = domain_of(url);
+            let matched = matching(rules, &view, Subject::Url { url, domain: &domain });
             parts.push(decide_subject(
                 target.clone(),
                 matched,
                 Check::Unsafe { reason: format!("{} reaches the network", action.tool) },
             ));
         }
-        Kind::Mcp => {
-            let mut it = action.tool.splitn(3, "__");
-            let (_, server, tool) = (it.next(), it.next().unwrap_or(""), it.next().unwrap_or(""));
+        Request::Mcp { server, tool } => {
             let matched = matching(rules, &view, Subject::Mcp { server, tool });
             parts.push(decide_subject(
                 action.tool.clone(),
@@ -1072,7 +1043,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 Check::Unsafe { reason: format!("MCP tool {} may do anything", action.tool) },
             ));
         }
-        Kind::Agent => parts.push(decide_subject(
+        Request::Subagent => parts.push(decide_subject(
             target.clone(),
             Vec::new(),
             Check::Safe {
@@ -1080,17 +1051,19 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 reason: "starting a subagent runs nothing; its tool calls are gated one by one".into(),
             },
         )),
-        Kind::Other => {
-            let floor_check = if INTERNAL_TOOLS.contains(&action.tool.as_str()) {
-                Check::Safe {
-                    entry: "floor:agent-internal".into(),
-                    reason: format!("{} only changes the agent's own state", action.tool),
-                }
-            } else {
-                Check::Unsafe { reason: format!("gate does not know what {} does", action.tool) }
-            };
-            parts.push(decide_subject(action.tool.clone(), Vec::new(), floor_check));
-        }
+        Request::Internal => parts.push(decide_subject(
+            action.tool.clone(),
+            Vec::new(),
+            Check::Safe {
+                entry: "floor:agent-internal".into(),
+                reason: format!("{} only changes the agent's own state", action.tool),
+            },
+        )),
+        Request::Unknown => parts.push(decide_subject(
+            action.tool.clone(),
+            Vec::new(),
+            Check::Unsafe { reason: format!("gate does not know what {} does", action.tool) },
+        )),
     }
     // Whole-action rules join every part.
     if let Some(top) = whole.first() {

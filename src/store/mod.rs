@@ -399,6 +399,36 @@ impl Store {
             .map_err(|e| self.sq(e))
     }
 
+    /// The newest decision row for the same call (session, tool and
+    /// arguments as stored) that no outcome row follows yet: how an outcome
+    /// finds its decision when the agent sends no tool_use_id.
+    pub fn open_decision_for(&self, action: &crate::action::Action) -> Result<Option<Receipt>, StoreError> {
+        self.same_call(action, "", 0)
+    }
+
+    /// A human's approval (`approved`) since `since_ms` of the same call that
+    /// has not run yet.
+    pub fn recent_approval(&self, action: &crate::action::Action, since_ms: i64) -> Result<Option<Receipt>, StoreError> {
+        self.same_call(action, " AND d.decision = 'approved'", since_ms)
+    }
+
+    fn same_call(&self, action: &crate::action::Action, and: &str, since_ms: i64) -> Result<Option<Receipt>, StoreError> {
+        let args = crate::redact::mask_json(&action.args).to_string();
+        let sql = format!(
+            "SELECT * FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.tool = ?2 AND d.args = ?3
+             AND d.ts >= ?4{and}
+             AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq AND o.kind = 'outcome')
+             ORDER BY d.seq DESC LIMIT 1"
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .and_then(|mut st| {
+                st.query_row(rusqlite::params![action.session_id, action.tool, args, since_ms], Receipt::from_row)
+                    .optional()
+            })
+            .map_err(|e| self.sq(e))
+    }
+
     /// Visit matching rows in seq order, one at a time (constant memory).
     pub fn for_each<F>(&self, filter: &Filter, mut f: F) -> Result<(), StoreError>
     where

@@ -91,7 +91,7 @@ pub fn watch(env: &TestEnv) -> Tmux {
 }
 
 /// Start a hook in the background with this payload.
-fn spawn_hook(env: &TestEnv, payload: &Value, extra_env: &[(&str, &str)]) -> Child {
+pub(crate) fn spawn_hook(env: &TestEnv, payload: &Value, extra_env: &[(&str, &str)]) -> Child {
     let mut c = env.cmd(&["hook"]);
     for (k, v) in extra_env {
         c.env(k, v);
@@ -372,12 +372,12 @@ fn check_ask_prompts_on_a_real_terminal_and_records_the_answer() {
 }
 
 /// An inbox heartbeat without a terminal: for tests that answer from the CLI.
-struct FakeInbox {
+pub(crate) struct FakeInbox {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl FakeInbox {
-    fn open(env: &TestEnv) -> FakeInbox {
+    pub(crate) fn open(env: &TestEnv) -> FakeInbox {
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let beat = env.gate_home().join("watch.heartbeat");
         std::fs::write(&beat, "test").unwrap();

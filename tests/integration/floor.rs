@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use gate::action::{Action, Agent, Kind};
+use gate::action::{Action, Agent};
 use gate::policy::{self, Decision};
 
 use crate::util::TestEnv;
@@ -26,7 +26,7 @@ struct Case {
 }
 
 pub(crate) fn shell(cmd: &str, cwd: &str) -> Action {
-    gate::cmd::check::shell_action(cmd, cwd)
+    gate::engine::shell_action(cmd, cwd)
 }
 
 /// Decide with the default policy and a real disk probe, as the hook does.
@@ -45,22 +45,10 @@ pub(crate) fn decide(action: &Action, home: &str) -> policy::Evaluation {
     policy::explain(action, &ctx)
 }
 
-/// The action for one of Claude's own tools.
+/// The action for one of Claude's own tools, as its adapter makes it.
 fn file_tool(name: &str, input: serde_json::Value, cwd: &str) -> Action {
-    Action {
-        agent: Agent::ClaudeCode,
-        session_id: "s".into(),
-        tool_use_id: None,
-        tool: name.into(),
-        kind: gate::hook::claude::kind_of(name),
-        target: None,
-        args: input,
-        cwd: cwd.to_string(),
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-        shell: gate::action::Shell::Bash,
-    }
+    let claude = gate::hook::adapter(Agent::ClaudeCode).unwrap();
+    gate::engine::tool_action(claude, name, input, cwd).unwrap()
 }
 
 fn scratch_repo(env: &TestEnv) -> String {
@@ -202,7 +190,6 @@ fn file_tools_ask_on_secrets_and_pass_otherwise() {
         ("TodoWrite", serde_json::json!({"todos": []}), Decision::Allow),
         ("Frobnicate", serde_json::json!({}), Decision::Ask),
     ];
-    let _ = Kind::Read;
     for (name, input, want) in cases {
         let v = decide(&tool(name, input.clone()), &home).verdict;
         assert_eq!(v.decision, *want, "{name} {input}: {}", v.reason);
@@ -267,7 +254,7 @@ mod properties {
             let probe = NoProbe;
             let set = PolicySet::default();
             let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], probe: &probe, policy: &set, edits: None };
-            let action = gate::cmd::check::shell_action(&line, "/home/u/p");
+            let action = gate::engine::shell_action(&line, "/home/u/p");
             let eval = policy::explain(&action, &ctx);
             let analysis = gate::shell::analyze(&line);
             if !analysis.is_fully_understood() {

@@ -2,6 +2,7 @@
 
 mod util;
 
+mod adapters;
 pub mod ask;
 mod cli;
 mod e2e_claude;

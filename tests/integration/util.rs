@@ -82,6 +82,20 @@ impl TestEnv {
         v
     }
 
+    /// A payload captured from another agent (`codex-0.169.0/PreToolUse-Bash-rm`),
+    /// with its cwd moved into this env's project and its transcript dropped.
+    pub fn agent_fixture(&self, name: &str) -> Value {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(format!("{name}.json"));
+        let mut v: Value = serde_json::from_str(&std::fs::read_to_string(&path).expect("fixture")).expect("json");
+        if v.get("cwd").is_some() {
+            v["cwd"] = Value::String(self.project().to_string_lossy().into_owned());
+        }
+        if v.get("transcript_path").is_some() {
+            v["transcript_path"] = Value::Null;
+        }
+        v
+    }
+
     /// Rows of the receipt, via the sqlite3 command-line shell.
     pub fn sqlite3(&self, sql: &str) -> String {
         let out = Command::new("sqlite3").arg(self.db_path()).arg(sql).output().expect("sqlite3 must be installed");

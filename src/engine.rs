@@ -1,0 +1,56 @@
+//! The decision as a library: load the policy layers for a working
+//! directory and decide one action. The hook, `gate check`, `gate doctor`,
+//! the tests, the benchmarks and the fuzz targets all call this, so they
+//! cannot disagree. It reads the policy files and the disk (through the
+//! probe), and writes nothing.
+
+use serde_json::{json, Value};
+
+use crate::action::{Action, Agent, HookEvent};
+use crate::config::Loaded;
+use crate::hook::{self, Adapter, HookError};
+use crate::paths::Paths;
+use crate::policy::{self, Evaluation};
+
+/// Load the policy layers for the action's cwd and decide it.
+pub fn decide(paths: &Paths, action: &Action) -> (Evaluation, Loaded) {
+    if let Some(f) = crate::cache::floor(paths) {
+        crate::floor::install(f);
+    }
+    let loaded = crate::config::load(paths, &action.cwd);
+    let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone()).with_cwd(&action.cwd);
+    // Only the agent's file edits can follow its edit mode.
+    let edits = matches!(action.request, crate::action::Request::Write { .. }).then(|| {
+        let (follow, origin) = loaded.accept_edits();
+        policy::edits::EditScope { follow, origin, root: probe.work_tree(&action.cwd) }
+    });
+    let ctx = policy::Context {
+        home: loaded.macros.home.clone(),
+        gate_dirs: loaded.macros.gate_dirs.clone(),
+        probe: &probe,
+        policy: &loaded.set,
+        edits,
+    };
+    let eval = policy::explain(action, &ctx);
+    (eval, loaded)
+}
+
+/// The action `agent` would send gate before running `tool` with `input`
+/// in `cwd`, parsed by the agent's own adapter.
+pub fn tool_action(agent: &dyn Adapter, tool: &str, input: Value, cwd: &str) -> Result<Action, HookError> {
+    match agent.parse(agent.pre_tool_payload("gate-check", tool, input, cwd))? {
+        HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => Ok(action),
+        _ => Err(HookError::Shape(format!("{}'s sample payload is not a tool call", agent.agent().as_str()))),
+    }
+}
+
+/// The action `agent` would send for its shell tool running `command`.
+pub fn shell_action_for(agent: &dyn Adapter, command: &str, cwd: &str) -> Result<Action, HookError> {
+    tool_action(agent, agent.shell_tool(), json!({ "command": command }), cwd)
+}
+
+/// The action Claude Code would send for its Bash tool running `command`.
+pub fn shell_action(command: &str, cwd: &str) -> Action {
+    let claude = hook::adapter(Agent::ClaudeCode).expect("the Claude Code adapter is built in");
+    shell_action_for(claude, command, cwd).expect("a Bash payload with a string command always parses")
+}
