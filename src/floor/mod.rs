@@ -338,14 +338,18 @@ impl Floor {
             }
         }
         // A hard link is the same file under another name: one to a key in
-        // ~/.ssh reads the key, whatever it is called.
+        // ~/.ssh, or to a `.env`, reads the secret whatever it is called.
+        // The other names of a file cannot all be found, so any file with
+        // more than one is read as if it could be a secret.
         for p in &candidates {
-            if env.probe.hard_links(p) > 1 {
-                match env.probe.other_name_in(p, &dirs) {
-                    Ok(None) => {}
-                    Ok(Some(other)) => return Some(format!("{p} is a hard link to {other}, which holds secrets")),
-                    Err(why) => return Some(format!("{p} has other hard links, and gate cannot rule out a secret: {why}")),
-                }
+            let n = env.probe.hard_links(p);
+            if n > 1 {
+                return Some(match env.probe.other_name_in(p, &dirs) {
+                    Ok(Some(other)) => format!("{p} is a hard link to {other}, which holds secrets"),
+                    Ok(None) | Err(_) => format!(
+                        "{p} has {n} hard links: it is the same file under names gate cannot all find, any of which may be a secret"
+                    ),
+                });
             }
         }
         None

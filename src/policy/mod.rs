@@ -386,9 +386,9 @@ fn joined(path: &str, cwd: &str, home: Option<&str>) -> String {
     format!("{}/{path}", cwd.trim_end_matches('/'))
 }
 
-/// Files an agent must never change, under the home directory (and, for
-/// the `project_` ones, the working directory), walked for another name of
-/// a hard-linked file: a write through a link changes them under any name.
+/// Files an agent must never change, under the home directory, walked for
+/// another name of a hard-linked file: a write through a link changes them
+/// under any name.
 const LINK_GUARDED_HOME: &[&str] = &[
     ".claude.json",
     ".mcp.json",
@@ -400,23 +400,53 @@ const LINK_GUARDED_HOME: &[&str] = &[
     ".claude/CLAUDE.md",
     ".codex/hooks.json",
     ".codex/config.toml",
+    ".codex/rules",
     ".gemini/settings.json",
+    ".gemini/policies",
+    ".gemini/trustedFolders.json",
     ".cursor/hooks.json",
     ".cursor/mcp.json",
     ".copilot/hooks",
     ".hermes/config.yaml",
+    ".hermes/shell-hooks-allowlist.json",
 ];
-const LINK_GUARDED_PROJECT: &[&str] =
-    &[".claude/settings.json", ".claude/settings.local.json", ".mcp.json", ".gemini/settings.json", ".cursor/hooks.json"];
+
+/// The same for a project: under every directory from the working
+/// directory up (the deny rules match these at any depth).
+const LINK_GUARDED_PROJECT: &[&str] = &[
+    ".claude/settings.json",
+    ".claude/settings.local.json",
+    ".claude/agents",
+    ".claude/skills",
+    ".claude/commands",
+    ".mcp.json",
+    ".codex/hooks.json",
+    ".codex/config.toml",
+    ".gemini/settings.json",
+    ".gemini/policies",
+    ".cursor/hooks.json",
+    ".cursor/mcp.json",
+    ".github/hooks",
+];
 
 /// Where another name of a hard-linked file would make a write to it one
-/// that a deny rule stops: gate's directories and the agents' hook files.
+/// that a deny rule stops: gate's directories and the agents' hook files,
+/// in the home directory and in every directory from `cwd` up.
 fn link_guarded(ctx: &Context<'_>, cwd: &str) -> Vec<String> {
     let mut roots = ctx.gate_dirs.clone();
     if let Some(h) = ctx.home.as_deref() {
         roots.extend(LINK_GUARDED_HOME.iter().map(|r| format!("{}/{r}", h.trim_end_matches('/'))));
     }
-    roots.extend(LINK_GUARDED_PROJECT.iter().map(|r| format!("{}/{r}", cwd.trim_end_matches('/'))));
+    let mut dir = floor::normalize(cwd, "/", None);
+    loop {
+        roots.extend(LINK_GUARDED_PROJECT.iter().map(|r| format!("{}/{r}", dir.trim_end_matches('/'))));
+        match dir.rfind('/') {
+            Some(0) | None if dir == "/" => break,
+            Some(0) => dir = "/".into(),
+            Some(i) => dir.truncate(i),
+            None => break,
+        }
+    }
     roots
 }
 

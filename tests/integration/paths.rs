@@ -42,9 +42,14 @@ fn check(env: &TestEnv, command: &str) -> (String, String) {
 
 /// `gate hook` on a Claude Code PreToolUse payload: its permissionDecision.
 fn hook(env: &TestEnv, tool: &str, input: Value) -> String {
+    hook_in(env, "default", &env.project(), tool, input)
+}
+
+/// The same, in a permission mode and working directory.
+fn hook_in(env: &TestEnv, mode: &str, cwd: &std::path::Path, tool: &str, input: Value) -> String {
     let payload = json!({
-        "session_id": "s1", "transcript_path": "/dev/null", "cwd": env.project(),
-        "hook_event_name": "PreToolUse", "permission_mode": "default",
+        "session_id": "s1", "transcript_path": "/dev/null", "cwd": cwd,
+        "hook_event_name": "PreToolUse", "permission_mode": mode,
         "tool_name": tool, "tool_input": input, "tool_use_id": "t1",
     });
     let mut child = env
@@ -247,4 +252,106 @@ fn recursive_searches_see_inside_tool_directories() {
     for (cmd, want) in cases {
         assert_eq!(check(&env, cmd).0, *want, "{cmd}");
     }
+}
+
+/// `gate check --json --cwd DIR`: (decision, rule id).
+fn check_in(env: &TestEnv, cwd: &std::path::Path, command: &str) -> (String, String) {
+    let cwd = cwd.to_string_lossy();
+    let out = env.cmd(&["check", "--json", "--cwd", &cwd, "--", command]).env("PATH", path_var(env)).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "check {command}: {}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    (v["decision"].as_str().unwrap().to_string(), v["rule"]["id"].as_str().unwrap_or("-").to_string())
+}
+
+/// Red-team regression: a symlink whose target is not UTF-8 is followed as
+/// the kernel follows it, so `cfg -> \xff -> ~/.claude` is still Claude's
+/// settings directory and `g -> \xfd -> GATE_HOME` still gate's.
+#[test]
+fn links_whose_targets_are_not_utf8_are_still_followed() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let env = world();
+    let (h, p) = (env.home(), env.project());
+    std::fs::create_dir_all(h.join(".claude")).unwrap();
+    std::fs::write(h.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::create_dir_all(h.join(".aws")).unwrap();
+    std::fs::write(h.join(".aws/credentials"), "aws_secret_access_key = x").unwrap();
+    let raw = |b: &[u8]| p.join(OsStr::from_bytes(b));
+    symlink(OsStr::from_bytes(b"\xff"), p.join("cfg")).unwrap();
+    symlink(h.join(".claude"), raw(b"\xff")).unwrap();
+    symlink(OsStr::from_bytes(b"\xfe"), p.join("cloud")).unwrap();
+    symlink(h.join(".aws"), raw(b"\xfe")).unwrap();
+    symlink(OsStr::from_bytes(b"\xfd"), p.join("g")).unwrap();
+    symlink(env.gate_home(), raw(b"\xfd")).unwrap();
+    std::process::Command::new("git").args(["init", "-q"]).current_dir(&p).status().unwrap();
+    let write = |path: &str| json!({"file_path": p.join(path), "content": "{}"});
+    assert_eq!(hook_in(&env, "acceptEdits", &p, "Write", write("cfg/settings.json")), "deny");
+    assert_eq!(hook_in(&env, "acceptEdits", &p, "Write", write("g/policy.toml")), "deny");
+    assert_eq!(hook(&env, "Read", json!({"file_path": p.join("cloud/credentials")})), "ask");
+    assert_eq!(hook(&env, "Read", json!({"file_path": p.join("g/gate.db")})), "ask");
+    for (cmd, want, rule) in [
+        ("echo {} > cfg/settings.json", "deny", "no-agent-hook-settings"),
+        ("cat cloud/credentials", "ask", "-"),
+        ("grep -r aws_secret cloud/", "ask", "-"),
+    ] {
+        assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+}
+
+/// Red-team regression: a hard link to a secret matched by name (`.env`,
+/// `~/.npmrc`), or tracked by git in place of a committed file, is read as
+/// the secret; a hard link to a project's hook files is written as them.
+#[test]
+fn every_hard_link_is_judged_as_a_possible_secret_or_hook_file() {
+    let env = world();
+    let (h, p) = (env.home(), env.project());
+    let git = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .args(args)
+            .current_dir(&p)
+            .env("HOME", &h)
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .status()
+            .unwrap();
+        assert!(ok.success(), "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    std::fs::write(p.join(".env"), "AWS_SECRET=hunter2").unwrap();
+    std::fs::hard_link(p.join(".env"), p.join("notes.txt")).unwrap();
+    std::fs::write(h.join(".npmrc"), "//registry/:_authToken=x").unwrap();
+    std::fs::hard_link(h.join(".npmrc"), p.join("registry.txt")).unwrap();
+    // A committed placeholder, replaced in the work tree by a link to a key.
+    std::fs::create_dir_all(h.join(".ssh")).unwrap();
+    std::fs::write(h.join(".ssh/id_ed25519"), "PRIVATE KEY").unwrap();
+    std::fs::write(p.join("deploy_key.txt"), "placeholder").unwrap();
+    git(&["add", "deploy_key.txt"]);
+    git(&["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "x"]);
+    std::fs::remove_file(p.join("deploy_key.txt")).unwrap();
+    std::fs::hard_link(h.join(".ssh/id_ed25519"), p.join("deploy_key.txt")).unwrap();
+    // Hard links to the project's own hook files, from inside the tree.
+    std::fs::create_dir_all(p.join(".claude/agents")).unwrap();
+    std::fs::create_dir_all(p.join("sub")).unwrap();
+    std::fs::write(p.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::write(p.join(".claude/agents/a.md"), "agent").unwrap();
+    std::fs::hard_link(p.join(".claude/settings.json"), p.join("sub/cfg.json")).unwrap();
+    std::fs::hard_link(p.join(".claude/agents/a.md"), p.join("agent-notes.md")).unwrap();
+    for (cmd, want, rule) in [
+        ("cat notes.txt", "ask", "-"),
+        ("head registry.txt", "ask", "-"),
+        ("rg SECRET", "ask", "-"),
+        ("rg -g '*.txt' SECRET", "ask", "-"),
+        ("git diff", "ask", "-"),
+        ("git grep -h -e .", "ask", "-"),
+        ("echo x > agent-notes.md", "deny", "no-agent-hook-files"),
+    ] {
+        assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
+    }
+    assert_eq!(check_in(&env, &p.join("sub"), "echo x > cfg.json").0, "deny");
+    assert_eq!(hook(&env, "Read", json!({"file_path": p.join("notes.txt")})), "ask");
+    assert_eq!(hook(&env, "Grep", json!({"pattern": "SECRET", "path": p})), "ask");
+    assert_eq!(hook(&env, "Grep", json!({"pattern": "SECRET", "path": p, "glob": "*.txt"})), "ask");
+    let edit = json!({"file_path": p.join("agent-notes.md"), "old_string": "agent", "new_string": "x"});
+    assert_eq!(hook_in(&env, "acceptEdits", &p, "Edit", edit), "deny");
+    let write = json!({"file_path": p.join("sub/cfg.json"), "content": "{}"});
+    assert_eq!(hook_in(&env, "acceptEdits", &p.join("sub"), "Write", write), "deny");
 }
