@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build and install gate, then hook it into every supported agent found on
-# this machine (today: Claude Code). Safe to run again: both steps are
-# idempotent.
+# this machine (Claude Code, Codex CLI, Gemini CLI), and check each with
+# `gate doctor`. Safe to run again: every step is idempotent.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -24,4 +24,11 @@ esac
 
 # Hooks use the absolute path of this binary, so PATH does not matter to the agents.
 "$bin" install
-echo "install.sh: done. Open \`gate log\` after your next agent session."
+echo
+# Which agents are protected, which are not (and why), with a self-test of each adapter.
+if "$bin" doctor; then
+  echo "install.sh: done. Open \`gate log\` after your next agent session."
+else
+  echo "install.sh: gate is installed, but an agent above is not protected; see \`gate doctor\`." >&2
+  exit 1
+fi

@@ -111,3 +111,109 @@ fn the_ready_to_paste_config_matches_what_install_writes() {
         assert_eq!(e["hooks"][0]["timeout"], 900);
     }
 }
+
+/// `gate install codex`: hooks.json entries, the trust entries Codex needs
+/// (beside the user's own config, comments kept), idempotent, and undone by
+/// `gate uninstall codex`.
+#[test]
+fn codex_install_writes_hooks_and_their_trust_and_uninstall_undoes_both() {
+    let env = TestEnv::new();
+    let dir = env.home().join(".codex");
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = "# my settings\nmodel = \"gpt-5.5\"\n\n[features]\nplugins = false\n";
+    std::fs::write(dir.join("config.toml"), config).unwrap();
+    let out = env.run(&["install", "codex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("codex: trusted gate's 3 hooks"), "{}", stdout(&out));
+    let hooks: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("hooks.json")).unwrap()).unwrap();
+    let command = format!("{GATE} hook --agent codex");
+    for event in ["PreToolUse", "PermissionRequest", "PostToolUse"] {
+        assert_eq!(
+            hooks["hooks"][event],
+            json!([{"matcher": "*", "hooks": [{"type": "command", "command": command, "timeout": 900}]}]),
+            "{event}"
+        );
+    }
+    let text = std::fs::read_to_string(dir.join("config.toml")).unwrap();
+    assert!(text.starts_with(config), "the user's config is kept as written:\n{text}");
+    let doc: toml::Table = text.parse().unwrap();
+    let state = doc["hooks"]["state"].as_table().unwrap();
+    let key = format!("{}:pre_tool_use:0:0", dir.join("hooks.json").display());
+    assert!(state[&key]["trusted_hash"].as_str().unwrap().starts_with("sha256:"), "{text}");
+    assert_eq!(state.len(), 3);
+    // Doctor agrees it is hooked and trusted.
+    let doctor: Value = serde_json::from_str(&stdout(&env.run(&["doctor", "--json"]))).unwrap();
+    let codex = doctor["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "codex").unwrap().clone();
+    assert_eq!(codex["extra"], "trusted", "{codex}");
+    assert_eq!(codex["protected"], true, "{codex}");
+    // Again: nothing changes.
+    let again = env.run(&["install", "codex"]);
+    assert!(stdout(&again).contains("already trusted"), "{}", stdout(&again));
+    assert_eq!(std::fs::read_to_string(dir.join("config.toml")).unwrap(), text);
+    // A hook edited by hand loses its trust; doctor says so.
+    let mut edited = hooks.clone();
+    edited["hooks"]["PreToolUse"][0]["hooks"][0]["timeout"] = json!(30);
+    std::fs::write(dir.join("hooks.json"), edited.to_string()).unwrap();
+    let doctor = env.run(&["doctor"]);
+    assert_eq!(doctor.status.code(), Some(1));
+    assert!(stdout(&doctor).contains("Codex does not trust gate's PreToolUse hook"), "{}", stdout(&doctor));
+    // Uninstall removes the entries and their trust, and nothing else.
+    env.run(&["install", "codex"]);
+    let out = env.run(&["uninstall", "codex"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(dir.join("config.toml")).unwrap().trim_end(), config.trim_end());
+    let hooks: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("hooks.json")).unwrap()).unwrap();
+    assert_eq!(hooks, json!({}));
+}
+
+/// `gate install gemini`: BeforeTool/AfterTool entries with a millisecond
+/// timeout, and the policy that makes gate's allow final; both undone.
+#[test]
+fn gemini_install_writes_hooks_and_policy_and_uninstall_undoes_both() {
+    let env = TestEnv::new();
+    let dir = env.home().join(".gemini");
+    std::fs::create_dir_all(&dir).unwrap();
+    let original = json!({"security": {"auth": {"selectedType": "gemini-api-key"}}});
+    std::fs::write(dir.join("settings.json"), original.to_string()).unwrap();
+    let out = env.run(&["install", "gemini"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap();
+    let command = format!("{GATE} hook --agent gemini");
+    for event in ["BeforeTool", "AfterTool"] {
+        assert_eq!(
+            s["hooks"][event],
+            json!([{"matcher": ".*", "hooks": [{"name": "gate", "type": "command", "command": command, "timeout": 900000}]}])
+        );
+    }
+    assert_eq!(s["security"], original["security"]);
+    let policy = std::fs::read_to_string(dir.join("policies/gate.toml")).unwrap();
+    assert!(policy.contains("argsPattern = \".*\""), "{policy}");
+    // The pre-install backup survives a second install.
+    env.run(&["install", "gemini"]);
+    let backup: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json.gate-backup")).unwrap()).unwrap();
+    assert_eq!(backup, original);
+    let out = env.run(&["uninstall", "gemini"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let s: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("settings.json")).unwrap()).unwrap();
+    assert_eq!(s, original);
+    assert!(!dir.join("policies/gate.toml").exists());
+}
+
+/// GEMINI_CLI_HOME stands in for HOME, as Gemini reads it; CODEX_HOME is Codex's directory.
+#[test]
+fn agents_directories_move_with_their_variables() {
+    let env = TestEnv::new();
+    let elsewhere = env.dir.path().join("elsewhere");
+    let out = env
+        .cmd(&["install", "gemini"])
+        .env("GEMINI_CLI_HOME", &elsewhere)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(elsewhere.join(".gemini/settings.json").exists());
+    let out = env.cmd(&["install", "codex"]).env("CODEX_HOME", elsewhere.join("cx")).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(elsewhere.join("cx/hooks.json").exists() && elsewhere.join("cx/config.toml").exists());
+    assert!(!env.home().join(".gemini").exists() && !env.home().join(".codex").exists());
+}
