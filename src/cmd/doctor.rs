@@ -15,12 +15,8 @@ use serde_json::{json, Value};
 
 use super::install;
 use crate::hook::install::Extra;
-use crate::hook::{Adapter, ADAPTERS};
+use crate::hook::{Adapter, HookShape, ADAPTERS};
 use crate::term::Paint;
-
-/// Agents gate knows of but has no adapter for yet: (name, program, directory under HOME).
-const NOT_YET: &[(&str, &str, &str)] =
-    &[("cursor", "cursor-agent", ".cursor"), ("copilot", "copilot", ".copilot"), ("hermes", "hermes", ".hermes")];
 
 pub fn run(json_out: bool) -> anyhow::Result<ExitCode> {
     let paint = Paint(!json_out && crate::term::colour_stdout());
@@ -33,15 +29,6 @@ pub fn run(json_out: bool) -> anyhow::Result<ExitCode> {
             unprotected.push(a.names()[0].to_string());
         }
         reports.push(r);
-    }
-    for (name, program, dir) in NOT_YET {
-        let home = std::env::var_os("HOME").map(PathBuf::from);
-        let installed = on_path(program).is_some() || home.is_some_and(|h| h.join(dir).is_dir());
-        if installed {
-            unprotected.push(name.to_string());
-        }
-        reports.push(json!({"agent": name, "installed": installed, "protected": false,
-                            "problems": ["gate has no adapter for this agent yet"]}));
     }
     if json_out {
         println!("{}", serde_json::to_string_pretty(&json!({"agents": reports, "unprotected": unprotected}))?);
@@ -64,10 +51,6 @@ pub fn run(json_out: bool) -> anyhow::Result<ExitCode> {
     Ok(if unprotected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn on_path(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
-}
 
 /// Run `program --version` for at most a few seconds; the first line.
 fn version_of(program: &Path) -> Option<String> {
@@ -102,10 +85,18 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
     let version = program.as_deref().and_then(version_of);
     let mut problems: Vec<String> = Vec::new();
     let settings_path = install::settings_path(&spec).ok();
-    let settings: Option<Value> = settings_path
-        .as_deref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .and_then(|t| serde_json::from_str(&t).ok());
+    let text = settings_path.as_deref().and_then(|p| std::fs::read_to_string(p).ok());
+    let settings: Option<Value> = match spec.shape {
+        // A YAML config: gate's own block, read back as handlers.
+        HookShape::Yaml => text.as_deref().map(|t| {
+            let hooks: serde_json::Map<String, Value> = install::yaml_hooked(t)
+                .into_iter()
+                .map(|(event, command, timeout)| (event, json!([{"command": command, "timeout": timeout}])))
+                .collect();
+            json!({ "hooks": hooks })
+        }),
+        _ => text.as_deref().and_then(|t| serde_json::from_str(t).ok()),
+    };
     let handlers = settings.as_ref().map(|s| install::gate_handlers(s, name)).unwrap_or_default();
     let hooked: Vec<&str> =
         spec.events.iter().copied().filter(|e| handlers.iter().any(|(ev, ..)| ev == e)).collect();
@@ -116,18 +107,17 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
     }
     let this = exe.to_string_lossy().into_owned();
     for (event, _, _, h) in &handlers {
-        let cmd = h.get("command").and_then(Value::as_str).unwrap_or("");
+        let cmd = install::handler_command(h).unwrap_or("");
         let program = cmd.strip_suffix(&format!(" hook --agent {name}")).unwrap_or(cmd).trim().trim_matches('\'');
         let same = Path::new(program).canonicalize().ok() == exe.canonicalize().ok();
         if !same {
             problems.push(format!("the {event} hook runs {program}, not this gate ({this})"));
         }
-        let timeout = h.get("timeout").and_then(Value::as_u64).unwrap_or(0);
-        let secs = if spec.shape.timeout_ms { timeout / 1000 } else { timeout };
-        if secs < crate::broker::MAX_ASK_TIMEOUT_SECS {
+        let secs = install::handler_timeout_secs(&spec, h);
+        if secs < spec.timeout_secs {
             problems.push(format!(
-                "the {event} hook times out after {secs} s, before a question can expire ({} s); run `gate install {name}`",
-                crate::broker::MAX_ASK_TIMEOUT_SECS
+                "the {event} hook times out after {secs} s, before a question can be settled ({} s); run `gate install {name}`",
+                spec.max_wait_secs()
             ));
         }
     }
@@ -140,6 +130,16 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
                 Some(Ok(())) => extra = json!("trusted"),
                 Some(Err(why)) => problems.push(why),
                 None => {}
+            }
+        }
+        Extra::HermesConsent => {
+            let command = handlers.first().and_then(|(_, _, _, h)| install::handler_command(h)).unwrap_or("");
+            if !handlers.is_empty() && install::hermes_consented(&spec, command) {
+                extra = json!("consented (shell-hooks-allowlist.json)");
+            } else if !handlers.is_empty() {
+                problems.push(
+                    "Hermes skips gate's hooks silently until you consent to them; run `gate install hermes`".into(),
+                );
             }
         }
         Extra::GeminiPolicy => {
@@ -211,18 +211,22 @@ fn self_test(a: &dyn Adapter, exe: &Path) -> Vec<Value> {
 }
 
 fn answer_word(stdout: &str, code: i32) -> String {
-    if code == 2 {
-        return "deny".into();
-    }
-    if stdout.trim().is_empty() {
-        return if code == 0 { "nothing (allowed)".into() } else { format!("exit {code}") };
-    }
     let v: Value = serde_json::from_str(stdout.trim()).unwrap_or(Value::Null);
     let word = v["hookSpecificOutput"]["permissionDecision"]
         .as_str()
         .or(v["hookSpecificOutput"]["decision"]["behavior"].as_str())
+        .or(v["permissionDecision"].as_str())
+        .or(v["permission"].as_str())
         .or(v["decision"].as_str());
-    word.map(str::to_string).unwrap_or_else(|| format!("unreadable answer {stdout:?}"))
+    match word {
+        Some("block") => "deny".into(),
+        Some(w) => w.to_string(),
+        None if code == 2 => "deny".into(),
+        // Codex's PreToolUse and Hermes say nothing (or `{}`) on an allow.
+        None if code == 0 && (stdout.trim().is_empty() || v == json!({})) => "nothing (allowed)".into(),
+        None if stdout.trim().is_empty() => format!("exit {code}"),
+        None => format!("unreadable answer {stdout:?}"),
+    }
 }
 
 fn run_hook(exe: &Path, agent: &str, scratch: &Path, payload: &Value) -> (String, i32) {
@@ -265,7 +269,7 @@ fn print_report(r: &Value, p: Paint) {
         let hooked: Vec<&str> = r["hooked"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
         println!("         hooks    {s}: {}", if hooked.is_empty() { "none".to_string() } else { hooked.join(", ") });
     }
-    if let Some(e) = r["extra"].as_str() {
+    if let Some(e) = r["extra"].as_str().filter(|_| r["installed"] == true) {
         println!("         {e}");
     }
     for t in r["self_test"].as_array().into_iter().flatten() {

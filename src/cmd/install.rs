@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use anyhow::{bail, Context as _};
 use serde_json::{json, Map, Value};
 
-use crate::hook::install::{Extra, HOOK_TIMEOUT_SECS};
-use crate::hook::{Adapter, InstallSpec, ADAPTERS};
+use crate::hook::install::Extra;
+use crate::hook::{Adapter, HookShape, InstallSpec, ADAPTERS};
 
 fn home() -> Option<PathBuf> {
     std::env::var_os("HOME").filter(|h| !h.is_empty()).map(PathBuf::from)
@@ -107,6 +107,9 @@ fn install_one(a: &dyn Adapter, dry_run: bool) -> anyhow::Result<()> {
     let name = a.names()[0];
     let path = settings_path(&spec)?;
     let command = hook_command(name)?;
+    if spec.shape == HookShape::Yaml {
+        return install_yaml(&spec, &path, &command, name, dry_run);
+    }
     let before = read_settings(&path)?;
     let mut after = before.clone().unwrap_or_else(|| Value::Object(Map::new()));
     let changed = add_hooks(&mut after, &spec, &command, name)?;
@@ -133,6 +136,7 @@ fn install_one(a: &dyn Adapter, dry_run: bool) -> anyhow::Result<()> {
         Extra::None => {}
         Extra::CodexTrust => trust_codex_hooks(&spec, &path, &after, name)?,
         Extra::GeminiPolicy => write_gemini_policy(&spec)?,
+        Extra::HermesConsent => {}
     }
     Ok(())
 }
@@ -142,6 +146,10 @@ pub fn run_uninstall(agent: &str) -> anyhow::Result<ExitCode> {
     let spec = a.install_spec();
     let name = a.names()[0];
     let path = settings_path(&spec)?;
+    if spec.shape == HookShape::Yaml {
+        uninstall_yaml(&spec, &path, name)?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let Some(before) = read_settings(&path)? else {
         println!("{name}: {} does not exist; nothing to remove", path.display());
         return Ok(ExitCode::SUCCESS);
@@ -163,6 +171,7 @@ pub fn run_uninstall(agent: &str) -> anyhow::Result<ExitCode> {
         Extra::None => {}
         Extra::CodexTrust => untrust_codex_hooks(&spec, &path, &before, name)?,
         Extra::GeminiPolicy => remove_gemini_policy(&spec)?,
+        Extra::HermesConsent => {}
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -192,46 +201,93 @@ fn read_settings(path: &Path) -> anyhow::Result<Option<Value>> {
 
 /// The timeout the agent reads, in its unit.
 fn timeout_value(spec: &InstallSpec) -> Value {
-    if spec.shape.timeout_ms {
-        json!(HOOK_TIMEOUT_SECS * 1000)
-    } else {
-        json!(HOOK_TIMEOUT_SECS)
+    match spec.shape {
+        HookShape::Nested { timeout_ms: true, .. } => json!(spec.timeout_secs * 1000),
+        _ => json!(spec.timeout_secs),
     }
+}
+
+/// The key a handler's command sits under (`command`, or Copilot's `bash`).
+pub fn handler_command(h: &Value) -> Option<&str> {
+    h.get("command").or_else(|| h.get("bash")).and_then(Value::as_str)
+}
+
+/// A handler's timeout as written, and its unit's divisor to seconds.
+pub fn handler_timeout_secs(spec: &InstallSpec, h: &Value) -> u64 {
+    let (key, per_sec) = match spec.shape {
+        HookShape::Nested { timeout_ms, .. } => ("timeout", if timeout_ms { 1000 } else { 1 }),
+        HookShape::Flat { timeout_key, .. } => (timeout_key, 1),
+        HookShape::Yaml => ("timeout", 1),
+    };
+    h.get(key).and_then(Value::as_u64).unwrap_or(0) / per_sec
 }
 
 /// gate's hook entry for one event.
 fn entry(spec: &InstallSpec, command: &str) -> Value {
     let mut hook = Map::new();
-    if spec.shape.named {
-        hook.insert("name".into(), json!("gate"));
+    match spec.shape {
+        HookShape::Nested { matcher, named, .. } => {
+            if named {
+                hook.insert("name".into(), json!("gate"));
+            }
+            hook.insert("type".into(), json!("command"));
+            hook.insert("command".into(), json!(command));
+            hook.insert("timeout".into(), timeout_value(spec));
+            json!({ "matcher": matcher, "hooks": [Value::Object(hook)] })
+        }
+        HookShape::Flat { command_key, timeout_key, typed, fail_closed } => {
+            if typed {
+                hook.insert("type".into(), json!("command"));
+            }
+            hook.insert(command_key.into(), json!(command));
+            hook.insert(timeout_key.into(), timeout_value(spec));
+            if fail_closed {
+                hook.insert("failClosed".into(), json!(true));
+            }
+            Value::Object(hook)
+        }
+        HookShape::Yaml => Value::Null,
     }
-    hook.insert("type".into(), json!("command"));
-    hook.insert("command".into(), json!(command));
-    hook.insert("timeout".into(), timeout_value(spec));
-    json!({ "matcher": spec.shape.matcher, "hooks": [Value::Object(hook)] })
+}
+
+/// The handlers of one event's list: a nested group's `hooks`, or a flat entry itself.
+fn handlers_mut(group: &mut Value) -> Vec<&mut Value> {
+    if group.get("hooks").is_some_and(Value::is_array) {
+        group["hooks"].as_array_mut().map(|a| a.iter_mut().collect()).unwrap_or_default()
+    } else {
+        vec![group]
+    }
 }
 
 /// Add gate's entry to each event. Returns whether anything changed.
 pub fn add_hooks(settings: &mut Value, spec: &InstallSpec, command: &str, agent: &str) -> anyhow::Result<bool> {
     let root = settings.as_object_mut().context("settings are not a JSON object")?;
+    let mut changed = false;
+    if matches!(spec.shape, HookShape::Flat { .. }) && !root.contains_key("version") {
+        root.insert("version".into(), json!(1));
+        changed = true;
+    }
     let hooks = root.entry("hooks").or_insert_with(|| Value::Object(Map::new()));
     let hooks = hooks.as_object_mut().context("settings.hooks is not an object")?;
-    let mut changed = false;
+    let timeout_key = match spec.shape {
+        HookShape::Flat { timeout_key, .. } => timeout_key,
+        _ => "timeout",
+    };
     for event in spec.events {
         let groups = hooks.entry(event.to_string()).or_insert_with(|| Value::Array(Vec::new()));
         let groups = groups.as_array_mut().with_context(|| format!("settings.hooks.{event} is not an array"))?;
         let mut found = false;
         for group in groups.iter_mut() {
-            let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else { continue };
-            for e in entries.iter_mut() {
-                let Some(cmd) = e.get("command").and_then(Value::as_str) else { continue };
-                if !is_gate_command(cmd, agent) {
+            for h in handlers_mut(group) {
+                let Some(cmd) = handler_command(h).map(str::to_string) else { continue };
+                if !is_gate_command(&cmd, agent) {
                     continue;
                 }
                 found = true;
-                if cmd != command || e.get("timeout") != Some(&timeout_value(spec)) {
-                    e["command"] = json!(command);
-                    e["timeout"] = timeout_value(spec);
+                let key = if h.get("bash").is_some() { "bash" } else { "command" };
+                if cmd != command || h.get(timeout_key) != Some(&timeout_value(spec)) {
+                    h[key] = json!(command);
+                    h[timeout_key] = timeout_value(spec);
                     changed = true;
                 }
             }
@@ -248,12 +304,16 @@ pub fn add_hooks(settings: &mut Value, spec: &InstallSpec, command: &str, agent:
 pub fn remove_hooks(settings: &mut Value, agent: &str) -> usize {
     let mut removed = 0;
     let Some(hooks) = settings.get_mut("hooks").and_then(Value::as_object_mut) else { return 0 };
+    let is_gate = |h: &Value| handler_command(h).is_some_and(|c| is_gate_command(c, agent));
     for groups in hooks.values_mut() {
         let Some(groups) = groups.as_array_mut() else { continue };
+        let before = groups.len();
+        groups.retain(|g| !is_gate(g));
+        removed += before - groups.len();
         for group in groups.iter_mut() {
             let Some(entries) = group.get_mut("hooks").and_then(Value::as_array_mut) else { continue };
             let before = entries.len();
-            entries.retain(|e| !e.get("command").and_then(Value::as_str).is_some_and(|c| is_gate_command(c, agent)));
+            entries.retain(|e| !is_gate(e));
             removed += before - entries.len();
         }
         groups.retain(|g| g.get("hooks").and_then(Value::as_array).is_none_or(|e| !e.is_empty()));
@@ -273,8 +333,12 @@ pub fn gate_handlers<'a>(settings: &'a Value, agent: &str) -> Vec<(String, usize
     let Some(hooks) = settings.get("hooks").and_then(Value::as_object) else { return out };
     for (event, groups) in hooks {
         for (gi, group) in groups.as_array().into_iter().flatten().enumerate() {
-            for (hi, h) in group.get("hooks").and_then(Value::as_array).into_iter().flatten().enumerate() {
-                if h.get("command").and_then(Value::as_str).is_some_and(|c| is_gate_command(c, agent)) {
+            let handlers: Vec<&Value> = match group.get("hooks").and_then(Value::as_array) {
+                Some(a) => a.iter().collect(),
+                None => vec![group],
+            };
+            for (hi, h) in handlers.into_iter().enumerate() {
+                if handler_command(h).is_some_and(|c| is_gate_command(c, agent)) {
                     out.push((event.clone(), gi, hi, h));
                 }
             }
@@ -543,6 +607,209 @@ fn remove_gemini_policy(spec: &InstallSpec) -> anyhow::Result<()> {
         Err(_) => {}
     }
     Ok(())
+}
+
+/// The first and last lines of the block gate owns in a YAML config.
+const YAML_BEGIN: &str = "# gate: begin (written by `gate install`; `gate uninstall` removes this block)";
+const YAML_END: &str = "# gate: end";
+
+/// gate's `hooks:` block for a YAML config (Hermes). Hermes splits the
+/// command with shlex and runs it without a shell, which the quoting of
+/// [`hook_command`] suits.
+fn yaml_block(spec: &InstallSpec, command: &str) -> String {
+    let quoted = serde_json::to_string(command).unwrap_or_default();
+    let mut out = format!("{YAML_BEGIN}\nhooks:\n");
+    for event in spec.events {
+        out.push_str(&format!("  {event}:\n    - matcher: \".*\"\n      command: {quoted}\n      timeout: {}\n", spec.timeout_secs));
+    }
+    out.push_str(YAML_END);
+    out.push('\n');
+    out
+}
+
+/// The text before, inside and after gate's block, if there is one.
+fn yaml_split(text: &str) -> Option<(&str, &str, &str)> {
+    let start = text.find(YAML_BEGIN)?;
+    let end = text[start..].find(YAML_END)? + start + YAML_END.len();
+    let end = if text[end..].starts_with('\n') { end + 1 } else { end };
+    Some((&text[..start], &text[start..end], &text[end..]))
+}
+
+/// The gate commands the YAML block hooks, per event: (event, command, timeout).
+pub fn yaml_hooked(text: &str) -> Vec<(String, String, u64)> {
+    let Some((_, block, _)) = yaml_split(text) else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut event = String::new();
+    for line in block.lines() {
+        let t = line.trim();
+        if line.starts_with("  ") && !line.starts_with("    ") && t.ends_with(':') {
+            event = t.trim_end_matches(':').to_string();
+        } else if let Some(c) = t.strip_prefix("command: ") {
+            let cmd = serde_json::from_str::<String>(c).unwrap_or_else(|_| c.to_string());
+            out.push((event.clone(), cmd, 0));
+        } else if let (Some(t), Some(last)) = (t.strip_prefix("timeout: "), out.last_mut()) {
+            last.2 = t.parse().unwrap_or(0);
+        }
+    }
+    out
+}
+
+fn install_yaml(spec: &InstallSpec, path: &Path, command: &str, name: &str, dry_run: bool) -> anyhow::Result<()> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let block = yaml_block(spec, command);
+    let current = text.as_deref().unwrap_or("");
+    let new_text = match yaml_split(current) {
+        Some((_, old, _)) if old == block => None,
+        Some((before, _, after)) => Some(format!("{before}{block}{after}")),
+        None if current.lines().any(|l| l.starts_with("hooks:")) => bail!(
+            "{}: already has a `hooks:` section, which gate will not rewrite; add these entries under it by hand, \
+             then run `gate install {name}` again to record your consent:\n{}",
+            path.display(),
+            block.lines().skip(2).take_while(|l| *l != YAML_END).collect::<Vec<_>>().join("\n")
+        ),
+        None => {
+            let sep = if current.is_empty() || current.ends_with('\n') { "" } else { "\n" };
+            Some(format!("{current}{sep}{block}"))
+        }
+    };
+    if dry_run {
+        match &new_text {
+            Some(t) => println!("{name}: would write {}:\n{t}", path.display()),
+            None => println!("{name}: gate is already installed in {}; nothing to do", path.display()),
+        }
+        return Ok(());
+    }
+    match new_text {
+        Some(t) => {
+            let backup = write_file(path, text.is_some(), &t)?;
+            println!(
+                "{name}: installed gate for {} in {}{}",
+                spec.events.join(", "),
+                path.display(),
+                backup.map(|b| format!(" (backup of the original: {})", b.display())).unwrap_or_default()
+            );
+        }
+        None => println!("{name}: gate is already installed in {}; nothing to do", path.display()),
+    }
+    record_hermes_consent(spec, command)
+}
+
+fn uninstall_yaml(spec: &InstallSpec, path: &Path, name: &str) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    match yaml_split(&text) {
+        Some((before, _, after)) => {
+            write_file(path, true, &format!("{before}{after}"))?;
+            println!("{name}: removed gate's hooks from {}", path.display());
+        }
+        None => println!("{name}: gate is not installed in {}; nothing to remove", path.display()),
+    }
+    forget_hermes_consent(spec)
+}
+
+/// Hermes' record of the hooks the user consented to.
+fn hermes_allowlist(spec: &InstallSpec) -> anyhow::Result<PathBuf> {
+    Ok(agent_dir(spec).context("cannot find Hermes' directory")?.join("shell-hooks-allowlist.json"))
+}
+
+/// Change the allowlist under Hermes' own lock file, as Hermes does.
+fn with_allowlist(spec: &InstallSpec, change: impl FnOnce(&mut Vec<Value>) -> bool) -> anyhow::Result<bool> {
+    use std::os::unix::io::AsRawFd;
+    let path = hermes_allowlist(spec)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let lock_path = PathBuf::from(format!("{}.lock", path.display()));
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    // SAFETY: flock on a descriptor this function owns for its whole run.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        bail!("cannot lock {}", lock_path.display());
+    }
+    let existed = path.exists();
+    let mut doc: Value = match std::fs::read_to_string(&path) {
+        Ok(t) if !t.trim().is_empty() => serde_json::from_str(&t).map_err(|e| {
+            anyhow::anyhow!("{}:{}:{}: not valid JSON ({e}); fix or remove it", path.display(), e.line(), e.column())
+        })?,
+        _ => json!({"approvals": []}),
+    };
+    let approvals = doc
+        .as_object_mut()
+        .context("the allowlist is not a JSON object")?
+        .entry("approvals")
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+        .context("`approvals` is not a list")?;
+    let changed = change(approvals);
+    if changed {
+        let mut text = serde_json::to_string_pretty(&doc)?;
+        text.push('\n');
+        write_file(&path, existed, &text)?;
+    }
+    Ok(changed)
+}
+
+/// Hermes skips a hook silently until the user consents to it (or asks on
+/// a terminal). Installing gate is that consent: record it for gate's own
+/// command and events, as Hermes records an answered prompt.
+fn record_hermes_consent(spec: &InstallSpec, command: &str) -> anyhow::Result<()> {
+    let now = crate::clock::format_ms(crate::clock::now_ms());
+    let changed = with_allowlist(spec, |approvals| {
+        approvals.retain(|a| {
+            let c = a.get("command").and_then(Value::as_str).unwrap_or("");
+            !(is_gate_command(c, "hermes") && c != command)
+        });
+        let mut changed = false;
+        for event in spec.events {
+            let have = approvals.iter().any(|a| a["event"] == *event && a["command"] == command);
+            if !have {
+                approvals.push(json!({"event": event, "command": command, "approved_at": now,
+                                      "script_mtime_at_approval": now}));
+                changed = true;
+            }
+        }
+        changed
+    })?;
+    let path = hermes_allowlist(spec)?;
+    if changed {
+        println!(
+            "hermes: recorded your consent to gate's hooks in {} (what answering `y` at Hermes' prompt records; `hermes hooks revoke` undoes it)",
+            path.display()
+        );
+    } else {
+        println!("hermes: gate's hooks are already consented to in {}", path.display());
+    }
+    Ok(())
+}
+
+fn forget_hermes_consent(spec: &InstallSpec) -> anyhow::Result<()> {
+    if !hermes_allowlist(spec)?.exists() {
+        return Ok(());
+    }
+    let changed = with_allowlist(spec, |approvals| {
+        let before = approvals.len();
+        approvals.retain(|a| !is_gate_command(a.get("command").and_then(Value::as_str).unwrap_or(""), "hermes"));
+        approvals.len() != before
+    })?;
+    if changed {
+        println!("hermes: removed the consent to gate's hooks");
+    }
+    Ok(())
+}
+
+/// Whether Hermes has the user's consent for each of gate's hooks.
+pub fn hermes_consented(spec: &InstallSpec, command: &str) -> bool {
+    let Ok(path) = hermes_allowlist(spec) else { return false };
+    let doc: Value = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+    let approvals = doc["approvals"].as_array().cloned().unwrap_or_default();
+    spec.events.iter().all(|e| approvals.iter().any(|a| a["event"] == *e && a["command"] == command))
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::install::Extra;
+use super::install::{Extra, HOOK_TIMEOUT_SECS};
 use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
 use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark, Shell};
 
@@ -97,7 +97,8 @@ impl Adapter for Claude {
             dir_env: Some("CLAUDE_CONFIG_DIR"),
             settings: "settings.json",
             events: &["PreToolUse", "PostToolUse", "PostToolUseFailure"],
-            shape: HookShape { matcher: "*", timeout_ms: false, named: false },
+            shape: HookShape::Nested { matcher: "*", timeout_ms: false, named: false },
+            timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::None,
         }
     }

@@ -11,7 +11,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::install::Extra;
+use super::install::{Extra, HOOK_TIMEOUT_SECS};
 use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
 use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark};
 
@@ -158,7 +158,8 @@ impl Adapter for Codex {
             dir_env: Some("CODEX_HOME"),
             settings: "hooks.json",
             events: &["PreToolUse", "PermissionRequest", "PostToolUse"],
-            shape: HookShape { matcher: "*", timeout_ms: false, named: false },
+            shape: HookShape::Nested { matcher: "*", timeout_ms: false, named: false },
+            timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::CodexTrust,
         }
     }

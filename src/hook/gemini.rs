@@ -9,7 +9,7 @@
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::install::Extra;
+use super::install::{Extra, HOOK_TIMEOUT_SECS};
 use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
 use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark};
 
@@ -136,7 +136,8 @@ impl Adapter for Gemini {
             dir_env: None,
             settings: "settings.json",
             events: &["BeforeTool", "AfterTool"],
-            shape: HookShape { matcher: ".*", timeout_ms: true, named: true },
+            shape: HookShape::Nested { matcher: ".*", timeout_ms: true, named: true },
+            timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::GeminiPolicy,
         }
     }

@@ -31,19 +31,33 @@ pub struct InstallSpec {
     pub shape: HookShape,
     /// What the agent needs besides the entries.
     pub extra: Extra,
+    /// The longest the agent waits for the hook, in seconds (what gate
+    /// installs): a question must be settled well before it.
+    pub timeout_secs: u64,
 }
 
-/// The JSON shape of the hook entries: every supported agent nests them as
-/// `{"hooks": {EVENT: [{"matcher": M, "hooks": [{"type": "command", "command": C, "timeout": T}]}]}}`,
-/// and differs in the matcher, the timeout's unit and a name.
-#[derive(Debug, Clone, Copy)]
-pub struct HookShape {
-    /// The matcher that selects every tool.
-    pub matcher: &'static str,
-    /// The timeout is in milliseconds (else seconds).
-    pub timeout_ms: bool,
-    /// Each entry carries `"name": "gate"`.
-    pub named: bool,
+impl InstallSpec {
+    /// How long a question may wait under this agent: a minute less than
+    /// the hook's timeout, so gate answers before the agent gives up on it
+    /// (most agents run the tool when a hook times out).
+    pub fn max_wait_secs(&self) -> u64 {
+        self.timeout_secs.saturating_sub(60).max(10)
+    }
+}
+
+/// The shape of gate's hook entries in the agent's settings file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookShape {
+    /// `{"hooks": {EVENT: [{"matcher": M, "hooks": [{"type": "command", "command": C, "timeout": T}]}]}}`
+    /// (Claude Code, Codex, Gemini), differing in the matcher, the timeout's
+    /// unit and a `"name": "gate"`.
+    Nested { matcher: &'static str, timeout_ms: bool, named: bool },
+    /// `{"version": 1, "hooks": {EVENT: [{COMMAND_KEY: C, TIMEOUT_KEY: T, ...}]}}`
+    /// (Cursor: `command`/`timeout`, with `failClosed`; Copilot CLI:
+    /// `type`/`bash`/`timeoutSec`).
+    Flat { command_key: &'static str, timeout_key: &'static str, typed: bool, fail_closed: bool },
+    /// Hermes: `hooks: {EVENT: [{command: C, timeout: T}]}` in YAML.
+    Yaml,
 }
 
 /// A step the agent needs besides the hook entries.
@@ -56,4 +70,7 @@ pub enum Extra {
     /// Gemini's own policy still confirms after a hook's allow: gate adds a
     /// policy file that hands tool decisions to its hook.
     GeminiPolicy,
+    /// Hermes runs a new hook only after the user consents (or skips it
+    /// silently): gate records the consent for its own hook commands.
+    HermesConsent,
 }

@@ -9,7 +9,10 @@
 
 pub mod claude;
 pub mod codex;
+pub mod copilot;
+pub mod cursor;
 pub mod gemini;
+pub mod hermes;
 pub mod install;
 
 use serde_json::{Map, Value};
@@ -73,6 +76,13 @@ pub trait Adapter: Sync {
     /// really blocks on; an answer the agent cannot take must never let the
     /// call through by accident.
     fn render(&self, event: &HookEvent, reply: &Reply) -> (String, i32);
+    /// Render a refusal gate decides before it has an event (a payload it
+    /// cannot read, a crash, a hang): (stdout, exit code). The reason also
+    /// goes to stderr. Exit 2 blocks in most agents; those that ignore exit
+    /// codes get their own block answer too.
+    fn render_refusal(&self, _reason: &str) -> (String, i32) {
+        (String::new(), 2)
+    }
     /// Can the agent itself ask a human about this call, given the hook's
     /// environment (`var`)? Headless runs and hooks that cannot answer
     /// `ask` cannot.
@@ -98,23 +108,14 @@ pub trait Adapter: Sync {
 
 /// Every adapter. Each recognises only its own agent's payloads, so the
 /// order is only the order `gate install` and `gate doctor` go through them.
-pub static ADAPTERS: &[&dyn Adapter] = &[&claude::Claude, &codex::Codex, &gemini::Gemini];
-
-/// Agents gate recognises by shape but has no adapter for yet: their
-/// payloads are refused (fail closed) rather than misread.
-fn unsupported(obj: &Map<String, Value>) -> Option<Agent> {
-    let event = obj.get("hook_event_name").and_then(Value::as_str).unwrap_or("");
-    if obj.contains_key("toolName") || obj.contains_key("sessionId") {
-        return Some(Agent::CopilotCli);
-    }
-    if obj.contains_key("conversation_id") || obj.contains_key("cursor_version") {
-        return Some(Agent::Cursor);
-    }
-    if event.contains('_') && event.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
-        return Some(Agent::Hermes);
-    }
-    None
-}
+pub static ADAPTERS: &[&dyn Adapter] = &[
+    &claude::Claude,
+    &codex::Codex,
+    &gemini::Gemini,
+    &cursor::Cursor,
+    &copilot::Copilot,
+    &hermes::Hermes,
+];
 
 fn agent_names() -> String {
     ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
@@ -125,22 +126,14 @@ pub fn adapter(agent: Agent) -> Option<&'static dyn Adapter> {
     ADAPTERS.iter().copied().find(|a| a.agent() == agent)
 }
 
-/// Agent names accepted by `--agent` (every agent gate knows, supported or not).
+/// Agent names accepted by `--agent`.
 pub fn agent_from_flag(name: &str) -> Option<Agent> {
-    if let Some(a) = ADAPTERS.iter().find(|a| a.names().contains(&name)) {
-        return Some(a.agent());
-    }
-    match name {
-        "cursor" => Some(Agent::Cursor),
-        "copilot" | "copilot-cli" => Some(Agent::CopilotCli),
-        "hermes" => Some(Agent::Hermes),
-        _ => None,
-    }
+    ADAPTERS.iter().find(|a| a.names().contains(&name)).map(|a| a.agent())
 }
 
 /// Recognise the agent from the payload's shape.
 pub fn detect(obj: &Map<String, Value>) -> Option<Agent> {
-    unsupported(obj).or_else(|| ADAPTERS.iter().find(|a| a.recognises(obj)).map(|a| a.agent()))
+    ADAPTERS.iter().find(|a| a.recognises(obj)).map(|a| a.agent())
 }
 
 /// Read a payload and turn it into gate's event, plus the adapter it came through.
