@@ -3,7 +3,8 @@
 #   - sqlite3 (the tests drop triggers and edit rows with it), tmux, zsh,
 #     and every program the read-only floor lists (the flag-arity test
 #     probes each of them), from the system's packages when missing;
-#   - the real Claude Code CLI, pinned, from npm, into .e2e/ (not committed).
+#   - the real Claude Code, Codex and Gemini CLIs, pinned, from npm, into
+#     .e2e/ (not committed).
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -46,21 +47,43 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-CLAUDE_CODE_VERSION=2.1.328
+# The agent CLIs the end-to-end tests drive, pinned: "package version bin
+# variable". All missing or mismatched ones are installed in one npm call.
+agents=(
+  "@anthropic-ai/claude-code 2.1.328 claude GATE_E2E_CLAUDE"
+  "@openai/codex 0.169.0 codex GATE_E2E_CODEX"
+  "@google/gemini-cli 0.61.0 gemini GATE_E2E_GEMINI"
+)
 e2e_dir="${GATE_E2E_DIR:-$PWD/.e2e}"
-claude="$e2e_dir/node_modules/.bin/claude"
-if [ ! -x "$claude" ] || ! "$claude" --version 2>/dev/null | grep -q "$CLAUDE_CODE_VERSION"; then
-  if need npm; then
-    echo "test.sh: installing @anthropic-ai/claude-code@$CLAUDE_CODE_VERSION into $e2e_dir"
-    mkdir -p "$e2e_dir"
-    npm install --prefix "$e2e_dir" --no-audit --no-fund --loglevel=error \
-      "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION" >/dev/null
+installed_version() { # the version in node_modules/<package>/package.json
+  sed -n 's/^[[:space:]]*"version":[[:space:]]*"\([^"]*\)".*/\1/p' "$e2e_dir/node_modules/$1/package.json" 2>/dev/null | head -n 1
+}
+wanted=()
+for entry in "${agents[@]}"; do
+  read -r pkg version bin _ <<<"$entry"
+  if [ ! -x "$e2e_dir/node_modules/.bin/$bin" ] || [ "$(installed_version "$pkg")" != "$version" ]; then
+    wanted+=("$pkg@$version")
+  fi
+done
+if [ ${#wanted[@]} -gt 0 ]; then
+  if ! need npm; then
+    echo "test.sh: npm is missing, so ${wanted[*]} cannot be installed; their end-to-end tests will be skipped (or fail under GATE_E2E_REQUIRE=1)" >&2
   else
-    echo "test.sh: npm is missing; the Claude Code end-to-end tests will be skipped" >&2
+    echo "test.sh: installing ${wanted[*]} into $e2e_dir"
+    mkdir -p "$e2e_dir"
+    if ! npm install --prefix "$e2e_dir" --save-exact --no-audit --no-fund --loglevel=error "${wanted[@]}" >/dev/null; then
+      echo "test.sh: npm install ${wanted[*]} failed (see above); their end-to-end tests will be skipped (or fail under GATE_E2E_REQUIRE=1)" >&2
+    fi
   fi
 fi
-if [ -x "$claude" ]; then
-  export GATE_E2E_CLAUDE="$claude"
-fi
+for entry in "${agents[@]}"; do
+  read -r pkg version bin var <<<"$entry"
+  if [ -x "$e2e_dir/node_modules/.bin/$bin" ]; then
+    export "$var=$e2e_dir/node_modules/.bin/$bin"
+    if [ "$(installed_version "$pkg")" != "$version" ]; then
+      echo "test.sh: warning: $pkg in $e2e_dir is not the pinned $version" >&2
+    fi
+  fi
+done
 
 cargo test --locked "$@"

@@ -1,110 +1,21 @@
 //! End to end with the real Claude Code CLI (`@anthropic-ai/claude-code`,
 //! installed by `./test.sh`) against the scripted model server in
-//! `tests/e2e/fake_anthropic.py` on 127.0.0.1. These tests see what the
-//! agent really does with gate's answers: whether the tool ran, and what the
-//! model was told. Without the CLI they are skipped, unless
-//! `GATE_E2E_REQUIRE=1` (set by `.ci/run`) makes that a failure.
+//! `tests/e2e/fake_anthropic.py` on 127.0.0.1 (harness in `e2e.rs`). These
+//! tests see what the agent really does with gate's answers: whether the
+//! tool ran, and what the model was told. Without the CLI they are skipped,
+//! unless `GATE_E2E_REQUIRE=1` (set by `.ci/run`) makes that a failure.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
+use crate::e2e::{agent_cli, git_init, result_text, Api, ModelServer};
 use crate::util::{TestEnv, GATE};
 
 /// The Claude Code CLI, if installed.
 pub fn claude_cli() -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os("GATE_E2E_CLAUDE").map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".e2e/node_modules/.bin/claude")),
-    ];
-    let found = candidates.into_iter().flatten().find(|p| p.is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var("GATE_E2E_REQUIRE").as_deref() != Ok("1"),
-            "GATE_E2E_REQUIRE=1 but the Claude Code CLI is not installed; run ./test.sh"
-        );
-        eprintln!("skipping: Claude Code CLI not installed (./test.sh installs it)");
-    }
-    found
-}
-
-/// The scripted model server, stopped on drop.
-pub struct ModelServer {
-    child: Child,
-    pub port: u16,
-    pub log: PathBuf,
-}
-
-impl ModelServer {
-    pub fn start(dir: &Path, steps: &Value) -> ModelServer {
-        let script = dir.join("script.json");
-        let port_file = dir.join("port");
-        let log = dir.join("requests.jsonl");
-        std::fs::write(&script, steps.to_string()).unwrap();
-        let server = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/fake_anthropic.py");
-        let child = Command::new("python3")
-            .arg(server)
-            .arg("--script")
-            .arg(&script)
-            .arg("--port-file")
-            .arg(&port_file)
-            .arg("--log")
-            .arg(&log)
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("python3 must be installed");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        let port = loop {
-            if let Some(p) = std::fs::read_to_string(&port_file).ok().and_then(|s| s.trim().parse().ok()) {
-                break p;
-            }
-            assert!(Instant::now() < deadline, "model server did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        ModelServer { child, port, log }
-    }
-
-    /// Every request the CLI sent, in order.
-    pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-
-    /// The tool_result blocks the model received, in order.
-    pub fn tool_results(&self) -> Vec<Value> {
-        let reqs = self.requests();
-        let Some(last) = reqs.iter().rev().find(|r| r.get("tools").is_some()) else { return vec![] };
-        let mut out = Vec::new();
-        for m in last["messages"].as_array().into_iter().flatten() {
-            for block in m["content"].as_array().into_iter().flatten() {
-                if block["type"] == "tool_result" {
-                    out.push(block.clone());
-                }
-            }
-        }
-        out
-    }
-}
-
-impl Drop for ModelServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The text of a tool_result block.
-pub fn result_text(block: &Value) -> String {
-    match &block["content"] {
-        Value::String(s) => s.clone(),
-        Value::Array(parts) => parts.iter().filter_map(|p| p["text"].as_str()).collect::<Vec<_>>().join("\n"),
-        other => other.to_string(),
-    }
+    agent_cli("Claude Code CLI", "GATE_E2E_CLAUDE", "claude")
 }
 
 /// Claude settings that hook gate in, as `gate install` would.
@@ -134,11 +45,6 @@ pub fn claude_command(env: &TestEnv, cli: &Path, server: &ModelServer, settings:
     c
 }
 
-fn git_init(dir: &Path) {
-    let ok = Command::new("git").args(["init", "-q"]).current_dir(dir).status().map(|s| s.success());
-    assert_eq!(ok.ok(), Some(true), "git init");
-}
-
 #[test]
 fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
     let Some(cli) = claude_cli() else { return };
@@ -147,6 +53,7 @@ fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
     std::fs::create_dir_all(env.project().join("build")).unwrap();
     std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
     let server = ModelServer::start(
+        Api::Anthropic,
         env.dir.path(),
         &json!([
             {"tool": "Bash", "input": {"command": "rm -rf build", "description": "clean"}},
@@ -203,6 +110,7 @@ fn claude_call_that_asks_is_answered_in_gate_watch_and_then_runs() {
     let env = TestEnv::new();
     git_init(&env.project());
     let server = ModelServer::start(
+        Api::Anthropic,
         env.dir.path(),
         &json!([{"tool": "Bash", "input": {"command": "touch made.txt", "description": "make a file"}}]),
     );
@@ -255,6 +163,7 @@ fn claude_under_zsh_gets_the_zsh_analysis() {
         std::fs::set_permissions(evil.join("ls"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
         let command = format!("commands=(ls {}); ls", evil.join("ls").display());
         let server = ModelServer::start(
+            Api::Anthropic,
             env.dir.path(),
             &json!([{"tool": "Bash", "input": {"command": command, "description": "list"}}]),
         );
