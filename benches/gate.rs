@@ -81,7 +81,11 @@ fn main() {
         black_box(gate::shell::analyze(black_box(big)));
     });
 
-    let macros = Macros { home: Some("/home/u".into()), gate_dirs: vec!["/home/u/.local/share/gate".into()] };
+    let macros = Macros {
+        home: Some("/home/u".into()),
+        gate_dirs: vec!["/home/u/.local/share/gate".into()],
+        gate_bins: vec!["/home/u/.cargo/bin/gate".into()],
+    };
     let default =
         load::parse(gate::config::DEFAULT_POLICY, "default.toml", Layer::Default, &macros).expect("default policy");
     let set = PolicySet { rules: default.rules.clone(), broken: vec![] };
@@ -89,6 +93,7 @@ fn main() {
     let ctx = policy::Context {
         home: Some("/home/u".into()),
         gate_dirs: macros.gate_dirs.clone(),
+        gate_bins: macros.gate_bins.clone(),
         probe: &probe,
         policy: &set,
         edits: None,
@@ -110,6 +115,7 @@ fn main() {
         let ctx = policy::Context {
             home: Some("/home/u".into()),
             gate_dirs: macros.gate_dirs.clone(),
+            gate_bins: macros.gate_bins.clone(),
             probe: &probe,
             policy: &set,
             edits: None,
@@ -135,6 +141,7 @@ fn main() {
         let ctx = policy::Context {
             home: Some("/home/u".into()),
             gate_dirs: macros.gate_dirs.clone(),
+            gate_bins: macros.gate_bins.clone(),
             probe: &probe,
             policy: &set,
             edits: None,
@@ -153,6 +160,7 @@ fn main() {
     let ctx = policy::Context {
         home: Some("/home/u".into()),
         gate_dirs: macros.gate_dirs.clone(),
+        gate_bins: macros.gate_bins.clone(),
         probe: &probe,
         policy: &set,
         edits: None,

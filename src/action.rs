@@ -183,6 +183,9 @@ pub enum OutcomeStatus {
     Success,
     Error,
     Interrupted,
+    /// It ran, and the agent does not say how it ended (Codex reports a
+    /// shell command's output without its exit code).
+    Ran,
 }
 
 impl OutcomeStatus {
@@ -191,6 +194,7 @@ impl OutcomeStatus {
             OutcomeStatus::Success => "success",
             OutcomeStatus::Error => "error",
             OutcomeStatus::Interrupted => "interrupted",
+            OutcomeStatus::Ran => "ran",
         }
     }
 }

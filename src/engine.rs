@@ -27,6 +27,7 @@ pub fn decide(paths: &Paths, action: &Action) -> (Evaluation, Loaded) {
     let ctx = policy::Context {
         home: loaded.macros.home.clone(),
         gate_dirs: loaded.macros.gate_dirs.clone(),
+        gate_bins: loaded.macros.gate_bins.clone(),
         probe: &probe,
         policy: &loaded.set,
         edits,

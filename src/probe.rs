@@ -19,20 +19,26 @@ const MAX_GLOB_MATCHES: usize = 4096;
 /// A recursive search over more entries than this cannot be vouched for.
 const MAX_TREE_ENTRIES: usize = 20_000;
 
-/// The protected paths walked for another name of a hard-linked file are
-/// small (key and config directories); more entries than this cannot be
-/// vouched for.
-const MAX_LINK_ENTRIES: usize = 4096;
+/// The protected paths walked for another name of a hard-linked file, and
+/// the work trees around it, are walked a bounded way: past this many
+/// entries no name can be ruled out.
+const MAX_LINK_ENTRIES: usize = 20_000;
 
 /// (device, inode) of every regular file with more than one hard link at
-/// or under `roots` (no symlink followed below a root), with its path;
+/// or under `roots` (no symlink followed below a root), with its paths;
 /// `Err` naming the root whose walk was cut short.
-fn linked_files(roots: &[String]) -> Result<HashMap<(u64, u64), String>, String> {
+fn linked_files(roots: &[String]) -> Result<HashMap<(u64, u64), Vec<String>>, String> {
     use std::os::unix::fs::MetadataExt;
-    let mut out = HashMap::new();
+    let mut out: HashMap<(u64, u64), Vec<String>> = HashMap::new();
     let mut seen = 0usize;
+    let mut walked: Vec<std::path::PathBuf> = Vec::new();
     for root in roots {
-        let mut stack = vec![std::path::PathBuf::from(root)];
+        // A root inside one already walked adds nothing.
+        let root_path = std::path::PathBuf::from(root);
+        if walked.iter().any(|w| root_path.starts_with(w)) {
+            continue;
+        }
+        let mut stack = vec![root_path.clone()];
         let mut first = true;
         while let Some(path) = stack.pop() {
             // The root itself may be a symlink the user made; below it, none is followed.
@@ -41,15 +47,20 @@ fn linked_files(roots: &[String]) -> Result<HashMap<(u64, u64), String>, String>
             let Ok(meta) = meta else { continue };
             seen += 1;
             if seen > MAX_LINK_ENTRIES {
-                return Err(format!("{root} holds more than {MAX_LINK_ENTRIES} entries"));
+                return Err(format!("{root} holds too many entries (more than {MAX_LINK_ENTRIES} in all)"));
             }
             if meta.is_file() && meta.nlink() > 1 {
-                out.entry((meta.dev(), meta.ino())).or_insert_with(|| path.to_string_lossy().into_owned());
+                let names = out.entry((meta.dev(), meta.ino())).or_default();
+                let name = path.to_string_lossy().into_owned();
+                if !names.contains(&name) {
+                    names.push(name);
+                }
             } else if meta.is_dir() {
                 let Ok(entries) = std::fs::read_dir(&path) else { continue };
                 stack.extend(entries.flatten().map(|e| e.path()));
             }
         }
+        walked.push(root_path);
     }
     Ok(out)
 }
@@ -296,7 +307,9 @@ impl Probe for DiskProbe {
                 let glob = Glob::whole(seg).ok()?;
                 let entries = std::fs::read_dir(if dir.is_empty() { "." } else { &dir }).ok()?;
                 for e in entries.flatten() {
-                    let name = e.file_name().to_string_lossy().into_owned();
+                    // A name that is not UTF-8 cannot be carried as gate's
+                    // path strings: the glob cannot be vouched for.
+                    let name = e.file_name().to_str()?.to_string();
                     if name.starts_with('.') && !seg.starts_with('.') {
                         continue;
                     }
@@ -320,14 +333,22 @@ impl Probe for DiskProbe {
         std::fs::metadata(path).ok().filter(|m| m.is_file()).map_or(0, |m| m.nlink())
     }
 
-    fn other_name_in(&self, path: &str, roots: &[String]) -> Result<Option<String>, String> {
+    fn other_names(&self, path: &str, roots: &[String]) -> Result<Vec<String>, String> {
         use std::os::unix::fs::MetadataExt;
-        let Ok(meta) = std::fs::metadata(path) else { return Ok(None) };
+        let Ok(meta) = std::fs::metadata(path) else { return Ok(Vec::new()) };
         if !meta.is_file() || meta.nlink() < 2 {
-            return Ok(None);
+            return Ok(Vec::new());
         }
         let linked = linked_files(roots)?;
-        Ok(linked.get(&(meta.dev(), meta.ino())).filter(|other| other.as_str() != path).cloned())
+        let me = resolve(path, self.cwd.as_deref()).unwrap_or_else(|| path.to_string());
+        Ok(linked
+            .get(&(meta.dev(), meta.ino()))
+            .map(|names| names.iter().filter(|n| n.as_str() != path && n.as_str() != me).cloned().collect())
+            .unwrap_or_default())
+    }
+
+    fn work_tree_of(&self, dir: &str) -> Option<String> {
+        self.work_tree(dir)
     }
 
     fn tree_finds(&self, root: &str, query: &TreeQuery<'_>) -> Option<String> {
@@ -384,7 +405,7 @@ impl Probe for DiskProbe {
                 } else if check_links && ft.is_file() && only.is_none_or(|g| g.is_match(&name)) {
                     // Any file with other names may be a secret under one of them.
                     if let Some(m) = e.metadata().ok().filter(|m| m.nlink() > 1) {
-                        return Some(match linked.get(&(m.dev(), m.ino())) {
+                        return Some(match linked.get(&(m.dev(), m.ino())).and_then(|n| n.first()) {
                             Some(other) => format!("{}, a hard link to {other}", e.path().display()),
                             None => format!(
                                 "{}, which has {} hard links (the same file under names gate cannot all find)",

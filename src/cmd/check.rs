@@ -46,6 +46,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     if args.json {
         let out = json!({
+            "agent": action.agent,
             "decision": eval.verdict.decision.as_str(),
             "basis": eval.verdict.basis.as_str(),
             "rule": eval.verdict.rule,
@@ -81,6 +82,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     for b in &loaded.set.broken {
         println!("  {} {}", p.red("broken policy:"), term::sanitize(b));
+    }
+    if eval.verdict.decision == Decision::Ask {
+        let who = adapter.install_spec().display;
+        let no_inbox = match adapter.can_ask(&action, &|k| std::env::var(k).ok()) {
+            crate::hook::AgentAsk::Dialog => format!("{who} shows its own permission prompt"),
+            crate::hook::AgentAsk::Cannot => format!("{who} cannot show a prompt here, so the call is denied"),
+        };
+        println!("  asked in `gate watch` when it is open; otherwise {no_inbox}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -133,12 +142,12 @@ fn ask_on_tty(
         cwd: Some(action.cwd.clone()),
         tool: Some(action.tool.clone()),
         tool_kind: Some(action.kind.as_str().into()),
-        args: Some(crate::redact::mask_json(&action.args).to_string()),
-        target: action.target.as_deref().map(|t| crate::redact::mask(t).into_owned()),
+        args: Some(crate::redact::Redactor::for_action(action).mask_json(&action.args).to_string()),
+        target: action.target.as_deref().map(|t| crate::redact::Redactor::for_action(action).mask(t).into_owned()),
         decision: Some(decision.into()),
         approver: who,
         source: Some(source.into()),
-        reason: Some(crate::redact::mask(&eval.verdict.reason).into_owned()),
+        reason: Some(crate::redact::Redactor::for_action(action).mask(&eval.verdict.reason).into_owned()),
         detail: Some(json!({"waited_ms": crate::clock::now_ms() - started}).to_string()),
         ..Default::default()
     };

@@ -32,6 +32,12 @@ const DEADLINE: Duration = Duration::from_secs(30);
 /// again within this window (Codex's PermissionRequest after its PreToolUse).
 const APPROVAL_CARRIES_MS: i64 = 10 * 60 * 1000;
 
+/// The agent this hook answers, once known (from `--agent`, else the
+/// payload): every refusal, even the watchdog's or a panic's, is then
+/// rendered in its protocol (Hermes runs the tool on anything but a JSON
+/// block answer).
+static AGENT: std::sync::OnceLock<Agent> = std::sync::OnceLock::new();
+
 /// Epoch milliseconds after which the watchdog denies.
 static DEADLINE_MS: AtomicI64 = AtomicI64::new(i64::MAX);
 
@@ -47,18 +53,15 @@ pub fn run(args: HookArgs) -> ExitCode {
     // if the worker dies.
     let mut raw = Vec::new();
     let read = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw).map(drop);
+    if let Some(agent) = args.agent.as_deref().and_then(hook::agent_from_flag).or_else(|| sniff_agent(&raw)) {
+        let _ = AGENT.set(agent);
+    }
     match fault::supervise() {
         Ok(fault::Role::Worker) => {}
         Ok(fault::Role::Exited(code @ (0 | BLOCK))) => return ExitCode::from(code),
         Ok(fault::Role::Exited(code)) => return worker_died(&args, &raw, &format!("exited with status {code}")),
         Ok(fault::Role::Killed(sig)) => return worker_died(&args, &raw, &fault::describe_signal(sig)),
-        Err(e) => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "gate: cannot start the hook's worker process ({e}); denying this tool call"
-            );
-            return ExitCode::from(BLOCK);
-        }
+        Err(e) => exit_refusing(&format!("gate: cannot start the hook's worker process ({e}); denying this tool call")),
     }
     std::panic::set_hook(Box::new(|info| {
         let at = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
@@ -68,18 +71,13 @@ pub fn run(args: HookArgs) -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
-        let _ = writeln!(std::io::stderr(), "gate: internal error{at}: {msg}; denying this tool call");
-        std::process::exit(BLOCK as i32);
+        exit_refusing(&format!("gate: internal error{at}: {msg}; denying this tool call"));
     }));
     DEADLINE_MS.store(clock::now_ms() + DEADLINE.as_millis() as i64, Ordering::SeqCst);
     std::thread::spawn(|| loop {
         std::thread::sleep(Duration::from_millis(100));
         if clock::now_ms() > DEADLINE_MS.load(Ordering::SeqCst) {
-            let _ = writeln!(
-                std::io::stderr(),
-                "gate: no decision in time (is the receipt database locked?); denying this tool call"
-            );
-            std::process::exit(BLOCK as i32);
+            exit_refusing("gate: no decision in time (is the receipt database locked?); denying this tool call");
         }
     });
     // The analysis recurses, boundedly (`shell::MAX_COMPOUND_NESTING` and its siblings):
@@ -92,16 +90,19 @@ pub fn run(args: HookArgs) -> ExitCode {
         .and_then(|t| t.join().map_err(|_| "the hook's thread failed".to_string()));
     let (stdout, code, stderr) = match work {
         Ok(answer) => answer,
-        Err(e) => block(format!("gate: {e}; denying this tool call")),
+        Err(e) => refusal(format!("gate: {e}; denying this tool call")),
     };
     if let Some(line) = stderr {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
     if !stdout.is_empty() {
         let mut out = std::io::stdout().lock();
-        let _ = out.write_all(stdout.as_bytes());
-        let _ = out.write_all(b"\n");
-        let _ = out.flush();
+        let written = out.write_all(stdout.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
+        // An answer the agent never reads must not become "no objection".
+        if let Err(e) = written {
+            let _ = writeln!(std::io::stderr(), "gate: cannot write the answer to stdout ({e}); denying this tool call");
+            return ExitCode::from(BLOCK);
+        }
     }
     ExitCode::from(code)
 }
@@ -112,13 +113,10 @@ fn worker_died(args: &HookArgs, raw: &[u8], how: &str) -> ExitCode {
     let agent = args.agent.as_deref().and_then(hook::agent_from_flag);
     let reason = format!("gate: the hook's worker {how} before it answered");
     let line = match Paths::from_env() {
-        Ok(paths) => refuse_raw(&paths, agent, raw, reason).2,
-        Err(e) => Some(format!("{reason}; denying this tool call (and no receipt: {e})")),
+        Ok(paths) => refuse_raw(&paths, agent, raw, reason).2.unwrap_or_default(),
+        Err(e) => format!("{reason}; denying this tool call (and no receipt: {e})"),
     };
-    if let Some(line) = line {
-        let _ = writeln!(std::io::stderr(), "{line}");
-    }
-    ExitCode::from(BLOCK)
+    exit_refusing(&line)
 }
 
 /// Returns (stdout, exit code, stderr line).
@@ -128,22 +126,24 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         None => None,
         Some((_, Some(agent))) => Some(agent),
         Some((name, None)) => {
-            return block(format!(
-            "gate: unknown agent {name:?} for --agent; use claude, codex, gemini, cursor, copilot or hermes; denying"
-        ))
+            return refusal(format!(
+                "gate: unknown agent {name:?} for --agent; use one of {}; denying",
+                hook::ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
+            ))
         }
     };
     let paths = match Paths::from_env() {
         Ok(p) => p,
-        Err(e) => return block(format!("gate: {e}; denying this tool call")),
+        Err(e) => return refusal(format!("gate: {e}; denying this tool call")),
     };
     if let Err(e) = read {
-        return block(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
+        return refusal(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
     }
     let (adapter, mut event) = match hook::parse(&raw, forced) {
         Ok(v) => v,
         Err((agent, err)) => return refuse_payload(&paths, agent, &raw, err),
     };
+    let _ = AGENT.set(adapter.agent());
     let var = |k: &str| std::env::var(k).ok();
     if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = &mut event {
         if a.kind == Kind::Shell {
@@ -155,7 +155,7 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
             let (eval, loaded) = engine::decide(&paths, action);
             let settings = loaded.settings;
             let no_receipt = |e: &dyn std::fmt::Display| {
-                block(format!(
+                refusal(format!(
                     "gate: cannot write the receipt ({e}); no receipt, no action: denying `{}`. \
                      Check that {} is writable and not locked.",
                     action.target.as_deref().unwrap_or(&action.tool),
@@ -197,7 +197,9 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                     match earlier {
                         Some(d) => carried_row(action, &eval, &d),
                         None => {
-                            let timeout = broker::ask_timeout(settings.ask_timeout);
+                            // Settled well inside the agent's own hook timeout.
+                            let timeout = broker::ask_timeout(settings.ask_timeout)
+                                .min(adapter.install_spec().max_wait_secs());
                             let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
                             let agent_ask = adapter.can_ask(action, &var);
                             match broker::settle(&paths, &mut store, action, &eval, timeout, agent_ask, &set_deadline) {
@@ -216,12 +218,12 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         }
         HookEvent::PostTool(outcome) => match record_outcome(adapter, &paths, outcome) {
             Ok(()) => (String::new(), 0, None),
-            Err(e) => block(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
+            Err(e) => refusal(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
         },
         HookEvent::Session(mark) => match record(&paths, &mut session_row(mark)) {
             Ok(()) => (String::new(), 0, None),
             Err(e) => {
-                block(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" }))
+                refusal(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" }))
             }
         },
         HookEvent::Ignored { .. } => (String::new(), 0, None),
@@ -254,7 +256,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             let who = approver.unwrap_or_else(|| "a human".into());
             let reason = format!("approved for this session by {who} (gate session grant {})", join_ids(&grant_ids));
             detail["grants"] = json!(grant_ids);
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
             Reply::Allow(reason)
         }
         Settled::Answered(q) => {
@@ -278,7 +280,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     ),
                 }
             };
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
             if allow {
                 Reply::Allow(reason)
             } else {
@@ -294,7 +296,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                 "no one answered within {secs} seconds, so gate denied `{what}` ({}). Ask the user to approve it in `gate watch`, then retry.",
                 v.reason
             );
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
             Reply::Deny(reason)
         }
         Settled::AgentDialog => Reply::Ask(answer_reason(v)),
@@ -308,7 +310,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                  or to allow it with a rule in their gate policy.",
                 answer_reason(v)
             );
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
             Reply::Deny(reason)
         }
     };
@@ -326,7 +328,7 @@ fn carried_row(action: &Action, eval: &Evaluation, earlier: &Receipt) -> (Receip
     rec.links_seq = Some(earlier.seq);
     let who = earlier.approver.clone().unwrap_or_else(|| "a human".into());
     let reason = format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
-    rec.reason = Some(redact::mask(&reason).into_owned());
+    rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
     (rec, Reply::Allow(reason))
 }
 
@@ -334,8 +336,31 @@ fn join_ids(ids: &[i64]) -> String {
     ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(", ")
 }
 
-fn block(line: String) -> (String, u8, Option<String>) {
-    (String::new(), BLOCK, Some(line))
+/// Refuse the call in the agent's protocol (once the agent is known), with
+/// the reason on stderr too.
+fn refusal(line: String) -> (String, u8, Option<String>) {
+    let (out, code) = AGENT.get().and_then(|a| hook::adapter(*a)).map_or((String::new(), BLOCK as i32), |a| a.render_refusal(&line));
+    (out, code as u8, Some(line))
+}
+
+/// Print a refusal and end the process (the watchdog, a panic, the supervisor).
+fn exit_refusing(line: &str) -> ! {
+    let (out, code, _) = refusal(line.to_string());
+    let _ = writeln!(std::io::stderr(), "{line}");
+    if !out.is_empty() {
+        let mut o = std::io::stdout().lock();
+        let _ = writeln!(o, "{out}");
+        let _ = o.flush();
+    }
+    std::process::exit(code as i32)
+}
+
+/// The agent of a payload, without the adapter's full parse.
+fn sniff_agent(raw: &[u8]) -> Option<Agent> {
+    match serde_json::from_slice::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(obj)) => hook::detect(&obj),
+        _ => None,
+    }
 }
 
 /// The reason the agent sees names the rule that decided.
@@ -375,7 +400,7 @@ fn refuse_raw(paths: &Paths, agent: Option<Agent>, raw: &[u8], reason: String) -
         Ok(()) => String::new(),
         Err(e) => format!(" (and the receipt could not be written: {e})"),
     };
-    block(format!("{reason}{stored}"))
+    refusal(format!("{reason}{stored}"))
 }
 
 fn base_row(kind: &str) -> Receipt {
@@ -395,8 +420,8 @@ fn action_columns(rec: &mut Receipt, action: &Action) {
     rec.cwd = Some(action.cwd.clone());
     rec.tool = Some(action.tool.clone());
     rec.tool_kind = Some(action.kind.as_str().to_string());
-    rec.args = Some(redact::mask_json(&action.args).to_string());
-    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
+    rec.args = Some(redact::Redactor::for_action(action).mask_json(&action.args).to_string());
+    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::Redactor::for_action(action).mask(t)));
 }
 
 fn decision_row(action: &Action, v: &Verdict) -> Receipt {
@@ -418,7 +443,7 @@ fn decision_row(action: &Action, v: &Verdict) -> Receipt {
     rec.approver = approver.map(str::to_string);
     rec.rule_id = v.rule.as_ref().map(|r| r.id.clone());
     rec.rule_origin = v.rule.as_ref().map(|r| r.origin.clone());
-    rec.reason = Some(redact::mask(&v.reason).into_owned());
+    rec.reason = Some(redact::Redactor::for_action(action).mask(&v.reason).into_owned());
     rec.detail = Some(
         json!({
             "event": action.event,

@@ -64,12 +64,14 @@ pub trait Probe {
     /// How many hard links the regular file at `path` (symlinks followed)
     /// has; 0 when no regular file is there.
     fn hard_links(&self, path: &str) -> u64;
-    /// Another name, under `roots` (files, or directories walked a bounded
-    /// way), of the regular file at `path`, when the file has more than one
-    /// hard link: writing or reading `path` writes or reads that file.
-    /// `Ok(None)` when there is none; `Err(why)` when a walk was cut short,
-    /// so no name can be ruled out.
-    fn other_name_in(&self, path: &str, roots: &[String]) -> Result<Option<String>, String>;
+    /// The other names, under `roots` (files, or directories walked a
+    /// bounded way), of the regular file at `path`, when the file has more
+    /// than one hard link: writing or reading `path` writes or reads them.
+    /// `Err(why)` when a walk was cut short, so no name can be ruled out.
+    fn other_names(&self, path: &str, roots: &[String]) -> Result<Vec<String>, String>;
+    /// The project's working tree holding `dir` (the git work tree, or
+    /// `dir` outside a repository), if it can be known.
+    fn work_tree_of(&self, dir: &str) -> Option<String>;
 }
 
 /// What a [`Probe::tree_finds`] walk looks for.
@@ -132,8 +134,11 @@ impl Probe for NoProbe {
     fn hard_links(&self, _: &str) -> u64 {
         0
     }
-    fn other_name_in(&self, _: &str, _: &[String]) -> Result<Option<String>, String> {
-        Ok(None)
+    fn other_names(&self, _: &str, _: &[String]) -> Result<Vec<String>, String> {
+        Ok(Vec::new())
+    }
+    fn work_tree_of(&self, _: &str) -> Option<String> {
+        None
     }
 }
 
@@ -344,7 +349,7 @@ impl Floor {
         for p in &candidates {
             let n = env.probe.hard_links(p);
             if n > 1 {
-                return Some(match env.probe.other_name_in(p, &dirs) {
+                return Some(match env.probe.other_names(p, &dirs).map(|n| n.into_iter().next()) {
                     Ok(Some(other)) => format!("{p} is a hard link to {other}, which holds secrets"),
                     Ok(None) | Err(_) => format!(
                         "{p} has {n} hard links: it is the same file under names gate cannot all find, any of which may be a secret"

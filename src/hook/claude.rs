@@ -394,6 +394,12 @@ fn is_rejection_record(line: &str, id: &str) -> bool {
     if v.get("type").and_then(|t| t.as_str()) != Some("user") {
         return false;
     }
+    // Claude's own test for a rejection (read from the 2.1.328 binary):
+    // `toolUseResult === "User rejected tool use"`. A tool's own error
+    // result (an MCP server's reply) carries its result there instead.
+    if v.get("toolUseResult").and_then(|t| t.as_str()) != Some("User rejected tool use") {
+        return false;
+    }
     // Claude marks what kind of denial it was; when it says, it must be the user's.
     if let Some(kind) = v.get("toolDenialKind").and_then(|k| k.as_str()) {
         if kind != "user-rejected" {
@@ -477,8 +483,13 @@ mod tests {
             ("the call failed, printing the text later", record("toolu_A", true, json!(format!("Exit code 1\n{rej}"))), false),
             ("a prefix of the id", record("toolu_AB", true, json!(rej)), false),
             ("an assistant message", json!({"type": "assistant", "message": {"role": "assistant", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
-            ("a denial by a permission rule", json!({"type": "user", "toolDenialKind": "permission-rule", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
+            ("a denial by a permission rule", json!({"type": "user", "toolDenialKind": "permission-rule", "toolUseResult": "User rejected tool use", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}}).to_string(), false),
             ("text that is not JSON", format!("\"tool_result\" toolu_A was rejected {rej}"), false),
+            (
+                "a tool's own error result starting with the sentence",
+                json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_A", "is_error": true, "content": rej}]}, "toolUseResult": {"content": rej}}).to_string(),
+                false,
+            ),
         ];
         for (what, line, want) in cases {
             assert_eq!(is_rejection_record(&line, "toolu_A"), want, "{what}");

@@ -100,7 +100,11 @@ impl Adapter for Codex {
         }
     }
     fn render(&self, event: &HookEvent, reply: &Reply) -> (String, i32) {
-        let reason = |r: &str| if r.trim().is_empty() { "gate denied this tool call".to_string() } else { r.to_string() };
+        // Codex shows the model `<reason>. Command: <cmd>`: no full stop of our own.
+        let reason = |r: &str| {
+            let r = r.trim().trim_end_matches('.');
+            if r.is_empty() { "gate denied this tool call".to_string() } else { r.to_string() }
+        };
         match (event, reply) {
             (_, Reply::Silent) => (String::new(), 0),
             // PreToolUse: a deny with a non-empty reason is the only answer
@@ -165,12 +169,15 @@ impl Adapter for Codex {
     }
 }
 
-/// Codex reports a shell or patch result as text; `Exit code: N` opens it
-/// when it knows the code.
+/// Codex reports a result as text. An apply_patch result opens with `Exit
+/// code: N`; a shell result is only the command's output (seen with
+/// 0.169.0: a failed `ls` is reported exactly like a successful one), so
+/// all gate can record is that it ran.
 fn status_of_text(text: &str) -> OutcomeStatus {
     match text.strip_prefix("Exit code: ").and_then(|r| r.lines().next()).map(str::trim) {
-        Some("0") | None => OutcomeStatus::Success,
+        Some("0") => OutcomeStatus::Success,
         Some(_) => OutcomeStatus::Error,
+        None => OutcomeStatus::Ran,
     }
 }
 
@@ -302,6 +309,6 @@ mod tests {
     fn exit_codes_in_results() {
         assert_eq!(status_of_text("Exit code: 0\nWall time: 0.1 seconds"), OutcomeStatus::Success);
         assert_eq!(status_of_text("Exit code: 1\nOutput:\nboom"), OutcomeStatus::Error);
-        assert_eq!(status_of_text("plain output"), OutcomeStatus::Success);
+        assert_eq!(status_of_text("plain output"), OutcomeStatus::Ran);
     }
 }

@@ -100,6 +100,8 @@ pub struct Context<'a> {
     pub home: Option<String>,
     /// gate's own directories.
     pub gate_dirs: Vec<String>,
+    /// gate's binary and the `gate` files on PATH (`@gate-bin`).
+    pub gate_bins: Vec<String>,
     pub probe: &'a dyn Probe,
     pub policy: &'a PolicySet,
     /// For the agent's file edits: whether they follow its edit mode, and
@@ -450,23 +452,50 @@ fn link_guarded(ctx: &Context<'_>, cwd: &str) -> Vec<String> {
     roots
 }
 
-/// The other names a path's file has among the guarded files, so that the
-/// deny rules on those names see a write through a hard link. A walk cut
-/// short adds nothing here: every write to a file with other links asks
-/// anyway (see [`hard_link_note`]).
+/// Where to look for the other names of a hard-linked file at `path`:
+/// the guarded files ([`link_guarded`]), gate's binaries, and the work
+/// trees of the working directory and of the file itself.
+fn link_roots(ctx: &Context<'_>, cwd: &str, path: &str) -> Vec<String> {
+    let mut roots = link_guarded(ctx, cwd);
+    roots.extend(ctx.gate_bins.iter().cloned());
+    let dir = path.rsplit_once('/').map_or("/", |(d, _)| if d.is_empty() { "/" } else { d });
+    roots.extend([ctx.probe.work_tree_of(cwd), ctx.probe.work_tree_of(dir)].into_iter().flatten());
+    roots
+}
+
+/// The other names a path's file has, so that the deny rules on those
+/// names see a write through a hard link. A walk cut short adds nothing
+/// here; [`unsearchable_link`] denies such a write.
 fn add_link_names(out: &mut Vec<String>, ctx: &Context<'_>, cwd: &str) {
     let linked: Vec<String> = out.iter().filter(|p| ctx.probe.hard_links(p) > 1).cloned().collect();
-    if linked.is_empty() {
-        return;
-    }
-    let roots = link_guarded(ctx, cwd);
     for p in linked {
-        if let Ok(Some(other)) = ctx.probe.other_name_in(&p, &roots) {
-            if !out.contains(&other) {
-                out.push(other);
+        if let Ok(others) = ctx.probe.other_names(&p, &link_roots(ctx, cwd, &p)) {
+            for other in others {
+                if !out.contains(&other) {
+                    out.push(other);
+                }
             }
         }
     }
+}
+
+/// A write to a hard-linked file whose other names gate could not all
+/// search for (a walk cut short): one of them may be gate's own file or an
+/// agent's hook settings, which no human should be asked to approve by
+/// mistake, so the write is denied.
+fn unsearchable_link(paths: &[String], ctx: &Context<'_>, cwd: &str) -> Option<String> {
+    paths.iter().filter(|p| ctx.probe.hard_links(p) > 1).find_map(|p| {
+        ctx.probe.other_names(p, &link_roots(ctx, cwd, p)).err().map(|why| {
+            format!(
+                "{p} has other hard links and gate cannot search every place one could be ({why}); \
+                 one may be gate's own file or an agent's hook settings. Instead, ask the user to make this change"
+            )
+        })
+    })
+}
+
+fn abs_for_link(landings: &[String]) -> String {
+    landings.first().cloned().unwrap_or_default()
 }
 
 /// Why a write to one of `paths` reaches further than its name says: the
@@ -863,6 +892,15 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
                     parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
                 }
+                let written: Vec<String> = c
+                    .redirects
+                    .iter()
+                    .filter(|r| r.op.may_write_file())
+                    .map(|r| floor::normalize(&r.target.text, &action.cwd, ctx.home.as_deref()))
+                    .collect();
+                if let Some(why) = unsearchable_link(&written, ctx, &action.cwd) {
+                    parts.push(built_in_deny(line.clone(), "hard-link-unsearchable", why));
+                }
                 if let Some(p) = paths.iter().find(|p| is_startup_file(p, ctx.home.as_deref())) {
                     if defines_gate(&command) {
                         let why = format!("this defines `gate` in the shell start-up file {p}, which shadows gate");
@@ -1055,6 +1093,9 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
             ask_for_hard_links(&mut part, &landings, ctx);
             parts.push(part);
+            if let Some(why) = unsearchable_link(&landings, ctx, &action.cwd) {
+                parts.push(built_in_deny(abs_for_link(&landings), "hard-link-unsearchable", why));
+            }
         }
         Request::Fetch { url } => {
             let domain = domain_of(url);

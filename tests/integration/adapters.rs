@@ -56,6 +56,8 @@ fn check(env: &TestEnv, agent: &str, fixture: &str, payload: &Value, want: &Want
                 .as_str()
                 .or(v["hookSpecificOutput"]["decision"]["message"].as_str())
                 .or(v["reason"].as_str())
+                .or(v["permissionDecisionReason"].as_str())
+                .or(v["agent_message"].as_str())
                 .unwrap_or("");
             assert!(reason.contains(reason_has), "{fixture}: reason {reason:?} lacks {reason_has:?}");
             if *decision == "deny" {
@@ -139,6 +141,102 @@ fn gemini_payloads_get_gemini_answers_and_never_ask() {
     run_cases(cases, "gemini-cli");
 }
 
+fn copilot(decision: &'static str, reason_has: &'static str) -> Want {
+    Want::Decision { path: &["permissionDecision"], decision, reason_has }
+}
+
+fn cursor(decision: &'static str, reason_has: &'static str) -> Want {
+    Want::Decision { path: &["permission"], decision, reason_has }
+}
+
+#[test]
+fn copilot_payloads_get_copilot_answers() {
+    let cases: &[Case] = &[
+        ("copilot-1.0.102/preToolUse-bash-git", copilot("allow", "floor:git-status"), "auto-approved"),
+        ("copilot-1.0.102/preToolUse-view", copilot("allow", "floor:file-tools"), "auto-approved"),
+        // Copilot shows its own prompt for an ask (and refuses it under -p).
+        ("copilot-1.0.102/preToolUse-create", copilot("ask", "would change"), "asked"),
+        ("copilot-1.0.102/preToolUse-edit", copilot("ask", "would change"), "asked"),
+        // A post event alone (its decision was in another run) still records what ran.
+        ("copilot-1.0.102/postToolUse-bash-git", Want::Silent, "success"),
+        ("copilot-1.0.102/postToolUse-bash-exit1", Want::Silent, "error"),
+    ];
+    run_cases(cases, "copilot-cli");
+}
+
+#[test]
+fn hermes_payloads_get_block_answers_only() {
+    let cases: &[Case] = &[
+        ("hermes-agent-0.19.0/pre_tool_call-terminal-git", Want::Json(json!({})), "auto-approved"),
+        ("hermes-agent-0.19.0/post_tool_call-terminal-git", Want::Silent, "success"),
+        // A call a hook blocked did not run: no outcome row.
+        ("hermes-agent-0.19.0/post_tool_call-terminal-blocked", Want::Silent, "-"),
+    ];
+    run_cases(cases, "hermes");
+    // Destructive, asked and unreadable calls all get the one answer Hermes obeys.
+    let env = TestEnv::new();
+    git_project(&env);
+    let mut p = env.agent_fixture("hermes-agent-0.19.0/pre_tool_call-terminal-git");
+    for (command, has) in [("rm -rf build", "recursive forced deletion"), ("touch x", "gate watch")] {
+        p["tool_input"]["command"] = json!(command);
+        let out = hook_as(&env, "hermes", &p);
+        assert_eq!(out.status.code(), Some(0), "{command}");
+        let v: Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+        assert_eq!(v["decision"], "block", "{command}");
+        assert!(v["reason"].as_str().unwrap().contains(has), "{command}: {v}");
+    }
+    for junk in ["{not json", "{\"hook_event_name\": \"pre_tool_call\"}"] {
+        let out = env.run_with_stdin(&["hook", "--agent", "hermes"], junk.as_bytes());
+        let v: Value = serde_json::from_str(stdout(&out).trim()).unwrap_or_else(|e| panic!("{junk}: {e}: {out:?}"));
+        assert_eq!(v["decision"], "block", "{junk}");
+    }
+}
+
+#[test]
+fn cursor_payloads_get_cursor_answers_and_never_ask() {
+    let cases: &[Case] = &[
+        ("cursor-docs/preToolUse-Shell-rm", cursor("deny", "recursive forced deletion"), "denied"),
+        ("cursor-docs/preToolUse-Shell-git", cursor("allow", "floor:git-status"), "auto-approved"),
+        ("cursor-docs/preToolUse-Read", cursor("allow", "floor:file-tools"), "auto-approved"),
+        ("cursor-docs/preToolUse-Write", cursor("deny", "gate watch"), "denied"),
+        ("cursor-docs/stop", Want::Silent, "-"),
+    ];
+    run_cases(cases, "cursor");
+    // The tool_use_id with a newline is kept as sent, and links the outcome.
+    let env = TestEnv::new();
+    git_project(&env);
+    let mut pre = env.agent_fixture("cursor-docs/preToolUse-Shell-git");
+    pre["tool_use_id"] = json!("toolu_02\nB");
+    let mut post = env.agent_fixture("cursor-docs/postToolUse-Shell-git");
+    post["tool_use_id"] = json!("toolu_02\nB");
+    hook_as(&env, "cursor", &pre);
+    hook_as(&env, "cursor", &post);
+    let rows = env.rows();
+    assert_eq!(rows[0]["tool_use_id"], "toolu_02\nB");
+    assert_eq!(rows[1]["links_seq"], rows[0]["seq"]);
+}
+
+/// Payloads are recognised without `--agent`, each by its own adapter.
+#[test]
+fn each_agent_is_recognised_by_its_payload() {
+    let cases = [
+        ("claude-code-2.1.328/PreToolUse-Bash-git", "claude-code"),
+        ("codex-0.169.0/PreToolUse-Bash-git", "codex"),
+        ("codex-0.169.0/SessionStart", "codex"),
+        ("gemini-cli-0.61.0/BeforeTool-run_shell_command-git", "gemini-cli"),
+        ("copilot-1.0.102/preToolUse-bash-git", "copilot-cli"),
+        ("hermes-agent-0.19.0/pre_tool_call-terminal-git", "hermes"),
+        ("cursor-docs/preToolUse-Shell-git", "cursor"),
+    ];
+    for (fixture, agent) in cases {
+        let env = TestEnv::new();
+        git_project(&env);
+        let out = env.hook(&env.agent_fixture(fixture));
+        assert_eq!(out.status.code(), Some(0), "{fixture}: {}", stderr(&out));
+        assert_eq!(env.rows()[0]["agent"], agent, "{fixture}");
+    }
+}
+
 #[test]
 fn outcomes_link_to_their_decisions_without_a_tool_use_id() {
     // Gemini's BeforeTool has no tool_use_id: the outcome finds its decision
@@ -159,10 +257,13 @@ fn outcomes_link_to_their_decisions_without_a_tool_use_id() {
     env.hook(&post);
     let rows = env.rows();
     assert_eq!(rows.len(), 4, "{rows:?}");
-    for (decision, outcome, agent) in [(&rows[0], &rows[1], "gemini-cli"), (&rows[2], &rows[3], "codex")] {
+    // Codex reports a shell command's output without its exit code: it ran.
+    for (decision, outcome, agent, status) in
+        [(&rows[0], &rows[1], "gemini-cli", "success"), (&rows[2], &rows[3], "codex", "ran")]
+    {
         assert_eq!(outcome["kind"], "outcome");
         assert_eq!(outcome["links_seq"], decision["seq"], "{agent}");
-        assert_eq!(outcome["outcome"], "success", "{agent}");
+        assert_eq!(outcome["outcome"], status, "{agent}");
         assert_eq!(outcome["agent"], agent);
     }
     assert_eq!(env.run(&["verify"]).status.code(), Some(0));

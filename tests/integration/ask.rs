@@ -306,7 +306,7 @@ fn a_rejection_in_the_agent_dialog_is_reconciled_from_the_transcript() {
     assert_eq!(decision_of(&env.hook(&bash(&env, "s1", "toolu_rej", "make build"))).0, "ask");
     assert_eq!(decision_of(&env.hook(&bash(&env, "s1", "toolu_ok", "make test"))).0, "ask");
     let transcript: PathBuf = env.dir.path().join("t.jsonl");
-    let line = json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_rej", "is_error": true, "content": "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed."}]}});
+    let line = json!({"type": "user", "message": {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_rej", "is_error": true, "content": "The user doesn't want to proceed with this tool use. The tool use was rejected (eg. if it was a file edit, the new_string was NOT written to the file). STOP what you are doing and wait for the user to tell you how to proceed."}]}, "toolUseResult": "User rejected tool use"});
     std::fs::write(&transcript, format!("{line}\n")).unwrap();
     // The approved one ran: its PostToolUse arrives.
     let mut post = bash(&env, "s1", "toolu_ok", "make test");

@@ -38,6 +38,7 @@ pub(crate) fn decide(action: &Action, home: &str) -> policy::Evaluation {
     let ctx = policy::Context {
         home: Some(home.to_string()),
         gate_dirs: gate::config::gate_dirs(&paths),
+        gate_bins: Vec::new(),
         probe: &probe,
         policy: &loaded.set,
         edits: None,
@@ -253,7 +254,7 @@ mod properties {
             let line = tokens.join(" ");
             let probe = NoProbe;
             let set = PolicySet::default();
-            let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], probe: &probe, policy: &set, edits: None };
+            let ctx = policy::Context { home: Some("/home/u".into()), gate_dirs: vec!["/g".into()], gate_bins: Vec::new(), probe: &probe, policy: &set, edits: None };
             let action = gate::engine::shell_action(&line, "/home/u/p");
             let eval = policy::explain(&action, &ctx);
             let analysis = gate::shell::analyze(&line);

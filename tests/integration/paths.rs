@@ -289,10 +289,17 @@ fn links_whose_targets_are_not_utf8_are_still_followed() {
     assert_eq!(hook_in(&env, "acceptEdits", &p, "Write", write("g/policy.toml")), "deny");
     assert_eq!(hook(&env, "Read", json!({"file_path": p.join("cloud/credentials")})), "ask");
     assert_eq!(hook(&env, "Read", json!({"file_path": p.join("g/gate.db")})), "ask");
+    // A glob that matches a name that is not UTF-8 cannot be expanded by
+    // gate, so it asks (`lk\xfe` -> ~/.aws/credentials, `hl\xfe.txt` a hard link).
+    symlink(h.join(".aws/credentials"), raw(b"lk\xfe")).unwrap();
+    std::fs::hard_link(h.join(".aws/credentials"), raw(b"hl\xfe.txt")).unwrap();
     for (cmd, want, rule) in [
         ("echo {} > cfg/settings.json", "deny", "no-agent-hook-settings"),
         ("cat cloud/credentials", "ask", "-"),
         ("grep -r aws_secret cloud/", "ask", "-"),
+        ("cat lk*", "ask", "-"),
+        ("cat hl*", "ask", "-"),
+        ("head lk?", "ask", "-"),
     ] {
         assert_eq!(check(&env, cmd), (want.to_string(), rule.to_string()), "{cmd}");
     }
@@ -354,4 +361,58 @@ fn every_hard_link_is_judged_as_a_possible_secret_or_hook_file() {
     assert_eq!(hook_in(&env, "acceptEdits", &p, "Edit", edit), "deny");
     let write = json!({"file_path": p.join("sub/cfg.json"), "content": "{}"});
     assert_eq!(hook_in(&env, "acceptEdits", &p.join("sub"), "Write", write), "deny");
+}
+
+/// Red-team regression: another name of a hook file anywhere in the work
+/// tree, of gate's binary, or one gate cannot search for, never gets a mere ask.
+#[test]
+fn hard_links_to_protected_files_are_found_anywhere_in_the_tree() {
+    let env = world();
+    let p = env.project();
+    std::process::Command::new("git").args(["init", "-q"]).current_dir(&p).status().unwrap();
+    std::fs::create_dir_all(p.join("sub/.claude/skills/x")).unwrap();
+    std::fs::create_dir_all(p.join("docs")).unwrap();
+    std::fs::write(p.join("sub/.claude/settings.json"), "{}").unwrap();
+    std::fs::write(p.join("sub/.claude/skills/x/SKILL.md"), "skill").unwrap();
+    std::fs::hard_link(p.join("sub/.claude/settings.json"), p.join("docs/s2.json")).unwrap();
+    std::fs::hard_link(p.join("sub/.claude/skills/x/SKILL.md"), p.join("docs/s3.md")).unwrap();
+    // A copy of the gate binary on PATH, and a hard link to it in the tree.
+    let bin = env.home().join("bin/gate");
+    std::fs::write(&bin, "#!/bin/sh\n").unwrap();
+    std::fs::create_dir_all(p.join("target/debug/deps")).unwrap();
+    std::fs::hard_link(&bin, p.join("target/debug/deps/gate-1234")).unwrap();
+    let write = |path: &str| json!({"file_path": p.join(path), "content": "x"});
+    for (path, cwd) in [("docs/s2.json", p.clone()), ("docs/s3.md", p.clone()), ("docs/s2.json", env.dir.path().to_path_buf())] {
+        assert_eq!(hook_in(&env, "acceptEdits", &cwd, "Write", write(path)), "deny", "{path} from {}", cwd.display());
+    }
+    assert_eq!(hook_in(&env, "default", &p, "Write", write("target/debug/deps/gate-1234")), "deny");
+    assert_eq!(check(&env, "echo x > docs/s2.json").0, "deny");
+    assert_eq!(check(&env, "printf x > target/debug/deps/gate-1234").0, "deny");
+    // Too many entries to search: a write through a hard link is denied.
+    std::fs::write(p.join("plain.txt"), "x").unwrap();
+    std::fs::hard_link(p.join("plain.txt"), p.join("docs/twin.txt")).unwrap();
+    for i in 0..41 {
+        let d = p.join(format!("big/{i}"));
+        std::fs::create_dir_all(&d).unwrap();
+        for j in 0..500 {
+            std::fs::write(d.join(j.to_string()), "").unwrap();
+        }
+    }
+    let (decision, rule) = check(&env, "echo x > docs/twin.txt");
+    assert_eq!((decision.as_str(), rule.as_str()), ("deny", "hard-link-unsearchable"));
+    assert_eq!(hook_in(&env, "acceptEdits", &p, "Write", write("docs/twin.txt")), "deny");
+}
+
+/// An answer that cannot reach the agent is a refusal (exit 2), never exit 0.
+#[test]
+fn an_answer_that_cannot_be_written_denies() {
+    let env = TestEnv::new();
+    let payload = json!({"session_id": "s", "cwd": env.project(), "hook_event_name": "PreToolUse",
+                         "tool_name": "Bash", "tool_input": {"command": "rm -rf build"}, "tool_use_id": "t"});
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let mut child = env.cmd(&["hook"]).stdin(Stdio::piped()).stdout(full).stderr(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(payload.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
