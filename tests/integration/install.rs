@@ -217,3 +217,79 @@ fn agents_directories_move_with_their_variables() {
     assert!(elsewhere.join("cx/hooks.json").exists() && elsewhere.join("cx/config.toml").exists());
     assert!(!env.home().join(".gemini").exists() && !env.home().join(".codex").exists());
 }
+
+/// Cursor (merged into hooks.json, failClosed), Copilot (a file of gate's
+/// own) and Hermes (a marked YAML block, and consent): installed, again
+/// without change, then uninstalled back to what the user had.
+#[test]
+fn cursor_copilot_and_hermes_install_and_uninstall_cleanly() {
+    let env = TestEnv::new();
+    let h = env.home();
+    std::fs::create_dir_all(h.join(".cursor")).unwrap();
+    let cursor_before = json!({"version": 1, "hooks": {"stop": [{"command": "notify"}]}});
+    std::fs::write(h.join(".cursor/hooks.json"), cursor_before.to_string()).unwrap();
+    std::fs::create_dir_all(h.join(".hermes")).unwrap();
+    let hermes_before = "model:\n  provider: custom\n  default: m\n";
+    std::fs::write(h.join(".hermes/config.yaml"), hermes_before).unwrap();
+    for agent in ["cursor", "copilot", "hermes"] {
+        let out = env.run(&["install", agent]);
+        assert_eq!(out.status.code(), Some(0), "{agent}: {}", stderr(&out));
+    }
+    let cursor: Value = serde_json::from_str(&std::fs::read_to_string(h.join(".cursor/hooks.json")).unwrap()).unwrap();
+    assert_eq!(cursor["hooks"]["stop"], cursor_before["hooks"]["stop"]);
+    assert_eq!(
+        cursor["hooks"]["preToolUse"],
+        json!([{"command": format!("{GATE} hook --agent cursor"), "timeout": 900, "failClosed": true}])
+    );
+    let copilot: Value =
+        serde_json::from_str(&std::fs::read_to_string(h.join(".copilot/hooks/gate.json")).unwrap()).unwrap();
+    assert_eq!(
+        copilot["hooks"]["preToolUse"],
+        json!([{"type": "command", "bash": format!("{GATE} hook --agent copilot"), "timeoutSec": 900}])
+    );
+    let yaml = std::fs::read_to_string(h.join(".hermes/config.yaml")).unwrap();
+    assert!(yaml.starts_with(hermes_before), "{yaml}");
+    assert!(yaml.contains(&format!("command: \"{GATE} hook --agent hermes\"")), "{yaml}");
+    let allow: Value =
+        serde_json::from_str(&std::fs::read_to_string(h.join(".hermes/shell-hooks-allowlist.json")).unwrap()).unwrap();
+    let events: Vec<&str> = allow["approvals"].as_array().unwrap().iter().filter_map(|a| a["event"].as_str()).collect();
+    assert_eq!(events, ["pre_tool_call", "post_tool_call"]);
+    // Again: nothing changes.
+    let snapshot = |p: &str| std::fs::read_to_string(h.join(p)).unwrap();
+    let before = [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")];
+    for agent in ["cursor", "copilot", "hermes"] {
+        let out = env.run(&["install", agent]);
+        assert!(stdout(&out).contains("already"), "{agent}: {}", stdout(&out));
+    }
+    assert_eq!(before, [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")]);
+    let doctor: Value = serde_json::from_str(&stdout(&env.run(&["doctor", "--json"]))).unwrap();
+    for agent in ["cursor", "copilot", "hermes"] {
+        let r = doctor["agents"].as_array().unwrap().iter().find(|a| a["agent"] == agent).unwrap();
+        assert_eq!(r["protected"], true, "{r}");
+    }
+    for agent in ["cursor", "copilot", "hermes"] {
+        let out = env.run(&["uninstall", agent]);
+        assert_eq!(out.status.code(), Some(0), "{agent}: {}", stderr(&out));
+    }
+    let cursor: Value = serde_json::from_str(&snapshot(".cursor/hooks.json")).unwrap();
+    assert_eq!(cursor, cursor_before);
+    assert_eq!(snapshot(".hermes/config.yaml"), hermes_before);
+    let allow: Value = serde_json::from_str(&snapshot(".hermes/shell-hooks-allowlist.json")).unwrap();
+    assert_eq!(allow["approvals"], json!([]));
+}
+
+/// A Hermes config with its own `hooks:` section is not rewritten: gate
+/// says what to add, and leaves the file alone.
+#[test]
+fn hermes_install_does_not_rewrite_the_users_hooks() {
+    let env = TestEnv::new();
+    let h = env.home();
+    std::fs::create_dir_all(h.join(".hermes")).unwrap();
+    let text = "hooks:\n  pre_tool_call:\n    - command: /usr/bin/mine\n";
+    std::fs::write(h.join(".hermes/config.yaml"), text).unwrap();
+    let out = env.run(&["install", "hermes"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("already has a `hooks:` section"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("hook --agent hermes"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(h.join(".hermes/config.yaml")).unwrap(), text);
+}
