@@ -171,7 +171,8 @@ impl Redactor {
             Value::Object(o) => Value::Object(
                 o.iter()
                     .map(|(k, v)| {
-                        let v = if secret_key(k) && v.is_string() { Value::String(MASK.into()) } else { self.mask_json(v) };
+                        let v =
+                            if secret_key(k) && v.is_string() { Value::String(MASK.into()) } else { self.mask_json(v) };
                         (k.clone(), v)
                     })
                     .collect(),

@@ -51,7 +51,6 @@ pub fn run(json_out: bool) -> anyhow::Result<ExitCode> {
     Ok(if unprotected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-
 /// Run `program --version` for at most a few seconds; the first line.
 fn version_of(program: &Path) -> Option<String> {
     let mut child = Command::new(program)
@@ -98,8 +97,7 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
         _ => text.as_deref().and_then(|t| serde_json::from_str(t).ok()),
     };
     let handlers = settings.as_ref().map(|s| install::gate_handlers(s, name)).unwrap_or_default();
-    let hooked: Vec<&str> =
-        spec.events.iter().copied().filter(|e| handlers.iter().any(|(ev, ..)| ev == e)).collect();
+    let hooked: Vec<&str> = spec.events.iter().copied().filter(|e| handlers.iter().any(|(ev, ..)| ev == e)).collect();
     for e in spec.events {
         if !hooked.contains(e) {
             problems.push(format!("gate is not hooked for {e}"));
@@ -125,7 +123,8 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
     match spec.extra {
         Extra::None => {}
         Extra::CodexTrust => {
-            let trusted = settings.as_ref().zip(settings_path.as_deref()).map(|(s, p)| codex_trusted(&spec, p, s, name));
+            let trusted =
+                settings.as_ref().zip(settings_path.as_deref()).map(|(s, p)| codex_trusted(&spec, p, s, name));
             match trusted {
                 Some(Ok(())) => extra = json!("trusted"),
                 Some(Err(why)) => problems.push(why),
@@ -144,7 +143,8 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
         }
         Extra::GeminiPolicy => {
             let path = install::agent_dir(&spec).map(|d| d.join("policies/gate.toml"));
-            if path.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).as_deref() == Some(install::GEMINI_POLICY) {
+            if path.as_deref().and_then(|p| std::fs::read_to_string(p).ok()).as_deref() == Some(install::GEMINI_POLICY)
+            {
                 extra = json!("gate decides (policies/gate.toml)");
             } else {
                 problems.push(
@@ -173,7 +173,12 @@ fn check_agent(a: &dyn Adapter, exe: &Path) -> Value {
     })
 }
 
-fn codex_trusted(spec: &crate::hook::InstallSpec, hooks_path: &Path, settings: &Value, name: &str) -> Result<(), String> {
+fn codex_trusted(
+    spec: &crate::hook::InstallSpec,
+    hooks_path: &Path,
+    settings: &Value,
+    name: &str,
+) -> Result<(), String> {
     let config = install::agent_dir(spec).map(|d| d.join("config.toml")).ok_or("no Codex directory")?;
     let text = std::fs::read_to_string(&config).unwrap_or_default();
     let doc: toml::Table = text.parse().map_err(|e| format!("{}: {e}", config.display()))?;
@@ -194,12 +199,15 @@ fn codex_trusted(spec: &crate::hook::InstallSpec, hooks_path: &Path, settings: &
 
 /// Pipe a harmless and a destructive sample call through `gate hook --agent NAME`.
 fn self_test(a: &dyn Adapter, exe: &Path) -> Vec<Value> {
-    let Ok(scratch) = tempdir() else { return vec![json!({"command": "-", "answer": "no scratch directory", "ok": false})] };
+    let Ok(scratch) = tempdir() else {
+        return vec![json!({"command": "-", "answer": "no scratch directory", "ok": false})];
+    };
     let cwd = scratch.join("project");
     let _ = std::fs::create_dir_all(&cwd);
     let mut out = Vec::new();
     for (command, want) in [("ls", "allow"), ("rm -rf build", "deny")] {
-        let payload = a.pre_tool_payload("gate-doctor", a.shell_tool(), json!({ "command": command }), &cwd.to_string_lossy());
+        let payload =
+            a.pre_tool_payload("gate-doctor", a.shell_tool(), json!({ "command": command }), &cwd.to_string_lossy());
         let (answer, code) = run_hook(exe, a.names()[0], &scratch, &payload);
         let said = answer_word(&answer, code);
         // Codex's PreToolUse says nothing on an allow.
@@ -274,7 +282,11 @@ fn print_report(r: &Value, p: Paint) {
     }
     for t in r["self_test"].as_array().into_iter().flatten() {
         let mark = if t["ok"] == true { p.green("ok") } else { p.red("FAILED") };
-        println!("         self-test {:<14} → {:<20} {mark}", t["command"].as_str().unwrap_or(""), t["answer"].as_str().unwrap_or(""));
+        println!(
+            "         self-test {:<14} → {:<20} {mark}",
+            t["command"].as_str().unwrap_or(""),
+            t["answer"].as_str().unwrap_or("")
+        );
     }
     if r["installed"] == true {
         for pr in r["problems"].as_array().into_iter().flatten().filter_map(Value::as_str) {

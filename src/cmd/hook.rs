@@ -100,7 +100,8 @@ pub fn run(args: HookArgs) -> ExitCode {
         let written = out.write_all(stdout.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
         // An answer the agent never reads must not become "no objection".
         if let Err(e) = written {
-            let _ = writeln!(std::io::stderr(), "gate: cannot write the answer to stdout ({e}); denying this tool call");
+            let _ =
+                writeln!(std::io::stderr(), "gate: cannot write the answer to stdout ({e}); denying this tool call");
             return ExitCode::from(BLOCK);
         }
     }
@@ -198,8 +199,8 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                         Some(d) => carried_row(action, &eval, &d),
                         None => {
                             // Settled well inside the agent's own hook timeout.
-                            let timeout = broker::ask_timeout(settings.ask_timeout)
-                                .min(adapter.install_spec().max_wait_secs());
+                            let timeout =
+                                broker::ask_timeout(settings.ask_timeout).min(adapter.install_spec().max_wait_secs());
                             let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
                             let agent_ask = adapter.can_ask(action, &var);
                             match broker::settle(&paths, &mut store, action, &eval, timeout, agent_ask, &set_deadline) {
@@ -327,7 +328,8 @@ fn carried_row(action: &Action, eval: &Evaluation, earlier: &Receipt) -> (Receip
     rec.approver = earlier.approver.clone();
     rec.links_seq = Some(earlier.seq);
     let who = earlier.approver.clone().unwrap_or_else(|| "a human".into());
-    let reason = format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
+    let reason =
+        format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
     rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
     (rec, Reply::Allow(reason))
 }
@@ -339,7 +341,8 @@ fn join_ids(ids: &[i64]) -> String {
 /// Refuse the call in the agent's protocol (once the agent is known), with
 /// the reason on stderr too.
 fn refusal(line: String) -> (String, u8, Option<String>) {
-    let (out, code) = AGENT.get().and_then(|a| hook::adapter(*a)).map_or((String::new(), BLOCK as i32), |a| a.render_refusal(&line));
+    let (out, code) =
+        AGENT.get().and_then(|a| hook::adapter(*a)).map_or((String::new(), BLOCK as i32), |a| a.render_refusal(&line));
     (out, code as u8, Some(line))
 }
 

@@ -563,7 +563,11 @@ fn untrust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, before: &Value, ag
     }
     if removed > 0 {
         write_file(&config, true, &doc.to_string())?;
-        println!("codex: removed {removed} trust entr{} for gate's hooks from {}", if removed == 1 { "y" } else { "ies" }, config.display());
+        println!(
+            "codex: removed {removed} trust entr{} for gate's hooks from {}",
+            if removed == 1 { "y" } else { "ies" },
+            config.display()
+        );
     }
     Ok(())
 }
@@ -620,7 +624,10 @@ fn yaml_block(spec: &InstallSpec, command: &str) -> String {
     let quoted = serde_json::to_string(command).unwrap_or_default();
     let mut out = format!("{YAML_BEGIN}\nhooks:\n");
     for event in spec.events {
-        out.push_str(&format!("  {event}:\n    - matcher: \".*\"\n      command: {quoted}\n      timeout: {}\n", spec.timeout_secs));
+        out.push_str(&format!(
+            "  {event}:\n    - matcher: \".*\"\n      command: {quoted}\n      timeout: {}\n",
+            spec.timeout_secs
+        ));
     }
     out.push_str(YAML_END);
     out.push('\n');
@@ -807,7 +814,8 @@ fn forget_hermes_consent(spec: &InstallSpec) -> anyhow::Result<()> {
 /// Whether Hermes has the user's consent for each of gate's hooks.
 pub fn hermes_consented(spec: &InstallSpec, command: &str) -> bool {
     let Ok(path) = hermes_allowlist(spec) else { return false };
-    let doc: Value = std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
+    let doc: Value =
+        std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str(&t).ok()).unwrap_or(Value::Null);
     let approvals = doc["approvals"].as_array().cloned().unwrap_or_default();
     spec.events.iter().all(|e| approvals.iter().any(|a| a["event"] == *e && a["command"] == command))
 }

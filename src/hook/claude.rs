@@ -303,9 +303,12 @@ fn request_of(tool: &str, args: &Value) -> Request {
         Kind::Write | Kind::Edit => {
             // Every path field the tool may write through.
             let paths = ["notebook_path", "file_path", "path"].iter().filter_map(|k| s(k)).collect();
-            let mut new_text: Vec<String> = ["content", "new_string", "new_source"].iter().filter_map(|k| s(k)).collect();
+            let mut new_text: Vec<String> =
+                ["content", "new_string", "new_source"].iter().filter_map(|k| s(k)).collect();
             match args.get("edits") {
-                Some(Value::Array(edits)) if edits.iter().all(|e| e.get("new_string").is_some_and(Value::is_string)) => {
+                Some(Value::Array(edits))
+                    if edits.iter().all(|e| e.get("new_string").is_some_and(Value::is_string)) =>
+                {
                     new_text.extend(edits.iter().filter_map(|e| field(e, "new_string")))
                 }
                 Some(other) => new_text.push(other.to_string()),

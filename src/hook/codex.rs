@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::install::{Extra, HOOK_TIMEOUT_SECS};
 use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request};
 
 /// Events gate turns into actions or rows.
 const GATED_EVENTS: &[&str] = &["PreToolUse", "PostToolUse", "PermissionRequest", "SessionStart", "SessionEnd"];
@@ -84,14 +84,8 @@ impl Adapter for Codex {
             }
             "SessionStart" | "SessionEnd" => {
                 let started = wire.hook_event_name == "SessionStart";
-                Ok(HookEvent::Session(SessionMark {
-                    agent: Agent::Codex,
-                    session_id: wire.session_id,
-                    cwd: wire.cwd,
-                    started,
-                    detail: if started { wire.source } else { wire.reason },
-                    transcript_path: wire.transcript_path,
-                }))
+                let detail = if started { wire.source } else { wire.reason };
+                Ok(super::session_event(Agent::Codex, started, wire.session_id, wire.cwd, detail, wire.transcript_path))
             }
             other if PASSIVE_EVENTS.contains(&other) => {
                 Ok(HookEvent::Ignored { agent: Agent::Codex, event: other.to_string() })
@@ -103,7 +97,11 @@ impl Adapter for Codex {
         // Codex shows the model `<reason>. Command: <cmd>`: no full stop of our own.
         let reason = |r: &str| {
             let r = r.trim().trim_end_matches('.');
-            if r.is_empty() { "gate denied this tool call".to_string() } else { r.to_string() }
+            if r.is_empty() {
+                "gate denied this tool call".to_string()
+            } else {
+                r.to_string()
+            }
         };
         match (event, reply) {
             (_, Reply::Silent) => (String::new(), 0),
@@ -201,9 +199,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
     let kind = kind_of(&tool);
     let command = field(&args, "command");
     let request = match kind {
-        Kind::Shell => {
-            Request::Shell { command: command.ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))? }
-        }
+        Kind::Shell => Request::Shell {
+            command: command.ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))?,
+        },
         Kind::Edit => {
             let text = command.ok_or_else(|| HookError::Shape("apply_patch's command is not a string".into()))?;
             let patch = parse_patch(&text);
@@ -218,13 +216,7 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = match &request {
-        Request::Shell { command } => Some(command.clone()),
-        Request::Write { paths, .. } if !paths.is_empty() => Some(paths.join(", ")),
-        Request::Fetch { url } => Some(url.clone()),
-        Request::Mcp { .. } => Some(tool.clone()),
-        _ => None,
-    };
+    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
         agent: Agent::Codex,
         event: wire.hook_event_name.clone(),
@@ -259,19 +251,25 @@ pub fn parse_patch(text: &str) -> PatchFiles {
     let mut out = PatchFiles::default();
     let mut current: Option<usize> = None;
     for line in text.lines() {
-        let op = ["*** Add File: ", "*** Update File: ", "*** Delete File: ", "*** Move to: "]
-            .iter()
-            .find_map(|p| line.strip_prefix(p));
-        if let Some(path) = op {
-            let path = path.trim().to_string();
-            if !out.paths.contains(&path) {
-                out.paths.push(path);
-                out.added.push(String::new());
+        // Read leniently (`***Update File:`, a tab after the colon, Hermes'
+        // `*** Move File: a -> b`): a header gate misreads must still name
+        // its files, never hide them.
+        if let Some(rest) = line.trim_start().strip_prefix("***") {
+            let rest = rest.trim_start();
+            let named: Vec<&str> = ["Add File:", "Update File:", "Delete File:", "Move to:", "Move File:"]
+                .iter()
+                .find_map(|p| rest.strip_prefix(p))
+                .map(|p| p.split(" -> ").map(str::trim).filter(|p| !p.is_empty()).collect())
+                .unwrap_or_default();
+            for path in &named {
+                if !out.paths.iter().any(|p| p == path) {
+                    out.paths.push(path.to_string());
+                    out.added.push(String::new());
+                }
             }
-            current = out.paths.iter().position(|p| p == line.split_once(": ").map_or("", |(_, p)| p.trim()));
-            continue;
-        }
-        if line.starts_with("*** ") {
+            if let Some(last) = named.last() {
+                current = out.paths.iter().position(|p| p == last);
+            }
             continue;
         }
         if let (Some(i), Some(added)) = (current, line.strip_prefix('+')) {
@@ -297,6 +295,8 @@ mod tests {
             ),
             ("*** Begin Patch\n*** Add File: /home/u/.bashrc\n+alias gate=true\n*** End Patch", &["/home/u/.bashrc"], &["alias gate=true\n"]),
             ("not a patch at all", &[], &[]),
+            ("*** Begin Patch\n***Update File:\ta.rs\n+x\n*** End Patch", &["a.rs"], &["x\n"]),
+            ("*** Begin Patch\n*** Move File: a.rs -> /home/u/.bashrc\n+alias gate=true\n*** End Patch", &["a.rs", "/home/u/.bashrc"], &["", "alias gate=true\n"]),
         ];
         for (text, paths, added) in cases {
             let got = parse_patch(text);

@@ -127,9 +127,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
     let tool = wire.tool_name.clone();
     let kind = kind_of(&tool);
     let request = match (kind, tool.as_str()) {
-        (Kind::Shell, _) => {
-            Request::Shell { command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))? }
-        }
+        (Kind::Shell, _) => Request::Shell {
+            command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))?,
+        },
         (Kind::Read, _) => Request::Read { path: s("path") },
         (Kind::Write | Kind::Edit, _) => Request::Write {
             paths: s("path").into_iter().collect(),
@@ -140,17 +140,7 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         (Kind::Fetch, _) => Request::Fetch { url: s("url").unwrap_or_default() },
         _ => Request::Unknown,
     };
-    let target = match &request {
-        Request::Shell { command } => Some(command.clone()),
-        Request::Read { path } => path.clone(),
-        Request::Write { paths, .. } => paths.first().cloned(),
-        Request::Search { root, .. } => s("pattern").map(|p| match root {
-            Some(r) => format!("{p} in {r}"),
-            None => p,
-        }),
-        Request::Fetch { url } => Some(url.clone()),
-        _ => None,
-    };
+    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
         agent: Agent::CopilotCli,
         event: if wire.tool_result.is_some() { "postToolUse" } else { "preToolUse" }.into(),

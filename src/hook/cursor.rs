@@ -68,11 +68,14 @@ impl Adapter for Cursor {
             "postToolUse" | "postToolUseFailure" => {
                 let action = action_of(&wire)?;
                 let failed = wire.hook_event_name == "postToolUseFailure";
-                let error = wire.error.as_ref().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()));
+                let error =
+                    wire.error.as_ref().map(|e| e.as_str().map(str::to_string).unwrap_or_else(|| e.to_string()));
                 let status = if failed { OutcomeStatus::Error } else { OutcomeStatus::Success };
                 Ok(HookEvent::PostTool(Outcome { action, status, duration_ms: None, error, patch: None }))
             }
-            other if PASSIVE_EVENTS.contains(&other) => Ok(HookEvent::Ignored { agent: Agent::Cursor, event: other.into() }),
+            other if PASSIVE_EVENTS.contains(&other) => {
+                Ok(HookEvent::Ignored { agent: Agent::Cursor, event: other.into() })
+            }
             other => Err(unknown_event(Agent::Cursor, other, GATED_EVENTS, PASSIVE_EVENTS)),
         }
     }
@@ -141,9 +144,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
     let path = || s("file_path").or_else(|| s("path")).or_else(|| s("target_file"));
     let kind = kind_of(&tool);
     let request = match kind {
-        Kind::Shell => {
-            Request::Shell { command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))? }
-        }
+        Kind::Shell => Request::Shell {
+            command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))?,
+        },
         Kind::Read => Request::Read { path: path() },
         Kind::Write | Kind::Edit => Request::Write {
             paths: path().into_iter().collect(),
@@ -158,14 +161,7 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         }
         Kind::Other => Request::Unknown,
     };
-    let target = match &request {
-        Request::Shell { command } => Some(command.clone()),
-        Request::Read { path } => path.clone(),
-        Request::Write { paths, .. } => paths.first().cloned(),
-        Request::Fetch { url } => Some(url.clone()),
-        Request::Mcp { .. } => Some(tool.clone()),
-        _ => s("pattern"),
-    };
+    let target = super::target_of(&request, &tool, &args);
     let cwd = wire.cwd.clone().or_else(|| wire.workspace_roots.first().cloned()).unwrap_or_else(|| "/".into());
     Ok(Action {
         agent: Agent::Cursor,

@@ -11,21 +11,14 @@ use serde_json::{json, Value};
 
 use super::install::{Extra, HOOK_TIMEOUT_SECS};
 use super::{field, unknown_event, Adapter, AgentAsk, HookError, HookShape, InstallSpec, Reply};
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome, OutcomeStatus, Request};
 
 /// Events gate turns into actions or rows.
 const GATED_EVENTS: &[&str] = &["BeforeTool", "AfterTool", "SessionStart", "SessionEnd"];
 
 /// Events Gemini sends that gate lets pass untouched.
-const PASSIVE_EVENTS: &[&str] = &[
-    "BeforeAgent",
-    "AfterAgent",
-    "BeforeModel",
-    "AfterModel",
-    "BeforeToolSelection",
-    "Notification",
-    "PreCompress",
-];
+const PASSIVE_EVENTS: &[&str] =
+    &["BeforeAgent", "AfterAgent", "BeforeModel", "AfterModel", "BeforeToolSelection", "Notification", "PreCompress"];
 
 /// Gemini tools that only change the agent's own state.
 const INTERNAL_TOOLS: &[&str] = &["write_todos"];
@@ -89,14 +82,15 @@ impl Adapter for Gemini {
             }
             "SessionStart" | "SessionEnd" => {
                 let started = wire.hook_event_name == "SessionStart";
-                Ok(HookEvent::Session(SessionMark {
-                    agent: Agent::GeminiCli,
-                    session_id: wire.session_id,
-                    cwd: wire.cwd,
+                let detail = if started { wire.source } else { wire.reason };
+                Ok(super::session_event(
+                    Agent::GeminiCli,
                     started,
-                    detail: if started { wire.source } else { wire.reason },
-                    transcript_path: wire.transcript_path,
-                }))
+                    wire.session_id,
+                    wire.cwd,
+                    detail,
+                    wire.transcript_path,
+                ))
             }
             other if PASSIVE_EVENTS.contains(&other) => {
                 Ok(HookEvent::Ignored { agent: Agent::GeminiCli, event: other.to_string() })
@@ -204,7 +198,9 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
             only: s("include"),
             hidden: true,
         },
-        (Kind::Fetch, _) => Request::Fetch { url: s("url").or_else(|| s("prompt").and_then(|p| first_url(&p))).unwrap_or_default() },
+        (Kind::Fetch, _) => {
+            Request::Fetch { url: s("url").or_else(|| s("prompt").and_then(|p| first_url(&p))).unwrap_or_default() }
+        }
         (Kind::Mcp, _) => {
             let ctx = |k: &str| wire.mcp_context.as_ref().and_then(|c| field(c, k));
             let (server, name) = match (ctx("server_name"), ctx("tool_name")) {
@@ -222,19 +218,7 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = match &request {
-        Request::Shell { command } => Some(command.clone()),
-        Request::Read { path } => path.clone(),
-        Request::Write { paths, .. } => paths.first().cloned(),
-        Request::Search { root, names, .. } => names.clone().or_else(|| s("pattern")).map(|n| match root {
-            Some(r) => format!("{n} in {r}"),
-            None => n,
-        }),
-        Request::Fetch { url } if !url.is_empty() => Some(url.clone()),
-        Request::Fetch { .. } => s("prompt").or_else(|| s("query")),
-        Request::Mcp { .. } => Some(tool.clone()),
-        _ => None,
-    };
+    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
         agent: Agent::GeminiCli,
         event: wire.hook_event_name.clone(),

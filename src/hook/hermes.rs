@@ -131,40 +131,38 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
     }
     let s = |k: &str| field(&args, k);
     let kind = kind_of(&tool);
+    // The terminal runs in `workdir` when given: judge the command there.
+    let cwd = match (kind, s("workdir").filter(|d| !d.is_empty())) {
+        (Kind::Shell, Some(dir)) => crate::floor::normalize(&dir, &wire.cwd, None),
+        _ => wire.cwd.clone(),
+    };
     let request = match kind {
-        Kind::Shell => {
-            Request::Shell { command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))? }
-        }
-        Kind::Read => Request::Read { path: s("path") },
-        Kind::Write => Request::Write { paths: s("path").into_iter().collect(), new_text: s("content").into_iter().collect() },
-        // `patch` edits one file by path, or applies a V4A patch text
-        // (`*** Begin Patch`, the format Codex uses) that names its files.
-        Kind::Edit => match (s("path"), s("patch")) {
-            (Some(path), _) => {
-                Request::Write { paths: vec![path], new_text: ["new_string", "content"].iter().filter_map(|k| s(k)).collect() }
-            }
-            (None, Some(text)) => {
-                let p = super::codex::parse_patch(&text);
-                Request::Write { paths: p.paths, new_text: p.added }
-            }
-            (None, None) => Request::Write { paths: Vec::new(), new_text: Vec::new() },
+        Kind::Shell => Request::Shell {
+            command: s("command").ok_or_else(|| HookError::Shape(format!("{tool}'s command is not a string")))?,
         },
-        Kind::Search => {
-            Request::Search { root: s("path"), names: s("file_glob"), only: s("file_glob"), hidden: true }
+        Kind::Read => Request::Read { path: s("path") },
+        Kind::Write => {
+            Request::Write { paths: s("path").into_iter().collect(), new_text: s("content").into_iter().collect() }
         }
+        // `patch` edits one file by path, or applies a V4A patch text
+        // (`*** Begin Patch`, the format Codex uses) that names its files;
+        // with both given, Hermes applies the text, so every file counts.
+        Kind::Edit => {
+            let mut paths: Vec<String> = s("path").into_iter().collect();
+            let mut new_text: Vec<String> = ["new_string", "content"].iter().filter_map(|k| s(k)).collect();
+            if let Some(text) = s("patch") {
+                let p = super::codex::parse_patch(&text);
+                paths.extend(p.paths);
+                new_text.extend(p.added);
+            }
+            Request::Write { paths, new_text }
+        }
+        Kind::Search => Request::Search { root: s("path"), names: s("file_glob"), only: s("file_glob"), hidden: true },
         Kind::Fetch => Request::Fetch { url: s("url").or_else(|| s("urls")).unwrap_or_default() },
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = match &request {
-        Request::Shell { command } => Some(command.clone()),
-        Request::Read { path } => path.clone(),
-        Request::Write { paths, .. } if !paths.is_empty() => Some(paths.join(", ")),
-        Request::Search { .. } => s("pattern"),
-        Request::Fetch { url } if !url.is_empty() => Some(url.clone()),
-        Request::Fetch { .. } => s("query"),
-        _ => None,
-    };
+    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
         agent: Agent::Hermes,
         event: wire.hook_event_name.clone(),
@@ -175,7 +173,7 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         request,
         args,
         target,
-        cwd: wire.cwd.clone(),
+        cwd,
         permission_mode: None,
         transcript_path: None,
         subagent: None,

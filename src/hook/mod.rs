@@ -17,7 +17,7 @@ pub mod install;
 
 use serde_json::{Map, Value};
 
-use crate::action::{Action, Agent, HookEvent, Shell};
+use crate::action::{Action, Agent, HookEvent, Request, SessionMark, Shell};
 
 pub use install::{HookShape, InstallSpec};
 
@@ -108,14 +108,8 @@ pub trait Adapter: Sync {
 
 /// Every adapter. Each recognises only its own agent's payloads, so the
 /// order is only the order `gate install` and `gate doctor` go through them.
-pub static ADAPTERS: &[&dyn Adapter] = &[
-    &claude::Claude,
-    &codex::Codex,
-    &gemini::Gemini,
-    &cursor::Cursor,
-    &copilot::Copilot,
-    &hermes::Hermes,
-];
+pub static ADAPTERS: &[&dyn Adapter] =
+    &[&claude::Claude, &codex::Codex, &gemini::Gemini, &cursor::Cursor, &copilot::Copilot, &hermes::Hermes];
 
 fn agent_names() -> String {
     ADAPTERS.iter().map(|a| a.names()[0]).collect::<Vec<_>>().join(", ")
@@ -160,7 +154,9 @@ pub fn parse(
         Some(a) => a,
         None => detect(obj).ok_or((None, HookError::UnknownAgent))?,
     };
-    let Some(adapter) = adapter(agent) else { return Err((Some(agent), HookError::NoAdapter { agent: agent.as_str() })) };
+    let Some(adapter) = adapter(agent) else {
+        return Err((Some(agent), HookError::NoAdapter { agent: agent.as_str() }));
+    };
     adapter.parse(value).map(|e| (adapter, e)).map_err(|e| (Some(agent), e))
 }
 
@@ -174,4 +170,37 @@ pub(crate) fn unknown_event(agent: Agent, event: &str, gated: &[&str], passive: 
 /// A string field of a tool input.
 pub(crate) fn field(args: &Value, key: &str) -> Option<String> {
     args.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+/// What a call is about, in one line for people (the receipt's `target`):
+/// the command, the path(s), the search pattern and where, the URL (or the
+/// prompt or query of a fetch that names none), the MCP tool, the subagent's task.
+pub(crate) fn target_of(request: &Request, tool: &str, args: &Value) -> Option<String> {
+    let s = |k: &str| field(args, k);
+    match request {
+        Request::Shell { command } => Some(command.clone()),
+        Request::Read { path } => path.clone(),
+        Request::Write { paths, .. } => (!paths.is_empty()).then(|| paths.join(", ")),
+        Request::Search { root, names, .. } => s("pattern").or_else(|| names.clone()).map(|p| match root {
+            Some(r) => format!("{p} in {r}"),
+            None => p,
+        }),
+        Request::Fetch { url } if !url.is_empty() => Some(url.clone()),
+        Request::Fetch { .. } => s("query").or_else(|| s("prompt")),
+        Request::Mcp { .. } => Some(tool.to_string()),
+        Request::Subagent => s("description").or_else(|| s("prompt")),
+        Request::Internal | Request::Unknown => None,
+    }
+}
+
+/// A session start or end.
+pub(crate) fn session_event(
+    agent: Agent,
+    started: bool,
+    session_id: String,
+    cwd: String,
+    detail: Option<String>,
+    transcript_path: Option<String>,
+) -> HookEvent {
+    HookEvent::Session(SessionMark { agent, session_id, cwd, started, detail, transcript_path })
 }

@@ -1040,14 +1040,30 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
             let mut matched: Vec<&Rule> = Vec::new();
             let mut landings: Vec<String> = Vec::new();
+            // Per file written: the rules matching any spelling of it.
+            let mut per_file: Vec<Vec<&Rule>> = Vec::new();
             for field in fields {
+                let mut these: Vec<&Rule> = Vec::new();
                 for p in resolved_file_paths(field, ctx, &action.cwd) {
                     for r in matching(rules, &view, Subject::File(&p)) {
-                        if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
-                            matched.push(r);
+                        if !these.iter().any(|m| std::ptr::eq(*m, r)) {
+                            these.push(r);
                         }
                     }
                     landings.push(p);
+                }
+                per_file.push(these);
+            }
+            // A deny or ask on any file counts; an allow only when it covers
+            // every file the call writes (a patch to `notes.md` and `~/.bashrc`
+            // is not allowed by a rule for the project's files).
+            for these in &per_file {
+                for r in these {
+                    let counts = r.decision != Decision::Allow
+                        || per_file.iter().all(|other| other.iter().any(|m| std::ptr::eq(*m, *r)));
+                    if counts && !matched.iter().any(|m| std::ptr::eq(*m, *r)) {
+                        matched.push(r);
+                    }
                 }
             }
             if fields.is_empty() {

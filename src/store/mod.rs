@@ -408,11 +408,20 @@ impl Store {
 
     /// A human's approval (`approved`) since `since_ms` of the same call that
     /// has not run yet.
-    pub fn recent_approval(&self, action: &crate::action::Action, since_ms: i64) -> Result<Option<Receipt>, StoreError> {
+    pub fn recent_approval(
+        &self,
+        action: &crate::action::Action,
+        since_ms: i64,
+    ) -> Result<Option<Receipt>, StoreError> {
         self.same_call(action, " AND d.decision = 'approved'", since_ms)
     }
 
-    fn same_call(&self, action: &crate::action::Action, and: &str, since_ms: i64) -> Result<Option<Receipt>, StoreError> {
+    fn same_call(
+        &self,
+        action: &crate::action::Action,
+        and: &str,
+        since_ms: i64,
+    ) -> Result<Option<Receipt>, StoreError> {
         let args = crate::redact::Redactor::for_action(action).mask_json(&action.args).to_string();
         let sql = format!(
             "SELECT * FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.tool = ?2 AND d.args = ?3

@@ -12,7 +12,11 @@ enum Want {
     Silent,
     Json(Value),
     /// JSON whose `path` holds this decision, with a reason containing the text.
-    Decision { path: &'static [&'static str], decision: &'static str, reason_has: &'static str },
+    Decision {
+        path: &'static [&'static str],
+        decision: &'static str,
+        reason_has: &'static str,
+    },
 }
 
 /// (fixture, what the hook prints, the receipt's decision for it, or "-" for no row)
@@ -192,6 +196,49 @@ fn hermes_payloads_get_block_answers_only() {
     }
 }
 
+/// Red-team regressions for Hermes' tool shapes: the terminal's `workdir`,
+/// a `patch` with both a path and a patch text, Hermes' own credentials.
+#[test]
+fn hermes_tools_are_judged_where_and_on_what_they_act() {
+    let env = TestEnv::new();
+    git_project(&env);
+    let h = env.home();
+    std::fs::create_dir_all(h.join(".config/gh")).unwrap();
+    std::fs::write(h.join(".config/gh/hosts.yml"), "oauth_token: gho_x").unwrap();
+    std::fs::create_dir_all(h.join(".hermes")).unwrap();
+    std::fs::write(h.join(".hermes/auth.json"), "{}").unwrap();
+    // An allow rule for the project's own files: it must not reach files a patch names elsewhere.
+    std::fs::write(
+        env.gate_home().join("policy.toml"),
+        format!("[[rule]]\nid = \"proj\"\ndecision = \"allow\"\ntool = [\"write\", \"edit\"]\npath = \"{}/**\"\n", env.project().display()),
+    )
+    .unwrap();
+    let call = |tool: &str, input: Value| {
+        let p = json!({"hook_event_name": "pre_tool_call", "tool_name": tool, "tool_input": input, "session_id": "hs1",
+                       "cwd": env.project(), "extra": {"tool_call_id": "hc1"}});
+        let out = hook_as(&env, "hermes", &p);
+        serde_json::from_str::<Value>(stdout(&out).trim()).unwrap()
+    };
+    let allow = |patch: &str| json!({"mode": "patch", "path": "notes.txt", "patch": patch});
+    let cases: Vec<(&str, Value, &str)> = vec![
+        ("terminal", json!({"command": "cat hosts.yml", "workdir": h.join(".config/gh")}), "block"),
+        ("terminal", json!({"command": "cat README.md", "workdir": env.project()}), "{}"),
+        ("read_file", json!({"path": h.join(".hermes/auth.json")}), "block"),
+        (
+            "patch",
+            allow(&format!("*** Begin Patch\n*** Add File: {}/.hermes/shell-hooks-allowlist.json\n+{{}}\n*** End Patch", h.display())),
+            "block",
+        ),
+        ("patch", allow(&format!("*** Begin Patch\n*** Move File: notes.txt -> {}/.bashrc\n*** End Patch", h.display())), "block"),
+        ("patch", json!({"mode": "replace", "path": "notes.txt", "old_string": "a", "new_string": "b"}), "{}"),
+    ];
+    for (tool, input, want) in cases {
+        let got = call(tool, input.clone());
+        let said = if got == json!({}) { "{}" } else { got["decision"].as_str().unwrap_or("?") };
+        assert_eq!(said, want, "{tool} {input}: {got}");
+    }
+}
+
 #[test]
 fn cursor_payloads_get_cursor_answers_and_never_ask() {
     let cases: &[Case] = &[
@@ -276,9 +323,21 @@ fn an_apply_patch_is_judged_by_the_files_it_touches() {
     let home = env.home().to_string_lossy().into_owned();
     let gate_home = env.gate_home().to_string_lossy().into_owned();
     let cases: &[(String, &str, &str)] = &[
-        (format!("*** Begin Patch\n*** Add File: {home}/.claude/settings.json\n+{{}}\n*** End Patch\n"), "deny", "no-agent-hook-settings"),
-        (format!("*** Begin Patch\n*** Update File: {gate_home}/policy.toml\n@@\n-a\n+b\n*** End Patch\n"), "deny", "no-gate-files"),
-        ("*** Begin Patch\n*** Add File: .codex/hooks.json\n+{}\n*** End Patch\n".into(), "deny", "no-agent-hook-settings"),
+        (
+            format!("*** Begin Patch\n*** Add File: {home}/.claude/settings.json\n+{{}}\n*** End Patch\n"),
+            "deny",
+            "no-agent-hook-settings",
+        ),
+        (
+            format!("*** Begin Patch\n*** Update File: {gate_home}/policy.toml\n@@\n-a\n+b\n*** End Patch\n"),
+            "deny",
+            "no-gate-files",
+        ),
+        (
+            "*** Begin Patch\n*** Add File: .codex/hooks.json\n+{}\n*** End Patch\n".into(),
+            "deny",
+            "no-agent-hook-settings",
+        ),
         ("*** Begin Patch\n*** Add File: notes.md\n+hi\n*** End Patch\n".into(), "deny", "gate watch"),
     ];
     for (patch, want, has) in cases {

@@ -205,11 +205,7 @@ fn gemini_install_writes_hooks_and_policy_and_uninstall_undoes_both() {
 fn agents_directories_move_with_their_variables() {
     let env = TestEnv::new();
     let elsewhere = env.dir.path().join("elsewhere");
-    let out = env
-        .cmd(&["install", "gemini"])
-        .env("GEMINI_CLI_HOME", &elsewhere)
-        .output()
-        .unwrap();
+    let out = env.cmd(&["install", "gemini"]).env("GEMINI_CLI_HOME", &elsewhere).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(elsewhere.join(".gemini/settings.json").exists());
     let out = env.cmd(&["install", "codex"]).env("CODEX_HOME", elsewhere.join("cx")).output().unwrap();
@@ -256,12 +252,16 @@ fn cursor_copilot_and_hermes_install_and_uninstall_cleanly() {
     assert_eq!(events, ["pre_tool_call", "post_tool_call"]);
     // Again: nothing changes.
     let snapshot = |p: &str| std::fs::read_to_string(h.join(p)).unwrap();
-    let before = [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")];
+    let before =
+        [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")];
     for agent in ["cursor", "copilot", "hermes"] {
         let out = env.run(&["install", agent]);
         assert!(stdout(&out).contains("already"), "{agent}: {}", stdout(&out));
     }
-    assert_eq!(before, [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")]);
+    assert_eq!(
+        before,
+        [snapshot(".cursor/hooks.json"), snapshot(".copilot/hooks/gate.json"), snapshot(".hermes/config.yaml")]
+    );
     let doctor: Value = serde_json::from_str(&stdout(&env.run(&["doctor", "--json"]))).unwrap();
     for agent in ["cursor", "copilot", "hermes"] {
         let r = doctor["agents"].as_array().unwrap().iter().find(|a| a["agent"] == agent).unwrap();

@@ -382,7 +382,9 @@ fn hard_links_to_protected_files_are_found_anywhere_in_the_tree() {
     std::fs::create_dir_all(p.join("target/debug/deps")).unwrap();
     std::fs::hard_link(&bin, p.join("target/debug/deps/gate-1234")).unwrap();
     let write = |path: &str| json!({"file_path": p.join(path), "content": "x"});
-    for (path, cwd) in [("docs/s2.json", p.clone()), ("docs/s3.md", p.clone()), ("docs/s2.json", env.dir.path().to_path_buf())] {
+    for (path, cwd) in
+        [("docs/s2.json", p.clone()), ("docs/s3.md", p.clone()), ("docs/s2.json", env.dir.path().to_path_buf())]
+    {
         assert_eq!(hook_in(&env, "acceptEdits", &cwd, "Write", write(path)), "deny", "{path} from {}", cwd.display());
     }
     assert_eq!(hook_in(&env, "default", &p, "Write", write("target/debug/deps/gate-1234")), "deny");
