@@ -3,8 +3,9 @@
 #   - sqlite3 (the tests drop triggers and edit rows with it), tmux, zsh,
 #     and every program the read-only floor lists (the flag-arity test
 #     probes each of them), from the system's packages when missing;
-#   - the real Claude Code, Codex and Gemini CLIs, pinned, from npm, into
-#     .e2e/ (not committed).
+#   - the real Claude Code, Codex, Gemini and Copilot CLIs, pinned, from
+#     npm, into .e2e/ (not committed);
+#   - the real Hermes agent, pinned, from PyPI, into a venv in .e2e/.
 # Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -22,7 +23,7 @@ packages=(
   "hexdump bsdextrautils" "rev util-linux" "lsblk util-linux" "strings binutils"
   "hostname hostname" "/usr/bin/time time" "which debianutils" "find findutils"
   "xargs findutils" "diff diffutils" "cmp diffutils" "locale libc-bin"
-  "sed sed" "grep grep" "tar tar"
+  "sed sed" "grep grep" "tar tar" "python3 python3"
 )
 missing=()
 for entry in "${packages[@]}"; do
@@ -31,6 +32,10 @@ for entry in "${packages[@]}"; do
     missing+=("$pkg")
   fi
 done
+# Hermes' venv needs ensurepip, which Debian packages apart.
+if need python3 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+  missing+=("python3-venv")
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if need apt-get; then
     sudo=""
@@ -53,6 +58,7 @@ agents=(
   "@anthropic-ai/claude-code 2.1.328 claude GATE_E2E_CLAUDE"
   "@openai/codex 0.169.0 codex GATE_E2E_CODEX"
   "@google/gemini-cli 0.61.0 gemini GATE_E2E_GEMINI"
+  "@github/copilot 1.0.102 copilot GATE_E2E_COPILOT"
 )
 e2e_dir="${GATE_E2E_DIR:-$PWD/.e2e}"
 installed_version() { # the version in node_modules/<package>/package.json
@@ -85,5 +91,40 @@ for entry in "${agents[@]}"; do
     fi
   fi
 done
+
+# The Hermes agent, pinned, from PyPI into its own venv (it needs Python
+# 3.11 to 3.13).
+hermes_version=0.19.0
+hermes_venv="$e2e_dir/hermes-venv"
+hermes_skip="the Hermes end-to-end test will be skipped (or fail under GATE_E2E_REQUIRE=1)"
+hermes_installed() {
+  "$hermes_venv/bin/python" -c 'import importlib.metadata as m; print(m.version("hermes-agent"))' 2>/dev/null
+}
+if [ ! -x "$hermes_venv/bin/hermes" ] || [ "$(hermes_installed)" != "$hermes_version" ]; then
+  python=""
+  for candidate in python3 python3.13 python3.12 python3.11; do
+    if need "$candidate" && "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] <= (3, 13))' 2>/dev/null; then
+      python="$candidate"
+      break
+    fi
+  done
+  if [ -z "$python" ]; then
+    echo "test.sh: hermes-agent $hermes_version needs Python 3.11 to 3.13, and none was found; $hermes_skip" >&2
+  else
+    echo "test.sh: installing hermes-agent==$hermes_version into $hermes_venv"
+    mkdir -p "$e2e_dir"
+    if ! { [ -x "$hermes_venv/bin/pip" ] || "$python" -m venv "$hermes_venv"; }; then
+      echo "test.sh: $python -m venv $hermes_venv failed (on Debian, python3-venv provides it); $hermes_skip" >&2
+    elif ! "$hermes_venv/bin/pip" install --quiet --disable-pip-version-check "hermes-agent==$hermes_version" >/dev/null; then
+      echo "test.sh: pip install hermes-agent==$hermes_version failed (see above); $hermes_skip" >&2
+    fi
+  fi
+fi
+if [ -x "$hermes_venv/bin/hermes" ]; then
+  export GATE_E2E_HERMES="$hermes_venv/bin/hermes"
+  if [ "$(hermes_installed)" != "$hermes_version" ]; then
+    echo "test.sh: warning: hermes-agent in $hermes_venv is not the pinned $hermes_version" >&2
+  fi
+fi
 
 cargo test --locked "$@"

@@ -17,10 +17,13 @@ use crate::util::TestEnv;
 /// Missing, the test is skipped, unless `GATE_E2E_REQUIRE=1` (set by
 /// `.ci/run`) makes that a failure.
 pub fn agent_cli(display: &str, var: &str, bin: &str) -> Option<PathBuf> {
-    let candidates = [
-        std::env::var_os(var).map(PathBuf::from),
-        Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".e2e/node_modules/.bin").join(bin)),
-    ];
+    agent_cli_at(display, var, &Path::new("node_modules/.bin").join(bin))
+}
+
+/// An agent CLI, if installed: `$<var>`, else `.e2e/<path>`; as [`agent_cli`].
+pub fn agent_cli_at(display: &str, var: &str, path: &Path) -> Option<PathBuf> {
+    let candidates =
+        [std::env::var_os(var).map(PathBuf::from), Some(Path::new(env!("CARGO_MANIFEST_DIR")).join(".e2e").join(path))];
     let found = candidates.into_iter().flatten().find(|p| p.is_file());
     if found.is_none() {
         assert!(
@@ -41,6 +44,8 @@ pub enum Api {
     OpenAi,
     /// Gemini generateContent (Gemini CLI).
     Gemini,
+    /// OpenAI Chat Completions (Copilot CLI, Hermes).
+    OpenAiChat,
 }
 
 impl Api {
@@ -49,6 +54,7 @@ impl Api {
             Api::Anthropic => "fake_anthropic.py",
             Api::OpenAi => "fake_openai.py",
             Api::Gemini => "fake_gemini.py",
+            Api::OpenAiChat => "fake_chat.py",
         }
     }
 }
@@ -101,7 +107,8 @@ impl ModelServer {
 
     /// The tool results the model received, in order, as the API carries
     /// them: Anthropic `tool_result` blocks, OpenAI `*_call_output` items,
-    /// Gemini `functionResponse` objects. [`result_text`] reads any of them.
+    /// Gemini `functionResponse` objects, Chat Completions `role: "tool"`
+    /// messages. [`result_text`] reads any of them.
     pub fn tool_results(&self) -> Vec<Value> {
         let reqs = self.requests();
         let Some(last) = reqs.iter().rev().find(|r| r.get("tools").is_some()) else { return vec![] };
@@ -121,6 +128,7 @@ impl ModelServer {
                 .flat_map(|c| items(&c["parts"]))
                 .filter_map(|p| p.get("functionResponse").cloned())
                 .collect(),
+            Api::OpenAiChat => items(&last["messages"]).into_iter().filter(|m| m["role"] == "tool").collect(),
         }
     }
 }
@@ -141,7 +149,7 @@ pub fn result_text(block: &Value) -> String {
         other => other.to_string(),
     };
     if let Some(c) = block.get("content") {
-        text(c) // Anthropic tool_result
+        text(c) // Anthropic tool_result, Chat Completions tool message
     } else if let Some(o) = block.get("output") {
         text(o) // OpenAI function_call_output / custom_tool_call_output
     } else if let Some(r) = block.get("response") {
