@@ -31,15 +31,22 @@ pub const DEFAULT_ASK_TIMEOUT_SECS: u64 = 300;
 /// Questions never wait longer than this, which stays below the hook
 /// timeout `gate install` sets (900 s).
 pub const MAX_ASK_TIMEOUT_SECS: u64 = 840;
-/// An inbox whose heartbeat is older than this is closed.
-pub const HEARTBEAT_FRESH_MS: i64 = 3_000;
+/// An inbox whose heartbeat is older than this is closed. Inboxes beat
+/// every [`HEARTBEAT_EVERY_MS`], and a waiting hook looks twice a second,
+/// so it learns of a closed inbox within about a second.
+pub const HEARTBEAT_FRESH_MS: i64 = 1_200;
+pub const HEARTBEAT_EVERY_MS: u64 = 300;
+/// A waiting hook falls back once no inbox has been open for this long.
+pub const INBOX_GONE_MS: i64 = 1_000;
+/// Where questions may be answered when the user's settings do not say.
+pub const DEFAULT_ASK_VIA: &[&str] = &["watch", "web"];
 
 /// How a question was settled.
 #[derive(Debug, Clone)]
 pub enum Settled {
     /// A session grant covered it.
     Granted { grant_ids: Vec<i64>, approver: Option<String> },
-    /// A human answered from `gate watch` or the CLI.
+    /// A human answered from `gate watch`, the page or the CLI.
     Answered(Question),
     /// No one answered in time.
     Expired { question: Question, secs: u64 },
@@ -47,6 +54,11 @@ pub enum Settled {
     AgentDialog,
     /// No inbox, and the agent cannot ask either.
     NoOneCanAsk,
+    /// The last inbox closed while the question waited; `dialog` says
+    /// whether the agent's own dialog takes it over.
+    InboxClosed { question: Question, dialog: bool },
+    /// The agent died while its question waited.
+    Abandoned { question: Question },
 }
 
 /// The ask timeout: `GATE_ASK_TIMEOUT` (seconds) for one call, else the
@@ -56,16 +68,70 @@ pub fn ask_timeout(settings_secs: Option<u64>) -> u64 {
     from_env.or(settings_secs).unwrap_or(DEFAULT_ASK_TIMEOUT_SECS).min(MAX_ASK_TIMEOUT_SECS)
 }
 
-pub fn heartbeat_path(paths: &Paths) -> PathBuf {
-    paths.data_dir.join("watch.heartbeat")
+fn inbox_dir(paths: &Paths) -> PathBuf {
+    paths.data_dir.join("inbox")
 }
 
-/// Is an inbox open? (A fresh heartbeat written by `gate watch`.)
-pub fn inbox_open(paths: &Paths) -> bool {
-    let Ok(meta) = std::fs::metadata(heartbeat_path(paths)) else { return false };
-    let Ok(modified) = meta.modified() else { return false };
-    let age = std::time::SystemTime::now().duration_since(modified).map(|d| d.as_millis() as i64).unwrap_or(0);
-    age <= HEARTBEAT_FRESH_MS
+/// An open inbox (`gate watch`, `gate serve`): a heartbeat file
+/// `inbox/<surface>-<pid>.beat` in gate's data directory, touched every
+/// [`HEARTBEAT_EVERY_MS`] while it runs and removed when it closes. A
+/// killed inbox leaves its file, but its heartbeat goes stale and its
+/// process is gone, so hooks stop waiting for it all the same.
+pub struct Inbox {
+    path: PathBuf,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Inbox {
+    pub fn open(paths: &Paths, surface: &str) -> std::io::Result<Inbox> {
+        let dir = inbox_dir(paths);
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(format!("{surface}-{}.beat", std::process::id()));
+        std::fs::write(&path, clock::now_ms().to_string())?;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, s) = (path.clone(), stop.clone());
+        std::thread::spawn(move || {
+            while !s.load(std::sync::atomic::Ordering::SeqCst) {
+                let _ = std::fs::write(&p, clock::now_ms().to_string());
+                std::thread::sleep(Duration::from_millis(HEARTBEAT_EVERY_MS));
+            }
+        });
+        Ok(Inbox { path, stop })
+    }
+}
+
+impl Drop for Inbox {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Is an inbox of one of `surfaces` open: a fresh heartbeat of a live process?
+pub fn inbox_open(paths: &Paths, surfaces: &[&str]) -> bool {
+    let Ok(entries) = std::fs::read_dir(inbox_dir(paths)) else { return false };
+    let now = std::time::SystemTime::now();
+    entries.flatten().any(|e| {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some((surface, pid)) = name.strip_suffix(".beat").and_then(|n| n.rsplit_once('-')) else { return false };
+        let Ok(pid) = pid.parse::<i32>() else { return false };
+        let fresh = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| now.duration_since(m).ok().or(Some(Duration::ZERO)))
+            .is_some_and(|age| (age.as_millis() as i64) <= HEARTBEAT_FRESH_MS);
+        // SAFETY: signal 0 only checks that the process exists.
+        let alive = pid > 0
+            && (unsafe { libc::kill(pid, 0) } == 0
+                || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM));
+        surfaces.contains(&surface) && fresh && alive
+    })
+}
+
+/// The surfaces questions may wait for: the settings' `ask_via`, or the default.
+pub fn ask_via(settings: &Option<Vec<String>>) -> Vec<String> {
+    settings.clone().unwrap_or_else(|| DEFAULT_ASK_VIA.iter().map(|s| s.to_string()).collect())
 }
 
 /// The grant keys of every part of the call that asks. A session grant
@@ -251,6 +317,7 @@ pub fn settle(
     eval: &Evaluation,
     timeout_secs: u64,
     agent_ask: AgentAsk,
+    via: &[String],
     set_deadline: &dyn Fn(i64),
 ) -> Result<Settled, StoreError> {
     let keys = grant_keys(action, eval);
@@ -270,7 +337,11 @@ pub fn settle(
             return Ok(Settled::Granted { grant_ids: ids, approver });
         }
     }
-    if !inbox_open(paths) {
+    // `cli` in ask_via: a question waits for `gate approve`/`deny` (or any
+    // inbox) even when no inbox is open.
+    let inboxes: Vec<&str> = via.iter().map(String::as_str).filter(|s| *s != "cli").collect();
+    let wait_without_inbox = via.iter().any(|s| s == "cli");
+    if !wait_without_inbox && !inbox_open(paths, &inboxes) {
         return Ok(if agent_ask == AgentAsk::Dialog { Settled::AgentDialog } else { Settled::NoOneCanAsk });
     }
     let now = clock::now_ms();
@@ -296,10 +367,31 @@ pub fn settle(
         ..Default::default()
     };
     let id = store.insert_question(&q)?;
+    let mut inbox_seen_ms = clock::now_ms();
+    let mut ticks = 0u64;
     loop {
         std::thread::sleep(Duration::from_millis(100));
+        ticks += 1;
         let now = clock::now_ms();
         let current = store.question(id)?;
+        // Twice a second: is anyone still there to answer, and is the agent
+        // still waiting for one?
+        if ticks % 5 == 0 && current.as_ref().is_some_and(|q| q.state == "pending") {
+            if !crate::cmd::fault::agent_alive() {
+                if let Some(q) = store.close_question(id, "abandoned", now)?.filter(|q| q.state == "abandoned") {
+                    return Ok(Settled::Abandoned { question: q });
+                }
+                continue;
+            }
+            if wait_without_inbox || inbox_open(paths, &inboxes) {
+                inbox_seen_ms = now;
+            } else if now - inbox_seen_ms >= INBOX_GONE_MS {
+                if let Some(q) = store.close_question(id, "withdrawn", now)?.filter(|q| q.state == "withdrawn") {
+                    return Ok(Settled::InboxClosed { question: q, dialog: agent_ask == AgentAsk::Dialog });
+                }
+                continue;
+            }
+        }
         match current {
             Some(q) if q.state == "answered" => return Ok(Settled::Answered(q)),
             Some(q) if q.state == "expired" => return Ok(Settled::Expired { question: q, secs: timeout_secs }),

@@ -15,7 +15,7 @@ use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
 /// Bumped whenever an encoding below changes.
-pub const VERSION: u8 = 5;
+pub const VERSION: u8 = 6;
 
 pub struct Reader<'a> {
     b: &'a [u8],
@@ -359,6 +359,7 @@ impl Codec for Settings {
         self.disable.put(w);
         self.approver.put(w);
         self.accept_edits.put(w);
+        self.ask_via.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(Settings {
@@ -366,6 +367,7 @@ impl Codec for Settings {
             disable: Codec::get(r)?,
             approver: Codec::get(r)?,
             accept_edits: Codec::get(r)?,
+            ask_via: Codec::get(r)?,
         })
     }
 }

@@ -181,9 +181,15 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
                     if file.settings.ask_timeout.is_some() {
                         out.settings.ask_timeout = file.settings.ask_timeout;
                     }
+                    if file.settings.ask_via.is_some() {
+                        out.settings.ask_via = file.settings.ask_via.clone();
+                    }
                 }
                 if layer == Layer::Managed && file.settings.ask_timeout.is_some() {
                     out.settings.ask_timeout = file.settings.ask_timeout;
+                }
+                if layer == Layer::Managed && file.settings.ask_via.is_some() {
+                    out.settings.ask_via = file.settings.ask_via.clone();
                 }
                 match (layer, file.settings.accept_edits) {
                     (Layer::User | Layer::Managed, Some(a)) => {

@@ -59,6 +59,8 @@ pub fn refusal(q: &Question) -> String {
             q.approver.as_deref().unwrap_or("?"),
             q.source.as_deref().unwrap_or("?")
         ),
+        "withdrawn" => format!("question {} was withdrawn: the inbox closed while it waited", q.id),
+        "abandoned" => format!("question {} was abandoned: its agent stopped waiting", q.id),
         _ => format!("question {} has expired; no one answered it in time, and gate denied the call", q.id),
     }
 }

@@ -22,9 +22,27 @@ pub enum Role {
     Killed(i32),
 }
 
+/// The process that started the hook (the agent, or the shell it runs hooks
+/// through), recorded before the fork.
+static AGENT_PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+/// Is the process that started the hook still alive? A hook whose agent
+/// died (killed, or quit) stops waiting for a human.
+pub fn agent_alive() -> bool {
+    let pid = AGENT_PID.load(std::sync::atomic::Ordering::SeqCst);
+    if pid <= 1 {
+        return true;
+    }
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
 /// Forks the worker and, in the parent, waits for it. Call it while the process has only
 /// one thread.
 pub fn supervise() -> io::Result<Role> {
+    // SAFETY: getppid cannot fail.
+    AGENT_PID.store(unsafe { libc::getppid() }, std::sync::atomic::Ordering::SeqCst);
     // SAFETY: the process is single-threaded here, so the child inherits no lock held by
     // another thread; the parent only waits.
     let parent = unsafe { libc::getpid() };

@@ -203,7 +203,17 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                                 broker::ask_timeout(settings.ask_timeout).min(adapter.install_spec().max_wait_secs());
                             let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
                             let agent_ask = adapter.can_ask(action, &var);
-                            match broker::settle(&paths, &mut store, action, &eval, timeout, agent_ask, &set_deadline) {
+                            let via = broker::ask_via(&settings.ask_via);
+                            match broker::settle(
+                                &paths,
+                                &mut store,
+                                action,
+                                &eval,
+                                timeout,
+                                agent_ask,
+                                &via,
+                                &set_deadline,
+                            ) {
                                 Ok(settled) => settled_row(action, &eval, settled),
                                 Err(e) => return no_receipt(&e),
                             }
@@ -301,6 +311,47 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             Reply::Deny(reason)
         }
         Settled::AgentDialog => Reply::Ask(answer_reason(v)),
+        Settled::InboxClosed { question, dialog } => {
+            detail["question"] = json!(question.id);
+            detail["inbox"] = json!("closed");
+            if dialog {
+                // Handed to the agent's own dialog: the row stays `asked`.
+                let reason = format!(
+                    "the inbox closed while question {} waited, so {} asks in its own dialog: {}",
+                    question.id,
+                    action.agent.as_str(),
+                    answer_reason(v)
+                );
+                rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+                Reply::Ask(reason)
+            } else {
+                rec.decision = Some("denied".into());
+                rec.source = Some("gate".into());
+                rec.approver = Some("gate".into());
+                let reason = format!(
+                    "{}. A human must approve this, and the inbox (`gate watch`) closed while question {} waited; \
+                     {} cannot ask in its own dialog here. Ask the user to open `gate watch` and retry.",
+                    answer_reason(v),
+                    question.id,
+                    action.agent.as_str()
+                );
+                rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+                Reply::Deny(reason)
+            }
+        }
+        Settled::Abandoned { question } => {
+            rec.decision = Some("abandoned".into());
+            rec.source = Some("agent".into());
+            rec.approver = None;
+            detail["question"] = json!(question.id);
+            let reason = format!(
+                "{} stopped waiting (its process ended) before anyone answered question {}; the call was not allowed",
+                action.agent.as_str(),
+                question.id
+            );
+            rec.reason = Some(reason.clone());
+            Reply::Deny(reason)
+        }
         Settled::NoOneCanAsk => {
             rec.decision = Some("denied".into());
             rec.source = Some("rule".into());

@@ -1,19 +1,24 @@
-//! `gate watch`: the terminal inbox. It keeps a heartbeat so hooks know a
-//! human is reachable, shows each pending question (agent, session, cwd,
-//! the exact command or the diff, why gate asks, how long it has waited),
-//! rings the bell and calls `notify-send` for new ones, and takes the
-//! answer with dialoguer: allow once, allow for this session, always allow
-//! (which writes a rule to the user policy), deny, or deny with feedback
-//! for the model.
+//! `gate watch`: the live terminal inbox. While it runs it is an open
+//! inbox (a heartbeat hooks check twice a second), so questions wait for
+//! it. It shows every pending question, refreshed as the store changes
+//! (answered elsewhere, expired, withdrawn, abandoned, new), with a
+//! countdown, the exact command or every line of the change, paged, and
+//! takes single keys: `a` allow once, `s` for this session, `A` always
+//! (writes a rule to the user policy), `d` or Enter deny, `f` deny with
+//! feedback for the model, arrows to move between questions, space and
+//! PgUp/PgDn to page. It rings the bell and notifies the desktop for new
+//! questions. The screen is redrawn whole on every change and resize, on
+//! the alternate screen, which quitting (`q`, Esc, Ctrl-C) leaves.
 
 use std::collections::HashSet;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
-use dialoguer::theme::SimpleTheme;
-use dialoguer::{Input, Select};
+use anyhow::bail;
+use console::{Key, Term};
 use serde_json::Value;
 
 use crate::broker;
@@ -23,134 +28,385 @@ use crate::store::questions::{Answer, AnswerResult, Question};
 use crate::store::Store;
 use crate::{clock, term};
 
-const CHOICES: &[&str] = &[
-    "Allow once",
-    "Allow for this session",
-    "Always allow (add a rule to my policy)",
-    "Deny",
-    "Deny with feedback for the agent",
-];
+/// Set by SIGINT/SIGTERM/SIGHUP: leave the screen as it was found.
+static QUIT: AtomicBool = AtomicBool::new(false);
 
-/// The answer a fresh question starts on: Deny, so a stray Enter never allows.
-const DEFAULT_CHOICE: usize = 3;
+extern "C" fn on_signal(_: libc::c_int) {
+    QUIT.store(true, Ordering::SeqCst);
+}
 
-/// Lines of a change shown at once; the rest are one choice away.
-const PAGE: usize = 40;
+/// How often the screen is redrawn when nothing happens (the countdown).
+const TICK: Duration = Duration::from_millis(250);
+
+/// What the keyboard is doing.
+enum Mode {
+    /// Keys answer the selected question.
+    Keys,
+    /// Typing feedback for a deny of question `id`.
+    Feedback { id: i64, text: String },
+}
+
+struct Watch {
+    paths: Paths,
+    store: Store,
+    approver: String,
+    p: term::Paint,
+    pending: Vec<Question>,
+    selected: Option<i64>,
+    scroll: usize,
+    mode: Mode,
+    messages: Vec<String>,
+    seen: HashSet<i64>,
+    notifier: Option<&'static str>,
+}
 
 pub fn run() -> anyhow::Result<ExitCode> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        bail!("gate watch needs a terminal; from scripts use `gate pending`, `gate approve <id>` and `gate deny <id>`");
+        bail!(
+            "gate watch needs a terminal; from scripts use `gate pending`, `gate approve <id>` and `gate deny <id>` \
+             (with ask_via = [\"watch\", \"cli\"] in [settings], questions wait for them with no watch open)"
+        );
     }
     let paths = Paths::from_env()?;
     paths.ensure_dirs()?;
-    let mut store = Store::open(&paths.db())?;
-    let beat = broker::heartbeat_path(&paths);
-    let beat_thread = beat.clone();
-    std::thread::spawn(move || loop {
-        let _ = std::fs::write(&beat_thread, format!("{} {}\n", std::process::id(), clock::now_ms()));
-        std::thread::sleep(Duration::from_millis(1000));
+    let store = Store::open(&paths.db())?;
+    let _inbox = broker::Inbox::open(&paths, "watch")?;
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to an atomic.
+        unsafe {
+            libc::signal(sig, on_signal as *const () as libc::sighandler_t);
+        }
+    }
+    let notifier = notifier();
+    let mut w = Watch {
+        approver: approver_name(&paths),
+        p: term::Paint(term::colour_stdout()),
+        paths,
+        store,
+        pending: Vec::new(),
+        selected: None,
+        scroll: 0,
+        mode: Mode::Keys,
+        messages: Vec::new(),
+        seen: HashSet::new(),
+        notifier,
+    };
+    if w.notifier.is_none() {
+        w.say(
+            "desktop notifications are off: install notify-send (Debian/Ubuntu: libnotify-bin) to be told of new questions",
+        );
+    }
+    let (tx, rx) = mpsc::channel::<Key>();
+    std::thread::spawn(move || {
+        let t = Term::stdout();
+        while let Ok(k) = t.read_key() {
+            if tx.send(k).is_err() {
+                break;
+            }
+        }
     });
-    let _ = std::fs::write(&beat, format!("{} {}\n", std::process::id(), clock::now_ms()));
-    let approver = approver_name(&paths);
-    let p = term::Paint(term::colour_stdout());
-    println!(
-        "{}",
-        p.bold(&format!("gate watch: answering as {approver}. Questions from your agents appear here; Ctrl-C quits."))
-    );
-    let mut seen: HashSet<i64> = HashSet::new();
-    let mut deferred: HashSet<i64> = HashSet::new();
-    let mut idle_shown = false;
-    loop {
+    let out = Term::stdout();
+    let _ = out.write_str("\x1b[?1049h\x1b[?25l");
+    let result = w.run(&rx);
+    let _ = out.write_str("\x1b[?25h\x1b[?1049l");
+    println!("gate watch: closed; hooks no longer wait for it");
+    result
+}
+
+impl Watch {
+    fn say(&mut self, m: impl Into<String>) {
+        self.messages.push(m.into());
+        if self.messages.len() > 4 {
+            self.messages.remove(0);
+        }
+    }
+
+    fn run(&mut self, keys: &mpsc::Receiver<Key>) -> anyhow::Result<ExitCode> {
+        loop {
+            if QUIT.load(Ordering::SeqCst) {
+                return Ok(ExitCode::SUCCESS);
+            }
+            self.refresh()?;
+            self.draw();
+            match keys.recv_timeout(TICK) {
+                Ok(k) => {
+                    if !self.key(k)? {
+                        return Ok(ExitCode::SUCCESS);
+                    }
+                    // Take every key already typed before drawing again.
+                    while let Ok(k) = keys.try_recv() {
+                        if !self.key(k)? {
+                            return Ok(ExitCode::SUCCESS);
+                        }
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => return Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+
+    /// Reload the pending questions; ring and notify for new ones.
+    fn refresh(&mut self) -> anyhow::Result<()> {
         let now = clock::now_ms();
-        let pending = store.pending(now)?;
-        let fresh: Vec<&Question> = pending.iter().filter(|q| !seen.contains(&q.id)).collect();
+        self.pending = self.store.pending(now)?;
+        let fresh: Vec<Question> = self.pending.iter().filter(|q| !self.seen.contains(&q.id)).cloned().collect();
         if !fresh.is_empty() {
             print!("\x07");
             let _ = std::io::stdout().flush();
             for q in &fresh {
-                notify(q);
-                seen.insert(q.id);
-            }
-            deferred.clear();
-        }
-        let Some(q) = pending.iter().find(|q| !deferred.contains(&q.id)) else {
-            if !idle_shown {
-                println!("{}", p.dim("waiting for questions…"));
-                idle_shown = true;
-            }
-            std::thread::sleep(Duration::from_millis(250));
-            continue;
-        };
-        idle_shown = false;
-        let body = body_lines(q, p);
-        show(q, now, pending.len(), &body, p);
-        let mut shown = body.len().min(PAGE);
-        let choice = loop {
-            let mut items: Vec<String> = CHOICES.iter().map(|c| c.to_string()).collect();
-            if shown < body.len() {
-                items.push(format!("Show the next lines ({} more)", body.len() - shown));
-            }
-            let choice = Select::with_theme(&SimpleTheme)
-                .with_prompt(format!("Answer question {}", q.id))
-                .items(&items)
-                .default(DEFAULT_CHOICE)
-                .interact_opt()
-                .context("reading your answer")?;
-            if choice != Some(CHOICES.len()) {
-                break choice;
-            }
-            let end = (shown + PAGE).min(body.len());
-            for l in &body[shown..end] {
-                println!("{l}");
-            }
-            shown = end;
-            more_note(body.len() - shown, p);
-        };
-        let Some(choice) = choice else {
-            println!("skipped question {} for now", q.id);
-            deferred.insert(q.id);
-            continue;
-        };
-        let mut a = Answer {
-            allow: choice < 3,
-            scope: "once".into(),
-            approver: approver.clone(),
-            source: "watch".into(),
-            feedback: None,
-        };
-        match choice {
-            1 => a.scope = "session".into(),
-            2 => a.scope = "always".into(),
-            4 => {
-                let text: String = Input::with_theme(&SimpleTheme)
-                    .with_prompt("Feedback for the agent")
-                    .allow_empty(true)
-                    .interact_text()
-                    .context("reading your feedback")?;
-                a.feedback = Some(text);
-            }
-            _ => {}
-        }
-        match store.answer_question(q.id, &a, clock::now_ms())? {
-            AnswerResult::Accepted => {
-                let verb = if a.allow { p.green("allowed") } else { p.red("denied") };
-                println!("question {}: {verb}", q.id);
-                if a.scope == "always" {
-                    always_allow(&paths, q, p)?;
+                self.seen.insert(q.id);
+                if let Some(n) = self.notifier {
+                    notify(n, q);
                 }
             }
-            AnswerResult::Refused(latest) => println!("{}", p.yellow(&refusal(&latest))),
-            AnswerResult::NotFound => println!("question {} is gone", q.id),
         }
-        println!();
+        if !self.pending.iter().any(|q| Some(q.id) == self.selected) {
+            self.selected = self.pending.first().map(|q| q.id);
+            self.scroll = 0;
+            if let Mode::Feedback { id, .. } = &self.mode {
+                if !self.pending.iter().any(|q| q.id == *id) {
+                    let id = *id;
+                    self.mode = Mode::Keys;
+                    self.say(format!("question {id} is no longer waiting; feedback dropped"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn current(&self) -> Option<&Question> {
+        self.pending.iter().find(|q| Some(q.id) == self.selected)
+    }
+
+    /// Handle one key; false quits.
+    fn key(&mut self, k: Key) -> anyhow::Result<bool> {
+        if let Mode::Feedback { id, text } = &mut self.mode {
+            match k {
+                Key::Enter => {
+                    let (id, text) = (*id, std::mem::take(text));
+                    self.mode = Mode::Keys;
+                    self.answer(id, false, "once", Some(text))?;
+                }
+                Key::Escape => {
+                    self.mode = Mode::Keys;
+                    self.say("feedback cancelled");
+                }
+                Key::Backspace => {
+                    text.pop();
+                }
+                Key::Char(c) if !c.is_control() => text.push(c),
+                Key::CtrlC => return Ok(false),
+                _ => {}
+            }
+            return Ok(true);
+        }
+        let Some(id) = self.selected else {
+            return Ok(!matches!(k, Key::Char('q') | Key::Escape | Key::CtrlC));
+        };
+        let at = self.pending.iter().position(|q| q.id == id).unwrap_or(0);
+        match k {
+            Key::Char('q') | Key::Escape | Key::CtrlC => return Ok(false),
+            Key::Char('a') => self.answer(id, true, "once", None)?,
+            Key::Char('s') => self.answer(id, true, "session", None)?,
+            Key::Char('A') => self.answer(id, true, "always", None)?,
+            Key::Char('d') | Key::Enter => self.answer(id, false, "once", None)?,
+            Key::Char('f') => self.mode = Mode::Feedback { id, text: String::new() },
+            Key::ArrowUp | Key::Char('k') if at > 0 => {
+                self.selected = Some(self.pending[at - 1].id);
+                self.scroll = 0;
+            }
+            Key::ArrowDown | Key::Char('j') if at + 1 < self.pending.len() => {
+                self.selected = Some(self.pending[at + 1].id);
+                self.scroll = 0;
+            }
+            Key::PageDown | Key::Char(' ') => self.scroll += self.page(),
+            Key::PageUp => self.scroll = self.scroll.saturating_sub(self.page()),
+            _ => {}
+        }
+        Ok(true)
+    }
+
+    /// Lines of the change shown at once: what the terminal has room for.
+    fn page(&self) -> usize {
+        let (rows, _) = Term::stdout().size();
+        (rows as usize).saturating_sub(16 + self.pending.len().min(6)).max(5)
+    }
+
+    fn answer(&mut self, id: i64, allow: bool, scope: &str, feedback: Option<String>) -> anyhow::Result<()> {
+        let a =
+            Answer { allow, scope: scope.into(), approver: self.approver.clone(), source: "watch".into(), feedback };
+        let q = self.pending.iter().find(|q| q.id == id).cloned();
+        match self.store.answer_question(id, &a, clock::now_ms())? {
+            AnswerResult::Accepted => {
+                let verb = if allow { "allowed" } else { "denied" };
+                let how = match scope {
+                    "session" => " for this session",
+                    "always" => " (always)",
+                    _ => "",
+                };
+                self.say(format!("question {id}: {verb}{how}"));
+                if scope == "always" {
+                    if let Some(q) = q {
+                        let lines = always_allow(&self.paths, &q)?;
+                        for l in lines {
+                            self.say(l);
+                        }
+                    }
+                }
+            }
+            AnswerResult::Refused(latest) => self.say(refusal(&latest)),
+            AnswerResult::NotFound => self.say(format!("question {id} is gone")),
+        }
+        Ok(())
+    }
+
+    fn draw(&mut self) {
+        let t = Term::stdout();
+        let (rows, cols) = t.size();
+        let (rows, cols) = (rows as usize, (cols as usize).max(20));
+        let p = self.p;
+        let now = clock::now_ms();
+        let fit = |s: &str| term::ellipsize(s, cols).into_owned();
+        let mut lines: Vec<String> = Vec::new();
+        let n = self.pending.len();
+        lines.push(
+            p.bold(&fit(&format!("gate watch: answering as {} · {n} pending · q quits", self.approver))).into_owned(),
+        );
+        if n == 0 {
+            lines.push(p.dim("waiting for questions…").into_owned());
+        } else {
+            for q in self.pending.iter().take(8) {
+                let mark = if Some(q.id) == self.selected { ">" } else { " " };
+                let what = term::sanitize(q.target.as_deref().unwrap_or("-")).replace('\n', " ");
+                let row = format!(
+                    "{mark} {:>4}  {:<11} {:<10} {}  {}",
+                    q.id,
+                    term::sanitize(q.agent.as_deref().unwrap_or("-")),
+                    term::sanitize(q.tool.as_deref().unwrap_or("-")),
+                    countdown(q.expires_ms - now),
+                    what
+                );
+                lines.push(fit(&row));
+            }
+            if n > 8 {
+                lines.push(p.dim(&format!("  … {} more", n - 8)).into_owned());
+            }
+        }
+        lines.push(p.dim(&"─".repeat(cols.min(100))).into_owned());
+        if let Some(q) = self.current().cloned() {
+            let s = |v: &Option<String>| term::sanitize(v.as_deref().unwrap_or("-")).into_owned();
+            let session: String = q.session_id.as_deref().unwrap_or("-").chars().take(8).collect();
+            lines.push(p.bold(&format!("question {}", q.id)).into_owned());
+            lines.push(fit(&format!("  agent    {}   session {}", s(&q.agent), term::sanitize(&session))));
+            lines.push(fit(&format!("  cwd      {}", s(&q.cwd))));
+            lines.push(fit(&format!("  tool     {}", s(&q.tool))));
+            let rule = match (&q.rule_id, &q.rule_origin) {
+                (Some(id), Some(o)) => format!(" (rule {id}, {o})"),
+                _ => String::new(),
+            };
+            lines.push(fit(&format!("  why      {}{}", s(&q.reason), term::sanitize(&rule))));
+            lines.push(format!(
+                "  waiting  {}s; expires in {}",
+                (now - q.created_ms).max(0) / 1000,
+                countdown(q.expires_ms - now)
+            ));
+            let body = body_lines(&q, p);
+            match q.tool_kind.as_deref() {
+                Some("edit") | Some("write") if !body.is_empty() => {
+                    lines.push(fit(&format!("  file     {}", s(&q.target))));
+                    let page = self.page();
+                    let start = self.scroll.min(body.len().saturating_sub(1));
+                    let end = (start + page).min(body.len());
+                    if start > 0 {
+                        lines.push(p.dim(&format!("    … {start} lines above (PgUp)")).into_owned());
+                    }
+                    lines.extend(body[start..end].iter().cloned());
+                    let more = body.len() - end;
+                    if more > 0 {
+                        let s = if more == 1 { "" } else { "s" };
+                        lines.push(p.dim(&format!("    … {more} more line{s} (space or PgDn)")).into_owned());
+                    }
+                }
+                _ => {
+                    // The whole command, wrapped: the human approves what they see.
+                    let text = s(&q.target);
+                    lines.push("  command".into());
+                    for l in text.lines() {
+                        for chunk in wrap(l, cols.saturating_sub(4).max(10)) {
+                            lines.push(format!("    {}", p.bold(&chunk)));
+                        }
+                    }
+                }
+            }
+            lines.push(p.dim(&"─".repeat(cols.min(100))).into_owned());
+            match &self.mode {
+                Mode::Feedback { id, text } => {
+                    lines.push(format!("Feedback for the agent (question {id}, Enter sends the deny, Esc cancels):"));
+                    lines.push(format!("> {}", term::sanitize(text)));
+                }
+                Mode::Keys => {
+                    lines.push(fit(&format!(
+                        "Answer question {}: a allow once · s this session · A always · d/Enter deny · f deny with feedback · ↑↓ questions",
+                        q.id
+                    )));
+                }
+            }
+        }
+        let room = rows.saturating_sub(lines.len() + 1);
+        let msgs: Vec<String> = self.messages.iter().rev().take(room.min(4)).rev().map(|m| fit(m)).collect();
+        lines.extend(msgs);
+        // Keep the answer line on screen: cut the body, never the footer.
+        if lines.len() > rows && rows > 0 {
+            let footer = lines.split_off(lines.len().saturating_sub(6.min(rows)));
+            lines.truncate(rows.saturating_sub(footer.len()));
+            lines.extend(footer);
+        }
+        let mut frame = String::from("\x1b[H\x1b[2J");
+        frame.push_str(&lines.join("\r\n"));
+        let _ = t.write_str(&frame);
     }
 }
 
-fn notify(q: &Question) {
+/// `m:ss` left.
+fn countdown(ms: i64) -> String {
+    let s = (ms.max(0) + 999) / 1000;
+    format!("{}:{:02}", s / 60, s % 60)
+}
+
+fn wrap(line: &str, width: usize) -> Vec<String> {
+    let chars: Vec<char> = line.chars().collect();
+    if chars.is_empty() {
+        return vec![String::new()];
+    }
+    chars.chunks(width).map(|c| c.iter().collect()).collect()
+}
+
+/// The desktop notifier on this machine, if any.
+fn notifier() -> Option<&'static str> {
+    let on_path = |p: &str| {
+        std::env::var_os("PATH").is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).is_file()))
+    };
+    if cfg!(target_os = "macos") && on_path("osascript") {
+        Some("osascript")
+    } else if on_path("notify-send") {
+        Some("notify-send")
+    } else {
+        None
+    }
+}
+
+fn notify(notifier: &str, q: &Question) {
     let body =
         format!("{}: {}", q.tool.as_deref().unwrap_or("tool"), term::ellipsize(q.target.as_deref().unwrap_or(""), 120));
-    let _ = std::process::Command::new("notify-send")
-        .args(["--app-name=gate", "gate: an agent is waiting for you", &body])
+    let mut c = std::process::Command::new(notifier);
+    if notifier == "osascript" {
+        let quoted = serde_json::to_string(&body).unwrap_or_default();
+        c.args(["-e", &format!("display notification {quoted} with title \"gate: an agent is waiting for you\"")]);
+    } else {
+        c.args(["--app-name=gate", "gate: an agent is waiting for you", &body]);
+    }
+    let _ = c
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -189,50 +445,15 @@ fn body_lines(q: &Question, p: term::Paint) -> Vec<String> {
     out
 }
 
-fn more_note(more: usize, p: term::Paint) {
-    if more > 0 {
-        let s = if more == 1 { "" } else { "s" };
-        println!("    {}", p.dim(&format!("… {more} more line{s} (choose \"Show the next lines\" to see them)")));
-    }
-}
-
-fn show(q: &Question, now: i64, pending: usize, body: &[String], p: term::Paint) {
-    let s = |v: &Option<String>| term::sanitize(v.as_deref().unwrap_or("-")).into_owned();
-    println!();
-    println!("{} {}", p.bold(&format!("── question {} ", q.id)), p.dim(&format!("({} pending)", pending)));
-    let session: String = q.session_id.as_deref().unwrap_or("-").chars().take(8).collect();
-    println!("  agent    {}   session {}", s(&q.agent), term::sanitize(&session));
-    println!("  cwd      {}", s(&q.cwd));
-    println!("  tool     {}", s(&q.tool));
-    match q.tool_kind.as_deref() {
-        Some("edit") | Some("write") => {
-            println!("  file     {}", s(&q.target));
-            for l in body.iter().take(PAGE) {
-                println!("{l}");
-            }
-            more_note(body.len().saturating_sub(PAGE), p);
-        }
-        _ => {
-            let text = s(&q.target);
-            println!("  command  {}", p.bold(&text));
-        }
-    }
-    let rule = match (&q.rule_id, &q.rule_origin) {
-        (Some(id), Some(o)) => format!(" (rule {id}, {o})"),
-        _ => String::new(),
-    };
-    println!("  why      {}{}", s(&q.reason), term::sanitize(&rule));
-    println!("  waiting  {}s; expires in {}s", (now - q.created_ms).max(0) / 1000, (q.expires_ms - now).max(0) / 1000);
-}
-
-/// Append the question's allow rule to the user policy and show it.
-fn always_allow(paths: &Paths, q: &Question, p: term::Paint) -> anyhow::Result<()> {
+/// Append the question's allow rule to the user policy; the lines that say what happened.
+fn always_allow(paths: &Paths, q: &Question) -> anyhow::Result<Vec<String>> {
     let Some(rule) = &q.always_rule else {
-        println!(
-            "{}",
-            p.yellow("no rule written, the call was allowed once: no allow rule can say exactly what you approved. Either a policy rule asks for it (ask beats allow; to stop being asked, add its id to `disable` under [settings] in your policy, default rules only), or it sets environment variables or redirects input or output, which allow rules never cover.")
-        );
-        return Ok(());
+        return Ok(vec![
+            "no rule written, the call was allowed once: no allow rule can say exactly what you approved \
+             (a policy rule asks for it, and ask beats allow; or it sets environment variables or redirects input \
+             or output, which allow rules never cover)"
+                .into(),
+        ]);
     };
     let path = paths.user_policy();
     let mut text = std::fs::read_to_string(&path).unwrap_or_default();
@@ -245,16 +466,13 @@ fn always_allow(paths: &Paths, q: &Question, p: term::Paint) -> anyhow::Result<(
     if let Err(errs) =
         crate::policy::load::parse(&text, &path.to_string_lossy(), crate::policy::rule::Layer::User, &macros)
     {
-        println!("{}", p.red(&format!("not writing the rule, it would break your policy: {}", errs[0])));
-        return Ok(());
+        return Ok(vec![format!("not writing the rule, it would break your policy: {}", errs[0])]);
     }
     paths.ensure_dirs()?;
     let tmp = path.with_extension("toml.tmp");
     std::fs::write(&tmp, &text)?;
     std::fs::rename(&tmp, &path)?;
-    println!("added to {}:", path.display());
-    for l in rule.lines() {
-        println!("    {}", p.cyan(l));
-    }
-    Ok(())
+    let mut out = vec![format!("added to {}:", path.display())];
+    out.push(rule.lines().map(str::trim).collect::<Vec<_>>().join(" "));
+    Ok(out)
 }

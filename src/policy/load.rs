@@ -43,7 +43,14 @@ pub struct Settings {
     /// Whether the agent's own file edits follow the edit mode the user
     /// chose for it (Claude Code's acceptEdits). `None`: the file is silent.
     pub accept_edits: Option<AcceptEdits>,
+    /// Where a question may be answered: `watch`, `web` (an open inbox of
+    /// that kind), `cli` (`gate approve`/`deny`, so a question waits even
+    /// with no inbox open). `None`: the file is silent.
+    pub ask_via: Option<Vec<String>>,
 }
+
+/// The surfaces `ask_via` may name.
+pub const ASK_VIA: &[&str] = &["watch", "web", "cli"];
 
 /// `accept_edits` in `[settings]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
@@ -90,6 +97,8 @@ struct RawSettings {
     approver: Option<String>,
     #[serde(default)]
     accept_edits: Option<Spanned<String>>,
+    #[serde(default)]
+    ask_via: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Deserialize, Clone)]
@@ -330,6 +339,21 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
         }
         settings.disable = s.disable.iter().map(|d| d.get_ref().clone()).collect();
         settings.approver = s.approver;
+        if let Some(v) = s.ask_via {
+            match v.get_ref().iter().find(|x| !ASK_VIA.contains(&x.as_str())) {
+                Some(bad) => cx.err(
+                    v.span().start,
+                    format!("ask_via names {bad:?}, which is not a place to answer"),
+                    "use any of \"watch\", \"web\" and \"cli\"; [\"watch\", \"web\"] is the default",
+                ),
+                None if v.get_ref().is_empty() => cx.err(
+                    v.span().start,
+                    "ask_via is empty, so no question could ever be answered",
+                    "use any of \"watch\", \"web\" and \"cli\"; [\"watch\", \"web\"] is the default",
+                ),
+                None => settings.ask_via = Some(v.get_ref().clone()),
+            }
+        }
         if let Some(a) = s.accept_edits {
             match a.get_ref().as_str() {
                 "follow" => settings.accept_edits = Some(AcceptEdits::Follow),
@@ -418,7 +442,7 @@ fn toml_hint(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or("");
         let known: &[&str] = if msg.contains("ask_timeout") {
-            &["ask_timeout", "disable", "approver", "accept_edits"]
+            &["ask_timeout", "disable", "approver", "accept_edits", "ask_via"]
         } else if msg.contains("decision") {
             RULE_KEYS
         } else {

@@ -172,12 +172,19 @@ impl Store {
     /// Mark a question expired, if no one answered it first. Returns the
     /// question as it now stands.
     pub fn expire_question(&mut self, id: i64, now_ms: i64) -> Result<Option<Question>, StoreError> {
+        self.close_question(id, "expired", now_ms)
+    }
+
+    /// Close a question unanswered (`expired`, `withdrawn` when the last
+    /// inbox closed, `abandoned` when its agent died), if no one answered
+    /// it first. Returns the question as it now stands.
+    pub fn close_question(&mut self, id: i64, state: &str, now_ms: i64) -> Result<Option<Question>, StoreError> {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
         tx.execute(
-            "UPDATE questions SET state = 'expired', answered_ms = ?2 WHERE id = ?1 AND state = 'pending'",
-            params![id, now_ms],
+            "UPDATE questions SET state = ?3, answered_ms = ?2 WHERE id = ?1 AND state = 'pending'",
+            params![id, now_ms, state],
         )
         .map_err(sq)?;
         let q =

@@ -210,7 +210,10 @@ fn hermes_tools_are_judged_where_and_on_what_they_act() {
     // An allow rule for the project's own files: it must not reach files a patch names elsewhere.
     std::fs::write(
         env.gate_home().join("policy.toml"),
-        format!("[[rule]]\nid = \"proj\"\ndecision = \"allow\"\ntool = [\"write\", \"edit\"]\npath = \"{}/**\"\n", env.project().display()),
+        format!(
+            "[[rule]]\nid = \"proj\"\ndecision = \"allow\"\ntool = [\"write\", \"edit\"]\npath = \"{}/**\"\n",
+            env.project().display()
+        ),
     )
     .unwrap();
     let call = |tool: &str, input: Value| {
@@ -226,10 +229,17 @@ fn hermes_tools_are_judged_where_and_on_what_they_act() {
         ("read_file", json!({"path": h.join(".hermes/auth.json")}), "block"),
         (
             "patch",
-            allow(&format!("*** Begin Patch\n*** Add File: {}/.hermes/shell-hooks-allowlist.json\n+{{}}\n*** End Patch", h.display())),
+            allow(&format!(
+                "*** Begin Patch\n*** Add File: {}/.hermes/shell-hooks-allowlist.json\n+{{}}\n*** End Patch",
+                h.display()
+            )),
             "block",
         ),
-        ("patch", allow(&format!("*** Begin Patch\n*** Move File: notes.txt -> {}/.bashrc\n*** End Patch", h.display())), "block"),
+        (
+            "patch",
+            allow(&format!("*** Begin Patch\n*** Move File: notes.txt -> {}/.bashrc\n*** End Patch", h.display())),
+            "block",
+        ),
         ("patch", json!({"mode": "replace", "path": "notes.txt", "old_string": "a", "new_string": "b"}), "{}"),
     ];
     for (tool, input, want) in cases {
