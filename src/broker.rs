@@ -139,7 +139,8 @@ pub fn ask_via(settings: &Option<Vec<String>>) -> Vec<String> {
 pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
     let mut keys = Vec::new();
     for part in eval.commands.iter().filter(|p| p.decision == Decision::Ask) {
-        let key = part_key(action, part);
+        // Keys are stored: masked, as every stored text is (and looked up masked).
+        let key = redact::mask(&part_key(action, part)).into_owned();
         if !keys.contains(&key) {
             keys.push(key);
         }
@@ -356,13 +357,15 @@ pub fn settle(
         cwd: Some(action.cwd.clone()),
         tool: Some(action.tool.clone()),
         tool_kind: Some(action.kind.as_str().to_string()),
-        target: action.target.as_deref().map(|t| redact::cut(&redact::Redactor::for_action(action).mask(t))),
-        args: Some(redact::Redactor::for_action(action).mask_json(&action.args).to_string()),
+        target: action.target.as_deref().map(|t| redact::cut(&redact::mask(t))),
+        args: Some(redact::mask_json(&action.args).to_string()),
         rule_id: eval.verdict.rule.as_ref().map(|r| r.id.clone()),
         rule_origin: eval.verdict.rule.as_ref().map(|r| r.origin.clone()),
-        reason: Some(redact::Redactor::for_action(action).mask(&eval.verdict.reason).into_owned()),
+        reason: Some(redact::mask(&eval.verdict.reason).into_owned()),
         grant_key: if keys.is_empty() { None } else { Some(json!(keys).to_string()) },
-        always_rule: always_rule(action, eval, &keys),
+        // A rule that would have to spell out a secret is not offered: it
+        // would be stored here, and written into the policy.
+        always_rule: always_rule(action, eval, &keys).filter(|r| redact::mask(r) == r.as_str()),
         state: "pending".into(),
         ..Default::default()
     };

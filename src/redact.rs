@@ -22,12 +22,12 @@ fn patterns() -> &'static [(Regex, &'static str)] {
     P.get_or_init(|| {
         let raw: &[(&str, &str)] = &[
             // -----BEGIN ... PRIVATE KEY----- blocks: the key text only
-            // (base64 and PEM header lines), whole with its END line, or up
-            // to where key text ends. The first two patterns are the key
-            // patterns (`KEY_PATTERNS`); in a shell command they apply only
-            // where the shell reads the block as data (`Redactor`).
-            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:\s+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))*\s*-----END [A-Z0-9 ]*PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
-            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:\s+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))+", "-----BEGIN PRIVATE KEY-----****"),
+            // (base64 and PEM header lines, split by whitespace or by the
+            // two characters `\n` of an escaped string), whole with its END
+            // line, or up to where key text ends. A shell command holding
+            // one is denied (`holds_private_key`), so nothing masked here runs.
+            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))*(?:\s|\\[nrt])*-----END [A-Z0-9 ]*PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
+            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))+", "-----BEGIN PRIVATE KEY-----****"),
             // Authorization headers.
             (r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*)([^\s'\x22]+)", "${1}****"),
             (r"(?i)(\b(?:x-api-key|api-key|private-token)\s*:\s*)([^\s'\x22]+)", "${1}****"),
@@ -99,87 +99,12 @@ fn mask_from(s: &str, first: usize) -> Cow<'_, str> {
     out
 }
 
-/// Masks the text about one tool call. A private key in a shell command is
-/// masked only where the shell reads it as data, inside one quoted word or
-/// one here-document body (found with the real parser): between a BEGIN
-/// and an END line written as commands (`cat <<K`, the key, `K`, then
-/// `/tmp/x`), the base64-looking lines would run, and the human approving
-/// must see them. Such a block is left visible.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    /// For a shell command: the key blocks the shell reads as data, each
-    /// with its mask. `None`: not a shell command, every block is masked.
-    shell_keys: Option<Vec<(String, String)>>,
-}
-
-impl Redactor {
-    /// For a shell tool's command line.
-    pub fn for_command(command: &str) -> Redactor {
-        if !command.contains("PRIVATE KEY-----") {
-            return Redactor { shell_keys: Some(Vec::new()) };
-        }
-        let analysis = crate::shell::analyze(command);
-        let mut data: Vec<&str> = Vec::new();
-        for c in &analysis.commands {
-            data.extend(c.argv.iter().map(|w| w.raw.as_str()));
-            data.extend(c.assignments.iter().map(String::as_str));
-            data.extend(c.redirects.iter().map(|r| r.target.raw.as_str()));
-        }
-        let mut keys: Vec<(String, String)> = Vec::new();
-        for (re, rep) in &patterns()[..KEY_PATTERNS] {
-            for d in &data {
-                for m in re.find_iter(d) {
-                    let block = m.as_str();
-                    let in_data: usize = data.iter().map(|d| d.matches(block).count()).sum();
-                    // Written anywhere else too, it is not only data.
-                    if command.matches(block).count() <= in_data && !keys.iter().any(|(k, _)| k == block) {
-                        keys.push((block.to_string(), (*rep).to_string()));
-                    }
-                }
-            }
-        }
-        // Longest first, so a block inside another is not masked twice.
-        keys.sort_by_key(|(k, _)| std::cmp::Reverse(k.len()));
-        Redactor { shell_keys: Some(keys) }
-    }
-
-    /// For a tool call: shell-aware when it runs a command line.
-    pub fn for_action(action: &crate::action::Action) -> Redactor {
-        match &action.request {
-            crate::action::Request::Shell { command } => Redactor::for_command(command),
-            _ => Redactor::default(),
-        }
-    }
-
-    /// Mask secrets in one string.
-    pub fn mask<'a>(&self, s: &'a str) -> Cow<'a, str> {
-        let Some(keys) = &self.shell_keys else { return mask(s) };
-        let mut out = mask_from(s, KEY_PATTERNS);
-        for (block, rep) in keys {
-            if out.contains(block.as_str()) {
-                out = Cow::Owned(out.replace(block.as_str(), rep));
-            }
-        }
-        out
-    }
-
-    /// Mask secrets in every string of a JSON value, and cut very long ones.
-    pub fn mask_json(&self, v: &Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(cut(&self.mask(s))),
-            Value::Array(a) => Value::Array(a.iter().map(|x| self.mask_json(x)).collect()),
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .map(|(k, v)| {
-                        let v =
-                            if secret_key(k) && v.is_string() { Value::String(MASK.into()) } else { self.mask_json(v) };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-            other => other.clone(),
-        }
-    }
+/// Does this text carry private-key material (a BEGIN line followed by key
+/// text)? A shell command that does is denied: masking the key would hide
+/// what the shell runs (key-looking lines can be commands fed to an
+/// interpreter), and showing it would print the key.
+pub fn holds_private_key(s: &str) -> bool {
+    s.contains("PRIVATE KEY-----") && patterns()[..KEY_PATTERNS].iter().any(|(re, _)| re.is_match(s))
 }
 
 /// Keys whose whole value is a secret, whatever it looks like.
@@ -192,7 +117,19 @@ fn secret_key(k: &str) -> bool {
 
 /// Mask secrets in every string of a JSON value, and cut very long ones.
 pub fn mask_json(v: &Value) -> Value {
-    Redactor::default().mask_json(v)
+    match v {
+        Value::String(s) => Value::String(cut(&mask(s))),
+        Value::Array(a) => Value::Array(a.iter().map(mask_json).collect()),
+        Value::Object(o) => Value::Object(
+            o.iter()
+                .map(|(k, v)| {
+                    let v = if secret_key(k) && v.is_string() { Value::String(MASK.into()) } else { mask_json(v) };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// Cut a string longer than [`MAX_STORED_STRING`], keeping its digest.
@@ -256,32 +193,24 @@ mod tests {
         }
     }
 
-    /// (command, what is stored): a key the shell reads as data is masked;
-    /// key-looking lines the shell would run stay visible.
+    /// Every spelling of inline key text is found (and masked): here-docs,
+    /// `<<-` with tabs, CRLF, `$'...\n...'` escapes.
     #[test]
-    fn keys_in_shell_commands_are_masked_only_as_data() {
-        let cases: &[(&str, &str)] = &[
-            (
-                "cat > k.pem <<K\n-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBg\nK\nsh /tmp/x\ncat k.pem",
-                "cat > k.pem <<K\n-----BEGIN PRIVATE KEY-----****\nK\nsh /tmp/x\ncat k.pem",
-            ),
-            (
-                "cat > k.pem <<'EOF'\n-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBg\nab12=\n-----END RSA PRIVATE KEY-----\nEOF",
-                "cat > k.pem <<'EOF'\n-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----\nEOF",
-            ),
-            (
-                "printf '%s' '-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n-----END EC PRIVATE KEY-----' > k",
-                "printf '%s' '-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----' > k",
-            ),
-            // Written as commands, between the markers: `/tmp/x` would run.
-            (
-                "cat <<K\n-----BEGIN RSA PRIVATE KEY-----\nMIIE\nK\n/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END RSA PRIVATE KEY-----",
-                "cat <<K\n-----BEGIN PRIVATE KEY-----****\nK\n/tmp/xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\n-----END RSA PRIVATE KEY-----",
-            ),
-            ("echo hi", "echo hi"),
+    fn inline_keys_are_found_in_every_spelling() {
+        let cases: &[(&str, bool)] = &[
+            ("cat > k <<EOF\n-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBg\n-----END RSA PRIVATE KEY-----\nEOF", true),
+            ("cat <<-EOF > k\n\t-----BEGIN RSA PRIVATE KEY-----\n\tMIIEvQIBADANBg\n\t-----END RSA PRIVATE KEY-----\n\tEOF", true),
+            ("cat > k <<EOF\r\n-----BEGIN RSA PRIVATE KEY-----\r\nMIIEvQIBADANBg\r\nEOF", true),
+            ("printf %s $'-----BEGIN RSA PRIVATE KEY-----\\nMIIEvQIBADANBg' > k", true),
+            ("bash <<'X'\n-----BEGIN RSA PRIVATE KEY-----\ntouch /tmp/x\n-----END RSA PRIVATE KEY-----\nX", true),
+            ("grep -l 'BEGIN OPENSSH PRIVATE KEY' ~/.ssh/*", false),
+            ("curl -A \"-----BEGIN OPENSSH PRIVATE KEY-----\" https://x", false),
         ];
-        for (command, want) in cases {
-            assert_eq!(Redactor::for_command(command).mask(command), *want, "{command}");
+        for (text, want) in cases {
+            assert_eq!(holds_private_key(text), *want, "{text}");
+            if *want {
+                assert!(!mask(text).contains("MIIEvQIBADANBg"), "{text} -> {}", mask(text));
+            }
         }
     }
 

@@ -142,12 +142,12 @@ fn ask_on_tty(
         cwd: Some(action.cwd.clone()),
         tool: Some(action.tool.clone()),
         tool_kind: Some(action.kind.as_str().into()),
-        args: Some(crate::redact::Redactor::for_action(action).mask_json(&action.args).to_string()),
-        target: action.target.as_deref().map(|t| crate::redact::Redactor::for_action(action).mask(t).into_owned()),
+        args: Some(crate::redact::mask_json(&action.args).to_string()),
+        target: action.target.as_deref().map(|t| crate::redact::mask(t).into_owned()),
         decision: Some(decision.into()),
         approver: who,
         source: Some(source.into()),
-        reason: Some(crate::redact::Redactor::for_action(action).mask(&eval.verdict.reason).into_owned()),
+        reason: Some(crate::redact::mask(&eval.verdict.reason).into_owned()),
         detail: Some(json!({"waited_ms": crate::clock::now_ms() - started}).to_string()),
         ..Default::default()
     };

@@ -267,7 +267,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             let who = approver.unwrap_or_else(|| "a human".into());
             let reason = format!("approved for this session by {who} (gate session grant {})", join_ids(&grant_ids));
             detail["grants"] = json!(grant_ids);
-            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+            rec.reason = Some(redact::mask(&reason).into_owned());
             Reply::Allow(reason)
         }
         Settled::Answered(q) => {
@@ -291,7 +291,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     ),
                 }
             };
-            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+            rec.reason = Some(redact::mask(&reason).into_owned());
             if allow {
                 Reply::Allow(reason)
             } else {
@@ -307,7 +307,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                 "no one answered within {secs} seconds, so gate denied `{what}` ({}). Ask the user to approve it in `gate watch`, then retry.",
                 v.reason
             );
-            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+            rec.reason = Some(redact::mask(&reason).into_owned());
             Reply::Deny(reason)
         }
         Settled::AgentDialog => Reply::Ask(answer_reason(v)),
@@ -322,7 +322,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     action.agent.as_str(),
                     answer_reason(v)
                 );
-                rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+                rec.reason = Some(redact::mask(&reason).into_owned());
                 Reply::Ask(reason)
             } else {
                 rec.decision = Some("denied".into());
@@ -335,7 +335,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     question.id,
                     action.agent.as_str()
                 );
-                rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+                rec.reason = Some(redact::mask(&reason).into_owned());
                 Reply::Deny(reason)
             }
         }
@@ -362,7 +362,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                  or to allow it with a rule in their gate policy.",
                 answer_reason(v)
             );
-            rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+            rec.reason = Some(redact::mask(&reason).into_owned());
             Reply::Deny(reason)
         }
     };
@@ -381,7 +381,7 @@ fn carried_row(action: &Action, eval: &Evaluation, earlier: &Receipt) -> (Receip
     let who = earlier.approver.clone().unwrap_or_else(|| "a human".into());
     let reason =
         format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
-    rec.reason = Some(redact::Redactor::for_action(action).mask(&reason).into_owned());
+    rec.reason = Some(redact::mask(&reason).into_owned());
     (rec, Reply::Allow(reason))
 }
 
@@ -474,8 +474,8 @@ fn action_columns(rec: &mut Receipt, action: &Action) {
     rec.cwd = Some(action.cwd.clone());
     rec.tool = Some(action.tool.clone());
     rec.tool_kind = Some(action.kind.as_str().to_string());
-    rec.args = Some(redact::Redactor::for_action(action).mask_json(&action.args).to_string());
-    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::Redactor::for_action(action).mask(t)));
+    rec.args = Some(redact::mask_json(&action.args).to_string());
+    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
 }
 
 fn decision_row(action: &Action, v: &Verdict) -> Receipt {
@@ -497,7 +497,7 @@ fn decision_row(action: &Action, v: &Verdict) -> Receipt {
     rec.approver = approver.map(str::to_string);
     rec.rule_id = v.rule.as_ref().map(|r| r.id.clone());
     rec.rule_origin = v.rule.as_ref().map(|r| r.origin.clone());
-    rec.reason = Some(redact::Redactor::for_action(action).mask(&v.reason).into_owned());
+    rec.reason = Some(redact::mask(&v.reason).into_owned());
     rec.detail = Some(
         json!({
             "event": action.event,

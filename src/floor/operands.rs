@@ -156,6 +156,14 @@ pub fn operand_paths(
         return resolve_tilde(&w.text, env).map(|p| vec![p]).map_err(|e| format!("`{name}`: {e}"));
     }
     if w.has_glob && !w.has_tilde {
+        // Quoting or a backslash makes some of its `*?[` literal, which the
+        // word's text no longer shows: gate cannot expand it as the shell does.
+        if w.quoted || w.raw.contains('\\') {
+            return Err(format!(
+                "`{name}`: `{}` mixes quoted and pattern characters, so gate cannot tell what it expands to",
+                w.raw
+            ));
+        }
         if rules.may_become_flag(index, w) {
             return Err(format!(
                 "`{name}`: `{}` could expand to a file name starting with `-`, which {name} would read as a flag; write `./{}` or put `--` before it",

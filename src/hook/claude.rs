@@ -318,10 +318,13 @@ fn request_of(tool: &str, args: &Value) -> Request {
         }
         // Grep (ripgrep) skips hidden files, unless a glob or a file type
         // brings them back; Glob's pattern names the files it lists.
+        // A glob restricts the files read only when gate's glob reads it as
+        // ripgrep does: `{a,b}` alternation, `!x` exclusion, classes and
+        // escapes are not restrictions gate can vouch for.
         Kind::Search if tool == "Grep" => Request::Search {
             root: s("path"),
             names: s("glob"),
-            only: s("glob"),
+            only: s("glob").filter(|g| !g.contains(['{', '}', '!', '[', ']', '\\', ','])),
             hidden: s("glob").is_some() || s("type").is_some(),
         },
         Kind::Search => {

@@ -484,13 +484,21 @@ fn add_link_names(out: &mut Vec<String>, ctx: &Context<'_>, cwd: &str) {
 /// agent's hook settings, which no human should be asked to approve by
 /// mistake, so the write is denied.
 fn unsearchable_link(paths: &[String], ctx: &Context<'_>, cwd: &str) -> Option<String> {
-    paths.iter().filter(|p| ctx.probe.hard_links(p) > 1).find_map(|p| {
-        ctx.probe.other_names(p, &link_roots(ctx, cwd, p)).err().map(|why| {
-            format!(
-                "{p} has other hard links and gate cannot search every place one could be ({why}); \
-                 one may be gate's own file or an agent's hook settings. Instead, ask the user to make this change"
-            )
-        })
+    paths.iter().find_map(|p| {
+        let n = ctx.probe.hard_links(p);
+        if n < 2 {
+            return None;
+        }
+        let why = match ctx.probe.other_names(p, &link_roots(ctx, cwd, p)) {
+            Err(why) => why,
+            // Every other name found: the rules have seen them all.
+            Ok(found) if found.len() as u64 + 1 >= n => return None,
+            Ok(found) => format!("found {} of its {} other names where gate looked", found.len(), n - 1),
+        };
+        Some(format!(
+            "{p} has {n} hard links and gate cannot find every other name ({why}); one may be gate's own file or an \
+             agent's hook settings, and a write through any name changes them all. Instead, ask the user to make this change"
+        ))
     })
 }
 
@@ -554,6 +562,37 @@ fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx
     }
     out
 }
+
+/// Where the kernel will open each of `words` from any of `bases`: the
+/// resolved paths only (no lexical spelling, no other hard-link names).
+/// What an allow rule must cover.
+fn kernel_paths<'a>(words: impl Iterator<Item = &'a str>, bases: &[&str], ctx: &Context<'_>) -> Vec<String> {
+    let home = ctx.home.as_deref();
+    let mut out: Vec<String> = Vec::new();
+    for w in words {
+        for base in bases {
+            for r in [
+                ctx.probe.canonicalize(&joined(w, base, home)),
+                ctx.probe.canonicalize(&floor::normalize(w, base, home)),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if !out.contains(&r) {
+                    out.push(r);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Programs that write the files they name (beyond redirections): a write
+/// through a hard link they make is checked like one by a redirection.
+const WRITERS: &[&str] = &[
+    "cp", "mv", "install", "tee", "dd", "sed", "truncate", "ln", "rsync", "touch", "chmod", "chown", "patch", "rm",
+    "shred",
+];
 
 /// Where a file tool's path lands: its lexical form first, then where the
 /// kernel will resolve it (from the path as written, and from the lexical
@@ -872,6 +911,15 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     match &action.request {
         Request::Shell { command } => {
             let command = command.clone();
+            if crate::redact::holds_private_key(&command) {
+                parts.push(built_in_deny(
+                    command.clone(),
+                    "inline-private-key",
+                    "this command carries private-key text inline: masked, it could hide lines the shell runs; shown, \
+                     it would print the key. Instead, write the key with the file tool, or ask the user to run this"
+                        .into(),
+                ));
+            }
             let analysis = crate::shell::analyze(&command);
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref(), ctx.probe);
@@ -892,12 +940,19 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
                     parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
                 }
-                let written: Vec<String> = c
+                let mut written: Vec<String> = c
                     .redirects
                     .iter()
                     .filter(|r| r.op.may_write_file())
                     .map(|r| floor::normalize(&r.target.text, &action.cwd, ctx.home.as_deref()))
                     .collect();
+                let program = argv.first().map(|p| p.rsplit('/').next().unwrap_or(p)).unwrap_or("");
+                if WRITERS.contains(&program) {
+                    written.extend(path_words(c).into_iter().map(|w| {
+                        let w = if program == "dd" { w.split_once('=').map_or(w, |(_, v)| v) } else { w };
+                        floor::normalize(w, &action.cwd, ctx.home.as_deref())
+                    }));
+                }
                 if let Some(why) = unsearchable_link(&written, ctx, &action.cwd) {
                     parts.push(built_in_deny(line.clone(), "hard-link-unsearchable", why));
                 }
@@ -907,14 +962,20 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                         parts.push(built_in_deny(line.clone(), "gate-shadow", why));
                     }
                 }
+                let real = kernel_paths(path_words(c).into_iter(), &bases, ctx);
                 for (fi, form) in forms.iter().enumerate() {
                     let cv = CommandView::new(form.clone(), paths.clone(), piped.clone());
+                    let cv_real = CommandView::new(form.clone(), real.clone(), piped.clone());
                     for r in matching(rules, &view, Subject::Command(&cv)) {
                         // An allow rule covers the command as written, and
                         // nothing it does not name: not what a wrapper runs
                         // (`env LD_PRELOAD=x make`), nor added assignments or
                         // redirections. Deny and ask rules look through both.
                         if r.decision == Decision::Allow && (fi > 0 || !extras.is_empty()) {
+                            continue;
+                        }
+                        // Its paths must be where the kernel opens them.
+                        if r.decision == Decision::Allow && !r.matchers.matches(&view, Subject::Command(&cv_real)) {
                             continue;
                         }
                         if !matched.iter().any(|m| std::ptr::eq(*m, r)) {
@@ -1042,6 +1103,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let mut landings: Vec<String> = Vec::new();
             // Per file written: the rules matching any spelling of it.
             let mut per_file: Vec<Vec<&Rule>> = Vec::new();
+            // Per file written: the allow rules matching where the kernel
+            // will write it (never just a spelling: `link/x` where `link`
+            // points out of the project is not a project file).
+            let mut allows: Vec<Vec<&Rule>> = Vec::new();
             for field in fields {
                 let mut these: Vec<&Rule> = Vec::new();
                 for p in resolved_file_paths(field, ctx, &action.cwd) {
@@ -1052,6 +1117,19 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                     landings.push(p);
                 }
+                let real = kernel_paths(std::iter::once(field.as_str()), &[action.cwd.as_str()], ctx);
+                let here: Vec<&Rule> = these
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        r.decision == Decision::Allow
+                            && !real.is_empty()
+                            && real
+                                .iter()
+                                .all(|p| matching(rules, &view, Subject::File(p)).iter().any(|m| std::ptr::eq(*m, *r)))
+                    })
+                    .collect();
+                allows.push(here);
                 per_file.push(these);
             }
             // A deny or ask on any file counts; an allow only when it covers
@@ -1060,7 +1138,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             for these in &per_file {
                 for r in these {
                     let counts = r.decision != Decision::Allow
-                        || per_file.iter().all(|other| other.iter().any(|m| std::ptr::eq(*m, *r)));
+                        || allows.iter().all(|here| here.iter().any(|m| std::ptr::eq(*m, *r)));
                     if counts && !matched.iter().any(|m| std::ptr::eq(*m, *r)) {
                         matched.push(r);
                     }
@@ -1109,7 +1187,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
             ask_for_hard_links(&mut part, &landings, ctx);
             parts.push(part);
-            if let Some(why) = unsearchable_link(&landings, ctx, &action.cwd) {
+            // The files the call names, where the kernel opens them (their
+            // other names found are what the search is for).
+            let named = kernel_paths(fields.iter().map(String::as_str), &[action.cwd.as_str()], ctx);
+            if let Some(why) = unsearchable_link(&named, ctx, &action.cwd) {
                 parts.push(built_in_deny(abs_for_link(&landings), "hard-link-unsearchable", why));
             }
         }

@@ -365,7 +365,8 @@ fn under_zsh_a_command_zsh_reads_differently_is_not_auto_approved() {
     let cases: &[(&str, &str, &str)] = &[
         (&hijack, "commands", "allow"),
         ("cd wkspc9 .aws && cat credentials", "replaces", "ask"),
-        ("ls *(e:'touch x':)", "qualifier", "allow"),
+        // (under bash too: a pattern with quoted parts is not expanded by gate)
+        ("ls *(e:'touch x':)", "qualifier", "ask"),
         ("echo $HOME:h", "modifier", "allow"),
         ("< README.md", "redirections only", "allow"),
     ];

@@ -418,3 +418,58 @@ fn an_answer_that_cannot_be_written_denies() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// Red-team regressions (fourth pass): quoted pattern characters, Grep
+/// globs that rg reads as alternation or exclusion, keys written inline,
+/// allow rules through symlinks, writers through unfound hard links.
+#[test]
+fn red_team_pass_four() {
+    let env = world();
+    let (h, p) = (env.home(), env.project());
+    std::process::Command::new("git").args(["init", "-q"]).current_dir(&p).status().unwrap();
+    std::fs::create_dir_all(h.join(".ssh")).unwrap();
+    std::fs::write(h.join(".ssh/id_ed25519"), "-----BEGIN OPENSSH PRIVATE KEY-----").unwrap();
+    symlink(h.join(".ssh/id_ed25519"), p.join("[x]zz")).unwrap();
+    std::fs::write(p.join(".env"), "AWS_SECRET_ACCESS_KEY=abc").unwrap();
+    for cmd in ["cat \"[x]\"*", "cat \\[x]*", "cat '[x]z'?", "for f in \"[x]\"*; do cat \"$f\"; done"] {
+        assert_eq!(check(&env, cmd).0, "ask", "{cmd}");
+    }
+    for glob in ["{x,?h?l}", "!x", "[x]*"] {
+        let d = hook(&env, "Grep", json!({"pattern": "SECRET", "path": p, "glob": glob}));
+        assert_eq!(d, "ask", "Grep glob {glob}");
+    }
+    // A key inline in a shell command is denied: masked, it could hide what runs.
+    let key = "-----BEGIN RSA PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END RSA PRIVATE KEY-----";
+    for cmd in
+        [format!("cat > k.pem <<'EOF'\n{key}\nEOF"), format!("bash <<'X'\n{key}\nX"), format!("echo '{key}' > k")]
+    {
+        assert_eq!(check(&env, &cmd), ("deny".to_string(), "inline-private-key".to_string()), "{cmd}");
+    }
+    // An allow rule for the project covers files the kernel writes there, not through links out of it.
+    std::fs::write(
+        env.gate_home().join("policy.toml"),
+        format!(
+            "[[rule]]\nid = \"p\"\ndecision = \"allow\"\ntool = [\"write\", \"edit\"]\npath = \"{}/**\"\n",
+            p.display()
+        ),
+    )
+    .unwrap();
+    symlink(h.join(".bashrc"), p.join("rc2")).unwrap();
+    symlink(h.join(".ssh"), p.join("sshd")).unwrap();
+    let write = |path: &str| json!({"file_path": p.join(path), "content": "x"});
+    assert_eq!(hook(&env, "Write", write("notes.md")), "allow");
+    for path in ["rc2", "sshd/authorized_keys"] {
+        assert_ne!(hook(&env, "Write", write(path)), "allow", "{path}");
+    }
+    // A writer onto a file whose other name gate cannot find is denied.
+    let elsewhere = env.dir.path().join("elsewhere");
+    std::fs::create_dir_all(elsewhere.join(".claude")).unwrap();
+    std::fs::write(elsewhere.join(".claude/settings.json"), "{}").unwrap();
+    std::fs::hard_link(elsewhere.join(".claude/settings.json"), p.join("q.json")).unwrap();
+    for cmd in
+        ["cp /etc/hostname q.json", "tee q.json < /dev/null", "echo x > q.json", "dd if=/dev/zero of=q.json count=1"]
+    {
+        assert_eq!(check(&env, cmd).0, "deny", "{cmd}");
+    }
+    assert_eq!(hook(&env, "Write", write("q.json")), "deny");
+}
