@@ -52,6 +52,15 @@ impl Tmux {
         }
     }
 
+    /// Resize the terminal the program runs in.
+    pub fn resize(&self, cols: u16, rows: u16) {
+        let ok = Command::new("tmux")
+            .args(["-L", &self.socket, "resize-window", "-t", "t", "-x", &cols.to_string(), "-y", &rows.to_string()])
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    }
+
     pub fn type_text(&self, text: &str) {
         let ok = Command::new("tmux").args(["-L", &self.socket, "send-keys", "-t", "t", "-l", text]).status().unwrap();
         assert!(ok.success());
@@ -755,4 +764,28 @@ fn ask_via_cli_lets_questions_wait_without_a_watch() {
     assert_ne!(out.status.code(), Some(0));
     let text = format!("{}{}", stdout(&out), stderr(&out));
     assert!(text.contains("policy.toml:2:") && text.contains("\"phone\"") && text.contains("\"cli\""), "{text}");
+}
+
+/// A resized terminal is redrawn whole: the answer line stays on screen,
+/// even when the change does not fit.
+#[test]
+fn watch_redraws_on_resize_and_keeps_the_answer_line() {
+    let env = TestEnv::new();
+    let t = watch(&env);
+    let long: Vec<String> = (0..80).map(|i| format!("line {i}")).collect();
+    let payload = json!({
+        "session_id": "s1", "cwd": env.project(), "permission_mode": "default", "hook_event_name": "PreToolUse",
+        "tool_name": "Write", "tool_use_id": "w1",
+        "tool_input": {"file_path": env.project().join("big.txt"), "content": long.join("\n")}
+    });
+    let hook = spawn_hook(&env, &payload, &[("GATE_ASK_TIMEOUT", "30")]);
+    t.wait_for("Answer question 1");
+    t.resize(70, 20);
+    std::thread::sleep(Duration::from_millis(600));
+    let screen = t.screen();
+    assert!(screen.contains("Answer question 1"), "the answer line fell off:\n{screen}");
+    assert!(screen.contains("more lines"), "{screen}");
+    assert!(screen.lines().all(|l| l.chars().count() <= 70), "{screen}");
+    t.keys(&["d"]);
+    assert_eq!(decision_of(&hook.wait_with_output().unwrap()).0, "deny");
 }
