@@ -68,7 +68,14 @@ const KEY_PATTERNS: usize = 2;
 
 /// Mask secrets in one string.
 pub fn mask(s: &str) -> Cow<'_, str> {
-    mask_from(s, 0)
+    let out = mask_from(s, 0);
+    // Next to a key header in a form the block patterns miss (PGP, PuTTY,
+    // a split or escaped header), every long run of key text is masked: the
+    // call is denied (`holds_private_key`), and its record must not keep the key.
+    if key_header(&out) && key_material().is_match(&out) {
+        return Cow::Owned(key_material().replace_all(&out, MASK).into_owned());
+    }
+    out
 }
 
 /// Mask with the patterns from index `first` on.
@@ -104,7 +111,28 @@ fn mask_from(s: &str, first: usize) -> Cow<'_, str> {
 /// what the shell runs (key-looking lines can be commands fed to an
 /// interpreter), and showing it would print the key.
 pub fn holds_private_key(s: &str) -> bool {
-    s.contains("PRIVATE KEY-----") && patterns()[..KEY_PATTERNS].iter().any(|(re, _)| re.is_match(s))
+    (s.contains("PRIVATE KEY-----") && patterns()[..KEY_PATTERNS].iter().any(|(re, _)| re.is_match(s)))
+        || (key_header(s) && key_material().is_match(s))
+}
+
+/// A private key's header in any of its formats and spellings (PEM in any
+/// case or spacing, PGP, SSH2, PuTTY), or the base64 of a PEM header.
+fn key_header(s: &str) -> bool {
+    static H: OnceLock<Regex> = OnceLock::new();
+    let re = H.get_or_init(|| {
+        Regex::new(
+            r"(?i)begin[\s\x27\x22]*[a-z0-9 \t]*private|private[\s]+key[\s]+block|putty-user-key-file|LS0tLS1CRUdJT",
+        )
+        .expect("key header regex")
+    });
+    re.is_match(s)
+}
+
+/// A run of key text: base64 (standard or URL-safe) long enough that no
+/// ordinary word or path is one.
+fn key_material() -> &'static Regex {
+    static M: OnceLock<Regex> = OnceLock::new();
+    M.get_or_init(|| Regex::new(r"[A-Za-z0-9+/=_-]{32,}").expect("key material regex"))
 }
 
 /// Keys whose whole value is a secret, whatever it looks like.
@@ -204,12 +232,26 @@ mod tests {
             ("printf %s $'-----BEGIN RSA PRIVATE KEY-----\\nMIIEvQIBADANBg' > k", true),
             ("bash <<'X'\n-----BEGIN RSA PRIVATE KEY-----\ntouch /tmp/x\n-----END RSA PRIVATE KEY-----\nX", true),
             ("grep -l 'BEGIN OPENSSH PRIVATE KEY' ~/.ssh/*", false),
+            ("printf '%s\\n' '-----BEGIN RSA PRIVATE KEY-----' 'MIICXAIBAAKBgQC7vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp' > k", true),
+            ("h='-----BEGIN RSA PRIVATE'; printf '%s KEY-----\\n%s' \"$h\" 'MIICXAIBAAKBgQC7vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp' > k", true),
+            ("echo '-----begin  rsa private key-----\\nMIICXAIBAAKBgQC7vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp' > k", true),
+            ("cat > k <<E\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0AAAABCADEx3sWkqmSb7ka8mgAQwqRvV0Fz8nq2nZ8L7dY\nE", true),
+            ("cat > k <<E\nPuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAIBtZKtG3fcs5u2eXGLVN7k2g3OgqzQwk5xmVvY1LjZ0n\nE", true),
+            ("echo LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlDWEFJQkFBS0JnUUM3 | base64 -d > k", true),
             ("curl -A \"-----BEGIN OPENSSH PRIVATE KEY-----\" https://x", false),
         ];
         for (text, want) in cases {
             assert_eq!(holds_private_key(text), *want, "{text}");
             if *want {
-                assert!(!mask(text).contains("MIIEvQIBADANBg"), "{text} -> {}", mask(text));
+                for secret in [
+                    "MIIEvQIBADANBg",
+                    "MIICXAIBAAKBgQC7vbq",
+                    "lQOYBF0AAAABCADE",
+                    "AAAAIBtZKtG3fcs5",
+                    "LS0tLS1CRUdJTiBSU0Eg",
+                ] {
+                    assert!(!mask(text).contains(secret), "{text} -> {}", mask(text));
+                }
             }
         }
     }

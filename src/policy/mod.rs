@@ -563,6 +563,19 @@ fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx
     out
 }
 
+/// What a command line runs, for comparing a line with its masked form:
+/// each simple command's program, word count and redirection count, and
+/// the constructs gate cannot analyse.
+fn shape_of(a: &crate::shell::Analysis) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = a
+        .commands
+        .iter()
+        .map(|c| (c.argv.first().map(|w| w.text.clone()).unwrap_or_default(), c.argv.len(), c.redirects.len()))
+        .collect();
+    out.extend(a.opaque.iter().map(|o| (format!("opaque:{}", o.reason), 0, 0)));
+    out
+}
+
 /// Where the kernel will open each of `words` from any of `bases`: the
 /// resolved paths only (no lexical spelling, no other hard-link names).
 /// What an allow rule must cover.
@@ -921,6 +934,19 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 ));
             }
             let analysis = crate::shell::analyze(&command);
+            // What is stored and shown is the masked line: it must still be
+            // the same commands, so that masking a secret never hides what
+            // runs (a quoted "secret" that spans `"; touch x; echo "`).
+            let masked = crate::redact::mask(&command);
+            if masked != command && shape_of(&crate::shell::analyze(&masked)) != shape_of(&analysis) {
+                parts.push(built_in_deny(
+                    command.clone(),
+                    "masking-would-hide",
+                    "masking the secret text in this command would hide commands it runs from whoever approves it. \
+                     Instead, pass the secret through an environment variable or a file, or ask the user to run this"
+                        .into(),
+                ));
+            }
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref(), ctx.probe);
             for (c, piped) in analysis.commands.iter().zip(pipes) {
@@ -1099,6 +1125,26 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
         Request::Write { paths: fields, new_text } => {
             let path = fields.first().cloned().unwrap_or_default();
             let abs = floor::normalize(&path, &action.cwd, ctx.home.as_deref());
+            // The change is shown masked: a key block, or a masked value that
+            // swallows whole lines, would hide lines written (into a
+            // `.bashrc`, a script) from whoever approves it.
+            if new_text.iter().any(|t| crate::redact::holds_private_key(t)) {
+                parts.push(built_in_deny(
+                    abs.clone(),
+                    "inline-private-key",
+                    "this writes private-key text: shown masked, it could hide other lines written with it. \
+                     Instead, ask the user to put the key in place"
+                        .into(),
+                ));
+            } else if new_text.iter().any(|t| crate::redact::mask(t).lines().count() < t.lines().count()) {
+                parts.push(built_in_deny(
+                    abs.clone(),
+                    "masking-would-hide",
+                    "masking the secret text in this change would hide whole lines of it from whoever approves it. \
+                     Instead, keep the secret on one line, or ask the user to write it"
+                        .into(),
+                ));
+            }
             let mut matched: Vec<&Rule> = Vec::new();
             let mut landings: Vec<String> = Vec::new();
             // Per file written: the rules matching any spelling of it.

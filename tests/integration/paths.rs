@@ -473,3 +473,48 @@ fn red_team_pass_four() {
     }
     assert_eq!(hook(&env, "Write", write("q.json")), "deny");
 }
+
+/// Red-team regressions (fifth pass): masking never hides what runs or is
+/// written, and keys in other spellings never reach the receipt.
+#[test]
+fn masking_never_hides_what_runs_or_is_written() {
+    let env = world();
+    let p = env.project();
+    for cmd in [
+        "echo \"API_TOKEN='\"; touch /tmp/x; echo \"'\"",
+        "touch notes.txt; echo 'DB_PASSWORD=\"'; touch ~/.ssh/authorized_keys; echo '\"'",
+        "echo Authorization:x;{touch,/tmp/x}",
+    ] {
+        assert_eq!(check(&env, cmd), ("deny".to_string(), "masking-would-hide".to_string()), "{cmd}");
+    }
+    // A secret inside one word is masked, and the command still asks as itself.
+    assert_eq!(check(&env, "curl -H 'Authorization: Bearer abcdef123456' https://example.com").0, "ask");
+    let bashrc = env.home().join(".bashrc");
+    let writes = [
+        (
+            "#!/bin/sh\n-----BEGIN RSA PRIVATE KEY-----\nsh /tmp/evil\n-----END RSA PRIVATE KEY-----\necho done\n",
+            "deny",
+        ),
+        ("API_TOKEN=\"\nsh /tmp/evil\n\"\n", "deny"),
+        ("API_TOKEN=abcdef123456\n", "ask"),
+    ];
+    for (content, want) in writes {
+        let d = hook(&env, "Write", json!({"file_path": bashrc, "content": content}));
+        assert_eq!(d, want, "{content:?}");
+    }
+    // Keys in other spellings are denied, and the receipt keeps none of the key.
+    let key = "MIICXAIBAAKBgQC7vbqajDw4o6gJy8UtmIbkcpnkO3Kwc4qsEnSZp";
+    for cmd in [
+        format!("printf '%s\\n' '-----BEGIN RSA PRIVATE KEY-----' '{key}' > k"),
+        format!("cat > k <<E\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\n{key}\nE"),
+        format!("echo '-----begin  rsa private key-----' '{key}' > k"),
+    ] {
+        assert_eq!(hook(&env, "Bash", json!({"command": cmd})), "deny", "{cmd}");
+    }
+    let db = std::fs::read(env.db_path()).unwrap();
+    let wal = std::fs::read(env.gate_home().join("gate.db-wal")).unwrap_or_default();
+    let export = stdout(&env.run(&["export", "--format", "jsonl"]));
+    for (what, bytes) in [("database", &db), ("WAL", &wal), ("export", &export.clone().into_bytes())] {
+        assert!(!bytes.windows(key.len()).any(|w| w == key.as_bytes()), "the key reached the {what}");
+    }
+}
