@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Install what the tests need, then run them all:
 #   - sqlite3 (the tests drop triggers and edit rows with it), tmux, zsh,
-#     and every program the read-only floor lists (the flag-arity test
-#     probes each of them), from the system's packages when missing;
+#     chromium (the `gate serve` page is tested in it, headless), and every
+#     program the read-only floor lists (the flag-arity test probes each of
+#     them), from the system's packages when missing;
 #   - the real Claude Code, Codex, Gemini and Copilot CLIs, pinned, from
 #     npm, into .e2e/ (not committed);
 #   - the real Hermes agent, pinned, from PyPI, into a venv in .e2e/.
@@ -16,7 +17,7 @@ need() { command -v "$1" >/dev/null 2>&1; }
 # fd and bat are fdfind and batcat on Debian; xxd was in vim-common before
 # Debian 12.
 packages=(
-  "sqlite3 sqlite3" "tmux tmux" "zsh zsh" "git git"
+  "sqlite3 sqlite3" "tmux tmux" "zsh zsh" "git git" "chromium chromium"
   "rg ripgrep" "fdfind fd-find" "batcat bat" "tree tree" "cal ncal"
   "crontab cron" "jq jq" "unzip unzip" "zipinfo unzip" "xxd xxd" "ps procps"
   "free procps" "uptime procps" "file file" "column bsdextrautils"

@@ -72,6 +72,16 @@ pub enum Command {
     },
     /// The terminal inbox: answer your agents' questions as they come.
     Watch,
+    /// The web inbox: answer your agents' questions in a browser, or with --lan on a phone.
+    /// Prints the page's URL (token included) on its first line.
+    Serve {
+        /// The port to listen on (default: a free one).
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// Listen on the local network, for a phone: prints a one-time pairing URL and its QR code.
+        #[arg(long)]
+        lan: bool,
+    },
     /// List the questions waiting for an answer.
     Pending {
         /// Print as JSON.

@@ -10,6 +10,7 @@ pub mod hook;
 pub mod install;
 pub mod log;
 pub mod policy;
+pub mod serve;
 pub mod verify;
 pub mod watch;
 
@@ -40,6 +41,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         }
         Command::Init { force } => policy::run_init(force),
         Command::Watch => watch::run(),
+        Command::Serve { port, lan } => serve::run(serve::ServeArgs { port, lan }),
         Command::Pending { json } => answer::run_pending(json),
         Command::Approve { id, session } => answer::run_approve(id, session),
         Command::Deny { id, reason } => answer::run_deny(id, reason),

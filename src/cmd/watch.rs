@@ -248,7 +248,7 @@ impl Watch {
                 self.say(format!("question {id}: {verb}{how}"));
                 if scope == "always" {
                     if let Some(q) = q {
-                        let lines = always_allow(&self.paths, &q)?;
+                        let lines = always_allow(&self.paths, &q, "watch")?;
                         for l in lines {
                             self.say(l);
                         }
@@ -414,26 +414,38 @@ fn notify(notifier: &str, q: &Question) {
         .map(|mut c| std::thread::spawn(move || c.wait()));
 }
 
+/// One line of the change a question would make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Change {
+    /// Which edit or cell the lines below belong to.
+    Note(String),
+    /// A line taken away.
+    Old(String),
+    /// A line put in.
+    New(String),
+}
+
 /// The lines of the change a question would make, in full: every edit of
-/// an Edit or MultiEdit, a NotebookEdit's cell, a Write's content.
-fn body_lines(q: &Question, p: term::Paint) -> Vec<String> {
+/// an Edit or MultiEdit, a NotebookEdit's cell, a Write's content. Raw
+/// agent text: each surface escapes it for itself.
+pub(crate) fn change_lines(q: &Question) -> Vec<Change> {
     let args: Value = q.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null);
     let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or("").to_string();
     let mut out = Vec::new();
-    let diff = |out: &mut Vec<String>, old: &str, new: &str| {
-        out.extend(old.lines().map(|l| format!("    {}", p.red(&format!("-{}", term::sanitize(l))))));
-        out.extend(new.lines().map(|l| format!("    {}", p.green(&format!("+{}", term::sanitize(l))))));
+    let diff = |out: &mut Vec<Change>, old: &str, new: &str| {
+        out.extend(old.lines().map(|l| Change::Old(l.to_string())));
+        out.extend(new.lines().map(|l| Change::New(l.to_string())));
     };
     if let Some(edits) = args.get("edits").and_then(Value::as_array) {
         for (i, e) in edits.iter().enumerate() {
             let all = if e.get("replace_all").and_then(Value::as_bool) == Some(true) { ", every match" } else { "" };
-            out.push(format!("    {}", p.dim(&format!("edit {} of {}{all}", i + 1, edits.len()))));
+            out.push(Change::Note(format!("edit {} of {}{all}", i + 1, edits.len())));
             diff(&mut out, &text(e, "old_string"), &text(e, "new_string"));
         }
     } else if args.get("new_source").is_some() || args.get("edit_mode").is_some() {
         let mode = args.get("edit_mode").and_then(Value::as_str).unwrap_or("replace");
         let cell = args.get("cell_id").and_then(Value::as_str).unwrap_or("-");
-        out.push(format!("    {}", p.dim(&format!("cell {} ({mode})", term::sanitize(cell)))));
+        out.push(Change::Note(format!("cell {cell} ({mode})")));
         if mode != "delete" {
             diff(&mut out, "", &text(&args, "new_source"));
         }
@@ -445,8 +457,21 @@ fn body_lines(q: &Question, p: term::Paint) -> Vec<String> {
     out
 }
 
-/// Append the question's allow rule to the user policy; the lines that say what happened.
-fn always_allow(paths: &Paths, q: &Question) -> anyhow::Result<Vec<String>> {
+/// The change's lines for the terminal, coloured and sanitized.
+fn body_lines(q: &Question, p: term::Paint) -> Vec<String> {
+    change_lines(q)
+        .into_iter()
+        .map(|c| match c {
+            Change::Note(n) => format!("    {}", p.dim(&term::sanitize(&n))),
+            Change::Old(l) => format!("    {}", p.red(&format!("-{}", term::sanitize(&l)))),
+            Change::New(l) => format!("    {}", p.green(&format!("+{}", term::sanitize(&l)))),
+        })
+        .collect()
+}
+
+/// Append the question's allow rule to the user policy; the lines that say
+/// what happened. `surface` names who added it (`watch`, `serve`).
+pub(crate) fn always_allow(paths: &Paths, q: &Question, surface: &str) -> anyhow::Result<Vec<String>> {
     let Some(rule) = &q.always_rule else {
         return Ok(vec![
             "no rule written, the call was allowed once: no allow rule can say exactly what you approved \
@@ -460,7 +485,7 @@ fn always_allow(paths: &Paths, q: &Question) -> anyhow::Result<Vec<String>> {
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(&format!("\n# Added by gate watch for question {}.\n{rule}", q.id));
+    text.push_str(&format!("\n# Added by gate {surface} for question {}.\n{rule}", q.id));
     // Only write a policy that still loads.
     let macros = crate::config::macros(paths);
     if let Err(errs) =

@@ -72,7 +72,7 @@ pub struct Answer {
     /// once | session | always
     pub scope: String,
     pub approver: String,
-    /// watch | cli | tty
+    /// watch | web | cli | tty
     pub source: String,
     pub feedback: Option<String>,
 }

@@ -115,7 +115,7 @@ pub(crate) fn spawn_hook(env: &TestEnv, payload: &Value, extra_env: &[(&str, &st
     child
 }
 
-fn bash(env: &TestEnv, session: &str, id: &str, command: &str) -> Value {
+pub(crate) fn bash(env: &TestEnv, session: &str, id: &str, command: &str) -> Value {
     json!({
         "session_id": session, "transcript_path": env.dir.path().join("t.jsonl"), "cwd": env.project(),
         "permission_mode": "default", "hook_event_name": "PreToolUse", "tool_name": "Bash",
@@ -123,7 +123,7 @@ fn bash(env: &TestEnv, session: &str, id: &str, command: &str) -> Value {
     })
 }
 
-fn decision_of(o: &Output) -> (String, String) {
+pub(crate) fn decision_of(o: &Output) -> (String, String) {
     let a = answer(o);
     (
         a["hookSpecificOutput"]["permissionDecision"].as_str().unwrap_or("").to_string(),
@@ -131,11 +131,11 @@ fn decision_of(o: &Output) -> (String, String) {
     )
 }
 
-fn me() -> String {
+pub(crate) fn me() -> String {
     String::from_utf8_lossy(&Command::new("id").arg("-un").output().unwrap().stdout).trim().to_string()
 }
 
-fn last_decision(env: &TestEnv) -> Value {
+pub(crate) fn last_decision(env: &TestEnv) -> Value {
     env.rows().into_iter().filter(|r| r["kind"] == "decision").last().expect("a decision row")
 }
 

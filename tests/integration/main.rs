@@ -22,3 +22,4 @@ mod modes;
 mod paths;
 mod policy;
 mod receipt;
+mod serve;
