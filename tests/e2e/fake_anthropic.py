@@ -10,17 +10,15 @@ the text "done". Requests without `tools` (title generation and other side reque
 short text. Every POST /v1/messages body is appended to --log verbatim, one JSON per line.
 Other paths (GET/HEAD /, count_tokens, ...) get a harmless answer. Stdlib only.
 """
-import argparse
 import json
 import os
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.Lock()
-ARGS = None
-SCRIPT = []
+# Run as a script: fakeserver is beside it (and leaves no __pycache__ there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+import fakeserver  # noqa: E402
 
 
 def count_tool_results(messages):
@@ -88,12 +86,7 @@ def nonstream_body(model, kind, payload):
     return message_obj(model, [{"type": "text", "text": payload}], "end_turn")
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def log_message(self, fmt, *a):  # silence default stderr access log
-        pass
-
+class Handler(fakeserver.Handler):
     def _send(self, code, body, ctype="application/json", extra=None):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -129,10 +122,7 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?")[0]
         raw, body = self._read_body()
         if path == "/v1/messages":
-            with LOCK:
-                with open(ARGS.log, "a") as f:
-                    rec = body if body is not None else {"_raw": raw.decode("utf-8", "replace")}
-                    f.write(json.dumps(rec) + "\n")
+            self.log_body(body, raw)
         if path.endswith("/count_tokens"):
             self._send(200, {"input_tokens": 10})
             return
@@ -142,8 +132,8 @@ class Handler(BaseHTTPRequestHandler):
         model = body.get("model", "claude-fake")
         if body.get("tools"):
             n = count_tool_results(body.get("messages"))
-            if n < len(SCRIPT):
-                kind, payload = "tool", SCRIPT[n]
+            if n < len(self.script):
+                kind, payload = "tool", self.script[n]
             else:
                 kind, payload = "text", "done"
         else:
@@ -155,28 +145,5 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, nonstream_body(model, kind, payload))
 
 
-def main():
-    global ARGS, SCRIPT
-    p = argparse.ArgumentParser()
-    p.add_argument("--script", required=True)
-    p.add_argument("--port-file", required=True)
-    p.add_argument("--log", required=True)
-    ARGS = p.parse_args()
-    with open(ARGS.script) as f:
-        SCRIPT = json.load(f)
-    if not isinstance(SCRIPT, list):
-        sys.exit("script must be a JSON list of steps")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, ARGS.port_file)  # atomic: readers never see an empty file
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    main()
+    fakeserver.main(Handler)

@@ -18,18 +18,17 @@ one JSON per line. `GET .../models` lists the models; any other path gets a 404,
 what the CLIs' probes (Hermes' `POST /api/show`) expect from a plain OpenAI endpoint.
 Stdlib only.
 """
-import argparse
 import json
 import os
 import sys
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.Lock()
-ARGS = None
-SCRIPT = []
+# Run as a script: fakeserver is beside it (and leaves no __pycache__ there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+import fakeserver  # noqa: E402
+
 MODELS = ["gpt-4.1", "fake-model"]
 
 
@@ -40,23 +39,18 @@ def count_tool_messages(messages):
     return sum(1 for m in messages if isinstance(m, dict) and m.get("role") == "tool")
 
 
-def reply(body):
+def reply(body, script):
     """("tool", (call_id, name, arguments)) for the next step, or ("text", text)."""
     if not body.get("tools"):
         return "text", "ok"
     n = count_tool_messages(body.get("messages"))
-    if n >= len(SCRIPT):
+    if n >= len(script):
         return "text", "done"
-    step = SCRIPT[n]
+    step = script[n]
     return "tool", ("call_%d_%s" % (n, uuid.uuid4().hex[:12]), step["tool"], json.dumps(step.get("input", {})))
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def log_message(self, fmt, *a):  # silence default stderr access log
-        pass
-
+class Handler(fakeserver.Handler):
     def _send(self, code, body):
         data = json.dumps(body).encode()
         self.send_response(code)
@@ -90,10 +84,8 @@ class Handler(BaseHTTPRequestHandler):
             self._send(400, {"error": {"message": "not JSON"}})
             return
         if body.get("tools"):
-            with LOCK:
-                with open(ARGS.log, "a") as f:
-                    f.write(json.dumps(body) + "\n")
-        kind, payload = reply(body)
+            self.log_body(body)
+        kind, payload = reply(body, self.script)
         model = body.get("model") or MODELS[0]
         if body.get("stream"):
             self._stream(model, kind, payload)
@@ -148,28 +140,5 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def main():
-    global ARGS, SCRIPT
-    p = argparse.ArgumentParser()
-    p.add_argument("--script", required=True)
-    p.add_argument("--port-file", required=True)
-    p.add_argument("--log", required=True)
-    ARGS = p.parse_args()
-    with open(ARGS.script) as f:
-        SCRIPT = json.load(f)
-    if not isinstance(SCRIPT, list):
-        sys.exit("script must be a JSON list of steps")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, ARGS.port_file)  # atomic: readers never see an empty file
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    main()
+    fakeserver.main(Handler)

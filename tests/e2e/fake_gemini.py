@@ -16,16 +16,14 @@ model router, next-speaker and loop checks) get a short text, or JSON that fits 
 they ask for: a malformed answer makes Gemini retry for minutes. `:countTokens`,
 `:embedContent` and GETs get a harmless answer. Stdlib only.
 """
-import argparse
 import json
 import os
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.Lock()
-ARGS = None
-SCRIPT = []
+# Run as a script: fakeserver is beside it (and leaves no __pycache__ there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+import fakeserver  # noqa: E402
 
 
 def count_function_responses(contents):
@@ -73,12 +71,7 @@ def schema_answer(body):
     return ans
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def log_message(self, fmt, *a):  # silence default stderr access log
-        pass
-
+class Handler(fakeserver.Handler):
     def _send(self, body, ctype="application/json"):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -110,12 +103,10 @@ class Handler(BaseHTTPRequestHandler):
             if not body.get("tools"):
                 self._sse(candidate([{"text": "ok"}]))
                 return
-            with LOCK:
-                with open(ARGS.log, "a") as f:
-                    f.write(json.dumps(body) + "\n")
+            self.log_body(body)
             done = count_function_responses(body.get("contents"))
-            if done < len(SCRIPT):
-                step = SCRIPT[done]
+            if done < len(self.script):
+                step = self.script[done]
                 self._sse(candidate([{"functionCall": {"name": step["tool"], "args": step.get("input", {})}}]))
             else:
                 self._sse(candidate([{"text": "done"}]))
@@ -131,28 +122,5 @@ class Handler(BaseHTTPRequestHandler):
             self._send({})
 
 
-def main():
-    global ARGS, SCRIPT
-    p = argparse.ArgumentParser()
-    p.add_argument("--script", required=True)
-    p.add_argument("--port-file", required=True)
-    p.add_argument("--log", required=True)
-    ARGS = p.parse_args()
-    with open(ARGS.script) as f:
-        SCRIPT = json.load(f)
-    if not isinstance(SCRIPT, list):
-        sys.exit("script must be a JSON list of steps")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, ARGS.port_file)  # atomic: readers never see an empty file
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    main()
+    fakeserver.main(Handler)

@@ -17,17 +17,16 @@ already in its `input`; after the last step it answers the text "done". Requests
 verbatim, one JSON per line. `GET /v1/models` lists one model; any other path gets a
 harmless answer. Stdlib only.
 """
-import argparse
 import json
 import os
 import sys
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-LOCK = threading.Lock()
-ARGS = None
-SCRIPT = []
+# Run as a script: fakeserver is beside it (and leaves no __pycache__ there).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.dont_write_bytecode = True
+import fakeserver  # noqa: E402
+
 
 TOOL_OUTPUTS = ("function_call_output", "custom_tool_call_output")
 
@@ -72,12 +71,7 @@ def stream(model, item):
     ])
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-
-    def log_message(self, fmt, *a):  # silence default stderr access log
-        pass
-
+class Handler(fakeserver.Handler):
     def _send(self, code, body, ctype="application/json"):
         if isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
@@ -109,43 +103,17 @@ class Handler(BaseHTTPRequestHandler):
         if not self.path.split("?")[0].rstrip("/").endswith("/responses"):
             self._send(200, {"ok": True})
             return
-        with LOCK:
-            with open(ARGS.log, "a") as f:
-                rec = body if body is not None else {"_raw": raw.decode("utf-8", "replace")}
-                f.write(json.dumps(rec) + "\n")
+        self.log_body(body, raw)
         if not isinstance(body, dict):
             self._send(400, {"error": {"message": "not JSON"}})
             return
         if body.get("tools"):
             done = count_tool_outputs(body.get("input"))
-            item = tool_item(SCRIPT[done], done) if done < len(SCRIPT) else text_item("done")
+            item = tool_item(self.script[done], done) if done < len(self.script) else text_item("done")
         else:
             item = text_item("ok")
         self._send(200, stream(body.get("model") or "gpt-5.5", item), "text/event-stream")
 
 
-def main():
-    global ARGS, SCRIPT
-    p = argparse.ArgumentParser()
-    p.add_argument("--script", required=True)
-    p.add_argument("--port-file", required=True)
-    p.add_argument("--log", required=True)
-    ARGS = p.parse_args()
-    with open(ARGS.script) as f:
-        SCRIPT = json.load(f)
-    if not isinstance(SCRIPT, list):
-        sys.exit("script must be a JSON list of steps")
-    srv = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = ARGS.port_file + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(str(srv.server_address[1]))
-    os.replace(tmp, ARGS.port_file)  # atomic: readers never see an empty file
-    try:
-        srv.serve_forever()
-    except KeyboardInterrupt:
-        pass
-
-
 if __name__ == "__main__":
-    main()
+    fakeserver.main(Handler)
