@@ -198,3 +198,106 @@ pub fn run_with_limit(mut cmd: Command, limit: Duration) -> Output {
     let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pgid}")]).stderr(Stdio::null()).status();
     out
 }
+
+/// A project for an agent to work in: a git repository holding
+/// `build/keep.txt`, which a `rm -r build` that gate stops must leave in place.
+pub fn project_with_build(env: &TestEnv) {
+    git_init(&env.project());
+    std::fs::create_dir_all(env.project().join("build")).unwrap();
+    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+}
+
+/// gate's default policy asks about `command` for `agent` (what the agent
+/// then makes of the question is each test's to show).
+pub fn assert_policy_asks(env: &TestEnv, agent: &str, command: &str) {
+    let check = crate::util::stdout(&env.run(&["check", "--agent", agent, "--", command]));
+    assert!(check.starts_with("ask:"), "{check}");
+}
+
+/// The agent CLI in the project, with nothing of the test's environment but
+/// PATH, and the env's HOME and GATE_HOME; each test adds what its agent needs.
+pub fn agent_command(env: &TestEnv, cli: &Path) -> Command {
+    let mut c = Command::new(cli);
+    c.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", env.home())
+        .env("GATE_HOME", env.gate_home())
+        .current_dir(env.project());
+    c
+}
+
+/// Run the agent `name` to the end (killed after 90 s): it must succeed, in
+/// under 60 s. Its stdout.
+pub fn run_agent(name: &str, cmd: Command) -> String {
+    let started = Instant::now();
+    let out = run_with_limit(cmd, Duration::from_secs(90));
+    let stdout = crate::util::stdout(&out);
+    assert!(out.status.success(), "{name} failed: {stdout}\n{}", crate::util::stderr(&out));
+    assert!(started.elapsed() < Duration::from_secs(60), "{name} took {:?}", started.elapsed());
+    stdout
+}
+
+/// One tool call as gate's receipts carry it: (tool, target, decision).
+pub type Call<'a> = (&'a str, &'a str, &'a str);
+
+/// What [`assert_story`] read: the decision and the outcome of the call that ran.
+pub struct Story {
+    pub ran: Value,
+    pub outcome: Value,
+}
+
+/// The receipts of a run in which gate stopped every call in `calls` but the
+/// last, which ran and ended in `outcome`:
+/// - one decision per call, exactly `calls` (tool, target, decision), in order;
+/// - one outcome only, `outcome`, linked to the last call's decision: the
+///   stopped calls have none;
+/// - every row names `agent` and is in one session, the last call's;
+/// - `gate log <session>` names the agent and gives each call a line with its
+///   decision, tool and target, ending `→ not run` for a denied call, with no
+///   outcome for one left `asked` (handed to the agent, which refused it
+///   unseen by gate), and `→ <outcome>` for the last;
+/// - `gate verify` passes.
+pub fn assert_story(env: &TestEnv, agent: &str, calls: &[Call], outcome: &str) -> Story {
+    let rows = env.rows();
+    let decisions: Vec<Call> = rows
+        .iter()
+        .filter(|r| r["kind"] == "decision")
+        .map(|r| {
+            (r["tool"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or(""))
+        })
+        .collect();
+    assert_eq!(decisions, calls, "{rows:#?}");
+    let (last_tool, last_target, _) = *calls.last().expect("at least one call");
+    let ran = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == last_target).unwrap().clone();
+    let outcomes: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "outcome").collect();
+    assert_eq!(outcomes.len(), 1, "stopped calls have no outcome: {outcomes:#?}");
+    let ran_outcome = outcomes[0].clone();
+    assert_eq!(ran_outcome["links_seq"], ran["seq"]);
+    assert_eq!(ran_outcome["outcome"], outcome);
+    assert!(rows.iter().all(|r| r["agent"] == agent && r["session_id"] == ran["session_id"]), "{rows:#?}");
+
+    // The session reads back as a story: the log's line for a call is
+    // `<time>  <decision>  <who>  <tool, padded to 6>  <target>[  → <outcome>]`.
+    let log = crate::util::stdout(&env.run(&["log", ran["session_id"].as_str().unwrap()]));
+    assert!(log.contains(agent), "{log}");
+    let call_line = |tool: &str, target: &str| {
+        let needle = format!("{tool:<6}  {target}");
+        log.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no line for {needle}: {log}"))
+    };
+    for &(tool, target, decision) in &calls[..calls.len() - 1] {
+        let line = call_line(tool, target);
+        assert!(line.contains(decision), "{log}");
+        match decision {
+            "denied" => assert!(line.contains(&format!("{tool:<6}  {target}  → not run")), "{log}"),
+            "asked" => assert!(line.contains("via agent") && !line.contains('→'), "{log}"),
+            other => panic!("{target}: {other} is not a stopped call"),
+        }
+    }
+    let line = call_line(last_tool, last_target);
+    assert!(line.contains(calls[calls.len() - 1].2), "{log}");
+    assert!(line.contains(&format!("{last_tool:<6}  {last_target}  → {outcome}")), "{log}");
+
+    // And the chain verifies.
+    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    Story { ran, outcome: ran_outcome }
+}

@@ -10,7 +10,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::e2e::{agent_cli, git_init, result_text, Api, ModelServer};
+use crate::e2e::{agent_cli, agent_command, assert_story, git_init, project_with_build, result_text, Api, ModelServer};
 use crate::util::{TestEnv, GATE};
 
 /// The Claude Code CLI, if installed.
@@ -30,16 +30,11 @@ pub fn settings_file(env: &TestEnv) -> PathBuf {
 
 /// `claude -p` in the project, against the model server, with gate hooked in.
 pub fn claude_command(env: &TestEnv, cli: &Path, server: &ModelServer, settings: &Path) -> Command {
-    let mut c = Command::new(cli);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("GATE_HOME", env.gate_home())
-        .env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{}", server.port))
+    let mut c = agent_command(env, cli);
+    c.env("ANTHROPIC_BASE_URL", format!("http://127.0.0.1:{}", server.port))
         .env("ANTHROPIC_API_KEY", "test-key")
         .env("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1")
         .env("DISABLE_AUTOUPDATER", "1")
-        .current_dir(env.project())
         .arg("--settings")
         .arg(settings);
     c
@@ -49,9 +44,7 @@ pub fn claude_command(env: &TestEnv, cli: &Path, server: &ModelServer, settings:
 fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
     let Some(cli) = claude_cli() else { return };
     let env = TestEnv::new();
-    git_init(&env.project());
-    std::fs::create_dir_all(env.project().join("build")).unwrap();
-    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    project_with_build(&env);
     let server = ModelServer::start(
         Api::Anthropic,
         env.dir.path(),
@@ -81,27 +74,14 @@ fn claude_denied_rm_rf_does_not_run_and_allowed_git_status_does() {
     let status = result_text(&results[1]);
     assert!(status.contains("On branch") || status.contains("No commits yet"), "{status}");
 
-    // Both left receipts; git status also left an outcome linked to its decision.
-    let rows = env.rows();
-    let decisions: Vec<(&str, &str)> = rows
-        .iter()
-        .filter(|r| r["kind"] == "decision")
-        .map(|r| (r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or("")))
-        .collect();
-    assert_eq!(decisions, [("rm -rf build", "denied"), ("git status", "auto-approved")]);
-    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
-    let outcome = rows.iter().find(|r| r["kind"] == "outcome").expect("an outcome row");
-    assert_eq!(outcome["links_seq"], git["seq"]);
-    assert_eq!(outcome["outcome"], "success");
-    assert_eq!(rows.iter().filter(|r| r["kind"] == "outcome").count(), 1, "the denied call has no outcome");
-    assert_eq!(git["agent"], "claude-code");
-    assert_eq!(git["session_id"], rows[0]["session_id"]);
-
-    // The session reads back as a story, and the chain verifies.
-    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
-    assert!(log.contains("denied") && log.contains("rm -rf build") && log.contains("→ not run"), "{log}");
-    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    // Both left receipts, git status also an outcome, and the session reads
+    // back as a story.
+    assert_story(
+        &env,
+        "claude-code",
+        &[("Bash", "rm -rf build", "denied"), ("Bash", "git status", "auto-approved")],
+        "success",
+    );
 }
 
 #[test]

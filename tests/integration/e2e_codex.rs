@@ -9,11 +9,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::json;
 
-use crate::e2e::{agent_cli, gate_install, git_init, result_text, run_with_limit, Api, ModelServer};
+use crate::e2e::{
+    agent_cli, agent_command, assert_policy_asks, assert_story, gate_install, project_with_build, result_text,
+    run_agent, Api, ModelServer,
+};
 use crate::util::TestEnv;
 
 /// The Codex CLI, if installed.
@@ -39,15 +41,8 @@ fn use_model_server(env: &TestEnv, server: &ModelServer) {
 /// `codex exec` in the project. The workspace-write sandbox lets a command
 /// gate does not deny really change the project.
 fn codex_command(env: &TestEnv, cli: &Path, prompt: &str) -> Command {
-    let mut c = Command::new(cli);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("GATE_HOME", env.gate_home())
-        .env("SHELL", "/bin/bash")
-        .env("FAKE_API_KEY", "dummy")
-        .current_dir(env.project())
-        .args(["exec", "--json", "-s", "workspace-write", prompt]);
+    let mut c = agent_command(env, cli);
+    c.env("SHELL", "/bin/bash").env("FAKE_API_KEY", "dummy").args(["exec", "--json", "-s", "workspace-write", prompt]);
     c
 }
 
@@ -55,9 +50,7 @@ fn codex_command(env: &TestEnv, cli: &Path, prompt: &str) -> Command {
 fn codex_denied_rm_and_patch_do_not_run_and_allowed_git_status_does() {
     let Some(cli) = codex_cli() else { return };
     let env = TestEnv::new();
-    git_init(&env.project());
-    std::fs::create_dir_all(env.project().join("build")).unwrap();
-    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    project_with_build(&env);
     let patch = "*** Begin Patch\n*** Add File: notes.txt\n+hello\n*** End Patch\n";
     let server = ModelServer::start(
         Api::OpenAi,
@@ -71,19 +64,13 @@ fn codex_denied_rm_and_patch_do_not_run_and_allowed_git_status_does() {
 
     // gate's default policy asks about `rm -r`; with no `gate watch` open and
     // no dialog under `codex exec`, the hook denies.
-    let check = crate::util::stdout(&env.run(&["check", "--agent", "codex", "--", "rm -r build"]));
-    assert!(check.starts_with("ask:"), "{check}");
+    assert_policy_asks(&env, "codex", "rm -r build");
 
     let installed = gate_install(&env, "codex");
     assert!(installed.contains("trusted gate's 3 hooks"), "{installed}");
     use_model_server(&env, &server);
 
-    let started = std::time::Instant::now();
-    let out =
-        run_with_limit(codex_command(&env, &cli, "clean up, add notes, then show status"), Duration::from_secs(90));
-    let stdout = crate::util::stdout(&out);
-    assert!(out.status.success(), "codex failed: {stdout}\n{}", crate::util::stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(60), "codex took {:?}", started.elapsed());
+    let stdout = run_agent("codex", codex_command(&env, &cli, "clean up, add notes, then show status"));
     assert!(stdout.contains(r#""text":"done""#), "the run did not reach the end of the script: {stdout}");
 
     // The denied command and patch did not run.
@@ -107,37 +94,17 @@ fn codex_denied_rm_and_patch_do_not_run_and_allowed_git_status_does() {
     assert!(status.contains("Process exited with code 0"), "{status}");
     assert!(status.contains("No commits yet") && status.contains("build/"), "{status}");
 
-    // Every call left a decision; git status also an outcome linked to it.
-    let rows = env.rows();
-    let decisions: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .filter(|r| r["kind"] == "decision")
-        .map(|r| {
-            (r["tool"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert_eq!(
-        decisions,
-        [
+    // Every call left a decision, git status also an outcome, and the session
+    // reads back as a story. Codex reports a shell result as bare output, with
+    // no exit status: all gate can record is that the command ran.
+    assert_story(
+        &env,
+        "codex",
+        &[
             ("Bash", "rm -r build", "denied"),
             ("apply_patch", "notes.txt", "denied"),
-            ("Bash", "git status", "auto-approved")
-        ]
+            ("Bash", "git status", "auto-approved"),
+        ],
+        "ran",
     );
-    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
-    let outcomes: Vec<_> = rows.iter().filter(|r| r["kind"] == "outcome").collect();
-    assert_eq!(outcomes.len(), 1, "denied calls have no outcome: {outcomes:#?}");
-    assert_eq!(outcomes[0]["links_seq"], git["seq"]);
-    // Codex reports a shell result as bare output, with no exit status: all
-    // gate can record is that the command ran.
-    assert_eq!(outcomes[0]["outcome"], "ran");
-    assert!(rows.iter().all(|r| r["agent"] == "codex" && r["session_id"] == git["session_id"]), "{rows:#?}");
-
-    // The session reads back as a story, and the chain verifies.
-    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
-    assert!(log.contains("codex"), "{log}");
-    assert!(log.contains("denied") && log.contains("rm -r build") && log.contains("→ not run"), "{log}");
-    assert!(log.contains("apply_patch  notes.txt  → not run"), "{log}");
-    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ ran"), "{log}");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
 }

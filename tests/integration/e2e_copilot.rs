@@ -9,11 +9,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::json;
 
-use crate::e2e::{agent_cli, gate_install, git_init, result_text, run_with_limit, Api, ModelServer};
+use crate::e2e::{
+    agent_cli, agent_command, assert_policy_asks, assert_story, gate_install, project_with_build, result_text,
+    run_agent, Api, ModelServer,
+};
 use crate::util::TestEnv;
 
 /// The Copilot CLI, if installed.
@@ -24,19 +26,14 @@ pub fn copilot_cli() -> Option<PathBuf> {
 /// `copilot -p` in the project, against the model server (a BYOK provider:
 /// nothing is added to what `gate install copilot` wrote).
 fn copilot_command(env: &TestEnv, cli: &Path, server: &ModelServer, prompt: &str) -> Command {
-    let mut c = Command::new(cli);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("GATE_HOME", env.gate_home())
-        .env("SHELL", "/bin/bash")
+    let mut c = agent_command(env, cli);
+    c.env("SHELL", "/bin/bash")
         // Without it Copilot still reaches for api.github.com.
         .env("COPILOT_OFFLINE", "true")
         .env("COPILOT_PROVIDER_BASE_URL", format!("http://127.0.0.1:{}/v1", server.port))
         .env("COPILOT_PROVIDER_API_KEY", "dummy")
         .env("COPILOT_MODEL", "gpt-4.1")
         .env("COPILOT_AUTO_UPDATE", "false")
-        .current_dir(env.project())
         // `-p` needs --allow-all-tools: Copilot's own rules let every call
         // through, so gate's preToolUse hook decides.
         .args(["-p", prompt, "--allow-all-tools", "--no-auto-update"]);
@@ -47,9 +44,7 @@ fn copilot_command(env: &TestEnv, cli: &Path, server: &ModelServer, prompt: &str
 fn copilot_asked_rm_and_create_do_not_run_and_allowed_git_status_does() {
     let Some(cli) = copilot_cli() else { return };
     let env = TestEnv::new();
-    git_init(&env.project());
-    std::fs::create_dir_all(env.project().join("build")).unwrap();
-    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    project_with_build(&env);
     let notes = env.project().join("notes.txt");
     let notes_str = notes.to_str().unwrap();
     let server = ModelServer::start(
@@ -64,20 +59,12 @@ fn copilot_asked_rm_and_create_do_not_run_and_allowed_git_status_does() {
 
     // gate's default policy asks about `rm -r` and about writes, and Copilot
     // can ask its user, so the question goes to Copilot.
-    let check = crate::util::stdout(&env.run(&["check", "--agent", "copilot", "--", "rm -r build"]));
-    assert!(check.starts_with("ask:"), "{check}");
+    assert_policy_asks(&env, "copilot", "rm -r build");
 
     let installed = gate_install(&env, "copilot");
     assert!(installed.contains(".copilot/hooks/gate.json"), "{installed}");
 
-    let started = std::time::Instant::now();
-    let out = run_with_limit(
-        copilot_command(&env, &cli, &server, "clean up, add notes, then show status"),
-        Duration::from_secs(90),
-    );
-    let stdout = crate::util::stdout(&out);
-    assert!(out.status.success(), "copilot failed: {stdout}\n{}", crate::util::stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(60), "copilot took {:?}", started.elapsed());
+    let stdout = run_agent("copilot", copilot_command(&env, &cli, &server, "clean up, add notes, then show status"));
     assert!(stdout.contains("done"), "the run did not reach the end of the script: {stdout}");
 
     // The asked command and write did not run: under -p Copilot refuses an ask.
@@ -100,36 +87,14 @@ fn copilot_asked_rm_and_create_do_not_run_and_allowed_git_status_does() {
     assert!(status.contains("No commits yet") && status.contains("build/"), "{status}");
     assert!(status.contains("completed with exit code 0"), "{status}");
 
-    // Every call left a decision; git status also an outcome linked to it.
-    let rows = env.rows();
-    let decisions: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .filter(|r| r["kind"] == "decision")
-        .map(|r| {
-            (r["tool"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert_eq!(
-        decisions,
-        [("bash", "rm -r build", "asked"), ("create", notes_str, "asked"), ("bash", "git status", "auto-approved")],
-        "{rows:#?}"
+    // Every call left a decision, git status also an outcome, and the session
+    // reads back as a story. Copilot sends no hook event for a call it
+    // refused, so gate cannot tell that the asked calls never ran: they stay
+    // `asked`, and their lines end without an outcome.
+    assert_story(
+        &env,
+        "copilot-cli",
+        &[("bash", "rm -r build", "asked"), ("create", notes_str, "asked"), ("bash", "git status", "auto-approved")],
+        "success",
     );
-    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
-    let outcomes: Vec<_> = rows.iter().filter(|r| r["kind"] == "outcome").collect();
-    assert_eq!(outcomes.len(), 1, "refused calls have no outcome: {outcomes:#?}");
-    assert_eq!(outcomes[0]["links_seq"], git["seq"]);
-    assert_eq!(outcomes[0]["outcome"], "success");
-    assert!(rows.iter().all(|r| r["agent"] == "copilot-cli" && r["session_id"] == git["session_id"]), "{rows:#?}");
-
-    // The session reads back as a story, and the chain verifies.
-    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
-    assert!(log.contains("copilot-cli"), "{log}");
-    // Copilot sends no hook event for a call it refused, so gate cannot tell
-    // that the asked calls never ran: their lines end without an outcome.
-    let line = |needle: &str| log.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle}: {log}"));
-    for asked in [line("rm -r build"), line(notes_str)] {
-        assert!(asked.contains("asked") && asked.contains("via agent") && !asked.contains('→'), "{log}");
-    }
-    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
 }

@@ -10,11 +10,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::e2e::{agent_cli, gate_install, git_init, result_text, run_with_limit, Api, ModelServer};
+use crate::e2e::{
+    agent_cli, agent_command, assert_policy_asks, assert_story, gate_install, project_with_build, result_text,
+    run_agent, Api, ModelServer,
+};
 use crate::util::TestEnv;
 
 /// The Gemini CLI, if installed.
@@ -37,16 +39,11 @@ fn use_api_key(env: &TestEnv) {
 
 /// `gemini -p` in the project, against the model server. No `--yolo`.
 fn gemini_command(env: &TestEnv, cli: &Path, server: &ModelServer, prompt: &str) -> Command {
-    let mut c = Command::new(cli);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("GATE_HOME", env.gate_home())
-        .env("GOOGLE_GEMINI_BASE_URL", format!("http://127.0.0.1:{}", server.port))
+    let mut c = agent_command(env, cli);
+    c.env("GOOGLE_GEMINI_BASE_URL", format!("http://127.0.0.1:{}", server.port))
         .env("GEMINI_API_KEY", "dummy")
         // An untrusted folder exits at once (55); a user trusts it on first run.
         .env("GEMINI_CLI_TRUST_WORKSPACE", "true")
-        .current_dir(env.project())
         .args(["-p", prompt, "-o", "json"]);
     c
 }
@@ -55,9 +52,7 @@ fn gemini_command(env: &TestEnv, cli: &Path, server: &ModelServer, prompt: &str)
 fn gemini_denied_rm_and_write_do_not_run_and_allowed_git_status_does() {
     let Some(cli) = gemini_cli() else { return };
     let env = TestEnv::new();
-    git_init(&env.project());
-    std::fs::create_dir_all(env.project().join("build")).unwrap();
-    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    project_with_build(&env);
     let notes = env.project().join("notes.txt");
     let notes_str = notes.to_str().unwrap();
     let server = ModelServer::start(
@@ -72,21 +67,13 @@ fn gemini_denied_rm_and_write_do_not_run_and_allowed_git_status_does() {
 
     // gate's default policy asks about `rm -r` and about writes; Gemini is
     // never handed an ask, and with no `gate watch` open the hook denies.
-    let check = crate::util::stdout(&env.run(&["check", "--agent", "gemini", "--", "rm -r build"]));
-    assert!(check.starts_with("ask:"), "{check}");
+    assert_policy_asks(&env, "gemini", "rm -r build");
 
     let installed = gate_install(&env, "gemini");
     assert!(installed.contains("policies/gate.toml"), "{installed}");
     use_api_key(&env);
 
-    let started = std::time::Instant::now();
-    let out = run_with_limit(
-        gemini_command(&env, &cli, &server, "clean up, add notes, then show status"),
-        Duration::from_secs(90),
-    );
-    let stdout = crate::util::stdout(&out);
-    assert!(out.status.success(), "gemini failed: {stdout}\n{}", crate::util::stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(60), "gemini took {:?}", started.elapsed());
+    let stdout = run_agent("gemini", gemini_command(&env, &cli, &server, "clean up, add notes, then show status"));
     let answer: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
     assert_eq!(answer["response"], "done", "the run did not reach the end of the script: {stdout}");
 
@@ -108,36 +95,17 @@ fn gemini_denied_rm_and_write_do_not_run_and_allowed_git_status_does() {
     let status = result_text(&results[2]);
     assert!(status.contains("No commits yet") && status.contains("build/"), "{status}");
 
-    // Every call left a decision; git status also an outcome linked to it.
-    let rows = env.rows();
-    let decisions: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .filter(|r| r["kind"] == "decision")
-        .map(|r| {
-            (r["tool"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert_eq!(
-        decisions,
-        [
+    // Every call left a decision, git status also an outcome, and the session
+    // reads back as a story.
+    let story = assert_story(
+        &env,
+        "gemini-cli",
+        &[
             ("run_shell_command", "rm -r build", "denied"),
             ("write_file", notes_str, "denied"),
-            ("run_shell_command", "git status", "auto-approved")
-        ]
+            ("run_shell_command", "git status", "auto-approved"),
+        ],
+        "success",
     );
-    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
-    let outcomes: Vec<_> = rows.iter().filter(|r| r["kind"] == "outcome").collect();
-    assert_eq!(outcomes.len(), 1, "denied calls have no outcome: {outcomes:#?}");
-    assert_eq!(outcomes[0]["links_seq"], git["seq"]);
-    assert_eq!(outcomes[0]["outcome"], "success");
-    assert!(rows.iter().all(|r| r["agent"] == "gemini-cli" && r["session_id"] == git["session_id"]), "{rows:#?}");
-    assert_eq!(answer["session_id"], git["session_id"], "gate's session is Gemini's");
-
-    // The session reads back as a story, and the chain verifies.
-    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
-    assert!(log.contains("gemini-cli"), "{log}");
-    assert!(log.contains("denied") && log.contains("rm -r build") && log.contains("→ not run"), "{log}");
-    assert!(log.contains(&format!("write_file  {notes_str}  → not run")), "{log}");
-    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    assert_eq!(answer["session_id"], story.ran["session_id"], "gate's session is Gemini's");
 }

@@ -12,11 +12,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use crate::e2e::{agent_cli_at, gate_install, git_init, result_text, run_with_limit, Api, ModelServer};
+use crate::e2e::{
+    agent_cli_at, agent_command, assert_policy_asks, assert_story, gate_install, project_with_build, result_text,
+    run_agent, Api, ModelServer,
+};
 use crate::util::TestEnv;
 
 /// The Hermes agent, if installed: `$GATE_E2E_HERMES`, else the venv `./test.sh` makes.
@@ -38,14 +40,8 @@ fn use_model_server(env: &TestEnv, server: &ModelServer) {
 
 /// `hermes -z` (one prompt, no terminal) in the project. No `--accept-hooks`.
 fn hermes_command(env: &TestEnv, cli: &Path, prompt: &str) -> Command {
-    let mut c = Command::new(cli);
-    c.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", env.home())
-        .env("GATE_HOME", env.gate_home())
-        .env("SHELL", "/bin/bash")
-        .current_dir(env.project())
-        .args(["-z", prompt]);
+    let mut c = agent_command(env, cli);
+    c.env("SHELL", "/bin/bash").args(["-z", prompt]);
     c
 }
 
@@ -59,9 +55,7 @@ fn result_json(block: &Value) -> Value {
 fn hermes_blocked_rm_and_write_do_not_run_and_allowed_git_status_does() {
     let Some(cli) = hermes_cli() else { return };
     let env = TestEnv::new();
-    git_init(&env.project());
-    std::fs::create_dir_all(env.project().join("build")).unwrap();
-    std::fs::write(env.project().join("build/keep.txt"), "precious").unwrap();
+    project_with_build(&env);
     let notes = env.project().join("notes.txt");
     let notes_str = notes.to_str().unwrap();
     let server = ModelServer::start(
@@ -76,20 +70,14 @@ fn hermes_blocked_rm_and_write_do_not_run_and_allowed_git_status_does() {
 
     // gate's default policy asks about `rm -r` and about writes; Hermes
     // cannot ask, and with no `gate watch` open the hook blocks.
-    let check = crate::util::stdout(&env.run(&["check", "--agent", "hermes", "--", "rm -r build"]));
-    assert!(check.starts_with("ask:"), "{check}");
+    assert_policy_asks(&env, "hermes", "rm -r build");
 
     let installed = gate_install(&env, "hermes");
     assert!(installed.contains(".hermes/config.yaml"), "{installed}");
     assert!(installed.contains("recorded your consent"), "{installed}");
     use_model_server(&env, &server);
 
-    let started = std::time::Instant::now();
-    let out =
-        run_with_limit(hermes_command(&env, &cli, "clean up, add notes, then show status"), Duration::from_secs(90));
-    let stdout = crate::util::stdout(&out);
-    assert!(out.status.success(), "hermes failed: {stdout}\n{}", crate::util::stderr(&out));
-    assert!(started.elapsed() < Duration::from_secs(60), "hermes took {:?}", started.elapsed());
+    let stdout = run_agent("hermes", hermes_command(&env, &cli, "clean up, add notes, then show status"));
     assert!(stdout.contains("done"), "the run did not reach the end of the script: {stdout}");
 
     // The blocked command and write did not run.
@@ -114,39 +102,20 @@ fn hermes_blocked_rm_and_write_do_not_run_and_allowed_git_status_does() {
     let output = status["output"].as_str().unwrap_or_default();
     assert!(output.contains("No commits yet") && output.contains("build/"), "{status}");
 
-    // Every call left a decision; git status also an outcome linked to it.
-    let rows = env.rows();
-    let decisions: Vec<(&str, &str, &str)> = rows
-        .iter()
-        .filter(|r| r["kind"] == "decision")
-        .map(|r| {
-            (r["tool"].as_str().unwrap_or(""), r["target"].as_str().unwrap_or(""), r["decision"].as_str().unwrap_or(""))
-        })
-        .collect();
-    assert_eq!(
-        decisions,
-        [
+    // Every call left a decision, git status also an outcome, and the session
+    // reads back as a story.
+    let story = assert_story(
+        &env,
+        "hermes",
+        &[
             ("terminal", "rm -r build", "denied"),
             ("write_file", notes_str, "denied"),
-            ("terminal", "git status", "auto-approved")
+            ("terminal", "git status", "auto-approved"),
         ],
-        "{rows:#?}"
+        "success",
     );
-    let git = rows.iter().find(|r| r["kind"] == "decision" && r["target"] == "git status").unwrap();
-    let outcomes: Vec<_> = rows.iter().filter(|r| r["kind"] == "outcome").collect();
-    assert_eq!(outcomes.len(), 1, "blocked calls have no outcome: {outcomes:#?}");
-    assert_eq!(outcomes[0]["links_seq"], git["seq"]);
-    assert_eq!(outcomes[0]["outcome"], "success");
-    assert!(rows.iter().all(|r| r["agent"] == "hermes" && r["session_id"] == git["session_id"]), "{rows:#?}");
     // Hermes gives the model's call id, which links the outcome.
-    assert_eq!(outcomes[0]["tool_use_id"], git["tool_use_id"]);
+    let git = &story.ran;
+    assert_eq!(story.outcome["tool_use_id"], git["tool_use_id"]);
     assert!(git["tool_use_id"].as_str().is_some_and(|id| id.starts_with("call_2_")), "{git}");
-
-    // The session reads back as a story, and the chain verifies.
-    let log = crate::util::stdout(&env.run(&["log", git["session_id"].as_str().unwrap()]));
-    assert!(log.contains("hermes"), "{log}");
-    assert!(log.contains("denied") && log.contains("rm -r build") && log.contains("→ not run"), "{log}");
-    assert!(log.contains(&format!("write_file  {notes_str}  → not run")), "{log}");
-    assert!(log.contains("auto-approved") && log.contains("git status") && log.contains("→ success"), "{log}");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
 }
