@@ -479,7 +479,6 @@ fn red_team_pass_four() {
 #[test]
 fn masking_never_hides_what_runs_or_is_written() {
     let env = world();
-    let p = env.project();
     for cmd in [
         "echo \"API_TOKEN='\"; touch /tmp/x; echo \"'\"",
         "touch notes.txt; echo 'DB_PASSWORD=\"'; touch ~/.ssh/authorized_keys; echo '\"'",
