@@ -1200,7 +1200,14 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     parts.push(built_in_deny(abs.clone(), "gate-shadow", why));
                 }
             }
-            let reason = format!("{} would change {abs}; a human must approve it", action.tool);
+            // Name the file the kernel will write, when the spelling hides it
+            // (`link/../x` where `link` leads elsewhere).
+            let real = kernel_paths(fields.iter().take(1).map(String::as_str), &[action.cwd.as_str()], ctx);
+            let shown = match real.first() {
+                Some(r) if *r != abs => format!("{r} (written as {abs})"),
+                _ => abs.clone(),
+            };
+            let reason = format!("{} would change {shown}; a human must approve it", action.tool);
             let mut part = decide_subject(abs, matched, Check::Unsafe { reason });
             // The user's edit mode stands in only where nothing but "not
             // read-only" asks: a rule's ask or deny keeps its decision.
