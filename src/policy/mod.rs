@@ -938,7 +938,11 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             // the same commands, so that masking a secret never hides what
             // runs (a quoted "secret" that spans `"; touch x; echo "`).
             let masked = crate::redact::mask(&command);
-            if masked != command && shape_of(&crate::shell::analyze(&masked)) != shape_of(&analysis) {
+            if masked != command
+                && !crate::redact::holds_private_key(&command)
+                && (!crate::redact::masking_is_local(&command, &masked)
+                    || shape_of(&crate::shell::analyze(&masked)) != shape_of(&analysis))
+            {
                 parts.push(built_in_deny(
                     command.clone(),
                     "masking-would-hide",
@@ -1136,12 +1140,12 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                      Instead, ask the user to put the key in place"
                         .into(),
                 ));
-            } else if new_text.iter().any(|t| crate::redact::mask(t).lines().count() < t.lines().count()) {
+            } else if new_text.iter().any(|t| !crate::redact::masking_is_local(t, &crate::redact::mask(t))) {
                 parts.push(built_in_deny(
                     abs.clone(),
                     "masking-would-hide",
-                    "masking the secret text in this change would hide whole lines of it from whoever approves it. \
-                     Instead, keep the secret on one line, or ask the user to write it"
+                    "masking the secret text in this change would hide more than the secret from whoever approves it. \
+                     Instead, write the secret on its own (`NAME=value`), or ask the user to write it"
                         .into(),
                 ));
             }
