@@ -358,7 +358,7 @@ pub fn settle(
         tool: Some(action.tool.clone()),
         tool_kind: Some(action.kind.as_str().to_string()),
         target: action.target.as_deref().map(|t| redact::cut(&redact::mask(t))),
-        args: Some(redact::mask_json(&action.args).to_string()),
+        args: Some(redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string()),
         rule_id: eval.verdict.rule.as_ref().map(|r| r.id.clone()),
         rule_origin: eval.verdict.rule.as_ref().map(|r| r.origin.clone()),
         reason: Some(redact::mask(&eval.verdict.reason).into_owned()),

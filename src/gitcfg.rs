@@ -96,6 +96,8 @@ enum When {
     NotNever,
     /// An absolute or `~` path (a program rather than a host name).
     PathLike,
+    /// A URL with a password in it (`https://user:token@host/...`): git prints it.
+    Credential,
     /// Considered and deliberately not flagged; the reason says why.
     Never,
 }
@@ -153,6 +155,8 @@ const HAZARD_KEYS: &[Rule] = &[
     list("credential.helper", "credential helper program run whenever credentials are needed"),
     list("credential.*.helper", "credential helper program run for matching URLs"),
     r("core.alternaterefscommand", When::Set, "command run to list alternates' refs during fetch/push"),
+    r("remote.*.url", When::Credential, "a remote URL with a password in it, which git remote -v and git config print"),
+    r("remote.*.pushurl", When::Credential, "a push URL with a password in it, which git remote -v and git config print"),
     r("remote.*.uploadpack", When::Set, "program run by fetch/ls-remote, locally for local-path remotes"),
     r("remote.*.receivepack", When::Set, "program run by push, locally for local-path remotes"),
     r("remote.*.vcs", When::Set, "selects the git-remote-<vcs> helper program run by fetch/push"),
@@ -219,9 +223,18 @@ impl When {
             When::Bang => value.is_some_and(|v| v.first() == Some(&b'!')),
             When::NotNever => value != Some(b"never".as_slice()),
             When::PathLike => value.is_some_and(|v| matches!(v.first(), Some(b'/' | b'~'))),
+            When::Credential => value.is_some_and(url_has_password),
             When::Never => false,
         }
     }
+}
+
+/// `scheme://user:password@host...`: a URL that carries a password.
+fn url_has_password(v: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(v);
+    let Some((_, rest)) = text.split_once("://") else { return false };
+    let authority = rest.split('/').next().unwrap_or("");
+    authority.rsplit_once('@').is_some_and(|(userinfo, _)| userinfo.contains(':'))
 }
 
 /// Splits a canonical key into (section, subsection, name) the way git's `parse_config_key` does:
@@ -1580,6 +1593,7 @@ mod tests {
                 When::Bang => "!/tmp/evil",
                 When::NotNever => "always",
                 When::PathLike => "/usr/sbin/sendmail",
+                When::Credential => "https://u:secret@example.com/r.git",
             };
             let config = format!("{header}\n\t{name} = {value}\n");
             let got = run(&[(".git", GITDIR), (".git/config", &config)], "").expect("scan").expect("repo");

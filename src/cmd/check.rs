@@ -142,7 +142,7 @@ fn ask_on_tty(
         cwd: Some(action.cwd.clone()),
         tool: Some(action.tool.clone()),
         tool_kind: Some(action.kind.as_str().into()),
-        args: Some(crate::redact::mask_json(&action.args).to_string()),
+        args: Some(crate::redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string()),
         target: action.target.as_deref().map(|t| crate::redact::mask(t).into_owned()),
         decision: Some(decision.into()),
         approver: who,

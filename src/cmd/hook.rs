@@ -474,7 +474,7 @@ fn action_columns(rec: &mut Receipt, action: &Action) {
     rec.cwd = Some(action.cwd.clone());
     rec.tool = Some(action.tool.clone());
     rec.tool_kind = Some(action.kind.as_str().to_string());
-    rec.args = Some(redact::mask_json(&action.args).to_string());
+    rec.args = Some(redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string());
     rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
 }
 
@@ -518,8 +518,9 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
     action_columns(&mut rec, action);
     rec.status = Some(outcome.status.as_str().into());
     rec.duration_ms = outcome.duration_ms.map(|d| d as i64);
-    rec.error = outcome.error.as_deref().map(|e| truncate(&redact::mask(e), 2000));
-    rec.patch = outcome.patch.as_ref().map(|p| redact::mask_json(p).to_string());
+    // What the tool printed and changed is data, not shell text.
+    rec.error = outcome.error.as_deref().map(|e| truncate(&redact::mask_data(e), 2000));
+    rec.patch = outcome.patch.as_ref().map(|p| redact::mask_json_for(p, false).to_string());
     // Agents without a tool_use_id (Gemini) are matched by session, tool and arguments.
     let decision = match &action.tool_use_id {
         Some(id) => store.decision_for(id)?,

@@ -318,6 +318,18 @@ impl Floor {
                 ));
             }
         }
+        // A repository's config file that holds a password in a remote URL.
+        for p in &candidates {
+            if let Some(git_dir) = p.strip_suffix("/config").filter(|d| d.ends_with("/.git") || d.ends_with(".git")) {
+                let repo = git_dir.trim_end_matches("/.git");
+                let holds = env.probe.git_hazards(if repo.is_empty() { "/" } else { repo });
+                if let Ok(Some(h)) = holds {
+                    if let Some(c) = h.iter().find(|h| h.contains("with a password in it")) {
+                        return Some(format!("{p} holds a credential: {c}"));
+                    }
+                }
+            }
+        }
         let dirs = self.sensitive_dirs(env);
         for p in &candidates {
             // Another user's keys are as secret as ours.

@@ -940,7 +940,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             let masked = crate::redact::mask(&command);
             if masked != command
                 && !crate::redact::holds_private_key(&command)
-                && (!crate::redact::masking_is_local(&command, &masked)
+                && (!crate::redact::masking_is_local(&command, &masked, true)
                     || shape_of(&crate::shell::analyze(&masked)) != shape_of(&analysis))
             {
                 parts.push(built_in_deny(
@@ -1140,7 +1140,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                      Instead, ask the user to put the key in place"
                         .into(),
                 ));
-            } else if new_text.iter().any(|t| !crate::redact::masking_is_local(t, &crate::redact::mask(t))) {
+            } else if new_text.iter().any(|t| !crate::redact::masking_is_local(t, &crate::redact::mask_data(t), false))
+            {
                 parts.push(built_in_deny(
                     abs.clone(),
                     "masking-would-hide",

@@ -422,7 +422,7 @@ impl Store {
         and: &str,
         since_ms: i64,
     ) -> Result<Option<Receipt>, StoreError> {
-        let args = crate::redact::mask_json(&action.args).to_string();
+        let args = crate::redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string();
         let sql = format!(
             "SELECT * FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.tool = ?2 AND d.args = ?3
              AND d.ts >= ?4{and}
