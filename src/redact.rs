@@ -28,6 +28,8 @@ fn patterns() -> &'static [(Regex, &'static str)] {
             // one is denied (`holds_private_key`), so nothing masked here runs.
             (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))*(?:\s|\\[nrt])*-----END [A-Z0-9 ]*PRIVATE KEY-----", "-----BEGIN PRIVATE KEY-----****-----END PRIVATE KEY-----"),
             (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))+", "-----BEGIN PRIVATE KEY-----****"),
+            // A bearer token anywhere (`X-Auth: Bearer ...`, a Python dict).
+            (r"(?i)(\bbearer\s+)([A-Za-z0-9._~+/=-]{8,})", "${1}****"),
             // Authorization headers.
             (r"(?i)(authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*)([^\s'\x22`]+)", "${1}****"),
             (r"(?i)(\b(?:x-api-key|api-key|private-token)\s*:\s*)([^\s'\x22`]+)", "${1}****"),
@@ -36,8 +38,8 @@ fn patterns() -> &'static [(Regex, &'static str)] {
             // NAME=value where the name says secret.
             // NAME=value: an unquoted value starts right after `=` (`NAME= x`
             // in a shell runs x); a quoted one, or one after `:`, may follow spaces.
-            (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*\x22?(?:\s*=\s*|\s*:\s*)(?:'|\x22))([^'\x22]*)", "${1}****"),
-            (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|API_?KEY|ACCESS_?KEY|PRIVATE_?KEY|CREDENTIALS?)[A-Z0-9_]*\x22?(?:=|\s*:\s*))(\$'[^']*'|[^\s'\x22,;&|`]+)", "${1}****"),
+            (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|_PASS|_PWD|SECRET|TOKEN|API[_-]?KEY|ACCESS[_-]?KEY|PRIVATE[_-]?KEY|CREDENTIALS?)[A-Z0-9_]*[\x27\x22]?(?:\s*=\s*|\s*:\s*)(?:'|\x22))([^'\x22]*)", "${1}****"),
+            (r"(?i)(\b[A-Z0-9_.-]*(?:PASSWORD|PASSWD|PASSPHRASE|_PASS|_PWD|SECRET|TOKEN|API[_-]?KEY|ACCESS[_-]?KEY|PRIVATE[_-]?KEY|CREDENTIALS?)[A-Z0-9_]*[\x27\x22]?(?:=|\s*:\s*))(\$'[^']*'|[^\s'\x22,;&|`]+)", "${1}****"),
             // --password value / --token=value
             (r"(?i)(\s--?(?:password|passwd|pass|token|secret|api-key|apikey|access-token|auth-token)(?:=|\s+))(\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)", "${1}****"),
             // Well-known token shapes.
@@ -51,7 +53,7 @@ fn patterns() -> &'static [(Regex, &'static str)] {
             (r"(^|[^0-9A-Za-z])glpat-[A-Za-z0-9_-]{20,}", "${1}****"),
             (r"(^|[^0-9A-Za-z])AIza[0-9A-Za-z_-]{35,}", "${1}****"),
             (r"(^|[^0-9A-Za-z])npm_[A-Za-z0-9]{36,}", "${1}****"),
-            (r"(^|[^0-9A-Za-z])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "${1}****"),
+            (r"(^|[^0-9A-Za-z])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{8,}", "${1}****"),
         ];
         raw.iter().filter_map(|(re, rep)| Regex::new(re).ok().map(|r| (r, *rep))).collect()
     })
@@ -340,6 +342,12 @@ mod tests {
             ("mysql --password Hunter6Secret$ db", "mysql --password **** db"),
             ("echo x_ghp_abcdefghijklmnopqrstuvwxyz0123456789zz", "echo x_****"),
             ("echo AKIAIOSFODNN7EXAMPLEx", "echo ****x"),
+            ("MYSQL_PWD=LeakD4Sup3rPass mysql db", "MYSQL_PWD=**** mysql db"),
+            ("DB_PASS=LeakE5Sup3rPass ./run", "DB_PASS=**** ./run"),
+            ("curl -H 'X-Auth: Bearer LeakG7Sup3rTok' x", "curl -H 'X-Auth: Bearer ****' x"),
+            ("{'password': 'LeakL2Sup3rPass'}", "{'password': '****'}"),
+            ("{\"x-api-key\": \"LeakM3Sup3rKey\"}", "{\"x-api-key\": \"****\"}"),
+            ("echo eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo", "echo ****"),
             ("echo sk-ant-api03-abcdefghijklmnopqrstuvwx", "echo ****"),
             (
                 "key: -----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----",
