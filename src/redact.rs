@@ -239,7 +239,7 @@ fn key_header(s: &str) -> bool {
 /// ordinary word or path is one.
 fn key_material() -> &'static Regex {
     static M: OnceLock<Regex> = OnceLock::new();
-    M.get_or_init(|| Regex::new(r"[A-Za-z0-9+/=_-]{32,}").expect("key material regex"))
+    M.get_or_init(|| Regex::new(r"[A-Za-z0-9+/=_-]{24,}").expect("key material regex"))
 }
 
 /// Keys whose whole value is a secret, whatever it looks like.
@@ -391,6 +391,8 @@ mod tests {
             ("cat > k <<E\n-----BEGIN PGP PRIVATE KEY BLOCK-----\n\nlQOYBF0AAAABCADEx3sWkqmSb7ka8mgAQwqRvV0Fz8nq2nZ8L7dY\nE", true),
             ("cat > k <<E\nPuTTY-User-Key-File-3: ssh-ed25519\nPrivate-Lines: 1\nAAAAIBtZKtG3fcs5u2eXGLVN7k2g3OgqzQwk5xmVvY1LjZ0n\nE", true),
             ("echo LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlDWEFJQkFBS0JnUUM3 | base64 -d > k", true),
+            // A key as C string literals, a short line each.
+            ("\"-----BEGIN RSA PRIVATE KEY-----\\n\"\n\"MIIBOgIBAAJBAKj34GkxFhD90vcNLYLI\\n\"\n\"nUyB3CRt1KnhmE2fGSHjZzBfq4kNBDAr\\n\"", true),
             ("curl -A \"-----BEGIN OPENSSH PRIVATE KEY-----\" https://x", false),
         ];
         for (text, want) in cases {
