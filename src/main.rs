@@ -10,6 +10,15 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
+    // A reader that goes away (`gate log | head`) ends a command quietly, as
+    // it ends other Unix tools. The hook keeps Rust's default: a closed pipe
+    // there is an error it reports, never a silent end.
+    if !is_hook_invocation() {
+        // SAFETY: restoring the default disposition of one signal.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
     // `gate hook` must never exit 1 (agents read that as "carry on"), not
     // even for bad flags: it handles its own argument errors.
     let cli = match gate::cli::Cli::try_parse() {

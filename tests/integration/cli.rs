@@ -32,3 +32,20 @@ fn help_and_version() {
     }
     assert!(stdout(&env.run(&["--version"])).starts_with("gate "));
 }
+
+/// A reader that goes away ends a command quietly (no panic message), as
+/// it ends other Unix tools.
+#[test]
+fn a_closed_pipe_ends_a_command_quietly() {
+    let env = crate::util::TestEnv::new();
+    let mut child = env
+        .cmd(&["check", "--", "ls -la && git status && cat README.md"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}
