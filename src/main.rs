@@ -10,14 +10,23 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    // A reader that goes away (`gate log | head`) ends a command quietly, as
-    // it ends other Unix tools. The hook keeps Rust's default: a closed pipe
-    // there is an error it reports, never a silent end.
+    // A reader that goes away (`gate check ... | head`) ends a command
+    // quietly with success, as `gate export` already does, not with a panic
+    // message from `println!`. The hook keeps its own panic handling.
     if !is_hook_invocation() {
-        // SAFETY: restoring the default disposition of one signal.
-        unsafe {
-            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-        }
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let msg = info
+                .payload()
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| info.payload().downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if msg.contains("failed printing to stdout") && msg.contains("Broken pipe") {
+                std::process::exit(0);
+            }
+            default(info)
+        }));
     }
     // `gate hook` must never exit 1 (agents read that as "carry on"), not
     // even for bad flags: it handles its own argument errors.

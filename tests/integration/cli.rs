@@ -33,8 +33,8 @@ fn help_and_version() {
     assert!(stdout(&env.run(&["--version"])).starts_with("gate "));
 }
 
-/// A reader that goes away ends a command quietly (no panic message), as
-/// it ends other Unix tools.
+/// A reader that goes away ends a command quietly and with success (no
+/// panic message), as it ends `gate export`.
 #[test]
 fn a_closed_pipe_ends_a_command_quietly() {
     let env = crate::util::TestEnv::new();
@@ -48,4 +48,5 @@ fn a_closed_pipe_ends_a_command_quietly() {
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
 }
