@@ -350,9 +350,22 @@ impl Browser {
         if !self.session.is_empty() {
             msg["sessionId"] = json!(self.session);
         }
-        self.ws.send(tungstenite::Message::text(msg.to_string())).expect("send to chromium");
+        let mut sent = self.ws.send(tungstenite::Message::text(msg.to_string()));
+        // Interrupted by a signal: the frame is queued, flush it on.
+        while let Err(tungstenite::Error::Io(e)) = &sent {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                break;
+            }
+            sent = self.ws.flush();
+        }
+        sent.expect("send to chromium");
         loop {
-            let m = self.ws.read().expect("read from chromium");
+            let m = match self.ws.read() {
+                Ok(m) => m,
+                // A signal to this test process interrupts the read; read on.
+                Err(tungstenite::Error::Io(e)) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => panic!("read from chromium: {e:?}"),
+            };
             let Ok(text) = m.to_text() else { continue };
             let Ok(v) = serde_json::from_str::<Value>(text) else { continue };
             if v["id"] == json!(id) {
