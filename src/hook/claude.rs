@@ -209,24 +209,22 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
     if kind == Kind::Shell && !args.get("command").is_some_and(Value::is_string) {
         return Err(HookError::Shape(format!("{tool}'s tool_input.command is not a string")));
     }
-    let target = target_of(kind, &tool, &args);
     let request = request_of(&tool, &args);
     Ok(Action {
-        agent: Agent::ClaudeCode,
-        event: wire.hook_event_name.clone(),
-        request,
-        session_id: wire.session_id.clone(),
         tool_use_id: wire.tool_use_id.clone(),
-        tool,
-        kind,
-        args,
-        target,
-        cwd: wire.cwd.clone(),
         permission_mode: wire.permission_mode.clone(),
         transcript_path: wire.transcript_path.clone(),
         subagent: wire.agent_type.clone().or_else(|| wire.agent_id.clone()),
-        // The payload does not say; the hook's environment does (`bash_tool_shell`).
-        shell: Shell::Bash,
+        ..super::tool_call(
+            Agent::ClaudeCode,
+            &wire.hook_event_name,
+            &wire.session_id,
+            tool,
+            kind,
+            request,
+            args,
+            wire.cwd.clone(),
+        )
     })
 }
 
@@ -275,22 +273,6 @@ pub fn kind_of(tool: &str) -> Kind {
         "Agent" | "Task" => Kind::Agent,
         t if t.starts_with("mcp__") => Kind::Mcp,
         _ => Kind::Other,
-    }
-}
-
-fn target_of(kind: Kind, tool: &str, args: &Value) -> Option<String> {
-    let s = |k: &str| args.get(k).and_then(Value::as_str).map(str::to_string);
-    match kind {
-        Kind::Shell => s("command"),
-        Kind::Read | Kind::Write | Kind::Edit => s("file_path").or_else(|| s("notebook_path")).or_else(|| s("path")),
-        Kind::Search => s("pattern").map(|p| match s("path") {
-            Some(path) => format!("{p} in {path}"),
-            None => p,
-        }),
-        Kind::Fetch => s("url").or_else(|| s("query")),
-        Kind::Agent => s("description").or_else(|| s("prompt")),
-        Kind::Mcp => Some(tool.to_string()),
-        Kind::Other => None,
     }
 }
 

@@ -216,22 +216,20 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
-        agent: Agent::Codex,
-        event: wire.hook_event_name.clone(),
-        session_id: wire.session_id.clone(),
         tool_use_id: wire.tool_use_id.clone(),
-        tool,
-        kind,
-        request,
-        args,
-        target,
-        cwd: wire.cwd.clone(),
         permission_mode: wire.permission_mode.clone(),
         transcript_path: wire.transcript_path.clone(),
-        subagent: None,
-        shell: crate::action::Shell::Bash,
+        ..super::tool_call(
+            Agent::Codex,
+            &wire.hook_event_name,
+            &wire.session_id,
+            tool,
+            kind,
+            request,
+            args,
+            wire.cwd.clone(),
+        )
     })
 }
 

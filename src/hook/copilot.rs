@@ -140,23 +140,8 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         (Kind::Fetch, _) => Request::Fetch { url: s("url").unwrap_or_default() },
         _ => Request::Unknown,
     };
-    let target = super::target_of(&request, &tool, &args);
-    Ok(Action {
-        agent: Agent::CopilotCli,
-        event: if wire.tool_result.is_some() { "postToolUse" } else { "preToolUse" }.into(),
-        session_id: wire.session_id.clone(),
-        tool_use_id: None,
-        tool,
-        kind,
-        request,
-        args,
-        target,
-        cwd: wire.cwd.clone(),
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-        shell: crate::action::Shell::Bash,
-    })
+    let event = if wire.tool_result.is_some() { "postToolUse" } else { "preToolUse" };
+    Ok(super::tool_call(Agent::CopilotCli, event, &wire.session_id, tool, kind, request, args, wire.cwd.clone()))
 }
 
 #[cfg(test)]

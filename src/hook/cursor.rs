@@ -161,22 +161,10 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         }
         Kind::Other => Request::Unknown,
     };
-    let target = super::target_of(&request, &tool, &args);
     let cwd = wire.cwd.clone().or_else(|| wire.workspace_roots.first().cloned()).unwrap_or_else(|| "/".into());
     Ok(Action {
-        agent: Agent::Cursor,
-        event: wire.hook_event_name.clone(),
-        session_id: wire.conversation_id.clone(),
         tool_use_id: wire.tool_use_id.clone(),
-        tool,
-        kind,
-        request,
-        args,
-        target,
-        cwd,
-        permission_mode: None,
         transcript_path: wire.transcript_path.clone(),
-        subagent: None,
-        shell: crate::action::Shell::Bash,
+        ..super::tool_call(Agent::Cursor, &wire.hook_event_name, &wire.conversation_id, tool, kind, request, args, cwd)
     })
 }

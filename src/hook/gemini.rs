@@ -218,21 +218,8 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
-        agent: Agent::GeminiCli,
-        event: wire.hook_event_name.clone(),
-        session_id: wire.session_id.clone(),
-        tool_use_id: None,
-        tool,
-        kind,
-        request,
-        args,
-        target,
-        cwd,
-        permission_mode: None,
         transcript_path: wire.transcript_path.clone(),
-        subagent: None,
-        shell: crate::action::Shell::Bash,
+        ..super::tool_call(Agent::GeminiCli, &wire.hook_event_name, &wire.session_id, tool, kind, request, args, cwd)
     })
 }

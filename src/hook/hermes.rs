@@ -162,21 +162,8 @@ fn action_of(wire: &WirePayload) -> Result<Action, HookError> {
         _ if INTERNAL_TOOLS.contains(&tool.as_str()) => Request::Internal,
         _ => Request::Unknown,
     };
-    let target = super::target_of(&request, &tool, &args);
     Ok(Action {
-        agent: Agent::Hermes,
-        event: wire.hook_event_name.clone(),
-        session_id: wire.session_id.clone(),
         tool_use_id: wire.extra.as_ref().and_then(|e| field(e, "tool_call_id")),
-        tool,
-        kind,
-        request,
-        args,
-        target,
-        cwd,
-        permission_mode: None,
-        transcript_path: None,
-        subagent: None,
-        shell: crate::action::Shell::Bash,
+        ..super::tool_call(Agent::Hermes, &wire.hook_event_name, &wire.session_id, tool, kind, request, args, cwd)
     })
 }

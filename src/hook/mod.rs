@@ -193,6 +193,38 @@ pub(crate) fn target_of(request: &Request, tool: &str, args: &Value) -> Option<S
     }
 }
 
+/// A tool call as gate sees it, with the target worked out from its
+/// request; the adapter fills in what its agent also says (call id,
+/// permission mode, transcript, subagent).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn tool_call(
+    agent: Agent,
+    event: &str,
+    session_id: &str,
+    tool: String,
+    kind: crate::action::Kind,
+    request: Request,
+    args: Value,
+    cwd: String,
+) -> Action {
+    Action {
+        agent,
+        event: event.to_string(),
+        session_id: session_id.to_string(),
+        tool_use_id: None,
+        target: target_of(&request, &tool, &args),
+        tool,
+        kind,
+        request,
+        args,
+        cwd,
+        permission_mode: None,
+        transcript_path: None,
+        subagent: None,
+        shell: Shell::Bash,
+    }
+}
+
 /// A session start or end.
 pub(crate) fn session_event(
     agent: Agent,
