@@ -502,10 +502,6 @@ fn unsearchable_link(paths: &[String], ctx: &Context<'_>, cwd: &str) -> Option<S
     })
 }
 
-fn abs_for_link(landings: &[String]) -> String {
-    landings.first().cloned().unwrap_or_default()
-}
-
 /// Why a write to one of `paths` reaches further than its name says: the
 /// file has other hard links, so a rule, grant or mode that allows writing
 /// this name would allow changing the file under names nobody saw.
@@ -1158,6 +1154,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             // will write it (never just a spelling: `link/x` where `link`
             // points out of the project is not a project file).
             let mut allows: Vec<Vec<&Rule>> = Vec::new();
+            // The files the call names, where the kernel opens them, in order.
+            let mut named: Vec<String> = Vec::new();
             for field in fields {
                 let mut these: Vec<&Rule> = Vec::new();
                 for p in resolved_file_paths(field, ctx, &action.cwd) {
@@ -1182,6 +1180,11 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     .collect();
                 allows.push(here);
                 per_file.push(these);
+                for p in real {
+                    if !named.contains(&p) {
+                        named.push(p);
+                    }
+                }
             }
             // A deny or ask on any file counts; an allow only when it covers
             // every file the call writes (a patch to `notes.md` and `~/.bashrc`
@@ -1207,13 +1210,12 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
             // Name the file the kernel will write, when the spelling hides it
             // (`link/../x` where `link` leads elsewhere).
-            let real = kernel_paths(fields.iter().take(1).map(String::as_str), &[action.cwd.as_str()], ctx);
-            let shown = match real.first() {
+            let shown = match named.first() {
                 Some(r) if *r != abs => format!("{r} (written as {abs})"),
                 _ => abs.clone(),
             };
             let reason = format!("{} would change {shown}; a human must approve it", action.tool);
-            let mut part = decide_subject(abs, matched, Check::Unsafe { reason });
+            let mut part = decide_subject(abs.clone(), matched, Check::Unsafe { reason });
             // The user's edit mode stands in only where nothing but "not
             // read-only" asks: a rule's ask or deny keeps its decision.
             if let Some(scope) = &ctx.edits {
@@ -1245,11 +1247,9 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             }
             ask_for_hard_links(&mut part, &landings, ctx);
             parts.push(part);
-            // The files the call names, where the kernel opens them (their
-            // other names found are what the search is for).
-            let named = kernel_paths(fields.iter().map(String::as_str), &[action.cwd.as_str()], ctx);
+            // The other names of the files it names are what the search is for.
             if let Some(why) = unsearchable_link(&named, ctx, &action.cwd) {
-                parts.push(built_in_deny(abs_for_link(&landings), "hard-link-unsearchable", why));
+                parts.push(built_in_deny(abs.clone(), "hard-link-unsearchable", why));
             }
         }
         Request::Fetch { url } => {
