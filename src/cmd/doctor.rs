@@ -183,14 +183,12 @@ fn codex_trusted(
     let text = std::fs::read_to_string(&config).unwrap_or_default();
     let doc: toml::Table = text.parse().map_err(|e| format!("{}: {e}", config.display()))?;
     let state = doc.get("hooks").and_then(|h| h.get("state"));
-    for (event, gi, hi, handler) in install::gate_handlers(settings, name) {
-        let matcher = settings["hooks"][&event][gi].get("matcher").and_then(Value::as_str);
-        let key = format!("{}:{}:{gi}:{hi}", hooks_path.display(), install::snake(&event));
-        let want = install::codex_trust_hash(&event, matcher, handler);
-        let have = state.and_then(|s| s.get(&key)).and_then(|t| t.get("trusted_hash")).and_then(|h| h.as_str());
-        if have != Some(want.as_str()) {
+    for e in install::codex_trust_entries(hooks_path, settings, name) {
+        let have = state.and_then(|s| s.get(&e.key)).and_then(|t| t.get("trusted_hash")).and_then(|h| h.as_str());
+        if have != Some(e.hash.as_str()) {
             return Err(format!(
-                "Codex does not trust gate's {event} hook (Codex skips untrusted hooks silently); run `gate install codex`"
+                "Codex does not trust gate's {} hook (Codex skips untrusted hooks silently); run `gate install codex`",
+                e.event
             ));
         }
     }

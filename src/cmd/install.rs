@@ -432,14 +432,25 @@ pub fn codex_trust_hash(event: &str, matcher: Option<&str>, handler: &Value) -> 
     format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-/// The trust entries gate's hooks in `hooks_path` need: (key, hash).
-fn codex_trust_entries(hooks_path: &Path, settings: &Value, agent: &str) -> Vec<(String, String)> {
+/// One trust entry gate's hook in `hooks_path` needs.
+pub struct TrustEntry {
+    /// The hook's event, as in hooks.json (`PreToolUse`).
+    pub event: String,
+    /// The `[hooks.state."<key>"]` table name.
+    pub key: String,
+    /// Its `trusted_hash`.
+    pub hash: String,
+}
+
+/// The trust entries gate's hooks in `hooks_path` need.
+pub fn codex_trust_entries(hooks_path: &Path, settings: &Value, agent: &str) -> Vec<TrustEntry> {
     gate_handlers(settings, agent)
         .into_iter()
         .map(|(event, gi, hi, handler)| {
             let matcher = settings["hooks"][&event][gi].get("matcher").and_then(Value::as_str);
             let key = format!("{}:{}:{gi}:{hi}", hooks_path.display(), snake(&event));
-            (key, codex_trust_hash(&event, matcher, handler))
+            let hash = codex_trust_hash(&event, matcher, handler);
+            TrustEntry { event, key, hash }
         })
         .collect()
 }
@@ -501,7 +512,7 @@ fn trust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, settings: &Value, ag
     let state = hook_state(&mut doc)?;
     let prefix = format!("{}:", hooks_path.display());
     let mut changed = false;
-    for (key, hash) in &entries {
+    for TrustEntry { key, hash, .. } in &entries {
         let current = state.get(key).and_then(|t| t.get("trusted_hash")).and_then(|h| h.as_str());
         if current != Some(hash.as_str()) {
             let mut t = toml_edit::Table::new();
@@ -514,7 +525,7 @@ fn trust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, settings: &Value, ag
     let stale: Vec<String> = state
         .iter()
         .map(|(k, _)| k.to_string())
-        .filter(|k| k.starts_with(&prefix) && !entries.iter().any(|(e, _)| e == k) && gate_key(k, settings, agent))
+        .filter(|k| k.starts_with(&prefix) && !entries.iter().any(|e| e.key == *k) && gate_key(k, settings, agent))
         .collect();
     for k in stale {
         state.remove(&k);
@@ -553,7 +564,7 @@ fn untrust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, before: &Value, ag
     if !existed {
         return Ok(());
     }
-    let keys: Vec<String> = codex_trust_entries(hooks_path, before, agent).into_iter().map(|(k, _)| k).collect();
+    let keys: Vec<String> = codex_trust_entries(hooks_path, before, agent).into_iter().map(|e| e.key).collect();
     let state = hook_state(&mut doc)?;
     let mut removed = 0;
     for k in &keys {
