@@ -23,7 +23,7 @@ use crate::hook::{Adapter, AgentAsk};
 use crate::paths::Paths;
 use crate::policy::{CommandVerdict, Decision, Evaluation};
 use crate::store::questions::Question;
-use crate::store::{Store, StoreError};
+use crate::store::{Receipt, Source, Store, StoreError, Verdict};
 use crate::{clock, redact};
 
 /// The default time a question waits for an answer.
@@ -433,25 +433,9 @@ pub fn reconcile_rejections(
         if !rejected {
             continue;
         }
-        let mut rec = crate::store::Receipt {
-            ts: clock::now_ms(),
-            kind: "answer".into(),
-            session_id: d.session_id.clone(),
-            tool_use_id: d.tool_use_id.clone(),
-            agent: d.agent.clone(),
-            os_user: Some(crate::identity::os_user()),
-            host: Some(crate::identity::host()),
-            cwd: d.cwd.clone(),
-            tool: d.tool.clone(),
-            tool_kind: d.tool_kind.clone(),
-            target: d.target.clone(),
-            decision: Some("denied".into()),
-            approver: Some(crate::identity::os_user()),
-            source: Some("agent".into()),
-            links_seq: Some(d.seq),
-            reason: Some("rejected in the agent's own permission dialog (from the transcript)".into()),
-            ..Default::default()
-        };
+        let me = crate::identity::os_user();
+        let mut rec = Receipt::answer(&d, Verdict::Denied, Source::Agent, Some(&me));
+        rec.reason = Some("rejected in the agent's own permission dialog (from the transcript)".into());
         store.append(&mut rec)?;
     }
     Ok(())

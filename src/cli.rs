@@ -152,33 +152,27 @@ pub struct FilterArgs {
     /// Only this tool (Bash, Read...) or kind (shell, read, write, edit, search, fetch, mcp, agent).
     #[arg(long)]
     pub tool: Option<String>,
-    /// Only this decision.
-    #[arg(long, value_enum)]
-    pub decision: Option<DecisionArg>,
-    /// Only this source.
+    /// Only this decision: auto-approved, approved, denied, expired, asked or abandoned.
+    #[arg(long, value_name = "DECISION")]
+    pub decision: Option<crate::store::Verdict>,
+    /// Only decisions from this source: floor, rule, mode, session, watch, web, cli, agent, timeout, error...
+    #[arg(long, value_name = "SOURCE")]
+    pub source: Option<crate::store::Source>,
+    /// Only this agent (claude-code, codex, gemini-cli, cursor, copilot, hermes).
     #[arg(long)]
-    pub source: Option<String>,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum DecisionArg {
-    AutoApproved,
-    Approved,
-    Denied,
-    Expired,
-    Asked,
-}
-
-impl DecisionArg {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            DecisionArg::AutoApproved => "auto-approved",
-            DecisionArg::Approved => "approved",
-            DecisionArg::Denied => "denied",
-            DecisionArg::Expired => "expired",
-            DecisionArg::Asked => "asked",
-        }
-    }
+    pub agent: Option<String>,
+    /// Only calls this person approved or denied.
+    #[arg(long)]
+    pub approver: Option<String>,
+    /// Only calls this rule decided (a rule id, or a prefix ending in `*`).
+    #[arg(long)]
+    pub rule: Option<String>,
+    /// Only calls made in this directory or below it (a repository).
+    #[arg(long, value_name = "DIR", visible_alias = "repo")]
+    pub cwd: Option<String>,
+    /// Only calls whose command, path, arguments or reason contain this text (any case).
+    #[arg(long, value_name = "TEXT")]
+    pub grep: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -126,33 +126,20 @@ fn ask_on_tty(
     let answer = rx.recv_timeout(std::time::Duration::from_secs(timeout));
     let _ = term.show_cursor();
     let approver = crate::cmd::answer::approver_name(paths);
-    let (decision, source, who) = match answer {
-        Ok(Ok(Some(0))) => ("approved", "tty", Some(approver)),
-        Ok(Ok(Some(_))) | Ok(Ok(None)) => ("denied", "tty", Some(approver)),
+    use crate::store::{JsonText, Receipt, Source, Verdict};
+    let (decision, who) = match answer {
+        Ok(Ok(Some(0))) => (Verdict::Approved, Some(approver)),
+        Ok(Ok(Some(_))) | Ok(Ok(None)) => (Verdict::Denied, Some(approver)),
         Ok(Err(e)) => anyhow::bail!("the terminal prompt failed: {e}"),
-        Err(_) => ("expired", "timeout", None),
+        Err(_) => (Verdict::Expired, None),
     };
-    let mut rec = crate::store::Receipt {
-        ts: crate::clock::now_ms(),
-        kind: "decision".into(),
-        session_id: Some(action.session_id.clone()),
-        agent: Some("gate-check".into()),
-        os_user: Some(crate::identity::os_user()),
-        host: Some(crate::identity::host()),
-        cwd: Some(action.cwd.clone()),
-        tool: Some(action.tool.clone()),
-        tool_kind: Some(action.kind.as_str().into()),
-        args: Some(crate::redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string()),
-        target: action.target.as_deref().map(|t| crate::redact::mask(t).into_owned()),
-        decision: Some(decision.into()),
-        approver: who,
-        source: Some(source.into()),
-        reason: Some(crate::redact::mask(&eval.verdict.reason).into_owned()),
-        detail: Some(json!({"waited_ms": crate::clock::now_ms() - started}).to_string()),
-        ..Default::default()
-    };
+    let source = if decision == Verdict::Expired { Source::Timeout } else { Source::Tty };
+    let mut rec = Receipt::decision(action, decision, source, who.as_deref());
+    rec.agent = Some("gate-check".into());
+    rec.with_reason(&eval.verdict.reason);
+    rec.detail = Some(JsonText::of(&json!({"waited_ms": crate::clock::now_ms() - started})));
     paths.ensure_dirs()?;
     crate::store::Store::open(&paths.db())?.append(&mut rec)?;
     println!("{decision}");
-    Ok(if decision == "approved" { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if decision == Verdict::Approved { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

@@ -12,14 +12,14 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::action::{Action, Agent, HookEvent, Kind, Outcome, SessionMark};
+use crate::action::{Action, Agent, HookEvent, Kind, Outcome};
 use crate::broker::{self, Settled};
 use crate::engine;
 use crate::hook::{self, Adapter, HookError, Reply};
 use crate::paths::Paths;
 use crate::policy::{Basis, Decision, Evaluation, Verdict};
-use crate::store::{Receipt, Store};
-use crate::{clock, identity, redact};
+use crate::store::{JsonText, Receipt, Source, Store, Verdict as Word};
+use crate::{clock, redact};
 
 use super::fault;
 
@@ -231,7 +231,7 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
             Ok(()) => (String::new(), 0, None),
             Err(e) => refusal(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
         },
-        HookEvent::Session(mark) => match record(&paths, &mut session_row(mark)) {
+        HookEvent::Session(mark) => match record(&paths, &mut Receipt::session(mark)) {
             Ok(()) => (String::new(), 0, None),
             Err(e) => {
                 refusal(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" }))
@@ -257,26 +257,21 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
     let v = &eval.verdict;
     let what = action.target.as_deref().unwrap_or(&action.tool).to_string();
     let mut rec = decision_row(action, v);
-    let mut detail: serde_json::Value =
-        rec.detail.as_deref().and_then(|d| serde_json::from_str(d).ok()).unwrap_or(json!({}));
+    let mut detail = rec.detail_json();
     let reply = match settled {
         Settled::Granted { grant_ids, approver } => {
-            rec.decision = Some("approved".into());
-            rec.source = Some("session".into());
-            rec.approver = approver.clone();
+            rec.decided(Word::Approved, Source::Session, approver.as_deref());
             let who = approver.unwrap_or_else(|| "a human".into());
             let reason = format!("approved for this session by {who} (gate session grant {})", join_ids(&grant_ids));
             detail["grants"] = json!(grant_ids);
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.with_reason(&reason);
             Reply::Allow(reason)
         }
         Settled::Answered(q) => {
             let allow = q.answer.as_deref() == Some("allow");
             let who = q.approver.clone().unwrap_or_else(|| "someone".into());
-            let surface = q.source.clone().unwrap_or_else(|| "cli".into());
-            rec.decision = Some(if allow { "approved" } else { "denied" }.into());
-            rec.source = Some(surface.clone());
-            rec.approver = q.approver.clone();
+            let surface = q.source.as_deref().and_then(Source::parse).unwrap_or(Source::Cli);
+            rec.decided(if allow { Word::Approved } else { Word::Denied }, surface, q.approver.as_deref());
             detail["question"] = json!(q.id);
             detail["waited_ms"] = json!(q.answered_ms.unwrap_or(q.created_ms) - q.created_ms);
             detail["scope"] = json!(q.scope);
@@ -291,7 +286,7 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     ),
                 }
             };
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.with_reason(&reason);
             if allow {
                 Reply::Allow(reason)
             } else {
@@ -299,15 +294,13 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             }
         }
         Settled::Expired { question, secs } => {
-            rec.decision = Some("expired".into());
-            rec.source = Some("timeout".into());
-            rec.approver = None;
+            rec.decided(Word::Expired, Source::Timeout, None);
             detail["question"] = json!(question.id);
             let reason = format!(
                 "no one answered within {secs} seconds, so gate denied `{what}` ({}). Ask the user to approve it in `gate watch`, then retry.",
                 v.reason
             );
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.with_reason(&reason);
             Reply::Deny(reason)
         }
         Settled::AgentDialog => Reply::Ask(answer_reason(v)),
@@ -322,12 +315,10 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     action.agent.as_str(),
                     answer_reason(v)
                 );
-                rec.reason = Some(redact::mask(&reason).into_owned());
+                rec.with_reason(&reason);
                 Reply::Ask(reason)
             } else {
-                rec.decision = Some("denied".into());
-                rec.source = Some("gate".into());
-                rec.approver = Some("gate".into());
+                rec.decided(Word::Denied, Source::Gate, Some("gate"));
                 let reason = format!(
                     "{}. A human must approve this, and the inbox (`gate watch`) closed while question {} waited; \
                      {} cannot ask in its own dialog here. Ask the user to open `gate watch` and retry.",
@@ -335,14 +326,12 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
                     question.id,
                     action.agent.as_str()
                 );
-                rec.reason = Some(redact::mask(&reason).into_owned());
+                rec.with_reason(&reason);
                 Reply::Deny(reason)
             }
         }
         Settled::Abandoned { question } => {
-            rec.decision = Some("abandoned".into());
-            rec.source = Some("agent".into());
-            rec.approver = None;
+            rec.decided(Word::Abandoned, Source::Agent, None);
             detail["question"] = json!(question.id);
             let reason = format!(
                 "{} stopped waiting (its process ended) before anyone answered question {}; the call was not allowed",
@@ -353,20 +342,18 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             Reply::Deny(reason)
         }
         Settled::NoOneCanAsk => {
-            rec.decision = Some("denied".into());
-            rec.source = Some("rule".into());
-            rec.approver = Some("gate".into());
+            rec.decided(Word::Denied, Source::Rule, Some("gate"));
             let reason = format!(
                 "{}. A human must approve this, and no one can be asked here: this session runs without a permission dialog \
                  and no `gate watch` inbox is open. Ask the user to run `gate watch` in another terminal and retry, \
                  or to allow it with a rule in their gate policy.",
                 answer_reason(v)
             );
-            rec.reason = Some(redact::mask(&reason).into_owned());
+            rec.with_reason(&reason);
             Reply::Deny(reason)
         }
     };
-    rec.detail = Some(detail.to_string());
+    rec.detail = Some(JsonText::of(&detail));
     (rec, reply)
 }
 
@@ -374,14 +361,12 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
 /// agent first announced it.
 fn carried_row(action: &Action, eval: &Evaluation, earlier: &Receipt) -> (Receipt, Reply) {
     let mut rec = decision_row(action, &eval.verdict);
-    rec.decision = Some("approved".into());
-    rec.source = earlier.source.clone();
-    rec.approver = earlier.approver.clone();
+    rec.decided(Word::Approved, earlier.source.unwrap_or(Source::Session), earlier.approver.as_deref());
     rec.links_seq = Some(earlier.seq);
     let who = earlier.approver.clone().unwrap_or_else(|| "a human".into());
     let reason =
         format!("approved by {who} when {} first announced this call (receipt {})", action.agent.as_str(), earlier.seq);
-    rec.reason = Some(redact::mask(&reason).into_owned());
+    rec.with_reason(&reason);
     (rec, Reply::Allow(reason))
 }
 
@@ -434,22 +419,8 @@ fn refuse_payload(paths: &Paths, agent: Option<Agent>, raw: &[u8], err: HookErro
 /// with whatever of the payload identifies the call.
 fn refuse_raw(paths: &Paths, agent: Option<Agent>, raw: &[u8], reason: String) -> (String, u8, Option<String>) {
     let reason = format!("{reason}; denying this tool call");
-    let text = String::from_utf8_lossy(raw);
-    let mut rec = base_row("decision");
-    rec.agent = agent.map(|a| a.as_str().to_string());
-    // Keep whatever identifies the call, if the JSON got that far.
-    if let Ok(serde_json::Value::Object(obj)) = serde_json::from_slice::<serde_json::Value>(raw) {
-        let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        rec.session_id = s("session_id").or_else(|| s("sessionId")).or_else(|| s("conversation_id"));
-        rec.tool_use_id = s("tool_use_id");
-        rec.tool = s("tool_name").or_else(|| s("toolName"));
-        rec.cwd = s("cwd");
-    }
-    rec.args = Some(json!({ "payload": redact::cut(&redact::mask(&text)) }).to_string());
-    rec.decision = Some("denied".into());
-    rec.approver = Some("gate".into());
-    rec.source = Some("error".into());
-    rec.reason = Some(redact::mask(&reason).into_owned());
+    let mut rec = Receipt::refusal(agent, raw);
+    rec.with_reason(&reason);
     let stored = match record(paths, &mut rec) {
         Ok(()) => String::new(),
         Err(e) => format!(" (and the receipt could not be written: {e})"),
@@ -457,56 +428,28 @@ fn refuse_raw(paths: &Paths, agent: Option<Agent>, raw: &[u8], reason: String) -
     refusal(format!("{reason}{stored}"))
 }
 
-fn base_row(kind: &str) -> Receipt {
-    Receipt {
-        ts: clock::now_ms(),
-        kind: kind.to_string(),
-        os_user: Some(identity::os_user()),
-        host: Some(identity::host()),
-        ..Default::default()
-    }
-}
-
-fn action_columns(rec: &mut Receipt, action: &Action) {
-    rec.session_id = Some(action.session_id.clone());
-    rec.tool_use_id = action.tool_use_id.clone();
-    rec.agent = Some(action.agent.as_str().to_string());
-    rec.cwd = Some(action.cwd.clone());
-    rec.tool = Some(action.tool.clone());
-    rec.tool_kind = Some(action.kind.as_str().to_string());
-    rec.args = Some(redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string());
-    rec.target = action.target.as_deref().map(|t| redact::cut(&redact::mask(t)));
-}
-
 fn decision_row(action: &Action, v: &Verdict) -> Receipt {
-    let mut rec = base_row("decision");
-    action_columns(&mut rec, action);
     let (decision, source, approver) = match (v.decision, v.basis) {
-        (Decision::Allow, Basis::Floor) => ("auto-approved", "floor", Some("gate")),
+        (Decision::Allow, Basis::Floor) => (Word::AutoApproved, Source::Floor, Some("gate")),
         // The edit mode the user chose for the agent approved it.
-        (Decision::Allow, Basis::Mode) => ("auto-approved", "mode", Some("gate")),
-        (Decision::Allow, _) => ("auto-approved", "rule", Some("gate")),
-        (Decision::Deny, Basis::Error) => ("denied", "error", Some("gate")),
-        (Decision::Deny, Basis::Floor) => ("denied", "floor", Some("gate")),
-        (Decision::Deny, _) => ("denied", "rule", Some("gate")),
+        (Decision::Allow, Basis::Mode) => (Word::AutoApproved, Source::Mode, Some("gate")),
+        (Decision::Allow, _) => (Word::AutoApproved, Source::Rule, Some("gate")),
+        (Decision::Deny, Basis::Error) => (Word::Denied, Source::Error, Some("gate")),
+        (Decision::Deny, Basis::Floor) => (Word::Denied, Source::Floor, Some("gate")),
+        (Decision::Deny, _) => (Word::Denied, Source::Rule, Some("gate")),
         // Handed to the agent's own dialog: the human's answer arrives later.
-        (Decision::Ask, _) => ("asked", "agent", None),
+        (Decision::Ask, _) => (Word::Asked, Source::Agent, None),
     };
-    rec.decision = Some(decision.into());
-    rec.source = Some(source.into());
-    rec.approver = approver.map(str::to_string);
+    let mut rec = Receipt::decision(action, decision, source, approver);
     rec.rule_id = v.rule.as_ref().map(|r| r.id.clone());
     rec.rule_origin = v.rule.as_ref().map(|r| r.origin.clone());
-    rec.reason = Some(redact::mask(&v.reason).into_owned());
-    rec.detail = Some(
-        json!({
-            "event": action.event,
-            "verdict": v.decision.as_str(),
-            "permission_mode": action.permission_mode,
-            "subagent": action.subagent,
-        })
-        .to_string(),
-    );
+    rec.with_reason(&v.reason);
+    rec.detail = Some(JsonText::of(&json!({
+        "event": action.event,
+        "verdict": v.decision.as_str(),
+        "permission_mode": action.permission_mode,
+        "subagent": action.subagent,
+    })));
     rec
 }
 
@@ -514,13 +457,11 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
     let mut store = open_store(paths)?;
     let action = &outcome.action;
     let _ = broker::reconcile_rejections(adapter, &mut store, &action.session_id, action.transcript_path.as_deref());
-    let mut rec = base_row("outcome");
-    action_columns(&mut rec, action);
-    rec.status = Some(outcome.status.as_str().into());
+    let mut rec = Receipt::outcome(action, outcome.status.into());
     rec.duration_ms = outcome.duration_ms.map(|d| d as i64);
     // What the tool printed and changed is data, not shell text.
     rec.error = outcome.error.as_deref().map(|e| truncate(&redact::mask_data(e), 2000));
-    rec.patch = outcome.patch.as_ref().map(|p| redact::mask_json_for(p, false).to_string());
+    rec.patch = outcome.patch.as_ref().map(|p| JsonText::of(&redact::mask_json_for(p, false)));
     // Agents without a tool_use_id (Gemini) are matched by session, tool and arguments.
     let decision = match &action.tool_use_id {
         Some(id) => store.decision_for(id)?,
@@ -533,24 +474,19 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
             // is what is known: the agent let it run, after its dialog or
             // under its permission mode (or its own allow rules), which may
             // not have shown the human anything. No approver is named.
-            if d.decision.as_deref() == Some("asked") {
+            if d.decision == Some(Word::Asked) {
                 let agent = action.agent.as_str();
                 let mode = action.permission_mode.as_deref().unwrap_or("unknown");
-                rec.decision = Some("approved".into());
-                rec.source = Some("agent".into());
-                rec.approver = Some("unknown".into());
+                rec.decided(Word::Approved, Source::Agent, Some("unknown"));
                 rec.reason = Some(format!(
                     "ran after gate handed it to {agent}'s own permission dialog (permission mode {mode}); \
                      whether a human approved it there is not known to gate"
                 ));
-                rec.detail = Some(
-                    json!({
-                        "permission_mode": action.permission_mode,
-                        "let_run_by": "agent",
-                        "human_approval": "unknown",
-                    })
-                    .to_string(),
-                );
+                rec.detail = Some(JsonText::of(&json!({
+                    "permission_mode": action.permission_mode,
+                    "let_run_by": "agent",
+                    "human_approval": "unknown",
+                })));
             }
         }
         None => {
@@ -558,16 +494,6 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
         }
     }
     store.append(&mut rec)
-}
-
-fn session_row(mark: &SessionMark) -> Receipt {
-    let mut rec = base_row("session");
-    rec.session_id = Some(mark.session_id.clone());
-    rec.agent = Some(mark.agent.as_str().to_string());
-    rec.cwd = Some(mark.cwd.clone());
-    rec.status = Some(if mark.started { "start" } else { "end" }.into());
-    rec.detail = Some(json!({ "detail": mark.detail }).to_string());
-    rec
 }
 
 fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {

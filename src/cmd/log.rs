@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use crate::cli::LogArgs;
 use crate::clock;
-use crate::store::{Receipt, Store};
+use crate::store::{Receipt, RowKind, Source, Status, Store, ToolKind, Verdict};
 use crate::term::{self, Paint};
 
 /// One tool call: its decision row and what came after it.
@@ -23,17 +23,17 @@ pub struct Call {
     pub session_id: Option<String>,
     pub agent: Option<String>,
     pub tool: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<ToolKind>,
     pub target: Option<String>,
     /// The final decision: an `asked` call becomes `approved` once it ran.
-    pub decision: Option<String>,
-    pub gate_decision: Option<String>,
+    pub decision: Option<Verdict>,
+    pub gate_decision: Option<Verdict>,
     pub approver: Option<String>,
-    pub source: Option<String>,
+    pub source: Option<Source>,
     pub rule: Option<String>,
     pub rule_origin: Option<String>,
     pub reason: Option<String>,
-    pub outcome: Option<String>,
+    pub outcome: Option<Status>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
 }
@@ -42,16 +42,16 @@ impl Call {
     fn from_decision(r: &Receipt) -> Call {
         Call {
             seq: r.seq,
-            ts: clock::format_ms(r.ts),
+            ts: clock::format_ms(r.ts.0),
             session_id: r.session_id.clone(),
             agent: r.agent.clone(),
             tool: r.tool.clone(),
-            kind: r.tool_kind.clone(),
+            kind: r.tool_kind,
             target: r.target.clone(),
-            decision: r.decision.clone(),
-            gate_decision: r.decision.clone(),
+            decision: r.decision,
+            gate_decision: r.decision,
             approver: r.approver.clone(),
-            source: r.source.clone(),
+            source: r.source,
             rule: r.rule_id.clone(),
             rule_origin: r.rule_origin.clone(),
             reason: r.reason.clone(),
@@ -63,15 +63,15 @@ impl Call {
 
     /// Fold in a later row (outcome or answer) that links to this call.
     fn absorb(&mut self, r: &Receipt) {
-        if r.kind == "outcome" {
-            self.outcome = r.status.clone();
+        if r.kind == RowKind::Outcome {
+            self.outcome = r.status;
             self.duration_ms = r.duration_ms;
             self.error = r.error.clone();
         }
-        if let Some(d) = &r.decision {
-            self.decision = Some(d.clone());
+        if let Some(d) = r.decision {
+            self.decision = Some(d);
             self.approver = r.approver.clone();
-            self.source = r.source.clone();
+            self.source = r.source;
         }
     }
 }
@@ -82,14 +82,14 @@ pub fn calls_of(rows: &[Receipt]) -> Vec<Call> {
     let mut calls: Vec<Call> = Vec::new();
     let mut by_seq: HashMap<i64, usize> = HashMap::new();
     for r in rows {
-        match r.kind.as_str() {
-            "decision" => {
+        match r.row_kind() {
+            RowKind::Decision => {
                 by_seq.insert(r.seq, calls.len());
                 calls.push(Call::from_decision(r));
             }
-            "outcome" | "answer" => match r.links_seq.and_then(|s| by_seq.get(&s)) {
+            RowKind::Outcome | RowKind::Answer => match r.links_seq.and_then(|s| by_seq.get(&s)) {
                 Some(&i) => calls[i].absorb(r),
-                None if r.kind == "outcome" => {
+                None if r.kind == RowKind::Outcome => {
                     let mut c = Call::from_decision(r);
                     c.decision = None;
                     c.gate_decision = None;
@@ -149,8 +149,8 @@ fn load_calls(store: &Store, filter: &crate::store::Filter) -> anyhow::Result<Ve
     })?;
     let mut calls = calls_of(&rows);
     calls.retain(|c| {
-        filter.decision.as_ref().is_none_or(|d| c.decision.as_ref() == Some(d) || c.gate_decision.as_ref() == Some(d))
-            && filter.source.as_ref().is_none_or(|s| c.source.as_ref() == Some(s))
+        filter.decision.is_none_or(|d| c.decision == Some(d) || c.gate_decision == Some(d))
+            && filter.source.is_none_or(|s| c.source == Some(s))
     });
     Ok(calls)
 }
@@ -205,24 +205,25 @@ fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Pain
             )?;
         }
         last_session = Some(sid);
-        let decision = c.decision.as_deref().unwrap_or("no decision");
-        let label = match (c.gate_decision.as_deref(), decision) {
-            (Some("asked"), d) if d != "asked" => format!("asked→{d}"),
-            (_, d) => d.to_string(),
+        let decision = c.decision.map_or("no decision", Verdict::as_str);
+        let label = match (c.gate_decision, c.decision) {
+            (Some(Verdict::Asked), Some(d)) if d != Verdict::Asked => format!("asked→{d}"),
+            _ => decision.to_string(),
         };
-        let coloured = match decision {
-            "auto-approved" | "approved" => p.green(&label).into_owned(),
-            "denied" | "expired" => p.red(&label).into_owned(),
+        let coloured = match c.decision {
+            Some(d) if d.allowed() => p.green(&label).into_owned(),
+            Some(d) if d.refused() => p.red(&label).into_owned(),
             _ => p.yellow(&label).into_owned(),
         };
         let pad = " ".repeat(16usize.saturating_sub(label.chars().count()));
         let who = who_decided(c);
         let what = term::sanitize(c.target.as_deref().unwrap_or("")).into_owned();
         let what = term::ellipsize(&what, 100).into_owned();
+        let refused = c.decision.is_some_and(Verdict::refused);
         let outcome = match (&c.outcome, c.duration_ms) {
             (Some(o), Some(ms)) => format!("  → {o} {ms}ms"),
             (Some(o), None) => format!("  → {o}"),
-            (None, _) if decision == "denied" || decision == "expired" => "  → not run".to_string(),
+            (None, _) if refused => "  → not run".to_string(),
             (None, _) => String::new(),
         };
         let prefix =
@@ -236,7 +237,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Pain
             what,
             p.dim(&outcome),
         )?;
-        if decision == "denied" || decision == "expired" {
+        if refused {
             if let Some(reason) = &c.reason {
                 writeln!(out, "          {}", p.dim(&term::ellipsize(&term::sanitize(reason), 140)))?;
             }
@@ -246,9 +247,9 @@ fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Pain
 }
 
 fn who_decided(c: &Call) -> String {
-    match (c.source.as_deref(), &c.rule) {
-        (Some("floor") | Some("rule") | Some("mode"), Some(rule)) => rule.clone(),
-        (Some("error"), _) => "gate (error)".to_string(),
+    match (c.source, &c.rule) {
+        (Some(Source::Floor | Source::Rule | Source::Mode), Some(rule)) => rule.clone(),
+        (Some(Source::Error), _) => "gate (error)".to_string(),
         (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),
         (None, _) => "-".to_string(),
     }

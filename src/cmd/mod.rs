@@ -70,9 +70,14 @@ pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
         until: time(&args.until, "until")?,
         session: args.session.clone(),
         tool: args.tool.clone(),
-        decision: args.decision.map(|d| d.as_str().to_string()),
-        source: args.source.clone(),
+        decision: args.decision,
+        source: args.source,
         kind: None,
+        agent: args.agent.clone(),
+        approver: args.approver.clone(),
+        rule: args.rule.clone(),
+        cwd: args.cwd.as_deref().map(|c| crate::paths::absolute(std::path::Path::new(c)).display().to_string()),
+        text: args.grep.clone(),
     })
 }
 

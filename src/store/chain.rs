@@ -27,7 +27,7 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
-fn unhex(s: &str) -> Option<[u8; 32]> {
+pub fn unhex(s: &str) -> Option<[u8; 32]> {
     if s.len() != 64 {
         return None;
     }
@@ -52,6 +52,12 @@ pub fn content_digest(canonical_json: &str) -> [u8; 32] {
 /// (only possible in a tampered database) hashes as its raw text, so it
 /// can never match an honest row's hash.
 pub fn row_hash(seq: i64, ts: i64, kind: &str, prev_hash: &str, canonical_json: &str) -> String {
+    row_hash_of_digest(seq, ts, kind, prev_hash, &content_digest(canonical_json))
+}
+
+/// The chained hash of one row from the digest of its content (what a
+/// pruned row keeps).
+pub fn row_hash_of_digest(seq: i64, ts: i64, kind: &str, prev_hash: &str, digest: &[u8; 32]) -> String {
     let mut h = Sha256::new();
     h.update(TAG);
     h.update(seq.to_be_bytes());
@@ -65,7 +71,7 @@ pub fn row_hash(seq: i64, ts: i64, kind: &str, prev_hash: &str, canonical_json: 
             h.update(prev_hash.as_bytes());
         }
     }
-    h.update(content_digest(canonical_json));
+    h.update(digest);
     hex(&h.finalize())
 }
 

@@ -9,20 +9,40 @@
 
 pub mod chain;
 pub mod questions;
+pub mod receipt;
 mod verify;
 
+pub use receipt::{Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RowKind, Source, Status, ToolKind, Verdict, COLUMNS};
 pub use verify::{verify, Problem, VerifyReport};
+
+/// The `schema` of every export record. Fields are only ever added.
+pub const EXPORT_SCHEMA: &str = "gate.receipt/1";
+
+/// The storage seam: what gate needs of a receipt store. The SQLite
+/// [`Store`] is the local one; a team store is another implementation.
+pub trait ReceiptStore {
+    /// Append one row: chain it to the head (filling `seq`, `prev_hash`
+    /// and `hash`) and make it durable before returning.
+    fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError>;
+    /// Visit matching rows in seq order, one at a time; `f` returns false to stop.
+    fn scan(&self, filter: &Filter, f: &mut dyn FnMut(Receipt) -> std::io::Result<bool>) -> Result<(), StoreError>;
+    /// The newest decision row for a tool call.
+    fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError>;
+}
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, Row};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
-use serde_json::Value;
 
 /// Numbered migrations; `PRAGMA user_version` is the last one applied.
 const MIGRATIONS: &[&str] =
-    &[include_str!("migrations/0001_receipts.sql"), include_str!("migrations/0002_questions.sql")];
+    &[
+        include_str!("migrations/0001_receipts.sql"),
+        include_str!("migrations/0002_questions.sql"),
+        include_str!("migrations/0003_redacted_and_prune.sql"),
+    ];
 
 /// How long a writer waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -48,114 +68,6 @@ pub enum StoreError {
     Missing(PathBuf),
 }
 
-/// One row of the receipt, as written and as read back.
-#[derive(Debug, Clone, Default, Serialize, PartialEq)]
-pub struct Receipt {
-    pub seq: i64,
-    pub ts: i64,
-    pub kind: String,
-    pub session_id: Option<String>,
-    pub tool_use_id: Option<String>,
-    pub agent: Option<String>,
-    pub os_user: Option<String>,
-    pub host: Option<String>,
-    pub cwd: Option<String>,
-    pub tool: Option<String>,
-    pub tool_kind: Option<String>,
-    pub args: Option<String>,
-    pub target: Option<String>,
-    pub decision: Option<String>,
-    pub approver: Option<String>,
-    pub source: Option<String>,
-    pub rule_id: Option<String>,
-    pub rule_origin: Option<String>,
-    pub reason: Option<String>,
-    pub links_seq: Option<i64>,
-    pub status: Option<String>,
-    pub duration_ms: Option<i64>,
-    pub error: Option<String>,
-    pub patch: Option<String>,
-    pub detail: Option<String>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl Receipt {
-    /// The row's content as canonical JSON: every column but the chain
-    /// fields (seq, ts, kind, prev_hash, hash), keys sorted.
-    pub fn canonical_content(&self) -> String {
-        use std::collections::BTreeMap;
-        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
-        let mut put = |k, v: &Option<String>| {
-            m.insert(k, v.clone().map(Value::String).unwrap_or(Value::Null));
-        };
-        put("session_id", &self.session_id);
-        put("tool_use_id", &self.tool_use_id);
-        put("agent", &self.agent);
-        put("os_user", &self.os_user);
-        put("host", &self.host);
-        put("cwd", &self.cwd);
-        put("tool", &self.tool);
-        put("tool_kind", &self.tool_kind);
-        put("args", &self.args);
-        put("target", &self.target);
-        put("decision", &self.decision);
-        put("approver", &self.approver);
-        put("source", &self.source);
-        put("rule_id", &self.rule_id);
-        put("rule_origin", &self.rule_origin);
-        put("reason", &self.reason);
-        put("status", &self.status);
-        put("error", &self.error);
-        put("patch", &self.patch);
-        put("detail", &self.detail);
-        m.insert("links_seq", self.links_seq.map(Value::from).unwrap_or(Value::Null));
-        m.insert("duration_ms", self.duration_ms.map(Value::from).unwrap_or(Value::Null));
-        serde_json::to_string(&m).unwrap_or_default()
-    }
-
-    pub fn computed_hash(&self) -> String {
-        chain::row_hash(self.seq, self.ts, &self.kind, &self.prev_hash, &self.canonical_content())
-    }
-
-    fn from_row(r: &Row<'_>) -> rusqlite::Result<Receipt> {
-        Ok(Receipt {
-            seq: r.get("seq")?,
-            ts: r.get("ts")?,
-            kind: r.get("kind")?,
-            session_id: r.get("session_id")?,
-            tool_use_id: r.get("tool_use_id")?,
-            agent: r.get("agent")?,
-            os_user: r.get("os_user")?,
-            host: r.get("host")?,
-            cwd: r.get("cwd")?,
-            tool: r.get("tool")?,
-            tool_kind: r.get("tool_kind")?,
-            args: r.get("args")?,
-            target: r.get("target")?,
-            decision: r.get("decision")?,
-            approver: r.get("approver")?,
-            source: r.get("source")?,
-            rule_id: r.get("rule_id")?,
-            rule_origin: r.get("rule_origin")?,
-            reason: r.get("reason")?,
-            links_seq: r.get("links_seq")?,
-            status: r.get("status")?,
-            duration_ms: r.get("duration_ms")?,
-            error: r.get("error")?,
-            patch: r.get("patch")?,
-            detail: r.get("detail")?,
-            prev_hash: r.get("prev_hash")?,
-            hash: r.get("hash")?,
-        })
-    }
-
-    /// The args column parsed back into JSON (null when absent).
-    pub fn args_json(&self) -> Value {
-        self.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or(Value::Null)
-    }
-}
-
 /// What a query selects. Every field narrows; `None` means any.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
@@ -163,16 +75,25 @@ pub struct Filter {
     pub until: Option<i64>,
     pub session: Option<String>,
     pub tool: Option<String>,
-    pub decision: Option<String>,
-    pub source: Option<String>,
-    pub kind: Option<String>,
+    pub decision: Option<Verdict>,
+    pub source: Option<Source>,
+    pub kind: Option<RowKind>,
+    pub agent: Option<String>,
+    pub approver: Option<String>,
+    /// A rule id, or a prefix of one ending in `*`.
+    pub rule: Option<String>,
+    /// The call's working directory, or any directory under it.
+    pub cwd: Option<String>,
+    /// Text found in the command or path, the arguments or the reason (case-insensitive).
+    pub text: Option<String>,
 }
 
 impl Filter {
     fn sql(&self) -> (String, Vec<rusqlite::types::Value>) {
         use rusqlite::types::Value as V;
-        let mut clauses = Vec::new();
+        let mut clauses: Vec<&str> = Vec::new();
         let mut args: Vec<V> = Vec::new();
+        let text = |s: &str| V::Text(s.to_string());
         if let Some(t) = self.since {
             clauses.push("ts >= ?");
             args.push(V::Integer(t));
@@ -183,27 +104,77 @@ impl Filter {
         }
         if let Some(s) = &self.session {
             clauses.push("session_id = ?");
-            args.push(V::Text(s.clone()));
+            args.push(text(s));
         }
         if let Some(t) = &self.tool {
             clauses.push("(tool = ? COLLATE NOCASE OR tool_kind = ?)");
-            args.push(V::Text(t.clone()));
-            args.push(V::Text(t.clone()));
+            args.push(text(t));
+            args.push(text(t));
         }
-        if let Some(d) = &self.decision {
+        if let Some(d) = self.decision {
             clauses.push("decision = ?");
-            args.push(V::Text(d.clone()));
+            args.push(text(d.as_str()));
         }
-        if let Some(s) = &self.source {
+        if let Some(s) = self.source {
             clauses.push("source = ?");
-            args.push(V::Text(s.clone()));
+            args.push(text(s.as_str()));
         }
-        if let Some(k) = &self.kind {
+        if let Some(k) = self.kind {
             clauses.push("kind = ?");
-            args.push(V::Text(k.clone()));
+            args.push(text(k.as_str()));
+        }
+        if let Some(a) = &self.agent {
+            clauses.push("agent = ? COLLATE NOCASE");
+            args.push(text(a));
+        }
+        if let Some(a) = &self.approver {
+            clauses.push("approver = ?");
+            args.push(text(a));
+        }
+        if let Some(r) = &self.rule {
+            match r.strip_suffix('*') {
+                Some(prefix) => {
+                    clauses.push("substr(rule_id, 1, length(?)) = ?");
+                    args.push(text(prefix));
+                    args.push(text(prefix));
+                }
+                None => {
+                    clauses.push("rule_id = ?");
+                    args.push(text(r));
+                }
+            }
+        }
+        if let Some(c) = &self.cwd {
+            let c = c.trim_end_matches('/');
+            clauses.push("(cwd = ? OR substr(cwd, 1, length(?) + 1) = ? || '/')");
+            args.push(text(c));
+            args.push(text(c));
+            args.push(text(c));
+        }
+        if let Some(t) = &self.text {
+            clauses.push(
+                "(instr(lower(coalesce(target, '')), lower(?)) > 0 OR instr(lower(coalesce(args, '')), lower(?)) > 0 \
+                 OR instr(lower(coalesce(reason, '')), lower(?)) > 0)",
+            );
+            for _ in 0..3 {
+                args.push(text(t));
+            }
         }
         let wh = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
         (wh, args)
+    }
+
+    /// Whether any filter narrows by something other than time.
+    pub fn narrows_calls(&self) -> bool {
+        self.session.is_some()
+            || self.tool.is_some()
+            || self.decision.is_some()
+            || self.source.is_some()
+            || self.agent.is_some()
+            || self.approver.is_some()
+            || self.rule.is_some()
+            || self.cwd.is_some()
+            || self.text.is_some()
     }
 }
 
@@ -336,45 +307,11 @@ impl Store {
         };
         rec.seq = seq;
         rec.prev_hash = prev;
+        rec.content_digest = None;
+        rec.note_redactions();
         rec.hash = rec.computed_hash();
-        tx.prepare_cached(
-            "INSERT INTO receipts (seq, ts, kind, session_id, tool_use_id, agent, os_user, host, cwd,
-             tool, tool_kind, args, target, decision, approver, source, rule_id, rule_origin, reason,
-             links_seq, status, duration_ms, error, patch, detail, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18,
-             ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                rec.seq,
-                rec.ts,
-                rec.kind,
-                rec.session_id,
-                rec.tool_use_id,
-                rec.agent,
-                rec.os_user,
-                rec.host,
-                rec.cwd,
-                rec.tool,
-                rec.tool_kind,
-                rec.args,
-                rec.target,
-                rec.decision,
-                rec.approver,
-                rec.source,
-                rec.rule_id,
-                rec.rule_origin,
-                rec.reason,
-                rec.links_seq,
-                rec.status,
-                rec.duration_ms,
-                rec.error,
-                rec.patch,
-                rec.detail,
-                rec.prev_hash,
-                rec.hash
-            ])
-        })
+        tx.prepare_cached(insert_sql())
+            .and_then(|mut st| st.execute(rusqlite::params_from_iter(rec.sql_values())))
         .map_err(sq)?;
         tx.commit().map_err(sq)?;
         self.maybe_checkpoint();
@@ -413,7 +350,7 @@ impl Store {
         action: &crate::action::Action,
         since_ms: i64,
     ) -> Result<Option<Receipt>, StoreError> {
-        self.same_call(action, " AND d.decision = 'approved'", since_ms)
+        self.same_call(action, &format!(" AND d.decision = '{}'", Verdict::Approved), since_ms)
     }
 
     fn same_call(
@@ -514,6 +451,28 @@ impl Store {
     }
 }
 
+/// `INSERT INTO receipts (<every column>) VALUES (?1, ...)`, from [`COLUMNS`].
+fn insert_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        let names: Vec<&str> = COLUMNS.iter().map(|c| c.column).collect();
+        let marks: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
+        format!("INSERT INTO receipts ({}) VALUES ({})", names.join(", "), marks.join(", "))
+    })
+}
+
+impl ReceiptStore for Store {
+    fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError> {
+        Store::append(self, rec)
+    }
+    fn scan(&self, filter: &Filter, f: &mut dyn FnMut(Receipt) -> std::io::Result<bool>) -> Result<(), StoreError> {
+        self.for_each(filter, f)
+    }
+    fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError> {
+        Store::decision_for(self, tool_use_id)
+    }
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(e, rusqlite::Error::SqliteFailure(f, _)
         if f.code == rusqlite::ErrorCode::DatabaseBusy || f.code == rusqlite::ErrorCode::DatabaseLocked)
@@ -527,12 +486,13 @@ fn restrict_mode(path: &Path) -> Result<(), StoreError> {
 
 impl Store {
     /// The status of the outcome row linked to a decision, if any.
-    pub fn outcome_status(&self, decision_seq: i64) -> Result<Option<String>, StoreError> {
+    pub fn outcome_status(&self, decision_seq: i64) -> Result<Option<Status>, StoreError> {
         self.conn
             .prepare_cached(
                 "SELECT status FROM receipts WHERE links_seq = ?1 AND kind = 'outcome' ORDER BY seq LIMIT 1",
             )
-            .and_then(|mut st| st.query_row([decision_seq], |r| r.get(0)).optional())
+            .and_then(|mut st| st.query_row([decision_seq], |r| r.get::<_, Option<Status>>(0)).optional())
+            .map(Option::flatten)
             .map_err(|e| self.sq(e))
     }
 }

@@ -4,7 +4,8 @@
 
 use serde::Serialize;
 
-use super::{chain, Store, StoreError};
+use super::receipt::RawRow;
+use super::{chain, RowKind, Store, StoreError};
 
 /// The first thing found wrong with the chain.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -16,6 +17,8 @@ pub enum Problem {
     Missing { from: i64, to: i64 },
     /// The row does not follow the one before it in the chain.
     OutOfOrder { seq: i64, follows: Option<i64> },
+    /// The row's payload was removed, and no prune row says so.
+    PrunedSilently { seq: i64 },
 }
 
 impl std::fmt::Display for Problem {
@@ -29,6 +32,9 @@ impl std::fmt::Display for Problem {
             }
             Problem::OutOfOrder { seq, follows: None } => {
                 write!(f, "seq {seq}: rows out of order (its prev_hash matches no row before it)")
+            }
+            Problem::PrunedSilently { seq } => {
+                write!(f, "seq {seq}: the row's payload was removed and no `gate prune` row covers it")
             }
         }
     }
@@ -46,6 +52,16 @@ pub struct VerifyReport {
 
 const TRIGGERS: &[&str] = &["receipts_no_update", "receipts_no_delete", "receipts_no_reuse", "receipts_in_order"];
 
+/// The seq range a prune row says it covered (`from_seq`..=`to_seq` in its detail).
+fn prune_range(detail: Option<&str>) -> (i64, i64) {
+    let v: serde_json::Value = detail.and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default();
+    let get = |k: &str| v.get(k).and_then(|x| x.as_i64());
+    match (get("from_seq"), get("to_seq")) {
+        (Some(a), Some(b)) if a <= b => (a, b),
+        _ => (1, 0),
+    }
+}
+
 pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let conn = store.conn();
     let sq = |source| StoreError::Sqlite { path: store.path().to_path_buf(), source };
@@ -54,22 +70,51 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let mut prev_hash = chain::GENESIS.to_string();
     let mut problem = None;
     let mut head_seq = 0;
-    store.for_each(&Default::default(), |rec| {
+    // Pruned rows waiting for a prune row that covers them, as seq runs.
+    let mut pruned: Vec<(i64, i64)> = Vec::new();
+    let mut st = conn.prepare("SELECT * FROM receipts ORDER BY seq").map_err(sq)?;
+    let mut q = st.query([]).map_err(sq)?;
+    while let Some(row) = q.next().map_err(sq)? {
+        let rec = RawRow::from_row(row).map_err(sq)?;
         rows += 1;
         if problem.is_none() {
             if rec.seq > expect_seq {
                 problem = Some(Problem::Missing { from: expect_seq, to: rec.seq - 1 });
             } else if rec.prev_hash != prev_hash {
                 problem = Some(Problem::OutOfOrder { seq: rec.seq, follows: None });
-            } else if rec.computed_hash() != rec.hash {
+            } else if rec.computed_hash() != rec.hash || rec.content_digest.is_some() && rec.has_content() {
                 problem = Some(Problem::Edited { seq: rec.seq });
             }
+        }
+        if rec.content_digest.is_some() {
+            match pruned.last_mut() {
+                Some((_, to)) if *to + 1 == rec.seq => *to = rec.seq,
+                _ => pruned.push((rec.seq, rec.seq)),
+            }
+        }
+        if rec.kind == RowKind::Prune.as_str() {
+            let (from, to) = prune_range(rec.detail.as_deref());
+            // Keep only the parts of each run outside [from, to].
+            pruned = pruned
+                .into_iter()
+                .flat_map(|(a, b)| {
+                    let below = (a < from).then(|| (a, b.min(from - 1)));
+                    let above = (b > to).then(|| (a.max(to + 1), b));
+                    below.into_iter().chain(above)
+                })
+                .collect();
         }
         expect_seq = rec.seq + 1;
         prev_hash = rec.hash.clone();
         head_seq = rec.seq;
-        Ok(true)
-    })?;
+    }
+    drop(q);
+    drop(st);
+    if problem.is_none() {
+        if let Some((seq, _)) = pruned.first() {
+            problem = Some(Problem::PrunedSilently { seq: *seq });
+        }
+    }
     // Name the row an out-of-order row really follows (a lookup only on failure).
     if let Some(Problem::OutOfOrder { seq, .. }) = problem {
         let prev: Option<String> =

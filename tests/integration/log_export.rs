@@ -164,6 +164,9 @@ const SCHEMA_FIELDS: &[&str] = &[
     "detail",
     "prev_hash",
     "hash",
+    "redacted",
+    "content_digest",
+    "status",
 ];
 
 #[test]
@@ -214,4 +217,46 @@ fn export_to_a_closed_pipe_is_not_an_error() {
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The hash is documented well enough that a script that is not gate
+/// recomputes every one from an export alone, and catches an edit.
+#[test]
+fn a_script_that_is_not_gate_recomputes_every_hash_from_an_export() {
+    let env = TestEnv::new();
+    record_two_sessions(&env);
+    // Text that stresses the canonical form: non-ASCII, control characters,
+    // quotes, a float, nested keys out of order.
+    let mut p = env.fixture("PreToolUse-Bash-rm");
+    p["tool_input"]["command"] = Value::String("echo 'é ✓ 𝄞' \"q\" \u{1}\t\\ end".into());
+    p["tool_input"]["timeout"] = serde_json::json!(1.5e3);
+    p["tool_input"]["z"] = serde_json::json!({"b": 1, "a": [true, null, -0.25]});
+    env.hook(&p);
+    let export = stdout(&env.run(&["export"]));
+    assert!(export.lines().count() >= 11);
+    let script = crate::util::repo_path("tests/scripts/recompute_hashes.py");
+    let run = |text: &str| {
+        let mut child = std::process::Command::new("python3")
+            .arg(&script)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3");
+        use std::io::Write;
+        child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let ok = run(&export);
+    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("0 problems"));
+    // An edited field, a reordered pair: the script notices.
+    let mut lines: Vec<String> = export.lines().map(str::to_string).collect();
+    let mut third: Value = serde_json::from_str(&lines[2]).unwrap();
+    third["approver"] = Value::String("someone else".into());
+    lines[2] = third.to_string();
+    let out = run(&lines.join("\n"));
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    let mut lines: Vec<&str> = export.lines().collect();
+    lines.swap(2, 3);
+    assert_eq!(run(&lines.join("\n")).status.code(), Some(1));
 }

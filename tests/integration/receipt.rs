@@ -146,7 +146,7 @@ fn concurrent_hooks_never_fork_the_chain() {
 fn migrations_are_numbered_and_recorded() {
     let env = TestEnv::new();
     env.hook(&env.fixture("SessionStart"));
-    assert_eq!(env.sqlite3("PRAGMA user_version").trim(), "2");
+    assert_eq!(env.sqlite3("PRAGMA user_version").trim(), "3");
     env.hook(&env.fixture("SessionEnd"));
     assert_eq!(env.sqlite3("SELECT COUNT(*) FROM receipts").trim(), "2");
 }

@@ -133,3 +133,8 @@ pub fn answer(o: &Output) -> Value {
     serde_json::from_str(stdout(o).trim())
         .unwrap_or_else(|e| panic!("not JSON ({e}): {:?} / {:?}", stdout(o), stderr(o)))
 }
+
+/// A file of this repository.
+pub fn repo_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
+}

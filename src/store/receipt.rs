@@ -1,0 +1,881 @@
+//! The typed receipt row and its one field list. `receipt_fields!` below is
+//! the only place the columns are spelled out: the struct, the SQL row
+//! mapping, the INSERT, the hashed content and the export record are all
+//! generated from it, so a column added there reaches every one of them.
+//! Each column's Rust type says how it is stored, hashed and exported
+//! ([`Column`]): words (decision, source, ...) are enums, times are
+//! [`Millis`], JSON documents are [`JsonText`]. The hashed content is
+//! specified in `docs/receipt.md` so that a third party can recompute every
+//! `hash` from an export alone.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+use serde_json::{Map, Value};
+
+use super::chain;
+
+/// How a column takes part in the row's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hashed {
+    /// Hashed directly by the chain (seq, ts, kind, prev_hash).
+    Chain,
+    /// A key of the canonical content, `null` when unset.
+    Always,
+    /// A key of the canonical content only when set: columns added after
+    /// version 1, so that older rows keep their hashes.
+    WhenSet,
+    /// Not hashed: the hash itself, and the digest kept by a pruned row.
+    No,
+}
+
+/// One column of the receipt: its SQL name, its name in exports, and how it
+/// is hashed.
+#[derive(Debug, Clone, Copy)]
+pub struct ColumnSpec {
+    pub column: &'static str,
+    pub export: &'static str,
+    pub hashed: Hashed,
+}
+
+/// How a column's Rust type is written in the hashed content and in an
+/// export record.
+pub trait Column: Sized {
+    /// The value in the canonical (hashed) content.
+    fn hash_value(&self) -> Value;
+    /// The value in an export record.
+    fn export_value(&self) -> Value {
+        self.hash_value()
+    }
+    /// Read back from an export record (a team store or a bundle import).
+    fn from_export(v: &Value) -> Result<Self, String>;
+    /// Read back from the exact stored text an export gives beside a
+    /// parsed document (`<name>_text`); only JSON documents have one.
+    fn from_exact_text(_text: &str) -> Option<Self> {
+        None
+    }
+}
+
+impl Column for i64 {
+    fn hash_value(&self) -> Value {
+        Value::from(*self)
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        v.as_i64().ok_or_else(|| format!("expected an integer, found {v}"))
+    }
+}
+
+impl Column for String {
+    fn hash_value(&self) -> Value {
+        Value::String(self.clone())
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        v.as_str().map(str::to_string).ok_or_else(|| format!("expected a string, found {v}"))
+    }
+}
+
+impl<T: Column> Column for Option<T> {
+    fn hash_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Column::hash_value)
+    }
+    fn export_value(&self) -> Value {
+        self.as_ref().map_or(Value::Null, Column::export_value)
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        if v.is_null() {
+            Ok(None)
+        } else {
+            T::from_export(v).map(Some)
+        }
+    }
+    fn from_exact_text(text: &str) -> Option<Self> {
+        T::from_exact_text(text).map(Some)
+    }
+}
+
+/// Milliseconds since the Unix epoch, UTC. Exported as RFC 3339 with
+/// milliseconds (`2026-12-01T17:44:57.123Z`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Millis(pub i64);
+
+impl Column for Millis {
+    fn hash_value(&self) -> Value {
+        Value::from(self.0)
+    }
+    fn export_value(&self) -> Value {
+        Value::String(crate::clock::format_ms(self.0))
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        match v {
+            Value::String(s) => crate::clock::parse_time(s, 0).map(Millis),
+            other => other.as_i64().map(Millis).ok_or_else(|| format!("expected a time, found {other}")),
+        }
+    }
+}
+
+impl ToSql for Millis {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+impl FromSql for Millis {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        i64::column_result(v).map(Millis)
+    }
+}
+
+/// A JSON document kept as the exact text that was stored (and hashed).
+/// Exports show it parsed; `docs/receipt.md` says how to get the text back.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JsonText(pub String);
+
+impl JsonText {
+    pub fn of(v: &Value) -> JsonText {
+        JsonText(v.to_string())
+    }
+    pub fn parsed(&self) -> Value {
+        serde_json::from_str(&self.0).unwrap_or_else(|_| Value::String(self.0.clone()))
+    }
+    /// Whether writing the parsed document back gives this exact text, so
+    /// an export's parsed value is enough to recompute the hash.
+    pub fn round_trips(&self) -> bool {
+        match serde_json::from_str::<Value>(&self.0) {
+            Ok(v) => !holds_float(&v) && v.to_string() == self.0,
+            Err(_) => false,
+        }
+    }
+}
+
+fn holds_float(v: &Value) -> bool {
+    match v {
+        Value::Number(n) => !(n.is_i64() || n.is_u64()),
+        Value::Array(a) => a.iter().any(holds_float),
+        Value::Object(o) => o.values().any(holds_float),
+        _ => false,
+    }
+}
+
+impl Column for JsonText {
+    fn hash_value(&self) -> Value {
+        Value::String(self.0.clone())
+    }
+    fn export_value(&self) -> Value {
+        self.parsed()
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        Ok(JsonText(v.to_string()))
+    }
+    fn from_exact_text(text: &str) -> Option<Self> {
+        Some(JsonText(text.to_string()))
+    }
+}
+
+impl ToSql for JsonText {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+impl FromSql for JsonText {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        String::column_result(v).map(JsonText)
+    }
+}
+
+/// A closed set of words stored as text: the enum, its words, and the
+/// conversions SQL, hashing and exports need.
+macro_rules! words {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident = $word:literal,)* }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $word)] $variant,)* }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant,)*];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $word,)* }
+            }
+            pub fn parse(s: &str) -> Option<$name> {
+                match s { $($word => Some($name::$variant),)* _ => None }
+            }
+            /// The words, for help text and errors.
+            pub fn words() -> String {
+                [$($word,)*].join(", ")
+            }
+        }
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                $name::parse(s).ok_or_else(|| format!("unknown {} {s:?} (one of: {})", stringify!($name), $name::words()))
+            }
+        }
+        impl Column for $name {
+            fn hash_value(&self) -> Value {
+                Value::String(self.as_str().to_string())
+            }
+            fn from_export(v: &Value) -> Result<Self, String> {
+                v.as_str().ok_or_else(|| format!("expected a word, found {v}"))?.parse()
+            }
+        }
+        impl ToSql for $name {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $name {
+            fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+                let s = v.as_str()?;
+                $name::parse(s).ok_or_else(|| FromSqlError::Other(format!(
+                    "unknown {} {s:?}: this receipt was written by a newer gate or edited (`gate verify` checks)",
+                    stringify!($name)).into()))
+            }
+        }
+    };
+}
+
+words! {
+    /// What a row records.
+    RowKind {
+        /// gate's decision on a tool call.
+        Decision = "decision",
+        /// How a call that ran ended.
+        Outcome = "outcome",
+        /// A later answer to an earlier call (a rejection in the agent's dialog).
+        Answer = "answer",
+        /// An agent session started or ended.
+        Session = "session",
+        /// Old payloads were pruned.
+        Prune = "prune",
+    }
+}
+
+words! {
+    /// What was decided.
+    Verdict {
+        AutoApproved = "auto-approved",
+        Approved = "approved",
+        Denied = "denied",
+        Expired = "expired",
+        /// Handed to the agent's own dialog.
+        Asked = "asked",
+        /// The agent stopped waiting before anyone answered.
+        Abandoned = "abandoned",
+    }
+}
+
+impl Verdict {
+    /// The call was let run.
+    pub fn allowed(self) -> bool {
+        matches!(self, Verdict::AutoApproved | Verdict::Approved)
+    }
+    /// The call was stopped.
+    pub fn refused(self) -> bool {
+        matches!(self, Verdict::Denied | Verdict::Expired | Verdict::Abandoned)
+    }
+}
+
+words! {
+    /// Who or what decided, or where the human answered.
+    Source {
+        /// The read-only safe floor.
+        Floor = "floor",
+        /// A policy rule (or the default when none matched).
+        Rule = "rule",
+        /// The edit mode the user chose for the agent.
+        Mode = "mode",
+        /// gate could not use the call (malformed payload, no receipt...).
+        Error = "error",
+        /// gate itself, for a reason of its own (an inbox closed).
+        Gate = "gate",
+        /// The agent (its dialog, its permission mode).
+        Agent = "agent",
+        /// A grant a human gave for the session.
+        Session = "session",
+        /// No one answered in time.
+        Timeout = "timeout",
+        /// `gate answer` / `gate approve` on the command line.
+        Cli = "cli",
+        /// `gate watch`, the terminal inbox.
+        Watch = "watch",
+        /// `gate serve`, the web inbox.
+        Web = "web",
+        /// `gate check --ask` at a terminal.
+        Tty = "tty",
+        /// A terminal prompt of an earlier gate.
+        Terminal = "terminal",
+    }
+}
+
+impl Source {
+    /// A human answered on this surface.
+    pub fn is_human(self) -> bool {
+        matches!(self, Source::Session | Source::Cli | Source::Watch | Source::Web | Source::Tty | Source::Terminal)
+    }
+}
+
+words! {
+    /// How a call ended, or which end of a session a session row marks.
+    Status {
+        Success = "success",
+        Error = "error",
+        Interrupted = "interrupted",
+        /// It ran; the agent does not say how it ended.
+        Ran = "ran",
+        Start = "start",
+        End = "end",
+    }
+}
+
+impl From<crate::action::OutcomeStatus> for Status {
+    fn from(s: crate::action::OutcomeStatus) -> Status {
+        use crate::action::OutcomeStatus as O;
+        match s {
+            O::Success => Status::Success,
+            O::Error => Status::Error,
+            O::Interrupted => Status::Interrupted,
+            O::Ran => Status::Ran,
+        }
+    }
+}
+
+/// The kind of tool, as stored (`crate::action::Kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolKind(pub crate::action::Kind);
+
+impl Column for ToolKind {
+    fn hash_value(&self) -> Value {
+        Value::String(self.0.as_str().to_string())
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        let s = v.as_str().ok_or_else(|| format!("expected a word, found {v}"))?;
+        crate::action::Kind::parse(s).map(ToolKind).ok_or_else(|| format!("unknown tool kind {s:?}"))
+    }
+}
+impl ToSql for ToolKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.0.as_str()))
+    }
+}
+impl FromSql for ToolKind {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        let s = v.as_str()?;
+        crate::action::Kind::parse(s)
+            .map(ToolKind)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown tool kind {s:?}").into()))
+    }
+}
+
+impl serde::Serialize for ToolKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.as_str())
+    }
+}
+
+macro_rules! receipt_fields {
+    ($($(#[$m:meta])* $name:ident : $ty:ty => $export:literal, $hashed:ident;)*) => {
+        /// One row of the receipt, as written and as read back.
+        #[derive(Debug, Clone, Default, PartialEq)]
+        pub struct Receipt {
+            $($(#[$m])* pub $name: $ty,)*
+        }
+
+        /// Every column, in table order.
+        pub const COLUMNS: &[ColumnSpec] = &[
+            $(ColumnSpec { column: stringify!($name), export: $export, hashed: Hashed::$hashed },)*
+        ];
+
+        impl Receipt {
+            pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {
+                Ok(Receipt { $($name: r.get(stringify!($name))?,)* })
+            }
+
+            /// The values in table order, for an INSERT.
+            pub(crate) fn sql_values(&self) -> Vec<&dyn ToSql> {
+                vec![$(&self.$name as &dyn ToSql,)*]
+            }
+
+            /// Each column with its hashed value, in table order.
+            pub fn hash_values(&self) -> Vec<(&'static ColumnSpec, Value)> {
+                let mut i = 0;
+                let mut out = Vec::with_capacity(COLUMNS.len());
+                $(
+                    out.push((&COLUMNS[i], Column::hash_value(&self.$name)));
+                    i += 1;
+                )*
+                let _ = i;
+                out
+            }
+
+            /// Each column with its export value, in table order.
+            pub fn export_values(&self) -> Vec<(&'static ColumnSpec, Value)> {
+                let mut i = 0;
+                let mut out = Vec::with_capacity(COLUMNS.len());
+                $(
+                    out.push((&COLUMNS[i], Column::export_value(&self.$name)));
+                    i += 1;
+                )*
+                let _ = i;
+                out
+            }
+
+            /// Read a row back from an export record (by export names).
+            pub fn from_export(rec: &Map<String, Value>) -> Result<Receipt, String> {
+                Ok(Receipt {
+                    $($name: match rec.get(concat!($export, "_text")) {
+                        Some(Value::String(text)) => <$ty as Column>::from_exact_text(text)
+                            .ok_or_else(|| format!("{}_text: not a JSON document column", $export))?,
+                        _ => from_export_field::<$ty>(rec.get($export).unwrap_or(&Value::Null), $export)?,
+                    },)*
+                })
+            }
+        }
+    };
+}
+
+fn from_export_field<T: Column + 'static>(v: &Value, name: &str) -> Result<T, String> {
+    T::from_export(v).map_err(|e| format!("{name}: {e}"))
+}
+
+receipt_fields! {
+    seq: i64 => "seq", Chain;
+    ts: Millis => "ts", Chain;
+    kind: RowKindCol => "kind", Chain;
+    session_id: Option<String> => "session_id", Always;
+    tool_use_id: Option<String> => "tool_use_id", Always;
+    agent: Option<String> => "agent", Always;
+    os_user: Option<String> => "os_user", Always;
+    host: Option<String> => "host", Always;
+    cwd: Option<String> => "cwd", Always;
+    tool: Option<String> => "tool", Always;
+    tool_kind: Option<ToolKind> => "tool_kind", Always;
+    /// The tool's input, secrets masked.
+    args: Option<JsonText> => "args", Always;
+    /// What the call is about, in a line: the command, the path, the URL.
+    target: Option<String> => "target", Always;
+    decision: Option<Verdict> => "decision", Always;
+    approver: Option<String> => "approver", Always;
+    source: Option<Source> => "source", Always;
+    rule_id: Option<String> => "rule", Always;
+    /// `file:line` of the rule.
+    rule_origin: Option<String> => "rule_origin", Always;
+    reason: Option<String> => "reason", Always;
+    /// An outcome or answer: the decision row it belongs to.
+    links_seq: Option<i64> => "links_seq", Always;
+    duration_ms: Option<i64> => "duration_ms", Always;
+    error: Option<String> => "error", Always;
+    /// Edits and writes: the structured patch.
+    patch: Option<JsonText> => "patch", Always;
+    /// Anything else.
+    detail: Option<JsonText> => "detail", Always;
+    prev_hash: String => "prev_hash", Chain;
+    hash: String => "hash", No;
+    /// The kinds of secret masked in this row, as a JSON array.
+    redacted: Option<JsonText> => "redacted", WhenSet;
+    /// A pruned row: its payload is gone, this is the SHA-256 of the
+    /// canonical content it had, so its hash still verifies.
+    content_digest: Option<String> => "content_digest", No;
+    /// An outcome: how the call ended; a session row: start or end.
+    status: Option<Status> => "status", Always;
+}
+
+/// The row kind column: a [`RowKind`] (a newtype so `Default` can exist for
+/// the struct without a meaningless default word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowKindCol(pub RowKind);
+
+impl Default for RowKindCol {
+    fn default() -> Self {
+        RowKindCol(RowKind::Decision)
+    }
+}
+impl Column for RowKindCol {
+    fn hash_value(&self) -> Value {
+        self.0.hash_value()
+    }
+    fn from_export(v: &Value) -> Result<Self, String> {
+        RowKind::from_export(v).map(RowKindCol)
+    }
+}
+impl ToSql for RowKindCol {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        self.0.to_sql()
+    }
+}
+impl FromSql for RowKindCol {
+    fn column_result(v: ValueRef<'_>) -> FromSqlResult<Self> {
+        RowKind::column_result(v).map(RowKindCol)
+    }
+}
+impl PartialEq<RowKind> for RowKindCol {
+    fn eq(&self, other: &RowKind) -> bool {
+        self.0 == *other
+    }
+}
+
+impl Receipt {
+    /// A new row of this kind, stamped now with who and where gate runs.
+    pub fn new(kind: RowKind) -> Receipt {
+        Receipt {
+            ts: Millis(crate::clock::now_ms()),
+            kind: RowKindCol(kind),
+            os_user: Some(crate::identity::os_user()),
+            host: Some(crate::identity::host()),
+            ..Default::default()
+        }
+    }
+
+    /// A row about one tool call: who, where, which tool, and its masked
+    /// arguments and target.
+    pub fn for_call(kind: RowKind, action: &crate::action::Action) -> Receipt {
+        let shell = action.kind == crate::action::Kind::Shell;
+        Receipt {
+            session_id: Some(action.session_id.clone()),
+            tool_use_id: action.tool_use_id.clone(),
+            agent: Some(action.agent.as_str().to_string()),
+            cwd: Some(action.cwd.clone()),
+            tool: Some(action.tool.clone()),
+            tool_kind: Some(ToolKind(action.kind)),
+            args: Some(JsonText::of(&crate::redact::mask_json_for(&action.args, shell))),
+            target: action.target.as_deref().map(|t| crate::redact::cut(&crate::redact::mask(t))),
+            ..Receipt::new(kind)
+        }
+    }
+
+    /// gate's decision on a call.
+    pub fn decision(action: &crate::action::Action, verdict: Verdict, source: Source, approver: Option<&str>) -> Receipt {
+        let mut rec = Receipt::for_call(RowKind::Decision, action);
+        rec.decided(verdict, source, approver);
+        rec
+    }
+
+    /// How a call that ran ended.
+    pub fn outcome(action: &crate::action::Action, status: Status) -> Receipt {
+        Receipt { status: Some(status), ..Receipt::for_call(RowKind::Outcome, action) }
+    }
+
+    /// A later answer to the call `to` (its decision row).
+    pub fn answer(to: &Receipt, verdict: Verdict, source: Source, approver: Option<&str>) -> Receipt {
+        let mut rec = Receipt {
+            session_id: to.session_id.clone(),
+            tool_use_id: to.tool_use_id.clone(),
+            agent: to.agent.clone(),
+            cwd: to.cwd.clone(),
+            tool: to.tool.clone(),
+            tool_kind: to.tool_kind,
+            target: to.target.clone(),
+            links_seq: Some(to.seq),
+            ..Receipt::new(RowKind::Answer)
+        };
+        rec.decided(verdict, source, approver);
+        rec
+    }
+
+    /// A payload gate could not use, denied: whatever identifies the call,
+    /// and the masked payload.
+    pub fn refusal(agent: Option<crate::action::Agent>, raw: &[u8]) -> Receipt {
+        let mut rec = Receipt::new(RowKind::Decision);
+        rec.agent = agent.map(|a| a.as_str().to_string());
+        if let Ok(Value::Object(obj)) = serde_json::from_slice::<Value>(raw) {
+            let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_string);
+            rec.session_id = s("session_id").or_else(|| s("sessionId")).or_else(|| s("conversation_id"));
+            rec.tool_use_id = s("tool_use_id");
+            rec.tool = s("tool_name").or_else(|| s("toolName"));
+            rec.cwd = s("cwd");
+        }
+        let text = String::from_utf8_lossy(raw);
+        rec.args = Some(JsonText::of(&serde_json::json!({
+            "payload": crate::redact::cut(&crate::redact::mask(&text))
+        })));
+        rec.decided(Verdict::Denied, Source::Error, Some("gate"));
+        rec
+    }
+
+    /// An agent session started or ended.
+    pub fn session(mark: &crate::action::SessionMark) -> Receipt {
+        Receipt {
+            session_id: Some(mark.session_id.clone()),
+            agent: Some(mark.agent.as_str().to_string()),
+            cwd: Some(mark.cwd.clone()),
+            status: Some(if mark.started { Status::Start } else { Status::End }),
+            detail: Some(JsonText::of(&serde_json::json!({ "detail": mark.detail }))),
+            ..Receipt::new(RowKind::Session)
+        }
+    }
+
+    /// Set what was decided, by whom, from where.
+    pub fn decided(&mut self, verdict: Verdict, source: Source, approver: Option<&str>) {
+        self.decision = Some(verdict);
+        self.source = Some(source);
+        self.approver = approver.map(str::to_string);
+    }
+
+    /// Set the reason, masked.
+    pub fn with_reason(&mut self, reason: &str) {
+        self.reason = Some(crate::redact::mask(reason).into_owned());
+    }
+
+    pub fn row_kind(&self) -> RowKind {
+        self.kind.0
+    }
+
+    /// The row's content as canonical JSON: every hashed column but the
+    /// chain fields, keys sorted, compact (see `docs/receipt.md`).
+    pub fn canonical_content(&self) -> String {
+        let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+        for (spec, v) in self.hash_values() {
+            match spec.hashed {
+                Hashed::Always => {
+                    m.insert(spec.column, v);
+                }
+                Hashed::WhenSet if !v.is_null() => {
+                    m.insert(spec.column, v);
+                }
+                _ => {}
+            }
+        }
+        serde_json::to_string(&m).unwrap_or_default()
+    }
+
+    /// The SHA-256 of the canonical content, or the digest a pruned row kept.
+    pub fn content_digest_bytes(&self) -> Option<[u8; 32]> {
+        match &self.content_digest {
+            Some(hex) => chain::unhex(hex),
+            None => Some(chain::content_digest(&self.canonical_content())),
+        }
+    }
+
+    /// The chained hash this row should have.
+    pub fn computed_hash(&self) -> String {
+        match self.content_digest_bytes() {
+            Some(d) => chain::row_hash_of_digest(self.seq, self.ts.0, self.kind.0.as_str(), &self.prev_hash, &d),
+            None => String::from("malformed content digest"),
+        }
+    }
+
+    /// The export record: `schema` first, then every column under its
+    /// export name (unset ones as null), JSON documents parsed, with the
+    /// exact stored text beside them as `<name>_text` when the parsed form
+    /// would not give it back.
+    pub fn export_record(&self, outcome: Option<Status>) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("schema".into(), super::EXPORT_SCHEMA.into());
+        for (spec, v) in self.export_values() {
+            m.insert(spec.export.into(), v);
+            if spec.column == "reason" {
+                // Derived, not hashed: how the call ended.
+                m.insert("outcome".into(), outcome.map_or(Value::Null, |s| s.as_str().into()));
+            }
+        }
+        for (name, text) in [("args", &self.args), ("patch", &self.patch), ("detail", &self.detail)] {
+            if let Some(t) = text {
+                if !t.round_trips() {
+                    m.insert(format!("{name}_text"), Value::String(t.0.clone()));
+                }
+            }
+        }
+        m
+    }
+
+    /// The `redacted` column for rows whose text holds masked secrets.
+    pub fn note_redactions(&mut self) {
+        let mut kinds: Vec<String> = Vec::new();
+        for text in [
+            self.args.as_ref().map(|a| a.0.as_str()),
+            self.target.as_deref(),
+            self.reason.as_deref(),
+            self.error.as_deref(),
+            self.patch.as_ref().map(|p| p.0.as_str()),
+            self.detail.as_ref().map(|d| d.0.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            kinds.extend(redacted_kinds(text));
+        }
+        kinds.sort();
+        kinds.dedup();
+        self.redacted = if kinds.is_empty() { None } else { Some(JsonText::of(&Value::from(kinds))) };
+    }
+
+    /// The args column parsed back into JSON (null when absent).
+    pub fn args_json(&self) -> Value {
+        self.args.as_ref().map_or(Value::Null, JsonText::parsed)
+    }
+
+    pub fn detail_json(&self) -> Value {
+        self.detail.as_ref().map_or(Value::Null, JsonText::parsed)
+    }
+}
+
+/// A row as SQLite holds it, untyped: what `gate verify` hashes, so that an
+/// edited row with a word gate does not know is reported as edited, not as
+/// an unreadable database.
+pub struct RawRow {
+    pub seq: i64,
+    pub ts: i64,
+    pub kind: String,
+    pub prev_hash: String,
+    pub hash: String,
+    pub content_digest: Option<String>,
+    pub detail: Option<String>,
+    content: BTreeMap<&'static str, Value>,
+}
+
+impl RawRow {
+    pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+        use rusqlite::types::Value as V;
+        let mut content = BTreeMap::new();
+        for spec in COLUMNS {
+            if !matches!(spec.hashed, Hashed::Always | Hashed::WhenSet) {
+                continue;
+            }
+            let v = match r.get::<_, V>(spec.column)? {
+                V::Null => Value::Null,
+                V::Integer(i) => Value::from(i),
+                V::Real(f) => Value::from(f),
+                V::Text(t) => Value::String(t),
+                V::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
+            };
+            if spec.hashed == Hashed::WhenSet && v.is_null() {
+                continue;
+            }
+            content.insert(spec.column, v);
+        }
+        let text = |v: V| match v {
+            V::Text(t) => t,
+            V::Integer(i) => i.to_string(),
+            V::Null => String::new(),
+            other => format!("{other:?}"),
+        };
+        Ok(RawRow {
+            seq: r.get("seq")?,
+            ts: r.get("ts")?,
+            kind: text(r.get("kind")?),
+            prev_hash: text(r.get("prev_hash")?),
+            hash: text(r.get("hash")?),
+            content_digest: r.get("content_digest")?,
+            detail: r.get::<_, Option<V>>("detail")?.map(text),
+            content,
+        })
+    }
+
+    /// The hash this row should have, from its stored content (or, for a
+    /// pruned row, from the digest it kept).
+    pub fn computed_hash(&self) -> String {
+        let digest = match &self.content_digest {
+            Some(hex) => match chain::unhex(hex) {
+                Some(d) => d,
+                None => return String::from("malformed content digest"),
+            },
+            None => chain::content_digest(&serde_json::to_string(&self.content).unwrap_or_default()),
+        };
+        chain::row_hash_of_digest(self.seq, self.ts, &self.kind, &self.prev_hash, &digest)
+    }
+
+    /// Whether any content column is still set (a pruned row has none).
+    pub fn has_content(&self) -> bool {
+        self.content.values().any(|v| !v.is_null())
+    }
+}
+
+/// The kinds of secret masked in a text, as `[REDACTED:<kind>]`.
+fn redacted_kinds(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find("[REDACTED:") {
+        rest = &rest[i + "[REDACTED:".len()..];
+        if let Some(end) = rest.find(']') {
+            let kind = &rest[..end];
+            if !kind.is_empty() && kind.len() <= 40 && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+                out.push(kind.to_string());
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_word_round_trips() {
+        for k in RowKind::ALL {
+            assert_eq!(RowKind::parse(k.as_str()), Some(*k));
+        }
+        for v in Verdict::ALL {
+            assert_eq!(Verdict::parse(v.as_str()), Some(*v));
+        }
+        for s in Source::ALL {
+            assert_eq!(Source::parse(s.as_str()), Some(*s));
+        }
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
+        }
+        assert!("yolo".parse::<Verdict>().unwrap_err().contains("auto-approved"));
+    }
+
+    #[test]
+    fn columns_are_listed_once_each() {
+        let mut names: Vec<&str> = COLUMNS.iter().map(|c| c.column).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), COLUMNS.len());
+    }
+
+    #[test]
+    fn an_export_record_reads_back_to_the_same_row() {
+        let mut r = Receipt::new(RowKind::Decision);
+        r.seq = 3;
+        r.session_id = Some("s".into());
+        r.tool_kind = Some(ToolKind(crate::action::Kind::Shell));
+        r.args = Some(JsonText(r#"{"command":"ls é\u001f","n":1.5e30}"#.into()));
+        r.decision = Some(Verdict::AutoApproved);
+        r.source = Some(Source::Floor);
+        r.redacted = Some(JsonText::of(&serde_json::json!(["github-token"])));
+        r.prev_hash = chain::GENESIS.into();
+        r.hash = r.computed_hash();
+        let rec = r.export_record(None);
+        assert!(rec.contains_key("args_text"), "floats and escapes keep the exact text");
+        let back = Receipt::from_export(&rec).unwrap();
+        assert_eq!(back.computed_hash(), r.hash);
+        assert_eq!(back, r);
+    }
+
+    #[test]
+    fn columns_added_later_do_not_change_old_hashes() {
+        let mut r = Receipt::new(RowKind::Outcome);
+        r.prev_hash = chain::GENESIS.into();
+        let before = r.canonical_content();
+        assert!(!before.contains("redacted") && !before.contains("content_digest"));
+        r.redacted = Some(JsonText::of(&serde_json::json!(["aws-secret"])));
+        assert!(r.canonical_content().contains("\"redacted\""));
+    }
+
+    #[test]
+    fn a_pruned_row_keeps_its_hash() {
+        let mut r = Receipt::new(RowKind::Decision);
+        r.seq = 1;
+        r.args = Some(JsonText(r#"{"command":"ls"}"#.into()));
+        r.prev_hash = chain::GENESIS.into();
+        r.hash = r.computed_hash();
+        let digest = chain::hex(&chain::content_digest(&r.canonical_content()));
+        let pruned = Receipt {
+            seq: r.seq,
+            ts: r.ts,
+            kind: r.kind,
+            prev_hash: r.prev_hash.clone(),
+            hash: r.hash.clone(),
+            content_digest: Some(digest),
+            ..Default::default()
+        };
+        assert_eq!(pruned.computed_hash(), r.hash);
+        let mut wrong = pruned.clone();
+        wrong.content_digest = Some(chain::GENESIS.into());
+        assert_ne!(wrong.computed_hash(), r.hash);
+    }
+}
