@@ -6,6 +6,7 @@
 //! permissions or a signature that does not verify is an error, never a
 //! warning. Hashes, keys and signatures are written as lowercase hex.
 
+pub mod bundle;
 pub mod checkpoint;
 pub mod keys;
 pub mod merkle;
