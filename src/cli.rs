@@ -112,6 +112,12 @@ pub enum Command {
         #[arg(long)]
         revoke: bool,
     },
+    /// Print the public key that signs gate's checkpoints (creating the key on first use).
+    Key {
+        /// Print {key, key_id, path} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -27,3 +27,4 @@ pub mod redact;
 pub mod shell;
 pub mod store;
 pub mod term;
+pub mod trust;

@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 pub struct Paths {
     /// Directory holding the receipt database.
     pub data_dir: PathBuf,
-    /// Directory holding `policy.toml`, `settings.toml` and `trust.toml`.
+    /// Directory holding `policy.toml`, `settings.toml`, `trust.toml`, the
+    /// signing key and the checkpoint files.
     pub config_dir: PathBuf,
 }
 
@@ -41,6 +42,19 @@ impl Paths {
     }
     pub fn trust(&self) -> PathBuf {
         self.config_dir.join("trust.toml")
+    }
+    /// The Ed25519 key that signs checkpoints (mode 0600).
+    pub fn signing_key(&self) -> PathBuf {
+        self.config_dir.join("signing.key")
+    }
+    /// Signed checkpoints of the receipt, kept apart from the database so
+    /// a replaced or shortened receipt is caught.
+    pub fn checkpoints(&self) -> PathBuf {
+        self.config_dir.join("checkpoints.jsonl")
+    }
+    /// The checkpoints `gate verify --bundle` has already seen.
+    pub fn seen_checkpoints(&self) -> PathBuf {
+        self.config_dir.join("seen-checkpoints.jsonl")
     }
 
     /// Every path that belongs to gate itself. The agent must never write

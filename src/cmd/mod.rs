@@ -8,6 +8,7 @@ pub mod export;
 pub mod fault;
 pub mod hook;
 pub mod install;
+pub mod key;
 pub mod log;
 pub mod policy;
 pub mod serve;
@@ -46,6 +47,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Approve { id, session } => answer::run_approve(id, session),
         Command::Deny { id, reason } => answer::run_deny(id, reason),
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
+        Command::Key { json } => key::run(json),
     };
     match result {
         Ok(code) => code,

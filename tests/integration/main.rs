@@ -23,3 +23,4 @@ mod paths;
 mod policy;
 mod receipt;
 mod serve;
+mod trust;
