@@ -29,6 +29,12 @@ pub enum Command {
         /// Also require that this hash (an earlier `gate verify` head) is still in the chain.
         #[arg(long, value_name = "HASH")]
         head: Option<String>,
+        /// Verify a bundle written by `gate export --bundle` instead of the local receipt.
+        #[arg(long, value_name = "FILE")]
+        bundle: Option<std::path::PathBuf>,
+        /// The public key the bundle must be signed with (`gate key` on the machine that wrote it).
+        #[arg(long, value_name = "PUBKEY", requires = "bundle")]
+        key: Option<String>,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -207,6 +213,10 @@ pub struct ExportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "jsonl")]
     pub format: ExportFormat,
+    /// Write the whole receipt, as JSONL records and a signed checkpoint, to this file
+    /// (`gate verify --bundle FILE --key $(gate key)` checks it anywhere).
+    #[arg(long, value_name = "FILE", conflicts_with = "format")]
+    pub bundle: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
 }

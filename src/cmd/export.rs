@@ -2,15 +2,23 @@
 //! reviewer, one row at a time (constant memory). The schema is documented
 //! in the README and is stable: fields are only ever added. Every record
 //! carries the row's chain fields, so an export can be checked offline.
-//! CSV cells that a spreadsheet would run as a formula are defused.
+//! CSV cells that a spreadsheet would run as a formula are defused. Each
+//! export leaves a signed checkpoint; `--bundle` writes the whole receipt
+//! with a signed Merkle checkpoint over it, to be checked anywhere.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
-use crate::store::{Hashed, RowKind, COLUMNS};
+use crate::paths::Paths;
+use crate::store::{seal, Filter, Hashed, Receipt, RowKind, Store, COLUMNS};
+use crate::trust::bundle::BundleWriter;
+use crate::trust::keys;
 
 /// The CSV columns, in order: `schema`, every receipt column under its
 /// export name, and the derived `outcome` after `reason`. JSONL
@@ -29,6 +37,12 @@ pub fn export_fields() -> Vec<&'static str> {
 
 pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     let mut filter = crate::cmd::filter_of(&args.filter)?;
+    if let Some(file) = &args.bundle {
+        if filter.narrows_calls() || filter.since.is_some() || filter.until.is_some() {
+            anyhow::bail!("a bundle covers the whole receipt from seq 1, so it takes no filters; drop them, or export without --bundle");
+        }
+        return write_bundle(file);
+    }
     let store = crate::cmd::open_for_reading(&mut filter)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let fields = export_fields();
@@ -55,6 +69,73 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Ok(true)
     })?;
     out.flush()?;
+    seal_after_export(&store);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Each export leaves a signed checkpoint of the store behind. A failure
+/// does not undo the export, but is said plainly.
+fn seal_after_export(store: &Store) {
+    let Ok(paths) = Paths::from_env() else { return };
+    if let Err(e) = seal::checkpoint(&paths, store) {
+        eprintln!("gate: warning: no checkpoint was written after this export: {e}");
+    }
+}
+
+/// The whole receipt as a bundle: JSONL records and a signed checkpoint,
+/// written to a temporary file beside `file` and renamed into place.
+fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let store = Store::open_read(&paths.db())?;
+    paths.ensure_dirs()?;
+    let key = keys::load_or_create(&paths.signing_key())?;
+    let tmp = file.with_extension("bundle-partial");
+    let out = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)
+        .with_context(|| format!("cannot write {}", tmp.display()))?;
+    let hasher = |m: &serde_json::Map<String, Value>| Receipt::from_export(m).map(|r| r.computed_hash());
+    let mut writer = BundleWriter::new(std::io::BufWriter::new(out), &hasher)?;
+    let mut failed: Option<anyhow::Error> = None;
+    store.for_each(&Filter::default(), |r| {
+        let outcome = match r.row_kind() {
+            RowKind::Decision => store.outcome_status(r.seq).ok().flatten(),
+            _ => r.status,
+        };
+        match writer.push(&r.export_record(outcome)) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                failed = Some(e.into());
+                Ok(false)
+            }
+        }
+    })?;
+    if let Some(e) = failed {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e.context("the receipt does not verify (`gate verify` says where); no bundle was written"));
+    }
+    let written = match writer.finish(&key, crate::clock::now_ms()) {
+        Ok(w) => w,
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(e.into());
+        }
+    };
+    written.out.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+    std::fs::rename(&tmp, file).with_context(|| format!("cannot move the bundle to {}", file.display()))?;
+    if let Err(e) = seal::record(&paths, &written.checkpoint, &written.frontier) {
+        eprintln!("gate: warning: the bundle's checkpoint was not added to the local checkpoint log: {e}");
+    }
+    eprintln!(
+        "wrote {}: {} records, Merkle root {}, signed by {}",
+        file.display(),
+        written.checkpoint.size,
+        written.checkpoint.root,
+        written.checkpoint.key
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -232,6 +232,13 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
             Err(e) => refusal(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
         },
         HookEvent::Session(mark) => match record(&paths, &mut Receipt::session(mark)) {
+            // Each session's end leaves a signed checkpoint apart from the
+            // receipt. Nothing waits on it, so a failure is only reported.
+            Ok(()) if !mark.started => match open_store(&paths).map(|s| crate::store::seal::checkpoint(&paths, &s)) {
+                Ok(Ok(_)) => (String::new(), 0, None),
+                Ok(Err(e)) => (String::new(), 0, Some(format!("gate: no checkpoint written at session end: {e}"))),
+                Err(e) => (String::new(), 0, Some(format!("gate: no checkpoint written at session end: {e}"))),
+            },
             Ok(()) => (String::new(), 0, None),
             Err(e) => {
                 refusal(format!("gate: cannot record the session {} ({e})", if mark.started { "start" } else { "end" }))

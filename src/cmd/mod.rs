@@ -26,7 +26,10 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
         Command::Log(args) => log::run(args),
         Command::Export(args) => export::run(args),
-        Command::Verify { head, json } => verify::run(head, json),
+        Command::Verify { head, bundle, key, json } => match bundle {
+            Some(file) => verify::run_bundle(&file, key.as_deref(), json),
+            None => verify::run(head, json),
+        },
         Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
         Command::Uninstall { agent } => install::run_uninstall(&agent),
         Command::Check(args) => check::run(args),

@@ -1,25 +1,59 @@
-//! `gate verify`: prove the receipt was not altered. Exit 0 with a one-line
-//! summary when the chain is intact; otherwise exit 1 naming the first bad
-//! seq and what is wrong with it.
+//! `gate verify`: prove the receipt was not altered. It walks the chain
+//! (every hash, in order), then checks the store against the signed
+//! checkpoints kept apart from it, which catch a store that was replaced,
+//! deleted or cut short. Exit 0 with a one-line summary when all is well;
+//! otherwise exit 1 naming each problem. `--bundle` checks a bundle from
+//! `gate export --bundle` instead, anywhere, against a pinned key.
 
+use std::io::BufReader;
+use std::path::Path;
 use std::process::ExitCode;
 
+use anyhow::Context;
+
 use crate::paths::Paths;
-use crate::store::{self, Store};
+use crate::store::{self, seal, Receipt, Store, StoreError};
+use crate::trust::bundle::{self, SeenCheckpoints};
+use crate::trust::keys;
 
 pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let db = paths.db();
-    let store = Store::open_read(&db)?;
+    let store = match Store::open_read(&db) {
+        Ok(s) => Some(s),
+        Err(StoreError::Missing(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let checkpoints = seal::audit(&paths, store.as_ref());
+    let Some(store) = store else {
+        // No receipt: fine when none was ever checkpointed, not otherwise.
+        return match checkpoints {
+            Err(e) => {
+                if json {
+                    println!("{}", serde_json::json!({ "ok": false, "checkpoints": e.to_string() }));
+                } else {
+                    println!("gate verify: FAILED: {e}");
+                }
+                Ok(ExitCode::from(1))
+            }
+            Ok(_) => Err(StoreError::Missing(db).into()),
+        };
+    };
     let report = store::verify(&store)?;
     let head_missing = match &head {
         Some(h) => !store.has_hash(h)?,
         None => false,
     };
+    let ok = report.problem.is_none() && report.missing_triggers.is_empty() && !head_missing && checkpoints.is_ok();
     if json {
         let mut v = serde_json::to_value(&report)?;
-        v["ok"] = (report.problem.is_none() && report.missing_triggers.is_empty() && !head_missing).into();
+        v["ok"] = ok.into();
         v["expected_head_found"] = head.as_ref().map(|_| !head_missing).into();
+        v["checkpoints"] = match &checkpoints {
+            Ok(Some(a)) => serde_json::to_value(a)?,
+            Ok(None) => serde_json::Value::Null,
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        };
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         if let Some(p) = &report.problem {
@@ -38,13 +72,73 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
                 head.as_deref().unwrap_or("")
             );
         }
-        if report.problem.is_none() && report.missing_triggers.is_empty() && !head_missing {
+        if let Err(e) = &checkpoints {
+            println!("gate verify: FAILED: {e}");
+        }
+        if ok {
+            let sealed = match &checkpoints {
+                Ok(Some(a)) => format!(
+                    "; matches {} signed checkpoint{} (largest {} rows)",
+                    a.checkpoints_checked,
+                    if a.checkpoints_checked == 1 { "" } else { "s" },
+                    a.largest_checkpoint.unwrap_or(0)
+                ),
+                _ => "; no signed checkpoint yet (one is written at each session end and export)".to_string(),
+            };
             println!(
-                "ok: {} rows, chain intact from seq 1 to {}; head {}",
+                "ok: {} rows, chain intact from seq 1 to {}{sealed}; head {}",
                 report.rows, report.head_seq, report.head_hash
             );
         }
     }
-    let ok = report.problem.is_none() && report.missing_triggers.is_empty() && !head_missing;
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Check a bundle: every record's hash, the chain, the signed checkpoint,
+/// the pinned key, and that it does not go back on a bundle of the same
+/// store this verifier has already seen.
+pub fn run_bundle(file: &Path, key: Option<&str>, json: bool) -> anyhow::Result<ExitCode> {
+    let paths = Paths::from_env()?;
+    let pinned = key.map(keys::parse_public_key).transpose().context("--key")?;
+    let reader = BufReader::new(std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?);
+    let seen_path = paths.seen_checkpoints();
+    let mut seen = SeenCheckpoints::load(&seen_path)?;
+    let hasher = |m: &serde_json::Map<String, serde_json::Value>| Receipt::from_export(m).map(|r| r.computed_hash());
+    match bundle::verify_bundle(reader, pinned, &mut seen, &hasher) {
+        Ok(report) => {
+            if json {
+                let mut v = serde_json::to_value(&report)?;
+                v["ok"] = true.into();
+                println!("{}", serde_json::to_string_pretty(&v)?);
+            } else {
+                let signer = if report.key_pinned {
+                    format!("signed by the pinned key {}", report.key_id)
+                } else {
+                    format!(
+                        "signed by {} (not pinned: pass --key with the writer's `gate key` to know who signed)",
+                        report.key
+                    )
+                };
+                let seen = match report.seen_size {
+                    Some(n) => format!("; extends the {n} rows seen before"),
+                    None => String::new(),
+                };
+                println!(
+                    "ok: {}: {} records, chain and Merkle root {} intact, {signer}{seen}",
+                    file.display(),
+                    report.size,
+                    &report.root[..16]
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            if json {
+                println!("{}", serde_json::json!({ "ok": false, "error": format!("{}: {e}", file.display()) }));
+            } else {
+                println!("gate verify: FAILED: {}: {e}", file.display());
+            }
+            Ok(ExitCode::from(1))
+        }
+    }
 }

@@ -10,6 +10,7 @@
 pub mod chain;
 pub mod questions;
 pub mod receipt;
+pub mod seal;
 mod verify;
 
 pub use receipt::{Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RowKind, Source, Status, ToolKind, Verdict, COLUMNS};
@@ -498,6 +499,30 @@ impl Store {
 }
 
 impl Store {
+    /// The store's id: the hash of its first row (`None` while empty).
+    pub fn first_hash(&self) -> Result<Option<String>, StoreError> {
+        self.conn
+            .query_row("SELECT hash FROM receipts WHERE seq = 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sq(e))
+    }
+
+    /// Visit `(seq, hash)` of every row after `seq`, in order, until `f`
+    /// returns false.
+    pub fn hashes_after(&self, seq: i64, mut f: impl FnMut(i64, &str) -> bool) -> Result<(), StoreError> {
+        let mut st =
+            self.conn.prepare_cached("SELECT seq, hash FROM receipts WHERE seq > ?1 ORDER BY seq").map_err(|e| self.sq(e))?;
+        let mut rows = st.query([seq]).map_err(|e| self.sq(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.sq(e))? {
+            let seq: i64 = r.get(0).map_err(|e| self.sq(e))?;
+            let hash: String = r.get(1).map_err(|e| self.sq(e))?;
+            if !f(seq, &hash) {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Whether a row with this hash exists.
     pub fn has_hash(&self, hash: &str) -> Result<bool, StoreError> {
         self.conn

@@ -22,5 +22,6 @@ mod modes;
 mod paths;
 mod policy;
 mod receipt;
+mod seal;
 mod serve;
 mod trust;

@@ -1,0 +1,133 @@
+//! Signed checkpoints of the local receipt, kept apart from it (in the
+//! config directory, beside the signing key), so that deleting, replacing
+//! or cutting the database is caught by `gate verify` even though the new
+//! chain is intact in itself. gate writes one at each session end and each
+//! export; `gate verify` checks the store against every one of them.
+
+use crate::paths::Paths;
+use crate::trust::checkpoint::{AuditError, AuditReport, Checkpoint, CheckpointLog, CheckpointLogError};
+use crate::trust::keys::{self, KeyError};
+use crate::trust::merkle::{leaf_hash, Frontier};
+
+use super::{chain, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SealError {
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error(transparent)]
+    Log(#[from] CheckpointLogError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Audit(#[from] AuditError),
+    #[error("receipt row seq {seq} has a malformed hash; `gate verify` says more")]
+    BadHash { seq: i64 },
+    #[error(
+        "the receipt {} is gone, but {} holds checkpoints of a receipt with {size} rows: it was deleted or moved; if you removed it on purpose, move {} away too",
+        db.display(), log.display(), log.display()
+    )]
+    StoreGone { db: std::path::PathBuf, log: std::path::PathBuf, size: u64 },
+    #[error(
+        "the signing key {} is gone, but {} holds checkpoints: without the key they cannot be checked; restore the key, or move both files away to start again",
+        key.display(), log.display()
+    )]
+    KeyGone { key: std::path::PathBuf, log: std::path::PathBuf },
+}
+
+/// The frontier over a store's rows from `start` (a verified resume point
+/// or empty) to its head, and the store's id (its first row's hash).
+fn frontier_of(store: &Store, mut frontier: Frontier) -> Result<Frontier, SealError> {
+    let mut bad = None;
+    store.hashes_after(frontier.size() as i64, |seq, hash| match chain::unhex(hash) {
+        Some(raw) => {
+            frontier.push(leaf_hash(&raw));
+            true
+        }
+        None => {
+            bad = Some(seq);
+            false
+        }
+    })?;
+    match bad {
+        Some(seq) => Err(SealError::BadHash { seq }),
+        None => Ok(frontier),
+    }
+}
+
+/// Sign and append a checkpoint of the store as it is now. Nothing is
+/// written for an empty store, or when the newest checkpoint already covers
+/// every row. Returns the checkpoint that covers the store.
+pub fn checkpoint(paths: &Paths, store: &Store) -> Result<Option<Checkpoint>, SealError> {
+    let Some(store_id) = store.first_hash()? else { return Ok(None) };
+    paths.ensure_dirs().map_err(|source| StoreError::Io { path: paths.config_dir.clone(), source })?;
+    let key = keys::load_or_create(&paths.signing_key())?;
+    let mut log = CheckpointLog::load(&paths.checkpoints(), &key.public_key())?;
+    let start = log.resume_for(&store_id).map(|(_, f)| f).unwrap_or_default();
+    let frontier = frontier_of(store, start)?;
+    if let Some(last) = log.last_for(&store_id) {
+        if last.size == frontier.size() && log.last().is_some_and(|l| l.store_id == store_id) {
+            return Ok(Some(last.clone()));
+        }
+    }
+    let cp = Checkpoint::sign(&key, &store_id, frontier.size(), &frontier.root(), crate::clock::now_ms())
+        .map_err(|e| CheckpointLogError::Refused { path: paths.checkpoints(), reason: e.to_string() })?;
+    log.append(cp.clone(), Some(&frontier))?;
+    Ok(Some(cp))
+}
+
+/// Record a checkpoint another writer (a bundle) already signed.
+pub fn record(paths: &Paths, cp: &Checkpoint, frontier: &Frontier) -> Result<(), SealError> {
+    let key = keys::load_or_create(&paths.signing_key())?;
+    let mut log = CheckpointLog::load(&paths.checkpoints(), &key.public_key())?;
+    if log.last_for(&cp.store_id).is_some_and(|l| l.size == cp.size && l.root == cp.root) {
+        return Ok(());
+    }
+    log.append(cp.clone(), Some(frontier))?;
+    Ok(())
+}
+
+/// Check the store against every checkpoint of it. `Ok(None)`: no
+/// checkpoint has been written yet.
+pub fn audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditReport>, SealError> {
+    let log_path = paths.checkpoints();
+    if !log_path.exists() {
+        return Ok(None);
+    }
+    let key = match keys::load(&paths.signing_key()) {
+        Ok(k) => k,
+        Err(KeyError::Missing { .. }) => {
+            return Err(SealError::KeyGone { key: paths.signing_key(), log: log_path });
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let log = CheckpointLog::load(&log_path, &key.public_key())?;
+    let Some(last) = log.last().cloned() else { return Ok(None) };
+    let Some(store) = store else {
+        return Err(SealError::StoreGone { db: paths.db(), log: log_path, size: last.size });
+    };
+    let id = store.first_hash()?;
+    let mut audit = log.audit(id.as_deref())?;
+    let mut failure = None;
+    let mut bad = None;
+    store.hashes_after(0, |seq, hash| match chain::unhex(hash) {
+        Some(raw) => match audit.push(&raw) {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
+            }
+        },
+        None => {
+            bad = Some(seq);
+            false
+        }
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    if let Some(seq) = bad {
+        return Err(SealError::BadHash { seq });
+    }
+    Ok(Some(audit.finish()?))
+}
