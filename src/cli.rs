@@ -39,6 +39,20 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Remove the payload of receipt rows older than a date, keeping the chain verifiable:
+    /// each row keeps its hash and a digest of what was removed, and a `prune` row records
+    /// what was removed and by whom.
+    Prune {
+        /// Prune rows before this time (RFC 3339, a date, or a span back from now like 90d).
+        #[arg(long, value_name = "DATE")]
+        before: String,
+        /// Say what would be pruned, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Hook gate into an agent's settings (all agents found, when none is named).
     Install {
         /// The agent: claude, codex or gemini (default: every one found on this machine).

@@ -11,6 +11,7 @@ pub mod install;
 pub mod key;
 pub mod log;
 pub mod policy;
+pub mod prune;
 pub mod serve;
 pub mod verify;
 pub mod watch;
@@ -51,6 +52,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Deny { id, reason } => answer::run_deny(id, reason),
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
         Command::Key { json } => key::run(json),
+        Command::Prune { before, dry_run, yes } => prune::run(&before, dry_run, yes),
     };
     match result {
         Ok(code) => code,

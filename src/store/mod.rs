@@ -9,6 +9,7 @@
 
 pub mod chain;
 pub mod questions;
+pub mod prune;
 pub mod receipt;
 pub mod seal;
 mod verify;
@@ -298,22 +299,7 @@ impl Store {
         let path = self.path.clone();
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
-        let head: Option<(i64, String)> = tx
-            .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()
-            .map_err(sq)?;
-        let (seq, prev) = match head {
-            Some((s, h)) => (s + 1, h),
-            None => (1, chain::GENESIS.to_string()),
-        };
-        rec.seq = seq;
-        rec.prev_hash = prev;
-        rec.content_digest = None;
-        rec.note_redactions();
-        rec.hash = rec.computed_hash();
-        tx.prepare_cached(insert_sql())
-            .and_then(|mut st| st.execute(rusqlite::params_from_iter(rec.sql_values())))
-        .map_err(sq)?;
+        append_in(&tx, rec).map_err(sq)?;
         tx.commit().map_err(sq)?;
         self.maybe_checkpoint();
         Ok(())
@@ -450,6 +436,25 @@ impl Store {
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }
+}
+
+/// Chain `rec` to the head and insert it, inside the caller's write
+/// transaction.
+fn append_in(tx: &rusqlite::Transaction<'_>, rec: &mut Receipt) -> rusqlite::Result<()> {
+    let head: Option<(i64, String)> = tx
+        .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (seq, prev) = match head {
+        Some((s, h)) => (s + 1, h),
+        None => (1, chain::GENESIS.to_string()),
+    };
+    rec.seq = seq;
+    rec.prev_hash = prev;
+    rec.content_digest = None;
+    rec.note_redactions();
+    rec.hash = rec.computed_hash();
+    tx.prepare_cached(insert_sql())?.execute(rusqlite::params_from_iter(rec.sql_values()))?;
+    Ok(())
 }
 
 /// `INSERT INTO receipts (<every column>) VALUES (?1, ...)`, from [`COLUMNS`].

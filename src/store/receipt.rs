@@ -776,6 +776,11 @@ impl RawRow {
         chain::row_hash_of_digest(self.seq, self.ts, &self.kind, &self.prev_hash, &digest)
     }
 
+    /// The SHA-256 of this row's stored content (what a prune keeps).
+    pub fn content_digest_bytes(&self) -> [u8; 32] {
+        chain::content_digest(&serde_json::to_string(&self.content).unwrap_or_default())
+    }
+
     /// Whether any content column is still set (a pruned row has none).
     pub fn has_content(&self) -> bool {
         self.content.values().any(|v| !v.is_null())

@@ -21,6 +21,7 @@ mod log_export;
 mod modes;
 mod paths;
 mod policy;
+mod prune;
 mod receipt;
 mod seal;
 mod serve;

@@ -28,3 +28,21 @@ WHEN NOT (
 BEGIN
     SELECT RAISE(ABORT, 'gate receipts are append-only: UPDATE refused');
 END;
+
+-- A settled question's answer never changes; a prune may only empty its
+-- payload (what was asked about, the offered rule, the feedback).
+DROP TRIGGER questions_answer_once;
+CREATE TRIGGER questions_answer_once BEFORE UPDATE ON questions
+WHEN OLD.state <> 'pending' AND NOT (
+        NEW.id IS OLD.id AND NEW.created_ms IS OLD.created_ms AND NEW.expires_ms IS OLD.expires_ms
+    AND NEW.session_id IS OLD.session_id AND NEW.tool_use_id IS OLD.tool_use_id AND NEW.agent IS OLD.agent
+    AND NEW.state IS OLD.state AND NEW.answer IS OLD.answer AND NEW.scope IS OLD.scope
+    AND NEW.approver IS OLD.approver AND NEW.source IS OLD.source AND NEW.answered_ms IS OLD.answered_ms
+    AND NEW.grant_key IS OLD.grant_key AND NEW.rule_id IS OLD.rule_id AND NEW.rule_origin IS OLD.rule_origin
+    AND NEW.tool IS OLD.tool AND NEW.tool_kind IS OLD.tool_kind
+    AND NEW.target IS NULL AND NEW.args IS NULL AND NEW.reason IS NULL AND NEW.cwd IS NULL
+    AND NEW.always_rule IS NULL AND NEW.feedback IS NULL
+)
+BEGIN
+    SELECT RAISE(ABORT, 'gate: this question was already answered or expired');
+END;
