@@ -208,12 +208,36 @@ pub struct LogArgs {
     pub session_id: Option<String>,
     #[command(flatten)]
     pub filter: FilterArgs,
+    /// Only calls that ended this way.
+    #[arg(long, value_enum)]
+    pub outcome: Option<OutcomeArg>,
     /// How many sessions to list.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
-    /// Print JSON instead of text.
+    /// Show times in UTC instead of the local time zone.
     #[arg(long)]
+    pub utc: bool,
+    /// Do not show the diffs of edits and writes.
+    #[arg(long)]
+    pub no_diff: bool,
+    /// Keep printing calls as they are recorded (Ctrl-C to stop).
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// Print JSON instead of text.
+    #[arg(long, conflicts_with = "follow")]
     pub json: bool,
+}
+
+/// How a call ended, for `gate log --outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutcomeArg {
+    Success,
+    Error,
+    Interrupted,
+    /// Ran, however it ended.
+    Ran,
+    /// Denied, expired, or never reported as run.
+    NotRun,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

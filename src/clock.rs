@@ -1,5 +1,6 @@
 //! Wall-clock time as gate records it: milliseconds since the Unix epoch,
 //! shown as RFC 3339 UTC with milliseconds (`2026-12-01T17:44:57.123Z`).
+//! `shown` gives the local-zone form a person reads in `gate log`.
 //! Also parses the times users type for `--since` / `--until`: an RFC 3339
 //! instant, a bare date, or a span back from now (`90s`, `15m`, `2h`, `7d`).
 
@@ -18,6 +19,56 @@ pub fn format_ms(ms: i64) -> String {
     let sod = secs.rem_euclid(86_400);
     let (y, m, d) = civil_from_days(days);
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
+}
+
+/// An instant as a person reads it: in the local time zone (from `TZ` or
+/// the system's), or in UTC.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shown {
+    /// `YYYY-MM-DD`
+    pub date: String,
+    /// `HH:MM:SS`
+    pub time: String,
+    /// The zone's abbreviation (`CET`, `UTC`) or offset (`+0530`).
+    pub zone: String,
+}
+
+/// Show `ms` in the local zone, or in UTC when `utc`.
+pub fn shown(ms: i64, utc: bool) -> Shown {
+    if !utc {
+        if let Some(s) = local(ms) {
+            return s;
+        }
+    }
+    let full = format_ms(ms);
+    Shown { date: full[..10].to_string(), time: full[11..19].to_string(), zone: "UTC".into() }
+}
+
+fn local(ms: i64) -> Option<Shown> {
+    let t: libc::time_t = ms.div_euclid(1000) as libc::time_t;
+    // SAFETY: localtime_r writes only into `tm`, which we own; tm_zone then
+    // points into the C library's static zone table (or is null).
+    let mut tm: libc::tm = unsafe { std::mem::zeroed() };
+    let ok = unsafe { !libc::localtime_r(&t, &mut tm).is_null() };
+    if !ok {
+        return None;
+    }
+    let zone = if tm.tm_zone.is_null() {
+        String::new()
+    } else {
+        unsafe { std::ffi::CStr::from_ptr(tm.tm_zone) }.to_string_lossy().into_owned()
+    };
+    let off = tm.tm_gmtoff;
+    let zone = if zone.is_empty() || zone.starts_with(['+', '-']) {
+        format!("{}{:02}{:02}", if off < 0 { '-' } else { '+' }, off.abs() / 3600, (off.abs() % 3600) / 60)
+    } else {
+        zone
+    };
+    Some(Shown {
+        date: format!("{:04}-{:02}-{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday),
+        time: format!("{:02}:{:02}:{:02}", tm.tm_hour, tm.tm_min, tm.tm_sec),
+        zone,
+    })
 }
 
 /// `HH:MM:SS` of an instant, UTC.

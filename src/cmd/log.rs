@@ -1,18 +1,25 @@
-//! `gate log`: the receipt read as a story. Without a session it lists the
-//! recent sessions with their counts; with one it prints a line per tool
-//! call: when, what was decided, who or which rule decided, the command or
-//! path, and how it ended. Text is coloured on a terminal, plain when piped,
-//! and `--json` gives the same calls as machine-readable records.
+//! `gate log`: the receipt read as a story, for the person who has to
+//! review what an agent did. Without a filter it lists recent sessions;
+//! with a session (or any call filter) it prints a line per tool call (when,
+//! what was decided, who or which rule decided, the command or path, how it
+//! ended), the diff of every edit and write, and per session the files
+//! touched and the commands that ran without being proven read-only.
+//! Times are local with the zone shown (`--utc` for UTC), and a warning
+//! line says when any row shown does not verify. `--follow` keeps printing
+//! calls as they are recorded. Text is coloured on a terminal, plain when
+//! piped; `--json` gives the calls as records.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
 use serde::Serialize;
+use serde_json::Value;
 
-use crate::cli::LogArgs;
+use crate::cli::{LogArgs, OutcomeArg};
 use crate::clock;
-use crate::store::{Receipt, RowKind, Source, Status, Store, ToolKind, Verdict};
+use crate::review::diff::{self, Change, Line};
+use crate::store::{Filter, Receipt, RowKind, Source, Status, Store, ToolKind, Verdict};
 use crate::term::{self, Paint};
 
 /// One tool call: its decision row and what came after it.
@@ -20,8 +27,11 @@ use crate::term::{self, Paint};
 pub struct Call {
     pub seq: i64,
     pub ts: String,
+    #[serde(skip)]
+    pub ts_ms: i64,
     pub session_id: Option<String>,
     pub agent: Option<String>,
+    pub cwd: Option<String>,
     pub tool: Option<String>,
     pub kind: Option<ToolKind>,
     pub target: Option<String>,
@@ -36,6 +46,18 @@ pub struct Call {
     pub outcome: Option<Status>,
     pub duration_ms: Option<i64>,
     pub error: Option<String>,
+    /// The files it changed and how.
+    pub changes: Vec<FileChange>,
+    #[serde(skip)]
+    args: Value,
+    #[serde(skip)]
+    patch: Value,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FileChange {
+    pub path: String,
+    pub change: Change,
 }
 
 impl Call {
@@ -43,8 +65,10 @@ impl Call {
         Call {
             seq: r.seq,
             ts: clock::format_ms(r.ts.0),
+            ts_ms: r.ts.0,
             session_id: r.session_id.clone(),
             agent: r.agent.clone(),
+            cwd: r.cwd.clone(),
             tool: r.tool.clone(),
             kind: r.tool_kind,
             target: r.target.clone(),
@@ -58,6 +82,9 @@ impl Call {
             outcome: None,
             duration_ms: None,
             error: None,
+            changes: Vec::new(),
+            args: r.args_json(),
+            patch: Value::Null,
         }
     }
 
@@ -67,12 +94,78 @@ impl Call {
             self.outcome = r.status;
             self.duration_ms = r.duration_ms;
             self.error = r.error.clone();
+            if let Some(p) = &r.patch {
+                self.patch = p.parsed();
+            }
         }
         if let Some(d) = r.decision {
             self.decision = Some(d);
             self.approver = r.approver.clone();
             self.source = r.source;
         }
+    }
+
+    fn writes(&self) -> bool {
+        matches!(self.kind, Some(ToolKind(crate::action::Kind::Write | crate::action::Kind::Edit)))
+    }
+
+    fn diffs(&self) -> Vec<diff::FileDiff> {
+        if self.writes() {
+            diff::of_call(&self.args, &self.patch)
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// It ran, or was let run (an outcome may not have arrived yet).
+    fn ran(&self) -> bool {
+        self.outcome.is_some() || self.decision.is_some_and(Verdict::allowed)
+    }
+
+    fn matches(&self, f: &CallFilter) -> bool {
+        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+        f.decision.is_none_or(|d| self.decision == Some(d) || self.gate_decision == Some(d))
+            && f.source.is_none_or(|s| self.source == Some(s))
+            && f.approver.as_ref().is_none_or(|a| self.approver.as_ref() == Some(a))
+            && f.rule.as_ref().is_none_or(|r| match r.strip_suffix('*') {
+                Some(prefix) => self.rule.as_deref().is_some_and(|id| id.starts_with(prefix)),
+                None => self.rule.as_ref() == Some(r),
+            })
+            && f.text.as_ref().is_none_or(|t| {
+                let t = t.to_lowercase();
+                lower(&self.target).contains(&t)
+                    || self.args.to_string().to_lowercase().contains(&t)
+                    || lower(&self.reason).contains(&t)
+            })
+            && f.outcome.is_none_or(|o| match o {
+                OutcomeArg::NotRun => !self.ran(),
+                OutcomeArg::Success => self.outcome == Some(Status::Success),
+                OutcomeArg::Error => self.outcome == Some(Status::Error),
+                OutcomeArg::Interrupted => self.outcome == Some(Status::Interrupted),
+                OutcomeArg::Ran => self.outcome.is_some(),
+            })
+    }
+}
+
+/// The filters that apply to a whole call, once its rows are folded.
+#[derive(Debug, Default)]
+struct CallFilter {
+    decision: Option<Verdict>,
+    source: Option<Source>,
+    approver: Option<String>,
+    rule: Option<String>,
+    text: Option<String>,
+    outcome: Option<OutcomeArg>,
+}
+
+impl CallFilter {
+    fn any(&self) -> bool {
+        self.decision.is_some()
+            || self.source.is_some()
+            || self.approver.is_some()
+            || self.rule.is_some()
+            || self.text.is_some()
+            || self.outcome.is_some()
     }
 }
 
@@ -101,7 +194,47 @@ pub fn calls_of(rows: &[Receipt]) -> Vec<Call> {
             _ => {}
         }
     }
+    for c in &mut calls {
+        c.changes = c.diffs().into_iter().map(|d| FileChange { path: d.path, change: d.change }).collect();
+    }
     calls
+}
+
+/// Rows whose hash or link to the row before them does not check out.
+#[derive(Debug, Default)]
+struct Unverified {
+    count: usize,
+    first: Option<(i64, &'static str)>,
+}
+
+impl Unverified {
+    fn check(rows: &[Receipt]) -> Unverified {
+        let mut u = Unverified::default();
+        let mut prev: Option<&Receipt> = None;
+        for r in rows {
+            let problem = if r.computed_hash() != r.hash {
+                Some("edited")
+            } else if prev.is_some_and(|p| p.seq + 1 == r.seq && p.hash != r.prev_hash) {
+                Some("out of order")
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                u.count += 1;
+                u.first.get_or_insert((r.seq, p));
+            }
+            prev = Some(r);
+        }
+        u
+    }
+
+    fn warning(&self, shown: usize) -> Option<String> {
+        let (seq, what) = self.first?;
+        Some(format!(
+            "warning: {} of the {shown} rows shown do not verify (first: seq {seq}, {what}); run `gate verify`",
+            self.count
+        ))
+    }
 }
 
 pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
@@ -111,69 +244,159 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     }
     let store = crate::cmd::open_for_reading(&mut filter)?;
     let paint = Paint(!args.json && term::colour_stdout());
+    let utc = args.utc;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let story =
-        filter.session.is_some() || filter.tool.is_some() || filter.decision.is_some() || filter.source.is_some();
+    let calls_filter = CallFilter {
+        decision: filter.decision.take(),
+        source: filter.source.take(),
+        approver: filter.approver.take(),
+        rule: filter.rule.take(),
+        text: filter.text.take(),
+        outcome: args.outcome,
+    };
+    let story = filter.session.is_some() || filter.tool.is_some() || calls_filter.any() || args.follow;
     if !story {
         let sessions = store.sessions(&filter, args.limit)?;
         if args.json {
             serde_json::to_writer_pretty(&mut out, &sessions)?;
             writeln!(out)?;
         } else {
-            write_sessions(&mut out, &sessions, paint)?;
+            write_sessions(&mut out, &sessions, paint, utc)?;
         }
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let calls = load_calls(&store, &filter)?;
+    let rows = load_rows(&store, &filter, 0)?;
+    let unverified = Unverified::check(&rows);
+    let mut calls = calls_of(&rows);
+    calls.retain(|c| c.matches(&calls_filter));
+    let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint };
     if args.json {
         serde_json::to_writer_pretty(&mut out, &calls)?;
         writeln!(out)?;
     } else {
-        write_story(&mut out, &calls, filter.session.is_none(), paint)?;
+        if let Some(w) = unverified.warning(rows.len()) {
+            writeln!(out, "{}", paint.red(&w))?;
+        }
+        write_story(&mut out, &calls, &opts)?;
+        if filter.session.is_some() && !args.follow {
+            write_changes(&mut out, &calls, paint)?;
+        }
+        if let Some(w) = unverified.warning(rows.len()) {
+            writeln!(out, "{}", paint.red(&w))?;
+        }
     }
     out.flush()?;
+    if args.follow {
+        drop(out);
+        let seen = calls.iter().map(|c| c.seq).collect();
+        follow(&store, &filter, &calls_filter, rows.last().map_or(0, |r| r.seq), seen, &opts)?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 
-/// The calls matching a filter. Decision filters (decision, source) are
-/// applied to the call's final state, after its outcome is folded in.
-fn load_calls(store: &Store, filter: &crate::store::Filter) -> anyhow::Result<Vec<Call>> {
-    let mut row_filter = filter.clone();
-    row_filter.decision = None;
-    row_filter.source = None;
+/// The rows a story needs, after `after_seq`. Call-level filters are not
+/// applied here: an outcome row carries no rule or decision of its own.
+fn load_rows(store: &Store, filter: &Filter, after_seq: i64) -> anyhow::Result<Vec<Receipt>> {
     let mut rows = Vec::new();
-    store.for_each(&row_filter, |r| {
-        rows.push(r);
+    store.for_each(filter, |r| {
+        if r.seq > after_seq {
+            rows.push(r);
+        }
         Ok(true)
     })?;
-    let mut calls = calls_of(&rows);
-    calls.retain(|c| {
-        filter.decision.is_none_or(|d| c.decision == Some(d) || c.gate_decision == Some(d))
-            && filter.source.is_none_or(|s| c.source == Some(s))
-    });
-    Ok(calls)
+    Ok(rows)
 }
 
-fn write_sessions(out: &mut impl Write, sessions: &[crate::store::SessionSummary], p: Paint) -> std::io::Result<()> {
+/// Keep printing calls as they are recorded, until interrupted. A call is
+/// printed when its decision arrives; its outcome follows on a line of its
+/// own.
+fn follow(
+    store: &Store,
+    filter: &Filter,
+    calls_filter: &CallFilter,
+    mut last: i64,
+    mut shown: std::collections::HashSet<i64>,
+    opts: &StoryOptions,
+) -> anyhow::Result<()> {
+    let mut last_date = Some(clock::shown(clock::now_ms(), opts.utc).date);
+    let mut since = filter.clone();
+    loop {
+        std::thread::sleep(std::time::Duration::from_millis(250));
+        since.since = filter.since;
+        let rows = load_rows(store, &since, last)?;
+        if rows.is_empty() {
+            continue;
+        }
+        let mut out = std::io::stdout().lock();
+        let unverified = Unverified::check(&rows);
+        if let Some(w) = unverified.warning(rows.len()) {
+            writeln!(out, "{}", opts.paint.red(&w))?;
+        }
+        for r in &rows {
+            match r.row_kind() {
+                RowKind::Decision => {
+                    let calls = calls_of(std::slice::from_ref(r));
+                    if let Some(c) = calls.first().filter(|c| c.matches(calls_filter)) {
+                        write_call(&mut out, c, opts, &mut last_date)?;
+                        shown.insert(c.seq);
+                    }
+                }
+                RowKind::Outcome | RowKind::Answer => {
+                    if let Some(link) = r.links_seq.filter(|s| shown.contains(s)) {
+                        let what = match (r.row_kind(), r.status, r.decision) {
+                            (RowKind::Outcome, Some(s), _) => match r.duration_ms {
+                                Some(ms) => format!("→ {s} {ms}ms"),
+                                None => format!("→ {s}"),
+                            },
+                            (_, _, Some(d)) => format!("→ {d} by {}", r.approver.as_deref().unwrap_or("?")),
+                            _ => continue,
+                        };
+                        let at = clock::shown(r.ts.0, opts.utc);
+                        writeln!(out, "{}  {}", at.time, opts.paint.dim(&format!("seq {link} {what}")))?;
+                    }
+                }
+                _ => {}
+            }
+        }
+        out.flush()?;
+        last = rows.last().map_or(last, |r| r.seq);
+    }
+}
+
+fn write_sessions(
+    out: &mut impl Write,
+    sessions: &[crate::store::SessionSummary],
+    p: Paint,
+    utc: bool,
+) -> std::io::Result<()> {
     if sessions.is_empty() {
         return writeln!(out, "no sessions recorded yet");
     }
+    let zone = clock::shown(clock::now_ms(), utc).zone;
     writeln!(
         out,
         "{}",
         p.bold(&format!(
             "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
-            "STARTED (UTC)", "AGENT", "SESSION", "CALLS", "AUTO", "APPROVED", "DENIED", "ASKED", "CWD"
+            format!("STARTED ({zone})"),
+            "AGENT",
+            "SESSION",
+            "CALLS",
+            "AUTO",
+            "APPROVED",
+            "DENIED",
+            "ASKED",
+            "CWD"
         ))
     )?;
     for s in sessions {
-        let started = clock::format_ms(s.started).replace('T', " ");
+        let at = clock::shown(s.started, utc);
         let id: String = s.session_id.chars().take(8).collect();
         writeln!(
             out,
             "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
-            &started[..19],
+            format!("{} {}", at.date, at.time),
             term::sanitize(s.agent.as_deref().unwrap_or("-")),
             term::sanitize(&id),
             s.calls,
@@ -187,60 +410,162 @@ fn write_sessions(out: &mut impl Write, sessions: &[crate::store::SessionSummary
     writeln!(out, "{}", p.dim("`gate log <session>` tells one session's story."))
 }
 
-fn write_story(out: &mut impl Write, calls: &[Call], show_session: bool, p: Paint) -> std::io::Result<()> {
+struct StoryOptions {
+    show_session: bool,
+    diffs: bool,
+    utc: bool,
+    paint: Paint,
+}
+
+fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std::io::Result<()> {
     if calls.is_empty() {
         return writeln!(out, "no tool calls match");
     }
+    let p = opts.paint;
     let mut last_session: Option<&str> = None;
+    let mut last_date: Option<String> = None;
     for c in calls {
         let sid = c.session_id.as_deref().unwrap_or("-");
-        if last_session != Some(sid) && !show_session {
+        if last_session != Some(sid) {
+            let at = clock::shown(c.ts_ms, opts.utc);
             writeln!(
                 out,
-                "{} {}  {}  {}",
+                "{} {}  {}  {}  {}",
                 p.bold("session"),
                 term::sanitize(sid),
                 term::sanitize(c.agent.as_deref().unwrap_or("-")),
-                p.dim(&clock::format_ms(parse_ts(&c.ts)).replace('T', " ")[..19])
+                term::sanitize(c.cwd.as_deref().unwrap_or("-")),
+                p.dim(&format!("{} {} {}", at.date, at.time, at.zone))
             )?;
+            last_date = Some(at.date);
         }
         last_session = Some(sid);
-        let decision = c.decision.map_or("no decision", Verdict::as_str);
-        let label = match (c.gate_decision, c.decision) {
-            (Some(Verdict::Asked), Some(d)) if d != Verdict::Asked => format!("asked→{d}"),
-            _ => decision.to_string(),
+        write_call(out, c, opts, &mut last_date)?;
+    }
+    Ok(())
+}
+
+/// One call's line (with its date first when the day changed), its reason
+/// when it was refused, and its diff.
+fn write_call(out: &mut impl Write, c: &Call, opts: &StoryOptions, last_date: &mut Option<String>) -> std::io::Result<()> {
+    let p = opts.paint;
+    let at = clock::shown(c.ts_ms, opts.utc);
+    if last_date.as_deref() != Some(at.date.as_str()) {
+        writeln!(out, "{}", p.dim(&format!("── {} {}", at.date, at.zone)))?;
+        *last_date = Some(at.date.clone());
+    }
+    let decision = c.decision.map_or("no decision", Verdict::as_str);
+    let label = match (c.gate_decision, c.decision) {
+        (Some(Verdict::Asked), Some(d)) if d != Verdict::Asked => format!("asked→{d}"),
+        _ => decision.to_string(),
+    };
+    let coloured = match c.decision {
+        Some(d) if d.allowed() => p.green(&label).into_owned(),
+        Some(d) if d.refused() => p.red(&label).into_owned(),
+        _ => p.yellow(&label).into_owned(),
+    };
+    let pad = " ".repeat(16usize.saturating_sub(label.chars().count()));
+    let who = who_decided(c);
+    let what = term::sanitize(c.target.as_deref().unwrap_or("")).into_owned();
+    let what = term::ellipsize(&what, 100).into_owned();
+    let refused = c.decision.is_some_and(Verdict::refused);
+    let outcome = match (&c.outcome, c.duration_ms) {
+        (Some(o), Some(ms)) => format!("  → {o} {ms}ms"),
+        (Some(o), None) => format!("  → {o}"),
+        (None, _) if refused => "  → not run".to_string(),
+        (None, _) => String::new(),
+    };
+    let prefix = if opts.show_session {
+        format!("{} ", p.dim(&c.session_id.as_deref().unwrap_or("-").chars().take(8).collect::<String>()))
+    } else {
+        String::new()
+    };
+    writeln!(
+        out,
+        "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",
+        at.time,
+        term::ellipsize(&who, 28),
+        term::sanitize(c.tool.as_deref().unwrap_or("-")),
+        what,
+        p.dim(&outcome),
+    )?;
+    if refused {
+        if let Some(reason) = &c.reason {
+            writeln!(out, "          {}", p.dim(&term::ellipsize(&term::sanitize(reason), 140)))?;
+        }
+    }
+    // What it changed, once it ran (or was let run): a refused call that
+    // ran anyway shows its diff too.
+    if opts.diffs && c.ran() {
+        for d in c.diffs() {
+            write_diff(out, &d, p)?;
+        }
+    }
+    Ok(())
+}
+
+/// Lines of one file's diff shown before the rest is summarised.
+const DIFF_LINES: usize = 40;
+
+fn write_diff(out: &mut impl Write, d: &diff::FileDiff, p: Paint) -> std::io::Result<()> {
+    const INDENT: &str = "          ";
+    writeln!(out, "{INDENT}{}", p.bold(&format!("{} {}", d.change.as_str(), term::sanitize(&d.path))))?;
+    for l in d.lines.iter().take(DIFF_LINES) {
+        let text = match l {
+            Line::Hunk(h) => p.cyan(&term::sanitize(h)).into_owned(),
+            Line::Context(t) => format!(" {}", term::sanitize(t)),
+            Line::Removed(t) => p.red(&format!("-{}", term::sanitize(t))).into_owned(),
+            Line::Added(t) => p.green(&format!("+{}", term::sanitize(t))).into_owned(),
+            Line::Note(t) => p.dim(&term::sanitize(t)).into_owned(),
         };
-        let coloured = match c.decision {
-            Some(d) if d.allowed() => p.green(&label).into_owned(),
-            Some(d) if d.refused() => p.red(&label).into_owned(),
-            _ => p.yellow(&label).into_owned(),
-        };
-        let pad = " ".repeat(16usize.saturating_sub(label.chars().count()));
-        let who = who_decided(c);
-        let what = term::sanitize(c.target.as_deref().unwrap_or("")).into_owned();
-        let what = term::ellipsize(&what, 100).into_owned();
-        let refused = c.decision.is_some_and(Verdict::refused);
-        let outcome = match (&c.outcome, c.duration_ms) {
-            (Some(o), Some(ms)) => format!("  → {o} {ms}ms"),
-            (Some(o), None) => format!("  → {o}"),
-            (None, _) if refused => "  → not run".to_string(),
-            (None, _) => String::new(),
-        };
-        let prefix =
-            if show_session { format!("{} ", p.dim(&sid.chars().take(8).collect::<String>())) } else { String::new() };
-        writeln!(
-            out,
-            "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",
-            clock::format_hms(parse_ts(&c.ts)),
-            term::ellipsize(&who, 28),
-            term::sanitize(c.tool.as_deref().unwrap_or("-")),
-            what,
-            p.dim(&outcome),
-        )?;
-        if refused {
-            if let Some(reason) = &c.reason {
-                writeln!(out, "          {}", p.dim(&term::ellipsize(&term::sanitize(reason), 140)))?;
-            }
+        writeln!(out, "{INDENT}{text}")?;
+    }
+    if d.lines.len() > DIFF_LINES {
+        writeln!(out, "{INDENT}{}", p.dim(&format!("… {} more lines", d.lines.len() - DIFF_LINES)))?;
+    }
+    Ok(())
+}
+
+/// A session's files touched, and the shell commands that ran without the
+/// floor proving them read-only (the ones that may have written).
+fn write_changes(out: &mut impl Write, calls: &[Call], p: Paint) -> std::io::Result<()> {
+    let mut files: Vec<(String, Change, &Call)> = Vec::new();
+    for c in calls.iter().filter(|c| c.ran()) {
+        for d in c.diffs() {
+            files.push((d.path, d.change, c));
+        }
+    }
+    let commands: Vec<&Call> = calls
+        .iter()
+        .filter(|c| {
+            c.ran() && c.kind == Some(ToolKind(crate::action::Kind::Shell)) && c.source != Some(Source::Floor)
+        })
+        .collect();
+    if files.is_empty() && commands.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    if !files.is_empty() {
+        writeln!(out, "{}", p.bold("files touched"))?;
+        for (path, change, c) in &files {
+            writeln!(
+                out,
+                "  {:<8}  {}  {}",
+                change.as_str(),
+                term::sanitize(path),
+                p.dim(&format!("({} seq {})", term::sanitize(c.tool.as_deref().unwrap_or("-")), c.seq))
+            )?;
+        }
+    }
+    if !commands.is_empty() {
+        writeln!(out, "{}", p.bold("commands that ran without being proven read-only"))?;
+        for c in commands {
+            writeln!(
+                out,
+                "  {}  {}",
+                term::ellipsize(&term::sanitize(c.target.as_deref().unwrap_or("")), 100),
+                p.dim(&format!("(seq {}, {})", c.seq, who_decided(c)))
+            )?;
         }
     }
     Ok(())
@@ -253,8 +578,4 @@ fn who_decided(c: &Call) -> String {
         (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),
         (None, _) => "-".to_string(),
     }
-}
-
-fn parse_ts(ts: &str) -> i64 {
-    clock::parse_time(ts, 0).unwrap_or(0)
 }

@@ -67,11 +67,25 @@ fn log_tells_one_session_as_a_story() {
             "/home/dev/project/notes.md",
             "success 11ms",
         ),
+        // What the write changed, and the session's files.
+        "          created /home/dev/project/notes.md\n".into(),
+        "          +hello\n".into(),
+        "\n".into(),
+        "files touched\n".into(),
+        "  created   /home/dev/project/notes.md  (Write seq 9)\n".into(),
     ]
     .concat();
     let got = normalise(&stdout(&out));
     assert_eq!(got.lines().skip(1).collect::<Vec<_>>().join("\n") + "\n", want, "\n{got}");
-    assert!(got.starts_with("session 100a8fb1-0efb-4ba7-a482-9accfe4103b0  claude-code"), "{got}");
+    let project = env.project().display().to_string();
+    assert!(
+        got.starts_with(&format!(
+            "session 100a8fb1-0efb-4ba7-a482-9accfe4103b0  claude-code  {project}  YYYY-MM-DD HH:MM:SS UTC\n"
+        )),
+        "{got}"
+    );
+    let plain = normalise(&stdout(&env.run(&["log", "100a8f", "--no-diff"])));
+    assert!(!plain.contains("+hello") && plain.contains("files touched"), "{plain}");
 
     let denied = normalise(&stdout(&env.run(&["log", "68c76b7a"])));
     assert!(
@@ -259,4 +273,124 @@ fn a_script_that_is_not_gate_recomputes_every_hash_from_an_export() {
     let mut lines: Vec<&str> = export.lines().collect();
     lines.swap(2, 3);
     assert_eq!(run(&lines.join("\n")).status.code(), Some(1));
+}
+
+#[test]
+fn log_shows_local_time_with_its_zone_or_utc() {
+    let env = TestEnv::new();
+    record_two_sessions(&env);
+    let rows = env.rows();
+    let utc_time = &rows[1]["ts"].as_str().unwrap()[11..19];
+    let (h, m): (u32, u32) = (utc_time[..2].parse().unwrap(), utc_time[3..5].parse().unwrap());
+    let ist = format!("{:02}:{:02}", (h * 60 + m + 330) / 60 % 24, (m + 30) % 60);
+    // A POSIX zone string needs no zone database: India, UTC+5:30.
+    let local = stdout(&env.cmd(&["log", "68c76b7a"]).env("TZ", "IST-5:30").output().unwrap());
+    assert!(local.lines().next().unwrap().ends_with(" IST"), "{local}");
+    assert!(local.lines().nth(1).unwrap().starts_with(&ist), "{ist}\n{local}");
+    let utc = stdout(&env.cmd(&["log", "68c76b7a", "--utc"]).env("TZ", "IST-5:30").output().unwrap());
+    assert!(utc.lines().next().unwrap().ends_with(" UTC"), "{utc}");
+    assert!(utc.lines().nth(1).unwrap().starts_with(&utc_time[..5]), "{utc}");
+    let list = stdout(&env.cmd(&["log"]).env("TZ", "IST-5:30").output().unwrap());
+    assert!(list.starts_with("STARTED (IST)"), "{list}");
+}
+
+#[test]
+fn log_reviewer_filters_narrow_the_calls() {
+    let env = TestEnv::new();
+    record_two_sessions(&env);
+    let count = |args: &[&str]| -> usize {
+        let mut a = vec!["log", "--json"];
+        a.extend_from_slice(args);
+        let out = env.run(&a);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_str::<Value>(&stdout(&out)).unwrap().as_array().unwrap().len()
+    };
+    let project = env.project().display().to_string();
+    let cases: &[(&[&str], usize)] = &[
+        (&["--rule", "no-rm-rf"], 1),
+        (&["--rule", "floor:*"], 3),
+        (&["--rule", "floor:file-tools"], 1),
+        (&["--approver", "unknown"], 1),
+        (&["--grep", "GIT STATUS"], 2),
+        (&["--grep", "recursive forced"], 1),
+        (&["--grep", "notes.md"], 1),
+        (&["--outcome", "success"], 3),
+        (&["--outcome", "error"], 1),
+        (&["--outcome", "not-run"], 1),
+        (&["--agent", "claude-code", "--tool", "Bash"], 3),
+        (&["--agent", "codex", "--tool", "Bash"], 0),
+        (&["--repo", &project, "--tool", "Bash"], 3),
+        (&["--cwd", "/elsewhere", "--tool", "Bash"], 0),
+    ];
+    for (args, want) in cases {
+        assert_eq!(count(args), *want, "{args:?}");
+    }
+}
+
+#[test]
+fn log_warns_when_the_rows_shown_do_not_verify() {
+    let env = TestEnv::new();
+    record_two_sessions(&env);
+    assert!(!stdout(&env.run(&["log", "100a8f"])).contains("warning"));
+    env.sqlite3(
+        "DROP TRIGGER receipts_no_update; UPDATE receipts SET target = 'ls' WHERE target = 'ls -la && git status' AND kind = 'decision'",
+    );
+    let out = stdout(&env.run(&["log", "100a8f"]));
+    let first = out.lines().next().unwrap();
+    assert!(first.starts_with("warning: 1 of the ") && first.contains("do not verify (first: seq 5, edited)"), "{out}");
+    assert!(out.trim_end().ends_with("run `gate verify`"), "{out}");
+}
+
+#[test]
+fn log_shows_codex_patches_as_diffs() {
+    let env = TestEnv::new();
+    for f in ["PreToolUse-apply_patch", "PostToolUse-apply_patch"] {
+        assert_eq!(env.hook(&env.agent_fixture(&format!("codex-0.169.0/{f}"))).status.code(), Some(0), "{f}");
+    }
+    let out = stdout(&env.run(&["log", "--tool", "apply_patch", "--utc"]));
+    assert!(out.contains("          created hello.txt\n          +hello from the fake model\n"), "{out}");
+}
+
+#[test]
+fn log_follow_prints_calls_as_they_are_recorded() {
+    use std::io::{BufRead, BufReader};
+    let env = TestEnv::new();
+    env.hook(&env.fixture("PreToolUse-Bash-ls"));
+    /// Kills the follower however the test ends, so no process outlives it.
+    struct Follower(std::process::Child);
+    impl Drop for Follower {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Follower(
+        env.cmd(&["log", "--follow", "--utc"])
+            .stdout(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stdout = child.0.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let next = || rx.recv_timeout(std::time::Duration::from_secs(15)).expect("gate log --follow printed the next line");
+    assert!(next().starts_with("session "));
+    assert!(next().contains("ls -la && git status"));
+    env.hook(&env.fixture("PreToolUse-Bash-rm"));
+    let mut live = next();
+    if live.starts_with("── ") {
+        live = next();
+    }
+    assert!(live.contains("denied") && live.contains("rm -rf build"), "{live}");
+    env.hook(&env.fixture("PostToolUse-Bash-ls"));
+    let _ = next(); // the denied call's reason
+    let outcome = next();
+    assert!(outcome.contains("→ success 231ms"), "{outcome}");
 }

@@ -348,7 +348,7 @@ fn gate_log_shows_the_mode_as_what_decided() {
     env.hook(&payload(&env, &Case { ..C }));
     env.hook(&payload(&env, &Case { path: ".envrc", ..C }));
     let log = stdout(&env.run(&["log", "--session", "100a"]));
-    let lines: Vec<&str> = log.lines().filter(|l| l.contains("Write")).collect();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("  Write ")).collect();
     assert_eq!(lines.len(), 2, "{log}");
     assert!(lines[0].contains("auto-approved") && lines[0].contains("mode:acceptEdits"), "{log}");
     assert!(lines[1].contains("asked") && !lines[1].contains("mode:"), "{log}");

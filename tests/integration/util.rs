@@ -45,6 +45,7 @@ impl TestEnv {
             .env("HOME", self.home())
             .env("GATE_HOME", self.gate_home())
             .env("NO_COLOR", "1")
+            .env("TZ", "UTC")
             .current_dir(self.project());
         c
     }
