@@ -22,4 +22,5 @@ mod modes;
 mod paths;
 mod policy;
 mod receipt;
+mod secrets;
 mod serve;
