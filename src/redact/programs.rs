@@ -82,10 +82,14 @@ fn table() -> &'static Table {
         // A broken embedded table is a build defect (a unit test parses it);
         // without it, the shape patterns still mask.
         let by_name = parse(SECRETS_TOML).unwrap_or_default();
-        let names: Vec<String> = by_name.keys().map(|n| regex::escape(n)).collect();
-        let prefilter = (!names.is_empty())
-            .then(|| Regex::new(&format!(r"(?-u)(?:^|[^A-Za-z0-9_.-])(?:{})(?:[^A-Za-z0-9_.-]|$)", names.join("|"))).ok())
-            .flatten();
+        // Plain names, longest first (so `mysqlsh` is not cut to `mysql`):
+        // a search for literals only skips ahead fast; the boundaries are
+        // checked in code.
+        let mut names: Vec<&String> = by_name.keys().collect();
+        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        let names: Vec<String> = names.into_iter().map(|n| regex::escape(n)).collect();
+        let prefilter =
+            (!names.is_empty()).then(|| Regex::new(&format!(r"(?-u){}", names.join("|"))).ok()).flatten();
         let mut kinds: Vec<String> = by_name
             .values()
             .flat_map(|p| std::iter::once(p.kind.clone()).chain(p.rule.iter().filter_map(|r| r.kind.clone())))
@@ -113,11 +117,28 @@ pub struct Span {
 /// overlapping.
 pub fn spans(src: &str) -> Vec<Span> {
     let t = table();
-    if !t.prefilter.as_ref().is_some_and(|p| p.is_match(src.as_bytes())) {
+    // Where the table's program names stand: only a command holding one is
+    // read closely.
+    let b = src.as_bytes();
+    let name_byte = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c));
+    let hits: Vec<usize> = t
+        .prefilter
+        .as_ref()
+        .map(|p| {
+            p.find_iter(b)
+                .filter(|m| (m.start() == 0 || !name_byte(m.start() - 1)) && !name_byte(m.end()))
+                .map(|m| m.start())
+                .collect()
+        })
+        .unwrap_or_default();
+    if hits.is_empty() {
         return Vec::new();
     }
     let mut out: Vec<Span> = Vec::new();
-    for cmd in words::scan(src).commands {
+    for mut cmd in words::commands(src, &hits) {
+        for w in &mut cmd {
+            words::decode(src, w);
+        }
         let argv = unwrap(&cmd);
         let Some(name) = argv.first().and_then(|w| w.value.as_deref()) else { continue };
         let Some(p) = t.by_name.get(name.rsplit('/').next().unwrap_or(name)) else { continue };
@@ -131,7 +152,7 @@ pub fn spans(src: &str) -> Vec<Span> {
 }
 
 /// The command inside leading assignments, keywords and wrappers.
-fn unwrap(cmd: &[Tok]) -> &[Tok] {
+fn unwrap<'t, 'a>(cmd: &'t [Tok<'a>]) -> &'t [Tok<'a>] {
     let mut argv = cmd;
     for _ in 0..8 {
         while let Some(w) = argv.first() {
@@ -147,7 +168,7 @@ fn unwrap(cmd: &[Tok]) -> &[Tok] {
         let Some(w) = crate::floor::spec::wrapper(name) else { return argv };
         let args: Vec<Word> = argv[1..]
             .iter()
-            .map(|t| Word { text: t.value.clone().unwrap_or_default(), literal: t.value.is_some(), ..Word::default() })
+            .map(|t| Word { text: t.value.as_deref().unwrap_or_default().to_string(), literal: t.value.is_some(), ..Word::default() })
             .collect();
         let refs: Vec<&Word> = args.iter().collect();
         let mut rest = match crate::floor::flags::walk(name, &w.flags, &refs, true) {
@@ -177,7 +198,7 @@ fn is_name(n: &str) -> bool {
 
 /// The index in `args` after the rule's `after` words (0 when it has none),
 /// or None when they are not there.
-fn scope(r: &Rule, args: &[Tok]) -> Option<usize> {
+fn scope(r: &Rule, args: &[Tok<'_>]) -> Option<usize> {
     if r.after.is_empty() {
         return Some(0);
     }
@@ -193,7 +214,7 @@ fn scope(r: &Rule, args: &[Tok]) -> Option<usize> {
     })
 }
 
-fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok], out: &mut Vec<Span>) {
+fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>) {
     let Some(from) = scope(r, args) else { return };
     let kind = r.kind.as_deref().unwrap_or(&p.kind);
     let mut push = |start: usize, end: usize| {
@@ -275,7 +296,7 @@ fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok], out: &mut Vec<Span>) {
 /// The bytes of the secret in word `t`, whose value's raw text starts at
 /// byte `at`: after the rule's `prefix` or `split` when it has one.
 /// Quotes around the value stay visible.
-fn secret_in(src: &str, t: &Tok, at: usize, r: &Rule) -> Option<(usize, usize)> {
+fn secret_in(src: &str, t: &Tok<'_>, at: usize, r: &Rule) -> Option<(usize, usize)> {
     let full = t.value.as_deref()?;
     let raw = &src[at..t.end];
     // The value's text: the decoded value, less the flag before `at`.

@@ -10,62 +10,99 @@
 //! understand it errs towards fewer, longer words, never towards a word
 //! that is not one.
 
+use std::borrow::Cow;
+
 /// Deepest nesting of substitutions followed.
 const MAX_DEPTH: usize = 32;
 
 /// One word or operator.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tok {
+pub struct Tok<'a> {
     pub start: usize,
     pub end: usize,
     /// An operator (`;`, `&&`, `|`, `>`, `(`...), not a word.
     pub op: bool,
     /// The word's value, when the shell computes nothing in it.
-    pub value: Option<String>,
+    pub value: Option<Cow<'a, str>>,
     /// The inner spans of the word's quoted parts, with their quote
-    /// (`'`, `"`, or `$` for `$'..'`).
+    /// (`'`, `"`, or `$` for `$'..'`). Only from [`scan`].
     pub quoted: Vec<(usize, usize, u8)>,
+    /// From [`commands`]: the value is not worked out yet ([`decode`]).
+    pub pending: bool,
+    stop: Stop,
 }
 
-/// The scan of a text: its top-level tokens, and every simple command's
-/// words (nested ones included), in order.
-#[derive(Debug, Default)]
-pub struct Scan {
-    pub toks: Vec<Tok>,
-    pub commands: Vec<Vec<Tok>>,
-}
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stop {
     End,
     Paren,
     Backquote,
 }
 
-/// Scan `src` as shell text.
-pub fn scan(src: &str) -> Scan {
-    let mut lx = Lx { s: src.as_bytes(), commands: Vec::new(), depth: 0 };
-    let (toks, _) = lx.seq(0, Stop::End);
-    Scan { toks, commands: lx.commands }
+/// The top-level words and operators of `src`, read as shell text, with
+/// their values and quoted spans.
+pub fn scan(src: &str) -> Vec<Tok<'_>> {
+    let mut lx = Lx { src, s: src.as_bytes(), commands: Vec::new(), depth: 0, full: true, buf: Vec::new(), hits: Vec::new() };
+    lx.seq(0, Stop::End).0
+}
+
+/// Only the commands of `src` that hold one of the sorted byte offsets
+/// `hits`, fast: no top-level tokens, no quoted spans, and a word whose
+/// value differs from its text is left [`Tok::pending`].
+pub fn commands<'a>(src: &'a str, hits: &[usize]) -> Vec<Vec<Tok<'a>>> {
+    let mut lx = Lx { src, s: src.as_bytes(), commands: Vec::new(), depth: 0, full: false, buf: Vec::new(), hits: Vec::new() };
+    lx.hits = hits.to_vec();
+    lx.seq(0, Stop::End);
+    lx.commands
+}
+
+/// Work out a word's value, when [`commands`] left it pending.
+pub fn decode<'a>(src: &'a str, t: &mut Tok<'a>) {
+    if t.pending {
+        let mut lx = Lx { src, s: src.as_bytes(), commands: Vec::new(), depth: MAX_DEPTH, full: true, buf: Vec::new(), hits: Vec::new() };
+        let w = lx.word(t.start, t.stop);
+        t.value = if w.end == t.end { w.value } else { None };
+        t.pending = false;
+    }
 }
 
 struct Lx<'a> {
+    src: &'a str,
     s: &'a [u8],
-    commands: Vec<Vec<Tok>>,
+    commands: Vec<Vec<Tok<'a>>>,
     depth: usize,
+    /// Keep top-level tokens, quoted spans and values.
+    full: bool,
+    /// A word's value is built here, then kept only in full mode.
+    buf: Vec<u8>,
+    /// Outside full mode: keep only commands holding one of these offsets.
+    hits: Vec<usize>,
 }
+
+/// Bytes that end or change a plain run inside a word.
+static SPECIAL: [bool; 256] = {
+    let mut t = [false; 256];
+    let special = b" \t\r\n;&|()<>\\'\"$`";
+    let mut i = 0;
+    while i < special.len() {
+        t[special[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 fn is_op(c: u8) -> bool {
     matches!(c, b';' | b'&' | b'|' | b'(' | b')' | b'<' | b'>' | b'\n')
 }
 
-impl Lx<'_> {
+impl<'a> Lx<'a> {
     /// A list of commands from `i`, up to the end or an unmatched stop
     /// character; returns the tokens and where it stopped (at the stop).
-    fn seq(&mut self, mut i: usize, stop: Stop) -> (Vec<Tok>, usize) {
+    fn seq(&mut self, mut i: usize, stop: Stop) -> (Vec<Tok<'a>>, usize) {
         let s = self.s;
-        let mut toks: Vec<Tok> = Vec::new();
-        let mut cmd: Vec<Tok> = Vec::new();
+        let mut toks: Vec<Tok<'a>> = Vec::new();
+        let mut cmd: Vec<Tok<'a>> = Vec::new();
         let mut target_next = false;
         let mut heredocs = 0usize;
         while i < s.len() {
@@ -105,7 +142,7 @@ impl Lx<'_> {
                         i += 1;
                     }
                     if !cmd.is_empty() {
-                        self.commands.push(std::mem::take(&mut cmd));
+                        self.flush(&mut cmd);
                     }
                     if c == b'\n' && heredocs > 0 {
                         // Here-document bodies are text, not commands.
@@ -113,7 +150,9 @@ impl Lx<'_> {
                         heredocs = 0;
                     }
                 }
-                toks.push(Tok { start, end: i, op: true, value: None, quoted: Vec::new() });
+                if self.full {
+                    toks.push(Tok { start, end: i, op: true, value: None, quoted: Vec::new(), pending: false, stop });
+                }
                 continue;
             }
             let w = self.word(i, stop);
@@ -123,21 +162,49 @@ impl Lx<'_> {
             if target_next {
                 target_next = false;
             } else if !fd {
-                cmd.push(w.clone());
+                if self.full {
+                    cmd.push(w.clone());
+                } else {
+                    cmd.push(w);
+                    continue;
+                }
             }
-            toks.push(w);
+            if self.full {
+                toks.push(w);
+            }
         }
         if !cmd.is_empty() {
-            self.commands.push(cmd);
+            self.flush(&mut cmd);
         }
         (toks, i)
     }
 
+    /// Keep a command when it holds a hit; `cmd` is left empty.
+    fn flush(&mut self, cmd: &mut Vec<Tok<'a>>) {
+        let keep = match (cmd.first(), cmd.last()) {
+            (Some(first), Some(last)) => {
+                // A hit may start one byte before a word (its boundary).
+                let from = self.hits.partition_point(|&h| h + 1 < first.start);
+                self.hits.get(from).is_some_and(|&h| h < last.end)
+            }
+            _ => false,
+        };
+        if keep {
+            self.commands.push(std::mem::take(cmd));
+        } else {
+            cmd.clear();
+        }
+    }
+
     /// One word from `i`.
-    fn word(&mut self, mut i: usize, stop: Stop) -> Tok {
+    fn word(&mut self, mut i: usize, stop: Stop) -> Tok<'a> {
         let s = self.s;
         let start = i;
-        let mut value: Vec<u8> = Vec::new();
+        // The value is the word's own text until a quote, escape or `$`
+        // makes it differ: only then is it built.
+        let mut value = std::mem::take(&mut self.buf);
+        value.clear();
+        let mut built = false;
         let mut computed = false;
         let mut quoted = Vec::new();
         while i < s.len() {
@@ -157,6 +224,18 @@ impl Lx<'_> {
             if is_op(c) {
                 break;
             }
+            if !built && matches!(c, b'\\' | b'\'' | b'"' | b'$' | b'`') {
+                value.extend_from_slice(&s[start..i]);
+                built = true;
+            }
+            if !built {
+                i += 1;
+                // The common case: a run of bytes that mean nothing special.
+                while i < s.len() && !SPECIAL[s[i] as usize] {
+                    i += 1;
+                }
+                continue;
+            }
             match c {
                 b'\\' => {
                     match s.get(i + 1) {
@@ -169,13 +248,17 @@ impl Lx<'_> {
                 b'\'' => {
                     let end = find(s, i + 1, b'\'');
                     value.extend_from_slice(&s[i + 1..end]);
-                    quoted.push((i + 1, end, b'\''));
+                    if self.full {
+                        quoted.push((i + 1, end, b'\''));
+                    }
                     i = (end + 1).min(s.len());
                 }
                 b'"' => {
                     let (end, comp) = self.double(i + 1, &mut value);
                     computed |= comp;
-                    quoted.push((i + 1, end, b'"'));
+                    if self.full {
+                        quoted.push((i + 1, end, b'"'));
+                    }
                     i = (end + 1).min(s.len());
                 }
                 b'$' if s.get(i + 1) == Some(&b'\'') => {
@@ -185,7 +268,9 @@ impl Lx<'_> {
                     }
                     let end = j.min(s.len());
                     value.extend_from_slice(&ansi_c(&s[i + 2..end]));
-                    quoted.push((i + 2, end, b'$'));
+                    if self.full {
+                        quoted.push((i + 2, end, b'$'));
+                    }
                     i = (end + 1).min(s.len());
                 }
                 b'$' | b'`' => {
@@ -203,8 +288,15 @@ impl Lx<'_> {
                 }
             }
         }
-        let value = (!computed).then(|| String::from_utf8_lossy(&value).into_owned());
-        Tok { start, end: i.min(s.len()), op: false, value, quoted }
+        let end = i.min(s.len());
+        let (val, pending) = match (computed, built) {
+            (true, _) => (None, false),
+            (false, false) => (Some(Cow::Borrowed(&self.src[start..end])), false),
+            (false, true) if self.full => (Some(Cow::Owned(String::from_utf8_lossy(&value).into_owned())), false),
+            (false, true) => (None, true),
+        };
+        self.buf = value;
+        Tok { start, end, op: false, value: val, quoted, pending, stop }
     }
 
     /// Inside double quotes from `i`: returns the closing quote's index and
@@ -349,7 +441,8 @@ mod tests {
     use super::*;
 
     fn words(src: &str) -> Vec<Vec<String>> {
-        scan(src).commands.iter().map(|c| c.iter().map(|t| src[t.start..t.end].to_string()).collect()).collect()
+        let every: Vec<usize> = (0..src.len()).collect();
+        commands(src, &every).iter().map(|c| c.iter().map(|t| src[t.start..t.end].to_string()).collect()).collect()
     }
 
     #[test]
@@ -383,9 +476,9 @@ mod tests {
         ];
         for (src, want) in cases {
             let s = scan(src);
-            assert_eq!(s.toks.len(), 1, "{src}");
-            assert_eq!(s.toks[0].value.as_deref(), *want, "{src}");
-            assert_eq!((s.toks[0].start, s.toks[0].end), (0, src.len()), "{src}");
+            assert_eq!(s.len(), 1, "{src}");
+            assert_eq!(s[0].value.as_deref(), *want, "{src}");
+            assert_eq!((s[0].start, s[0].end), (0, src.len()), "{src}");
         }
     }
 }
