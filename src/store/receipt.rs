@@ -694,7 +694,7 @@ impl Receipt {
         .into_iter()
         .flatten()
         {
-            kinds.extend(redacted_kinds(text));
+            kinds.extend(crate::redact::redacted_kinds(text));
         }
         kinds.sort();
         kinds.dedup();
@@ -785,22 +785,6 @@ impl RawRow {
     pub fn has_content(&self) -> bool {
         self.content.values().any(|v| !v.is_null())
     }
-}
-
-/// The kinds of secret masked in a text, as `[REDACTED:<kind>]`.
-fn redacted_kinds(text: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut rest = text;
-    while let Some(i) = rest.find("[REDACTED:") {
-        rest = &rest[i + "[REDACTED:".len()..];
-        if let Some(end) = rest.find(']') {
-            let kind = &rest[..end];
-            if !kind.is_empty() && kind.len() <= 40 && kind.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
-                out.push(kind.to_string());
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

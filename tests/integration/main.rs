@@ -24,5 +24,6 @@ mod policy;
 mod prune;
 mod receipt;
 mod seal;
+mod secrets;
 mod serve;
 mod trust;

@@ -1,0 +1,265 @@
+//! Issue 9, item 1: no secret reaches anything gate stores or prints. A
+//! corpus of format-valid FAKE secrets of every kind, built at run time so
+//! that no secret-looking literal sits in this file, goes through the real
+//! `gate hook` the way agents send it (a shell command, a Write of a
+//! `.env.local`, an Edit, a Codex apply_patch, a tool's outcome); then the
+//! raw bytes of the database, its WAL and every export and listing are
+//! searched for each secret.
+
+use serde_json::{json, Value};
+
+use crate::util::TestEnv;
+
+/// Every way the receipt leaves gate: one line each.
+const OUTPUTS: &[&[&str]] = &[
+    &["export", "--format", "jsonl"],
+    &["export", "--format", "csv"],
+    &["log", "--limit", "1000"],
+    &["log", "--json", "--limit", "1000"],
+];
+
+/// Deterministic characters from `alphabet`, `n` of them, different per seed.
+fn chars(alphabet: &str, n: usize, seed: u64) -> String {
+    let a: Vec<char> = alphabet.chars().collect();
+    let mut x = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+    (0..n)
+        .map(|_| {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            a[((x >> 33) % a.len() as u64) as usize]
+        })
+        .collect()
+}
+
+const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+const UPPER_NUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+const B64: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// A fake password: letters and digits, unique per seed.
+fn pw(seed: u64) -> String {
+    format!("Fk{}9", chars(ALNUM, 12, seed))
+}
+
+/// Fake secrets of every token kind, as (kind, secret).
+fn tokens() -> Vec<(&'static str, String)> {
+    let t = |p: &str, alphabet: &str, n: usize, seed: u64| format!("{p}{}", chars(alphabet, n, seed));
+    vec![
+        ("aws-access-key-id", t(&["AK", "IA"].concat(), UPPER_NUM, 16, 1)),
+        ("github-token", t(&["gh", "p_"].concat(), ALNUM, 36, 2)),
+        ("github-token", t(&["gh", "o_"].concat(), ALNUM, 36, 3)),
+        ("github-token", t(&["gh", "s_"].concat(), ALNUM, 36, 4)),
+        ("github-token", format!("{}{}_{}", ["git", "hub_pat_"].concat(), chars(ALNUM, 22, 5), chars(ALNUM, 59, 6))),
+        ("gitlab-token", t(&["gl", "pat-"].concat(), ALNUM, 20, 7)),
+        ("slack-token", format!("{}{}-{}-{}", ["xo", "xb-"].concat(), chars("0123456789", 12, 8), chars("0123456789", 13, 9), chars(ALNUM, 24, 10))),
+        ("stripe-key", t(&["sk", "_live_"].concat(), ALNUM, 24, 11)),
+        ("stripe-key", t(&["rk", "_live_"].concat(), ALNUM, 24, 12)),
+        ("openai-key", t(&["sk", "-proj-"].concat(), B64, 48, 13)),
+        ("openai-key", t(&["sk", "-"].concat(), ALNUM, 48, 14)),
+        ("anthropic-key", t(&["sk", "-ant-api03-"].concat(), B64, 93, 15)),
+        ("google-api-key", t(&["AI", "za"].concat(), B64, 35, 16)),
+        ("npm-token", t(&["np", "m_"].concat(), ALNUM, 36, 17)),
+        ("pypi-token", t(&["py", "pi-AgEIcHlwaS5vcmc"].concat(), B64, 60, 18)),
+        ("jwt", format!("{}.{}.{}", ["ey", "JhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"].concat(), ["ey", "J"].concat() + &chars(B64, 40, 19), chars(B64, 43, 20))),
+    ]
+}
+
+/// The Claude Code payload for one tool call.
+fn claude(env: &TestEnv, event: &str, tool: &str, input: Value) -> Value {
+    json!({
+        "session_id": "s-secrets", "transcript_path": null, "cwd": env.project(),
+        "hook_event_name": event, "permission_mode": "default",
+        "tool_name": tool, "tool_input": input, "tool_use_id": format!("t-{}", chars(ALNUM, 8, tool.len() as u64)),
+    })
+}
+
+struct Corpus {
+    /// Payloads, in order.
+    payloads: Vec<Value>,
+    /// (what, secret, the kind it must be masked as, if it must be listed).
+    secrets: Vec<(String, String, Option<&'static str>)>,
+}
+
+fn corpus(env: &TestEnv) -> Corpus {
+    let mut payloads = Vec::new();
+    let mut secrets: Vec<(String, String, Option<&'static str>)> = Vec::new();
+    let mut bash = |what: &str, cmd: String, secret: String, kind: &'static str| {
+        payloads.push(claude(env, "PreToolUse", "Bash", json!({ "command": cmd, "description": what })));
+        secrets.push((what.to_string(), secret, Some(kind)));
+    };
+    // Passwords a program takes from its own flags, attached or separate.
+    let commands: Vec<(&str, &str, &'static str)> = vec![
+        ("mysql -pPASS", "mysql -u root -p{} appdb", "mysql-password"),
+        ("mysql --password=", "mysqldump --password={} appdb", "mysql-password"),
+        ("mariadb behind sudo", "sudo -u app mariadb -p{} appdb", "mysql-password"),
+        ("redis-cli -a", "redis-cli -h cache -a {} ping", "redis-password"),
+        ("sshpass -p", "sshpass -p {} ssh deploy@host uptime", "sshpass-password"),
+        ("sshpass behind timeout", "timeout 30 sshpass -p{} ssh host id", "sshpass-password"),
+        ("docker login -p", "docker login -u me -p {} registry.example.com", "registry-password"),
+        ("podman login --password", "podman login --password={} quay.example.com", "registry-password"),
+        ("openssl -passout", "openssl genrsa -aes256 -passout pass:{} -out k.pem 2048", "openssl-passphrase"),
+        ("zip -P", "zip -P {} backup.zip notes.md", "zip-password"),
+        ("7z -p", "7z a -p{} backup.7z notes.md", "7z-password"),
+        ("ssh-keygen -N", "ssh-keygen -t ed25519 -N {} -f deploy_key", "ssh-key-passphrase"),
+        ("htpasswd -b", "htpasswd -bc .htpasswd bob {}", "htpasswd-password"),
+        ("curl -u", "curl -u bob:{} https://api.example.com/v1", "basic-auth"),
+        ("wget --http-password", "wget --http-user=bob --http-password={} https://files.example.com/a", "wget-password"),
+        ("URL password", "git clone https://bob:{}@git.example.com/r.git", "url-password"),
+        ("--password=lit$(cmd)", "deploy --password={}$(date +%s)", "password"),
+        ("gh secret set", "gh secret set DEPLOY_KEY --body {}", "github-secret"),
+    ];
+    for (i, (what, template, kind)) in commands.into_iter().enumerate() {
+        let p = pw(100 + i as u64);
+        bash(what, template.replace("{}", &p), p, kind);
+    }
+    // Quoted, with a space: `-p'quoted pass'`.
+    let quoted = format!("{} {}", pw(200), pw(201));
+    bash("mysql -p'quoted pass'", format!("mysql -p'{quoted}' appdb"), quoted, "mysql-password");
+    // Positional secrets of known subcommands.
+    let aws_secret = chars(&format!("{ALNUM}+/"), 40, 300);
+    bash(
+        "aws configure set",
+        format!("aws configure set aws_secret_access_key {aws_secret}"),
+        aws_secret,
+        "aws-secret-access-key",
+    );
+    let vault = format!("hvs.{}", chars(ALNUM, 24, 301));
+    bash("vault login", format!("vault login {vault}"), vault, "vault-token");
+    // Webhook URLs that are themselves credentials.
+    let slack = chars(ALNUM, 24, 302);
+    bash(
+        "Slack webhook",
+        format!(
+            "curl -X POST -H 'Content-type: application/json' --data '{{\"text\":\"hi\"}}' https://hooks.slack.com/services/T{}/B{}/{slack}",
+            chars(UPPER_NUM, 8, 303),
+            chars(UPPER_NUM, 10, 304)
+        ),
+        slack,
+        "slack-webhook",
+    );
+    let discord = chars(B64, 68, 305);
+    bash(
+        "Discord webhook",
+        format!("curl -d content=hi https://discord.com/api/webhooks/{}/{discord}", chars("0123456789", 18, 306)),
+        discord,
+        "discord-webhook",
+    );
+    // Headers.
+    let cookie = chars(ALNUM, 32, 307);
+    bash("Cookie header", format!("curl -H 'Cookie: theme=dark; sid={cookie}' https://app.example.com"), cookie, "cookie");
+    let bearer = chars(ALNUM, 40, 308);
+    bash("Authorization header", format!("curl -H \"Authorization: Bearer {bearer}\" https://api.example.com"), bearer, "bearer");
+    // Every token shape, as an agent passes one.
+    for (kind, tok) in tokens() {
+        bash(kind, format!("TOKEN_VALUE={tok} ./deploy.sh"), tok, kind);
+    }
+
+    // A `.env.local` written whole.
+    let env_pw = pw(400);
+    let session = chars(ALNUM, 40, 401);
+    let stripe = format!("{}{}", ["sk", "_live_"].concat(), chars(ALNUM, 24, 402));
+    let openai = format!("{}{}", ["sk", "-proj-"].concat(), chars(B64, 48, 403));
+    let slack_env = chars(ALNUM, 24, 404);
+    let content = format!(
+        "# local settings\nNODE_ENV=development\nSTRIPE_KEY={stripe}\nOPENAI_API_KEY={openai}\n\
+         DATABASE_URL=postgres://app:{env_pw}@db.internal:5432/app\nSESSION_SECRET={session}\n\
+         SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0000AAAA/B0000BBBB/{slack_env}\n"
+    );
+    let env_local = env.project().join(".env.local");
+    payloads.push(claude(env, "PreToolUse", "Write", json!({ "file_path": env_local, "content": content })));
+    for (what, s, kind) in [
+        (".env.local Stripe", stripe, "stripe-key"),
+        (".env.local OpenAI", openai, "openai-key"),
+        (".env.local URL password", env_pw, "url-password"),
+        (".env.local secret", session, "secret"),
+        (".env.local Slack webhook", slack_env, "slack-webhook"),
+    ] {
+        secrets.push((what.into(), s, Some(kind)));
+    }
+    // An Edit: a secret in both the old and the new text.
+    let old_key = chars(format!("{ALNUM}+/").as_str(), 40, 500);
+    let new_key = chars(format!("{ALNUM}+/").as_str(), 40, 501);
+    payloads.push(claude(
+        env,
+        "PreToolUse",
+        "Edit",
+        json!({
+            "file_path": env.project().join("config.py"),
+            "old_string": format!("AWS_SECRET_ACCESS_KEY = \"{old_key}\""),
+            "new_string": format!("AWS_SECRET_ACCESS_KEY = \"{new_key}\""),
+            "replace_all": false,
+        }),
+    ));
+    secrets.push(("Edit old text".into(), old_key, None));
+    secrets.push(("Edit new text".into(), new_key, Some("aws-secret-access-key")));
+    // A Codex apply_patch.
+    let glpat = format!("{}{}", ["gl", "pat-"].concat(), chars(ALNUM, 20, 600));
+    let npm = format!("{}{}", ["np", "m_"].concat(), chars(ALNUM, 36, 601));
+    let patch_pw = pw(602);
+    let mut codex = env.agent_fixture("codex-0.169.0/PermissionRequest-apply_patch");
+    codex["tool_input"]["command"] = json!(format!(
+        "*** Begin Patch\n*** Add File: deploy.env\n+GITLAB_TOKEN={glpat}\n+NPM_TOKEN={npm}\n+DB_PASSWORD={patch_pw}\n*** End Patch"
+    ));
+    payloads.push(codex);
+    secrets.push(("apply_patch GitLab".into(), glpat, Some("gitlab-token")));
+    secrets.push(("apply_patch npm".into(), npm, Some("npm-token")));
+    secrets.push(("apply_patch password".into(), patch_pw, Some("password")));
+    // Outcomes: a tool's output and a failure's error.
+    let out_tok = format!("{}{}", ["gh", "p_"].concat(), chars(ALNUM, 36, 700));
+    let err_pw = pw(701);
+    let mut post = claude(env, "PostToolUse", "Bash", json!({ "command": "cat .env.local", "description": "read" }));
+    post["tool_response"] = json!({ "stdout": format!("GITHUB_TOKEN={out_tok}\n"), "stderr": "", "interrupted": false });
+    payloads.push(post);
+    let mut failed = claude(env, "PostToolUseFailure", "Bash", json!({ "command": "psql", "description": "db" }));
+    failed["error"] = json!(format!("psql: error: connection to postgres://app:{err_pw}@db:5432 failed"));
+    payloads.push(failed);
+    secrets.push(("PostToolUse output".into(), out_tok, None));
+    secrets.push(("PostToolUseFailure error".into(), err_pw, None));
+    Corpus { payloads, secrets }
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn no_fake_secret_reaches_the_database_its_wal_or_any_output() {
+    let env = TestEnv::new();
+    let c = corpus(&env);
+    // (The hook's answer quotes the command as it is: whoever approves it
+    // in the agent must see what runs. Only what gate keeps is masked.)
+    for p in &c.payloads {
+        env.hook(p);
+    }
+    let mut places: Vec<(String, Vec<u8>)> = vec![
+        ("gate.db".into(), std::fs::read(env.db_path()).expect("database")),
+        ("gate.db-wal".into(), std::fs::read(env.gate_home().join("gate.db-wal")).unwrap_or_default()),
+    ];
+    for args in OUTPUTS {
+        let out = env.run(args);
+        assert!(out.status.success(), "gate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        places.push((format!("gate {}", args.join(" ")), out.stdout));
+    }
+    let mut leaks = Vec::new();
+    for (what, s, _) in &c.secrets {
+        for (place, bytes) in &places {
+            if contains(bytes, s) {
+                leaks.push(format!("{what} in {place}"));
+            }
+        }
+    }
+    assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
+    // Every call was recorded, and the record says what was redacted.
+    let export = String::from_utf8_lossy(&places[2].1).into_owned();
+    assert!(export.lines().count() >= c.payloads.len() - 2, "{} rows for {} calls", export.lines().count(), c.payloads.len());
+    let mut missing = Vec::new();
+    for (what, _, kind) in &c.secrets {
+        if let Some(kind) = kind {
+            if !export.contains(&format!("[REDACTED:{kind}]")) {
+                missing.push(format!("{what}: no [REDACTED:{kind}]"));
+            }
+        }
+    }
+    assert!(missing.is_empty(), "{}", missing.join("\n"));
+    let rows: Vec<Value> = export.lines().map(|l| serde_json::from_str(l).expect("jsonl")).collect();
+    let kinds: Vec<String> = rows.iter().flat_map(|r| gate::redact::redacted_kinds(&r.to_string())).collect();
+    assert!(kinds.iter().any(|k| k == "mysql-password") && kinds.iter().any(|k| k == "stripe-key"), "{kinds:?}");
+}
