@@ -25,7 +25,10 @@ fn verify_passes_on_an_honest_receipt() {
     let out = env.run(&["verify"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let line = stdout(&out);
-    assert!(line.starts_with("ok: 6 rows, chain intact from seq 1 to 6; head "), "{line}");
+    assert!(
+        line.starts_with("ok: 6 rows, chain intact from seq 1 to 6; matches 1 signed checkpoint (largest 6 rows); head "),
+        "{line}"
+    );
     assert_eq!(line.lines().count(), 1);
 }
 
@@ -107,6 +110,11 @@ fn verify_with_head_catches_a_cut_tail() {
     let schema = include_str!("../../src/store/migrations/0001_receipts.sql");
     let triggers: String = schema.split("CREATE TRIGGER").skip(1).map(|t| format!("CREATE TRIGGER{t}")).collect();
     env.sqlite3(&triggers);
+    // The signed checkpoint of the session's end catches it first.
+    let sealed = env.run(&["verify"]);
+    assert_eq!(sealed.status.code(), Some(1));
+    assert!(stdout(&sealed).contains("rows were removed from its end"), "{}", stdout(&sealed));
+    std::fs::remove_file(env.gate_home().join("checkpoints.jsonl")).unwrap();
     assert_eq!(env.run(&["verify"]).status.code(), Some(0), "the rest is intact");
     let out = env.run(&["verify", "--head", &head]);
     assert_eq!(out.status.code(), Some(1));
