@@ -22,7 +22,7 @@ pub enum Command {
     },
     /// Show recent sessions, or one session as a story.
     Log(LogArgs),
-    /// Stream receipts as JSON Lines or CSV, in constant memory.
+    /// Stream receipts as JSON Lines, CSV or OCSF 1.8 events, in constant memory.
     Export(ExportArgs),
     /// Walk the hash chain and report the first edited, missing or reordered row.
     Verify {
@@ -242,8 +242,12 @@ pub enum OutcomeArg {
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum ExportFormat {
+    /// One JSON object per receipt row (the `gate.receipt/1` schema).
     Jsonl,
+    /// A header, then the same fields as JSONL.
     Csv,
+    /// One OCSF 1.8 event per line: Process, File System, API Activity, Application Lifecycle.
+    Ocsf,
 }
 
 #[derive(Debug, Args)]

@@ -1,10 +1,11 @@
 //! `gate export`: stream receipts as JSON Lines or CSV for a team or a
-//! reviewer, one row at a time (constant memory). The schema is documented
-//! in the README and is stable: fields are only ever added. Every record
-//! carries the row's chain fields, so an export can be checked offline.
-//! CSV cells that a spreadsheet would run as a formula are defused. Each
-//! export leaves a signed checkpoint; `--bundle` writes the whole receipt
-//! with a signed Merkle checkpoint over it, to be checked anywhere.
+//! reviewer, or as OCSF 1.8 events for a SIEM (the mapping is `crate::ocsf`),
+//! one row at a time (constant memory). The schema is documented in the
+//! README and is stable: fields are only ever added. Every record carries
+//! the row's chain fields, so an export can be checked offline. CSV cells
+//! that a spreadsheet would run as a formula are defused. Each export
+//! leaves a signed checkpoint; `--bundle` writes the whole receipt with a
+//! signed Merkle checkpoint over it, to be checked anywhere.
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
@@ -54,16 +55,22 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
             RowKind::Decision => store.outcome_status(r.seq).ok().flatten(),
             _ => r.status,
         };
-        let record = r.export_record(outcome);
         match args.format {
             ExportFormat::Jsonl => {
-                let line = serde_json::to_string(&record).map_err(std::io::Error::other)?;
+                let line = serde_json::to_string(&r.export_record(outcome)).map_err(std::io::Error::other)?;
                 writeln!(out, "{line}")?;
             }
             ExportFormat::Csv => {
+                let record = r.export_record(outcome);
                 let cells: Vec<String> =
                     fields.iter().map(|f| csv_cell(record.get(*f).unwrap_or(&Value::Null))).collect();
                 writeln!(out, "{}", cells.join(","))?;
+            }
+            ExportFormat::Ocsf => {
+                if let Some(event) = crate::ocsf::event(&r, outcome) {
+                    let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
+                    writeln!(out, "{line}")?;
+                }
             }
         }
         Ok(true)

@@ -19,6 +19,7 @@ mod hook;
 mod install;
 mod log_export;
 mod modes;
+mod ocsf;
 mod paths;
 mod policy;
 mod prune;
