@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod check;
+pub mod digest;
 pub mod doctor;
 pub mod export;
 pub mod fault;
@@ -26,6 +27,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
         Command::Log(args) => log::run(args),
         Command::Export(args) => export::run(args),
+        Command::Digest(args) => digest::run(args),
         Command::Verify { head, json } => verify::run(head, json),
         Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
         Command::Uninstall { agent } => install::run_uninstall(&agent),
