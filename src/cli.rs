@@ -24,6 +24,10 @@ pub enum Command {
     Log(LogArgs),
     /// Stream receipts as JSON Lines, CSV or OCSF 1.8 events, in constant memory.
     Export(ExportArgs),
+    /// Sum up a period (the last 7 days unless --since says): decisions and who made them,
+    /// how long humans took, the most denied commands, the asks always approved, rules that
+    /// never fired, per agent and per repository.
+    Digest(DigestArgs),
     /// Walk the hash chain and report the first edited, missing or reordered row.
     Verify {
         /// Also require that this hash (an earlier `gate verify` head) is still in the chain.
@@ -261,6 +265,29 @@ pub struct ExportArgs {
     pub bundle: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub filter: FilterArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum DigestFormat {
+    /// Aligned text, coloured on a terminal.
+    Text,
+    /// Markdown tables, to paste into a review or a chat.
+    Md,
+    /// One JSON document.
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(mut_arg("since", |a| a.default_value("7d").help("Start of the period (RFC 3339, a date, or a span like 2h or 7d)")))]
+pub struct DigestArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: DigestFormat,
+    /// How many denied commands and fired rules to list.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,7 @@
 //! module so that tests, benchmarks and fuzz targets reach the same code the
 //! binary runs; `main.rs` only dispatches.
 //!
-//! Pure cores (`shell`, `policy`, `floor`, `ocsf`) do no I/O; `engine` loads the
+//! Pure cores (`shell`, `policy`, `floor`, `ocsf`, `review`) do no I/O; `engine` loads the
 //! policy layers and decides. The edges (`hook`,
 //! `store`, `cmd`, `config`, `probe`, `gitcfg`) read stdin, files and the
 //! database.

@@ -3,6 +3,7 @@
 
 pub mod answer;
 pub mod check;
+pub mod digest;
 pub mod doctor;
 pub mod export;
 pub mod fault;
@@ -27,6 +28,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
         Command::Log(args) => log::run(args),
         Command::Export(args) => export::run(args),
+        Command::Digest(args) => digest::run(args),
         Command::Verify { head, bundle, key, json } => match bundle {
             Some(file) => verify::run_bundle(&file, key.as_deref(), json),
             None => verify::run(head, json),

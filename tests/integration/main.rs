@@ -5,6 +5,7 @@ mod util;
 mod adapters;
 pub mod ask;
 mod cli;
+mod digest;
 mod e2e;
 mod e2e_claude;
 mod e2e_codex;

@@ -1,0 +1,165 @@
+//! Receipt rows folded into tool calls, streaming: a decision row opens a
+//! call, and the outcome or answer rows that link to it settle it (an
+//! `asked` call that ran becomes `approved`, one rejected in the agent's
+//! dialog `denied`), as `gate log` reads them. Rows that link to no
+//! decision in the stream (an outcome whose decision is older than the
+//! period) are dropped: the digest counts the calls decided in the period.
+//! Memory grows with the calls kept, not with the rows read.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::store::{Receipt, RowKind, Source, ToolKind, Verdict};
+
+/// One tool call, as much of it as a review needs.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewCall {
+    pub seq: i64,
+    pub ts: i64,
+    pub agent: Option<String>,
+    pub cwd: Option<String>,
+    pub tool: Option<String>,
+    pub kind: Option<ToolKind>,
+    pub target: Option<String>,
+    /// What gate decided on its own (`asked` when it handed the call on).
+    pub gate_decision: Option<Verdict>,
+    /// The final decision, after any answer or outcome.
+    pub decision: Option<Verdict>,
+    /// Who settled it, finally.
+    pub source: Option<Source>,
+    pub approver: Option<String>,
+    pub rule_id: Option<String>,
+    pub reason: Option<String>,
+    /// How long a human took to answer in gate's inbox.
+    pub waited_ms: Option<i64>,
+    /// The repository the call was made in: the fold leaves it unset, and
+    /// the reader fills it in from `cwd` (see [`CallFold::finish_located`]).
+    pub repo: Option<String>,
+}
+
+/// Who settled a call, in the words a digest uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decider {
+    /// gate on its own: the floor, a rule, the edit mode, an error.
+    Gate,
+    /// A human, in one of gate's inboxes or through a session grant.
+    Human,
+    /// The agent's own dialog or permission mode; whether a human saw it is not known.
+    Agent,
+    /// No one: the question expired, the agent gave up, or no answer is on record.
+    Nobody,
+}
+
+impl Decider {
+    pub const ALL: [Decider; 4] = [Decider::Gate, Decider::Human, Decider::Agent, Decider::Nobody];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Decider::Gate => "gate (automatic)",
+            Decider::Human => "a human in gate",
+            Decider::Agent => "the agent's dialog",
+            Decider::Nobody => "no answer",
+        }
+    }
+}
+
+impl ReviewCall {
+    fn from_decision(r: &Receipt) -> ReviewCall {
+        ReviewCall {
+            seq: r.seq,
+            ts: r.ts.0,
+            agent: r.agent.clone(),
+            cwd: r.cwd.clone(),
+            tool: r.tool.clone(),
+            kind: r.tool_kind,
+            target: r.target.clone(),
+            gate_decision: r.decision,
+            decision: r.decision,
+            source: r.source,
+            approver: r.approver.clone(),
+            rule_id: r.rule_id.clone(),
+            reason: r.reason.clone(),
+            waited_ms: r.detail_json().get("waited_ms").and_then(serde_json::Value::as_i64).filter(|ms| *ms >= 0),
+            repo: None,
+        }
+    }
+
+    fn absorb(&mut self, r: &Receipt) {
+        if let Some(d) = r.decision {
+            self.decision = Some(d);
+            self.source = r.source;
+            self.approver = r.approver.clone();
+            if d.refused() && r.reason.is_some() {
+                self.reason = r.reason.clone();
+            }
+        }
+    }
+
+    /// Who settled this call.
+    pub fn decider(&self) -> Decider {
+        match (self.source, self.decision) {
+            (Some(s), _) if s.is_human() => Decider::Human,
+            (Some(Source::Floor | Source::Rule | Source::Mode | Source::Error | Source::Gate), _) => Decider::Gate,
+            (Some(Source::Agent), Some(Verdict::Approved | Verdict::Denied)) => Decider::Agent,
+            _ => Decider::Nobody,
+        }
+    }
+
+    /// gate did not settle it itself: a human, the agent, or no one had to.
+    pub fn was_asked(&self) -> bool {
+        self.decider() != Decider::Gate
+    }
+}
+
+/// The fold: push rows in seq order, then take the calls.
+#[derive(Debug, Default)]
+pub struct CallFold {
+    calls: Vec<ReviewCall>,
+    by_seq: HashMap<i64, usize>,
+}
+
+impl CallFold {
+    pub fn push(&mut self, r: &Receipt) {
+        match r.row_kind() {
+            RowKind::Decision => {
+                self.by_seq.insert(r.seq, self.calls.len());
+                self.calls.push(ReviewCall::from_decision(r));
+            }
+            RowKind::Outcome | RowKind::Answer => {
+                if let Some(&i) = r.links_seq.and_then(|s| self.by_seq.get(&s)) {
+                    self.calls[i].absorb(r);
+                }
+            }
+            RowKind::Session | RowKind::Prune => {}
+        }
+    }
+
+    pub fn finish(self) -> Vec<ReviewCall> {
+        self.calls
+    }
+
+    /// The calls, each with its repository worked out from its cwd by
+    /// `repo_of` (called once per distinct cwd).
+    pub fn finish_located(self, mut repo_of: impl FnMut(&str) -> String) -> Vec<ReviewCall> {
+        let mut seen: HashMap<String, String> = HashMap::new();
+        let mut calls = self.calls;
+        for c in &mut calls {
+            if let Some(cwd) = &c.cwd {
+                let repo = seen.entry(cwd.clone()).or_insert_with(|| repo_of(cwd)).clone();
+                c.repo = Some(repo);
+            }
+        }
+        calls
+    }
+}
+
+/// Fold rows (in seq order) into calls.
+pub fn calls_of<I: IntoIterator<Item = Receipt>>(rows: I) -> Vec<ReviewCall> {
+    let mut fold = CallFold::default();
+    for r in rows {
+        fold.push(&r);
+    }
+    fold.finish()
+}
