@@ -24,6 +24,7 @@ pub mod paths;
 pub mod policy;
 pub mod probe;
 pub mod redact;
+pub mod review;
 pub mod shell;
 pub mod store;
 pub mod term;

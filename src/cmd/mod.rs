@@ -11,7 +11,9 @@ pub mod install;
 pub mod key;
 pub mod log;
 pub mod policy;
+pub mod replay;
 pub mod serve;
+pub mod suggest;
 pub mod verify;
 pub mod watch;
 
@@ -48,6 +50,8 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Deny { id, reason } => answer::run_deny(id, reason),
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
         Command::Key { json } => key::run(json),
+        Command::Replay(args) => replay::run(args),
+        Command::Suggest(args) => suggest::run(args),
     };
     match result {
         Ok(code) => code,

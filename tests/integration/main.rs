@@ -22,5 +22,6 @@ mod modes;
 mod paths;
 mod policy;
 mod receipt;
+mod replay;
 mod serve;
 mod trust;

@@ -1,0 +1,43 @@
+//! Reviewing a policy against recorded history before adopting it:
+//! `replay` re-decides the calls the receipt holds under a proposed user
+//! policy and reports every decision that would change; `suggest` turns
+//! repeated human approvals into allow rules, each checked by such a replay.
+//! History is read from the receipt ([`replay::HistoryBuilder`]), each call
+//! is rebuilt into the action its agent's adapter would make of it, and
+//! decided by the very function the hook uses ([`crate::engine`]), against
+//! the disk as it is now. Nothing here writes the receipt.
+
+pub mod replay;
+pub mod suggest;
+
+use std::collections::HashMap;
+
+use crate::action::Action;
+use crate::config::{Loaded, UserLayer};
+use crate::paths::Paths;
+use crate::policy::Evaluation;
+
+/// Decides rebuilt actions under one choice of user layer, loading the
+/// policy layers once per working directory.
+pub struct Decider<'a> {
+    paths: &'a Paths,
+    user: UserLayer,
+    loaded: HashMap<String, Loaded>,
+}
+
+impl<'a> Decider<'a> {
+    pub fn new(paths: &'a Paths, user: UserLayer) -> Decider<'a> {
+        crate::engine::prepare(paths);
+        Decider { paths, user, loaded: HashMap::new() }
+    }
+
+    /// The layers that apply in `cwd`.
+    pub fn loaded(&mut self, cwd: &str) -> &Loaded {
+        let (paths, user) = (self.paths, &self.user);
+        self.loaded.entry(cwd.to_string()).or_insert_with(|| crate::config::load_with(paths, cwd, user))
+    }
+
+    pub fn decide(&mut self, action: &Action) -> Evaluation {
+        crate::engine::decide_loaded(self.loaded(&action.cwd), action)
+    }
+}
