@@ -28,6 +28,14 @@ impl Agent {
             Agent::Hermes => "hermes",
         }
     }
+
+    pub const ALL: [Agent; 6] =
+        [Agent::ClaudeCode, Agent::Codex, Agent::GeminiCli, Agent::Cursor, Agent::CopilotCli, Agent::Hermes];
+
+    /// The agent a receipt names ([`Agent::as_str`]).
+    pub fn parse(s: &str) -> Option<Agent> {
+        Agent::ALL.into_iter().find(|a| a.as_str() == s)
+    }
 }
 
 /// What a tool does, independent of the agent's name for it.

@@ -136,6 +136,11 @@ pub enum Command {
         #[arg(long)]
         revoke: bool,
     },
+    /// Re-decide recorded calls under a proposed user policy, and show every call whose
+    /// decision would change, grouped by the rule that would decide it.
+    Replay(ReplayArgs),
+    /// Propose allow rules from repeated human approvals, each with its evidence and replay.
+    Suggest(SuggestArgs),
     /// Print the public key that signs gate's checkpoints (creating the key on first use).
     Key {
         /// Print {key, key_id, path} as JSON.
@@ -288,6 +293,42 @@ pub struct DigestArgs {
     /// How many denied commands and fired rules to list.
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub top: usize,
+}
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// The proposed policy, decided in place of your user policy (project and managed files still apply).
+    #[arg(long, value_name = "FILE")]
+    pub policy: String,
+    /// Replay calls at or after this time (RFC 3339, a date, or a span like 2h or 7d).
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SuggestArgs {
+    /// Learn from approvals at or after this time (RFC 3339, a date, or a span like 7d).
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    /// Propose a rule only when at least this many approvals back it.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..))]
+    pub min_count: u32,
+    /// Also count calls that ran after the agent's own permission dialog (weaker evidence:
+    /// gate cannot tell whether a human saw them).
+    #[arg(long)]
+    pub dialog: bool,
+    /// Append the proposed rules to your user policy, after confirmation.
+    #[arg(long)]
+    pub apply: bool,
+    /// With --apply: do not ask for confirmation.
+    #[arg(long, requires = "apply")]
+    pub yes: bool,
+    /// Print JSON instead of TOML.
+    #[arg(long, conflicts_with = "apply")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

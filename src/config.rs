@@ -150,8 +150,32 @@ pub fn read_trust(paths: &Paths) -> Vec<(String, String)> {
     }
 }
 
+/// Where the user layer comes from.
+#[derive(Debug, Clone, Default)]
+pub enum UserLayer {
+    /// The user policy file on disk (`Paths::user_policy`), as the hook reads it.
+    #[default]
+    Installed,
+    /// A proposed policy in its place (`gate replay --policy FILE`,
+    /// `gate suggest`), already parsed: `name` is what errors and rule
+    /// origins call it. The other layers stay as they are, so a project or
+    /// managed file still tightens what it proposes.
+    Proposed { name: String, parsed: Result<load::PolicyFile, Vec<PolicyError>> },
+}
+
+/// Parse policy text as the user layer would be, for [`UserLayer::Proposed`].
+/// Pure but for what `~` and `@gate` expand to.
+pub fn parse_user_text(paths: &Paths, text: &str, name: &str) -> Result<load::PolicyFile, Vec<PolicyError>> {
+    load::parse(text, name, Layer::User, &macros(paths))
+}
+
 /// Load every layer for an action in `cwd`.
 pub fn load(paths: &Paths, cwd: &str) -> Loaded {
+    load_with(paths, cwd, &UserLayer::Installed)
+}
+
+/// Load every layer for an action in `cwd`, the user layer from `user`.
+pub fn load_with(paths: &Paths, cwd: &str, user: &UserLayer) -> Loaded {
     let macros = macros(paths);
     let mut out = Loaded { macros: macros.clone(), ..Loaded::default() };
     let mut disable: Vec<String> = Vec::new();
@@ -223,7 +247,10 @@ pub fn load(paths: &Paths, cwd: &str) -> Loaded {
     };
     let default = crate::cache::policy_text(paths, DEFAULT_POLICY, DEFAULT_POLICY_NAME, Layer::Default, &macros);
     add(&mut out, Layer::Default, DEFAULT_POLICY_NAME.to_string(), default, true);
-    read_layer(paths, &macros, &mut out, &mut add, Layer::User, &paths.user_policy());
+    match user {
+        UserLayer::Installed => read_layer(paths, &macros, &mut out, &mut add, Layer::User, &paths.user_policy()),
+        UserLayer::Proposed { name, parsed } => add(&mut out, Layer::User, name.clone(), parsed.clone(), true),
+    }
     let trust = read_trust(paths);
     for p in project_files(Path::new(cwd)) {
         let bytes = match std::fs::read(&p) {

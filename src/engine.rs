@@ -14,10 +14,17 @@ use crate::policy::{self, Evaluation};
 
 /// Load the policy layers for the action's cwd and decide it.
 pub fn decide(paths: &Paths, action: &Action) -> (Evaluation, Loaded) {
-    if let Some(f) = crate::cache::floor(paths) {
-        crate::floor::install(f);
-    }
+    // The cached floor first: loading the policies may use the floor.
+    prepare(paths);
     let loaded = crate::config::load(paths, &action.cwd);
+    let eval = decide_loaded(&loaded, action);
+    (eval, loaded)
+}
+
+/// Decide one action under layers already loaded for its cwd (`gate replay`
+/// loads them once per directory, with a proposed user layer). Call
+/// [`prepare`] once first.
+pub fn decide_loaded(loaded: &Loaded, action: &Action) -> Evaluation {
     let probe = crate::probe::DiskProbe::new(loaded.macros.home.clone()).with_cwd(&action.cwd);
     // Only the agent's file edits can follow its edit mode.
     let edits = matches!(action.request, crate::action::Request::Write { .. }).then(|| {
@@ -32,8 +39,16 @@ pub fn decide(paths: &Paths, action: &Action) -> (Evaluation, Loaded) {
         policy: &loaded.set,
         edits,
     };
-    let eval = policy::explain(action, &ctx);
-    (eval, loaded)
+    policy::explain(action, &ctx)
+}
+
+/// Use the cached compiled floor for the rest of the process (else the
+/// embedded one is parsed on first use): before anything loads policies,
+/// which may use the floor.
+pub fn prepare(paths: &Paths) {
+    if let Some(f) = crate::cache::floor(paths) {
+        crate::floor::install(f);
+    }
 }
 
 /// The action `agent` would send gate before running `tool` with `input`

@@ -13,7 +13,9 @@ pub mod key;
 pub mod log;
 pub mod policy;
 pub mod prune;
+pub mod replay;
 pub mod serve;
+pub mod suggest;
 pub mod verify;
 pub mod watch;
 
@@ -55,6 +57,8 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
         Command::Key { json } => key::run(json),
         Command::Prune { before, dry_run, yes } => prune::run(&before, dry_run, yes),
+        Command::Replay(args) => replay::run(args),
+        Command::Suggest(args) => suggest::run(args),
     };
     match result {
         Ok(code) => code,

@@ -25,6 +25,7 @@ mod paths;
 mod policy;
 mod prune;
 mod receipt;
+mod replay;
 mod seal;
 mod secrets;
 mod serve;
