@@ -9,49 +9,41 @@
 //! calls as they are recorded. Text is coloured on a terminal, plain when
 //! piped; `--json` gives the calls as records.
 
-use std::collections::HashMap;
 use std::io::Write;
 use std::process::ExitCode;
 
 use serde::Serialize;
-use serde_json::Value;
 
 use crate::cli::{LogArgs, OutcomeArg};
 use crate::clock;
+use crate::review::calls::{CallFold, ReviewCall as Call};
 use crate::review::diff::{self, Change, Line};
 use crate::store::{Filter, Receipt, RowKind, Source, Status, Store, ToolKind, Verdict};
 use crate::term::{self, Paint};
 
-/// One tool call: its decision row and what came after it.
+/// A call as `gate log --json` prints it.
 #[derive(Debug, Serialize)]
-pub struct Call {
+pub struct CallRecord<'a> {
     pub seq: i64,
     pub ts: String,
-    #[serde(skip)]
-    pub ts_ms: i64,
-    pub session_id: Option<String>,
-    pub agent: Option<String>,
-    pub cwd: Option<String>,
-    pub tool: Option<String>,
+    pub session_id: &'a Option<String>,
+    pub agent: &'a Option<String>,
+    pub tool: &'a Option<String>,
     pub kind: Option<ToolKind>,
-    pub target: Option<String>,
+    pub target: &'a Option<String>,
     /// The final decision: an `asked` call becomes `approved` once it ran.
     pub decision: Option<Verdict>,
     pub gate_decision: Option<Verdict>,
-    pub approver: Option<String>,
+    pub approver: &'a Option<String>,
     pub source: Option<Source>,
-    pub rule: Option<String>,
-    pub rule_origin: Option<String>,
-    pub reason: Option<String>,
+    pub rule: &'a Option<String>,
+    pub rule_origin: &'a Option<String>,
+    pub reason: &'a Option<String>,
     pub outcome: Option<Status>,
     pub duration_ms: Option<i64>,
-    pub error: Option<String>,
+    pub error: &'a Option<String>,
     /// The files it changed and how.
     pub changes: Vec<FileChange>,
-    #[serde(skip)]
-    args: Value,
-    #[serde(skip)]
-    patch: Value,
 }
 
 #[derive(Debug, Serialize)]
@@ -60,91 +52,54 @@ pub struct FileChange {
     pub change: Change,
 }
 
-impl Call {
-    fn from_decision(r: &Receipt) -> Call {
-        Call {
-            seq: r.seq,
-            ts: clock::format_ms(r.ts.0),
-            ts_ms: r.ts.0,
-            session_id: r.session_id.clone(),
-            agent: r.agent.clone(),
-            cwd: r.cwd.clone(),
-            tool: r.tool.clone(),
-            kind: r.tool_kind,
-            target: r.target.clone(),
-            decision: r.decision,
-            gate_decision: r.decision,
-            approver: r.approver.clone(),
-            source: r.source,
-            rule: r.rule_id.clone(),
-            rule_origin: r.rule_origin.clone(),
-            reason: r.reason.clone(),
-            outcome: None,
-            duration_ms: None,
-            error: None,
-            changes: Vec::new(),
-            args: r.args_json(),
-            patch: Value::Null,
+impl<'a> CallRecord<'a> {
+    fn of(c: &'a Call) -> CallRecord<'a> {
+        CallRecord {
+            seq: c.seq,
+            ts: clock::format_ms(c.ts),
+            session_id: &c.session_id,
+            agent: &c.agent,
+            tool: &c.tool,
+            kind: c.kind,
+            target: &c.target,
+            decision: c.decision,
+            gate_decision: c.gate_decision,
+            approver: &c.approver,
+            source: c.source,
+            rule: &c.rule_id,
+            rule_origin: &c.rule_origin,
+            reason: &c.reason,
+            outcome: c.outcome,
+            duration_ms: c.duration_ms,
+            error: &c.error,
+            changes: c.diffs().into_iter().map(|d| FileChange { path: d.path, change: d.change }).collect(),
         }
     }
+}
 
-    /// Fold in a later row (outcome or answer) that links to this call.
-    fn absorb(&mut self, r: &Receipt) {
-        if r.kind == RowKind::Outcome {
-            self.outcome = r.status;
-            self.duration_ms = r.duration_ms;
-            self.error = r.error.clone();
-            if let Some(p) = &r.patch {
-                self.patch = p.parsed();
-            }
-        }
-        if let Some(d) = r.decision {
-            self.decision = Some(d);
-            self.approver = r.approver.clone();
-            self.source = r.source;
-        }
-    }
-
-    fn writes(&self) -> bool {
-        matches!(self.kind, Some(ToolKind(crate::action::Kind::Write | crate::action::Kind::Edit)))
-    }
-
-    fn diffs(&self) -> Vec<diff::FileDiff> {
-        if self.writes() {
-            diff::of_call(&self.args, &self.patch)
-        } else {
-            Vec::new()
-        }
-    }
-
-    /// It ran, or was let run (an outcome may not have arrived yet).
-    fn ran(&self) -> bool {
-        self.outcome.is_some() || self.decision.is_some_and(Verdict::allowed)
-    }
-
-    fn matches(&self, f: &CallFilter) -> bool {
-        let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
-        f.decision.is_none_or(|d| self.decision == Some(d) || self.gate_decision == Some(d))
-            && f.source.is_none_or(|s| self.source == Some(s))
-            && f.approver.as_ref().is_none_or(|a| self.approver.as_ref() == Some(a))
-            && f.rule.as_ref().is_none_or(|r| match r.strip_suffix('*') {
-                Some(prefix) => self.rule.as_deref().is_some_and(|id| id.starts_with(prefix)),
-                None => self.rule.as_ref() == Some(r),
-            })
-            && f.text.as_ref().is_none_or(|t| {
-                let t = t.to_lowercase();
-                lower(&self.target).contains(&t)
-                    || self.args.to_string().to_lowercase().contains(&t)
-                    || lower(&self.reason).contains(&t)
-            })
-            && f.outcome.is_none_or(|o| match o {
-                OutcomeArg::NotRun => !self.ran(),
-                OutcomeArg::Success => self.outcome == Some(Status::Success),
-                OutcomeArg::Error => self.outcome == Some(Status::Error),
-                OutcomeArg::Interrupted => self.outcome == Some(Status::Interrupted),
-                OutcomeArg::Ran => self.outcome.is_some(),
-            })
-    }
+/// Whether a call passes the call-level filters.
+fn matches(c: &Call, f: &CallFilter) -> bool {
+    let lower = |s: &Option<String>| s.as_deref().unwrap_or("").to_lowercase();
+    f.decision.is_none_or(|d| c.decision == Some(d) || c.gate_decision == Some(d))
+        && f.source.is_none_or(|s| c.source == Some(s))
+        && f.approver.as_ref().is_none_or(|a| c.approver.as_ref() == Some(a))
+        && f.rule.as_ref().is_none_or(|r| match r.strip_suffix('*') {
+            Some(prefix) => c.rule_id.as_deref().is_some_and(|id| id.starts_with(prefix)),
+            None => c.rule_id.as_ref() == Some(r),
+        })
+        && f.text.as_ref().is_none_or(|t| {
+            let t = t.to_lowercase();
+            lower(&c.target).contains(&t)
+                || c.args.as_ref().is_some_and(|a| a.0.to_lowercase().contains(&t))
+                || lower(&c.reason).contains(&t)
+        })
+        && f.outcome.is_none_or(|o| match o {
+            OutcomeArg::NotRun => !c.ran(),
+            OutcomeArg::Success => c.outcome == Some(Status::Success),
+            OutcomeArg::Error => c.outcome == Some(Status::Error),
+            OutcomeArg::Interrupted => c.outcome == Some(Status::Interrupted),
+            OutcomeArg::Ran => c.outcome.is_some(),
+        })
 }
 
 /// The filters that apply to a whole call, once its rows are folded.
@@ -169,35 +124,14 @@ impl CallFilter {
     }
 }
 
-/// Group rows into calls, in order. Rows that link to no decision row in
-/// the set (an outcome with no decision on record) become calls of their own.
+/// Group rows into calls, in order; an outcome whose decision is not among
+/// the rows becomes a call of its own.
 pub fn calls_of(rows: &[Receipt]) -> Vec<Call> {
-    let mut calls: Vec<Call> = Vec::new();
-    let mut by_seq: HashMap<i64, usize> = HashMap::new();
+    let mut fold = CallFold::keeping_orphans();
     for r in rows {
-        match r.row_kind() {
-            RowKind::Decision => {
-                by_seq.insert(r.seq, calls.len());
-                calls.push(Call::from_decision(r));
-            }
-            RowKind::Outcome | RowKind::Answer => match r.links_seq.and_then(|s| by_seq.get(&s)) {
-                Some(&i) => calls[i].absorb(r),
-                None if r.kind == RowKind::Outcome => {
-                    let mut c = Call::from_decision(r);
-                    c.decision = None;
-                    c.gate_decision = None;
-                    c.absorb(r);
-                    calls.push(c);
-                }
-                None => {}
-            },
-            _ => {}
-        }
+        fold.push(r);
     }
-    for c in &mut calls {
-        c.changes = c.diffs().into_iter().map(|d| FileChange { path: d.path, change: d.change }).collect();
-    }
-    calls
+    fold.finish()
 }
 
 /// Rows whose hash or link to the row before them does not check out.
@@ -269,10 +203,11 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     let rows = load_rows(&store, &filter, 0)?;
     let unverified = Unverified::check(&rows);
     let mut calls = calls_of(&rows);
-    calls.retain(|c| c.matches(&calls_filter));
+    calls.retain(|c| matches(c, &calls_filter));
     let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint };
     if args.json {
-        serde_json::to_writer_pretty(&mut out, &calls)?;
+        let records: Vec<CallRecord> = calls.iter().map(CallRecord::of).collect();
+        serde_json::to_writer_pretty(&mut out, &records)?;
         writeln!(out)?;
     } else {
         if let Some(w) = unverified.warning(rows.len()) {
@@ -337,7 +272,7 @@ fn follow(
             match r.row_kind() {
                 RowKind::Decision => {
                     let calls = calls_of(std::slice::from_ref(r));
-                    if let Some(c) = calls.first().filter(|c| c.matches(calls_filter)) {
+                    if let Some(c) = calls.first().filter(|c| matches(c, calls_filter)) {
                         write_call(&mut out, c, opts, &mut last_date)?;
                         shown.insert(c.seq);
                     }
@@ -427,7 +362,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
     for c in calls {
         let sid = c.session_id.as_deref().unwrap_or("-");
         if last_session != Some(sid) {
-            let at = clock::shown(c.ts_ms, opts.utc);
+            let at = clock::shown(c.ts, opts.utc);
             writeln!(
                 out,
                 "{} {}  {}  {}  {}",
@@ -449,7 +384,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
 /// when it was refused, and its diff.
 fn write_call(out: &mut impl Write, c: &Call, opts: &StoryOptions, last_date: &mut Option<String>) -> std::io::Result<()> {
     let p = opts.paint;
-    let at = clock::shown(c.ts_ms, opts.utc);
+    let at = clock::shown(c.ts, opts.utc);
     if last_date.as_deref() != Some(at.date.as_str()) {
         writeln!(out, "{}", p.dim(&format!("── {} {}", at.date, at.zone)))?;
         *last_date = Some(at.date.clone());
@@ -572,7 +507,7 @@ fn write_changes(out: &mut impl Write, calls: &[Call], p: Paint) -> std::io::Res
 }
 
 fn who_decided(c: &Call) -> String {
-    match (c.source, &c.rule) {
+    match (c.source, &c.rule_id) {
         (Some(Source::Floor | Source::Rule | Source::Mode), Some(rule)) => rule.clone(),
         (Some(Source::Error), _) => "gate (error)".to_string(),
         (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),

@@ -1,22 +1,24 @@
 //! Receipt rows folded into tool calls, streaming: a decision row opens a
 //! call, and the outcome or answer rows that link to it settle it (an
 //! `asked` call that ran becomes `approved`, one rejected in the agent's
-//! dialog `denied`), as `gate log` reads them. Rows that link to no
-//! decision in the stream (an outcome whose decision is older than the
-//! period) are dropped: the digest counts the calls decided in the period.
-//! Memory grows with the calls kept, not with the rows read.
+//! dialog `denied`) and say how it ended. This is the one fold `gate log`,
+//! `gate digest` and `gate replay` share. Rows that link to no decision in
+//! the stream (an outcome whose decision is older than the period) are
+//! dropped unless the fold keeps orphans (`gate log` shows them as calls
+//! of their own). Memory grows with the calls kept, not with the rows read.
 
 use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::store::{Receipt, RowKind, Source, ToolKind, Verdict};
+use crate::store::{JsonText, Receipt, RowKind, Source, Status, ToolKind, Verdict};
 
 /// One tool call, as much of it as a review needs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewCall {
     pub seq: i64,
     pub ts: i64,
+    pub session_id: Option<String>,
     pub agent: Option<String>,
     pub cwd: Option<String>,
     pub tool: Option<String>,
@@ -30,9 +32,24 @@ pub struct ReviewCall {
     pub source: Option<Source>,
     pub approver: Option<String>,
     pub rule_id: Option<String>,
+    pub rule_origin: Option<String>,
     pub reason: Option<String>,
     /// How long a human took to answer in gate's inbox.
     pub waited_ms: Option<i64>,
+    /// How it ended, from its outcome row.
+    pub outcome: Option<Status>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    /// The tool input (secrets masked), the patch its outcome reported, and
+    /// the decision row's detail, as stored.
+    #[serde(skip)]
+    pub args: Option<JsonText>,
+    #[serde(skip)]
+    pub patch: Option<JsonText>,
+    #[serde(skip)]
+    pub detail: Option<JsonText>,
+    /// Secrets were masked in what was stored.
+    pub masked: bool,
     /// The repository the call was made in: the fold leaves it unset, and
     /// the reader fills it in from `cwd` (see [`CallFold::finish_located`]).
     pub repo: Option<String>,
@@ -70,6 +87,7 @@ impl ReviewCall {
         ReviewCall {
             seq: r.seq,
             ts: r.ts.0,
+            session_id: r.session_id.clone(),
             agent: r.agent.clone(),
             cwd: r.cwd.clone(),
             tool: r.tool.clone(),
@@ -80,13 +98,38 @@ impl ReviewCall {
             source: r.source,
             approver: r.approver.clone(),
             rule_id: r.rule_id.clone(),
+            rule_origin: r.rule_origin.clone(),
             reason: r.reason.clone(),
             waited_ms: r.detail_json().get("waited_ms").and_then(serde_json::Value::as_i64).filter(|ms| *ms >= 0),
+            outcome: None,
+            duration_ms: None,
+            error: None,
+            args: r.args.clone(),
+            patch: None,
+            detail: r.detail.clone(),
+            masked: r.redacted.is_some(),
             repo: None,
         }
     }
 
+    /// An outcome whose decision is not in the stream, as a call of its own.
+    fn orphan(r: &Receipt) -> ReviewCall {
+        let mut c = ReviewCall::from_decision(r);
+        c.gate_decision = None;
+        c.decision = None;
+        c.detail = None;
+        c.absorb(r);
+        c
+    }
+
     fn absorb(&mut self, r: &Receipt) {
+        if r.kind == RowKind::Outcome {
+            self.outcome = r.status;
+            self.duration_ms = r.duration_ms;
+            self.error = r.error.clone();
+            self.patch = r.patch.clone();
+            self.masked |= r.redacted.is_some();
+        }
         if let Some(d) = r.decision {
             self.decision = Some(d);
             self.source = r.source;
@@ -107,6 +150,30 @@ impl ReviewCall {
         }
     }
 
+    /// It ran, or was let run (its outcome may not have arrived yet).
+    pub fn ran(&self) -> bool {
+        self.outcome.is_some() || self.decision.is_some_and(Verdict::allowed)
+    }
+
+    /// An edit or a write.
+    pub fn writes(&self) -> bool {
+        matches!(self.kind, Some(ToolKind(crate::action::Kind::Write | crate::action::Kind::Edit)))
+    }
+
+    /// The tool input, parsed (null when none was stored).
+    pub fn args_json(&self) -> serde_json::Value {
+        self.args.as_ref().map_or(serde_json::Value::Null, JsonText::parsed)
+    }
+
+    /// What an edit or a write changed, from its input and its outcome's patch.
+    pub fn diffs(&self) -> Vec<super::diff::FileDiff> {
+        if !self.writes() {
+            return Vec::new();
+        }
+        let patch = self.patch.as_ref().map_or(serde_json::Value::Null, JsonText::parsed);
+        super::diff::of_call(&self.args_json(), &patch)
+    }
+
     /// gate did not settle it itself: a human, the agent, or no one had to.
     pub fn was_asked(&self) -> bool {
         self.decider() != Decider::Gate
@@ -118,20 +185,26 @@ impl ReviewCall {
 pub struct CallFold {
     calls: Vec<ReviewCall>,
     by_seq: HashMap<i64, usize>,
+    keep_orphans: bool,
 }
 
 impl CallFold {
+    /// A fold that keeps outcomes with no decision in the stream as calls.
+    pub fn keeping_orphans() -> CallFold {
+        CallFold { keep_orphans: true, ..CallFold::default() }
+    }
+
     pub fn push(&mut self, r: &Receipt) {
         match r.row_kind() {
             RowKind::Decision => {
                 self.by_seq.insert(r.seq, self.calls.len());
                 self.calls.push(ReviewCall::from_decision(r));
             }
-            RowKind::Outcome | RowKind::Answer => {
-                if let Some(&i) = r.links_seq.and_then(|s| self.by_seq.get(&s)) {
-                    self.calls[i].absorb(r);
-                }
-            }
+            RowKind::Outcome | RowKind::Answer => match r.links_seq.and_then(|s| self.by_seq.get(&s)) {
+                Some(&i) => self.calls[i].absorb(r),
+                None if self.keep_orphans && r.kind == RowKind::Outcome => self.calls.push(ReviewCall::orphan(r)),
+                None => {}
+            },
             RowKind::Session | RowKind::Prune => {}
         }
     }

@@ -7,7 +7,7 @@
 //! nothing is ever unmasked. Pure but for the decision, which the caller
 //! passes in.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -15,7 +15,8 @@ use serde_json::Value;
 use crate::action::{Action, Agent, Shell};
 use crate::hook::Adapter;
 use crate::policy::{Basis, Decision, Evaluation, RuleRef};
-use crate::store::{Receipt, RowKind, Source, Verdict};
+use crate::review::calls::{CallFold, ReviewCall};
+use crate::store::{Receipt, Source, Verdict};
 
 /// One recorded tool call, as much of it as a replay needs.
 #[derive(Debug, Clone, Serialize)]
@@ -63,51 +64,40 @@ pub struct History {
     pub skipped: usize,
 }
 
-/// Folds receipt rows, in seq order, into [`History`]. Rows arrive one at a
+/// Folds receipt rows, in seq order, into [`History`], with the fold every
+/// review shares ([`crate::review::calls::CallFold`]). Rows arrive one at a
 /// time from [`crate::store::Store::for_each`].
 #[derive(Debug, Default)]
 pub struct HistoryBuilder {
-    history: History,
-    by_seq: HashMap<i64, usize>,
+    fold: CallFold,
 }
 
 impl HistoryBuilder {
     pub fn push(&mut self, r: Receipt) {
-        match r.row_kind() {
-            RowKind::Decision => match recorded(&r) {
-                Some(c) => {
-                    self.by_seq.insert(r.seq, self.history.calls.len());
-                    self.history.calls.push(c);
-                }
-                None => self.history.skipped += 1,
-            },
-            // A later answer, or the outcome of a call handed to the
-            // agent's dialog, settles the call's final decision.
-            RowKind::Outcome | RowKind::Answer => {
-                if let (Some(&i), Some(d)) = (r.links_seq.and_then(|s| self.by_seq.get(&s)), r.decision) {
-                    let c = &mut self.history.calls[i];
-                    c.last = d;
-                    c.source = r.source;
-                    c.approver = r.approver.clone();
-                }
-            }
-            RowKind::Session | RowKind::Prune => {}
-        }
+        self.fold.push(&r);
     }
 
     pub fn finish(self) -> History {
-        self.history
+        let mut history = History::default();
+        for c in self.fold.finish() {
+            match recorded(&c) {
+                Some(r) => history.calls.push(r),
+                None => history.skipped += 1,
+            }
+        }
+        history
     }
 }
 
-fn recorded(r: &Receipt) -> Option<Recorded> {
-    let detail = r.detail.as_ref().map(|d| d.parsed()).unwrap_or(Value::Null);
-    let last = r.decision?;
+fn recorded(c: &ReviewCall) -> Option<Recorded> {
+    let detail = c.detail.as_ref().map(|d| d.parsed()).unwrap_or(Value::Null);
+    let last = c.decision?;
+    let first = c.gate_decision.unwrap_or(last);
     let gate = match detail.get("verdict").and_then(Value::as_str) {
         Some("allow") => Decision::Allow,
         Some("ask") => Decision::Ask,
         Some("deny") => Decision::Deny,
-        _ => match (last, r.source) {
+        _ => match (first, c.source) {
             (Verdict::AutoApproved, _) => Decision::Allow,
             (Verdict::Denied, Some(Source::Floor | Source::Rule | Source::Error | Source::Mode)) => Decision::Deny,
             _ => Decision::Ask,
@@ -115,31 +105,30 @@ fn recorded(r: &Receipt) -> Option<Recorded> {
     };
     // `gate check --ask` records its calls as the agent `gate-check`; it
     // builds them as Claude Code would, unless told otherwise.
-    let agent = match r.agent.as_deref()? {
+    let agent = match c.agent.as_deref()? {
         "gate-check" => Agent::ClaudeCode.as_str().to_string(),
         a => Agent::parse(a)?.as_str().to_string(),
     };
-    let args = r.args.as_ref()?.parsed();
+    let args = c.args_json();
     if !args.is_object() {
         return None;
     }
     Some(Recorded {
-        seq: r.seq,
-        ts: r.ts.0,
+        seq: c.seq,
+        ts: c.ts,
         agent,
-        session_id: r.session_id.clone(),
-        cwd: r.cwd.clone()?,
-        tool: r.tool.clone()?,
-        // `[REDACTED:kind]` is noted in `redacted`; a masked value keeps its
-        // shape (`TOKEN=****`) and is noted nowhere, so look for the mask.
-        masked: r.redacted.is_some() || r.args.as_ref().is_some_and(|a| a.0.contains(crate::redact::MASK)),
+        session_id: c.session_id.clone(),
+        cwd: c.cwd.clone()?,
+        tool: c.tool.clone()?,
+        // Older receipts masked as `****` and noted it nowhere.
+        masked: c.masked || c.args.as_ref().is_some_and(|a| a.0.contains("****")),
         args,
-        target: r.target.clone(),
+        target: c.target.clone(),
         permission_mode: detail.get("permission_mode").and_then(Value::as_str).map(str::to_string),
         gate,
         last,
-        source: r.source,
-        approver: r.approver.clone(),
+        source: c.source,
+        approver: c.approver.clone(),
     })
 }
 
@@ -262,7 +251,7 @@ pub fn group(report: &Report) -> Vec<Group> {
 mod tests {
     use super::*;
     use crate::store::receipt::RowKindCol;
-    use crate::store::{JsonText, Millis};
+    use crate::store::{JsonText, Millis, RowKind};
 
     fn decision_row(seq: i64, command: &str, verdict: &str, last: Verdict, source: Source) -> Receipt {
         Receipt {
@@ -332,7 +321,9 @@ mod tests {
         for (v, s, want) in cases {
             let mut r = decision_row(1, "x", "", *v, *s);
             r.detail = None;
-            assert_eq!(recorded(&r).map(|c| c.gate), Some(*want), "{v} via {s}");
+            let mut b = HistoryBuilder::default();
+            b.push(r);
+            assert_eq!(b.finish().calls.first().map(|c| c.gate), Some(*want), "{v} via {s}");
         }
     }
 

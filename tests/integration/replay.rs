@@ -85,7 +85,7 @@ fn replay_shows_exactly_the_calls_a_proposed_policy_changes() {
          allow  allow-make  (TMP/allow.toml:1)  4 calls\n    \
              ask→allow 4   recorded: approved 3, denied 1\n    \
              Bash  make build\n    \
-             Bash  make deploy TOKEN=****  [masked input, decided on the masked text]\n\
+             Bash  make deploy TOKEN=[REDACTED:github-token]  [masked input, decided on the masked text]\n\
          \n\
          7 calls replayed, 4 change: 4 would now be allowed without asking, 0 would now ask, 0 would now be denied.\n"
     );
@@ -111,7 +111,7 @@ fn replay_shows_exactly_the_calls_a_proposed_policy_changes() {
             ("make build", "approved", false),
             ("make build", "approved", false),
             ("make build", "approved", false),
-            ("make deploy TOKEN=****", "denied", true),
+            ("make deploy TOKEN=[REDACTED:github-token]", "denied", true),
         ]
     );
 
