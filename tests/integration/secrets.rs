@@ -16,6 +16,11 @@ const OUTPUTS: &[&[&str]] = &[
     &["export", "--format", "csv"],
     &["log", "--limit", "1000"],
     &["log", "--json", "--limit", "1000"],
+    &["log", "--grep", "", "--utc"],
+    &["export", "--format", "ocsf"],
+    &["digest", "--format", "json", "--since", "1d"],
+    &["digest", "--format", "md", "--since", "1d"],
+    &["pending", "--json"],
 ];
 
 /// Deterministic characters from `alphabet`, `n` of them, different per seed.
@@ -238,6 +243,15 @@ fn no_fake_secret_reaches_the_database_its_wal_or_any_output() {
         assert!(out.status.success(), "gate {args:?}: {}", String::from_utf8_lossy(&out.stderr));
         places.push((format!("gate {}", args.join(" ")), out.stdout));
     }
+    let bundle = env.dir.path().join("all.bundle");
+    let out = env.run(&["export", "--bundle", bundle.to_str().unwrap()]);
+    assert!(out.status.success(), "gate export --bundle: {}", String::from_utf8_lossy(&out.stderr));
+    places.push(("gate export --bundle".into(), std::fs::read(&bundle).unwrap()));
+    // After a prune the payloads are gone; the database and WAL hold no
+    // secret either way.
+    let o = env.run(&["prune", "--before", "0s", "--yes"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    places.push(("gate.db after prune".into(), std::fs::read(env.db_path()).expect("database")));
     let mut leaks = Vec::new();
     for (what, s, _) in &c.secrets {
         for (place, bytes) in &places {
@@ -249,6 +263,16 @@ fn no_fake_secret_reaches_the_database_its_wal_or_any_output() {
     assert!(leaks.is_empty(), "secrets leaked:\n{}", leaks.join("\n"));
     // Every call was recorded, and the record says what was redacted.
     let export = String::from_utf8_lossy(&places[2].1).into_owned();
+    // Each row that masked something says so, by kind.
+    for line in export.lines() {
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = format!("{}{}{}", row["args"], row["target"], row["error"]);
+        if let Some(i) = text.find("[REDACTED:") {
+            let kind = &text[i + 10..][..text[i + 10..].find(']').unwrap()];
+            let listed = row["redacted"].as_array().map(|a| a.iter().any(|k| k == kind)).unwrap_or(false);
+            assert!(listed, "seq {} masks {kind} but its `redacted` is {}", row["seq"], row["redacted"]);
+        }
+    }
     assert!(export.lines().count() >= c.payloads.len() - 2, "{} rows for {} calls", export.lines().count(), c.payloads.len());
     let mut missing = Vec::new();
     for (what, _, kind) in &c.secrets {
