@@ -14,7 +14,7 @@ mkdir -p "$HOME" "$work/project"
 (cd "$work/project" && git init -q)
 fixtures="$PWD/tests/fixtures/claude-code-2.1.328"
 prep() { sed "s#\"cwd\": \"/home/dev/project\"#\"cwd\": \"$work/project\"#" "$fixtures/$1.json" > "$work/$1.json"; }
-for f in PreToolUse-Bash-ls PreToolUse-Read PreToolUse-Bash-rm PostToolUse-Bash-ls; do prep "$f"; done
+for f in PreToolUse-Bash-ls PreToolUse-Read PreToolUse-Bash-rm PostToolUse-Bash-ls SessionEnd; do prep "$f"; done
 
 # Nanosecond timings of N runs of a command; prints median and p99 in ms.
 measure() {
@@ -39,4 +39,7 @@ measure "hook: Bash 'ls -la && git status' (floor)" hook PreToolUse-Bash-ls
 measure "hook: Read (floor)" hook PreToolUse-Read
 measure "hook: Bash 'rm -rf build' (deny)" hook PreToolUse-Bash-rm
 measure "hook: PostToolUse outcome" hook PostToolUse-Bash-ls
+# A session's end appends a row, then signs a checkpoint (Merkle root
+# extended from the cached frontier, Ed25519, fsync of the checkpoint log).
+measure "hook: SessionEnd + signed checkpoint" hook SessionEnd
 echo "receipt rows written: $("$gate" export | wc -l); $("$gate" verify)"

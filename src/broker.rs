@@ -311,6 +311,7 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
 
 /// Settle an `ask`. `set_deadline` lets the hook's watchdog wait as long
 /// as the question may.
+#[allow(clippy::too_many_arguments)] // each is a separate fact the hook holds; a struct would only rename them
 pub fn settle(
     paths: &Paths,
     store: &mut Store,

@@ -392,7 +392,7 @@ impl Probe for DiskProbe {
                     return Some(format!("{}, a symlink the search would follow", e.path().display()));
                 }
                 if ft.is_dir() {
-                    if dir_names.iter().any(|d| *d == name) {
+                    if dir_names.contains(&name) {
                         return Some(format!("{}, a directory that holds secrets", e.path().display()));
                     }
                     // No directory is skipped: `grep -r`, `diff -r` and

@@ -79,6 +79,16 @@ pub fn is_broken_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
+/// Ask a yes/no question on the terminal (default no). Fails when there is
+/// no terminal to ask on.
+pub fn confirm(prompt: &str) -> std::io::Result<bool> {
+    use std::io::IsTerminal;
+    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
+        return Err(std::io::Error::other("no terminal to ask on"));
+    }
+    dialoguer::Confirm::new().with_prompt(prompt).default(false).interact().map_err(std::io::Error::other)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,12 +107,3 @@ mod tests {
     }
 }
 
-/// Ask a yes/no question on the terminal (default no). Fails when there is
-/// no terminal to ask on.
-pub fn confirm(prompt: &str) -> std::io::Result<bool> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() || !std::io::stderr().is_terminal() {
-        return Err(std::io::Error::other("no terminal to ask on"));
-    }
-    dialoguer::Confirm::new().with_prompt(prompt).default(false).interact().map_err(std::io::Error::other)
-}

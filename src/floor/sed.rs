@@ -189,45 +189,6 @@ fn substitute(b: &[u8], mut i: usize) -> Result<usize, String> {
     Ok(i)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::check_script;
-
-    #[test]
-    fn scripts() {
-        let cases: &[(&str, bool)] = &[
-            ("p", true),
-            ("1,5p", true),
-            ("/foo/d", true),
-            ("s/a/b/g", true),
-            ("s|a|b|2p", true),
-            ("$!N;P;D", true),
-            ("/start/,/end/{s/x/y/;p}", true),
-            ("y/abc/xyz/", true),
-            ("10q", true),
-            ("s/a/b/w out", false),
-            ("s/a/b/e", false),
-            ("w out", false),
-            ("1W out", false),
-            ("e ls", false),
-            ("r /etc/passwd", true),
-            ("s/a/b/;w x", false),
-            ("/x/!e date", false),
-            ("s/a\\/b/c/", true),
-            ("s/a/b", false),
-            ("v", false),
-            (":a e touch x", false),
-            ("ba;:a e touch x", false),
-            ("t a e touch x\n:a", false),
-            (":a\tw out", false),
-            (":a;N;$!ba;s/\\n/ /g", true),
-        ];
-        for (script, ok) in cases {
-            assert_eq!(check_script(script).is_ok(), *ok, "{script}");
-        }
-    }
-}
-
 /// sed's words: flags by the shared walker, then the scripts (`-e`, or the
 /// first operand) read by [`check_script`], then the files it reads.
 /// `--sandbox` makes sed refuse `e`, `w` and `r` wherever the script comes
@@ -288,4 +249,43 @@ pub(super) fn check_sed(
         }
     }
     check_paths(floor, "sed", &operands, env, OperandRules::strict(), Recursion::No)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_script;
+
+    #[test]
+    fn scripts() {
+        let cases: &[(&str, bool)] = &[
+            ("p", true),
+            ("1,5p", true),
+            ("/foo/d", true),
+            ("s/a/b/g", true),
+            ("s|a|b|2p", true),
+            ("$!N;P;D", true),
+            ("/start/,/end/{s/x/y/;p}", true),
+            ("y/abc/xyz/", true),
+            ("10q", true),
+            ("s/a/b/w out", false),
+            ("s/a/b/e", false),
+            ("w out", false),
+            ("1W out", false),
+            ("e ls", false),
+            ("r /etc/passwd", true),
+            ("s/a/b/;w x", false),
+            ("/x/!e date", false),
+            ("s/a\\/b/c/", true),
+            ("s/a/b", false),
+            ("v", false),
+            (":a e touch x", false),
+            ("ba;:a e touch x", false),
+            ("t a e touch x\n:a", false),
+            (":a\tw out", false),
+            (":a;N;$!ba;s/\\n/ /g", true),
+        ];
+        for (script, ok) in cases {
+            assert_eq!(check_script(script).is_ok(), *ok, "{script}");
+        }
+    }
 }

@@ -163,20 +163,18 @@ fn matches(p: &[u8], t: &[u8], slash_aware: bool) -> bool {
                         }
                     }
                 }
-                b'\\' if pi + 1 < p.len() => {
-                    if ti < t.len() && t[ti] == p[pi + 1] {
-                        pi += 2;
-                        ti += 1;
-                        continue;
-                    }
+                b'\\' if pi + 1 < p.len() && ti < t.len() && t[ti] == p[pi + 1] => {
+                    pi += 2;
+                    ti += 1;
+                    continue;
                 }
-                c if c != b'*' && c != b'?' && c != b'[' => {
-                    if ti < t.len() && t[ti] == c {
-                        pi += 1;
-                        ti += 1;
-                        continue;
-                    }
+                b'\\' if pi + 1 < p.len() => {}
+                c if c != b'*' && c != b'?' && c != b'[' && ti < t.len() && t[ti] == c => {
+                    pi += 1;
+                    ti += 1;
+                    continue;
                 }
+                c if c != b'*' && c != b'?' && c != b'[' => {}
                 _ => {}
             }
         } else if ti == t.len() {

@@ -82,7 +82,7 @@ pub struct Answer {
 pub enum AnswerResult {
     Accepted,
     /// Already answered or expired: the first answer stands.
-    Refused(Question),
+    Refused(Box<Question>),
     NotFound,
 }
 
@@ -143,7 +143,7 @@ impl Store {
             tx.query_row("SELECT * FROM questions WHERE id = ?1", [id], Question::from_row).optional().map_err(sq)?;
         let Some(q) = current else { return Ok(AnswerResult::NotFound) };
         if q.state != "pending" || q.expires_ms <= now_ms {
-            return Ok(AnswerResult::Refused(q));
+            return Ok(AnswerResult::Refused(Box::new(q)));
         }
         tx.execute(
             "UPDATE questions SET state = 'answered', answer = ?2, scope = ?3, approver = ?4, source = ?5,

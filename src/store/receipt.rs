@@ -140,7 +140,10 @@ impl JsonText {
     /// an export's parsed value is enough to recompute the hash.
     pub fn round_trips(&self) -> bool {
         match serde_json::from_str::<Value>(&self.0) {
-            Ok(v) => !holds_float(&v) && v.to_string() == self.0,
+            Ok(v) => {
+                let text = v.to_string();
+                !holds_float(&v) && text == self.0
+            }
             Err(_) => false,
         }
     }

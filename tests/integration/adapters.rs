@@ -85,7 +85,8 @@ fn run_cases(cases: &[Case], agent: &str) {
         git_project(&env);
         let payload = env.agent_fixture(fixture);
         check(&env, agent.trim_end_matches("-cli"), fixture, &payload, want, row);
-        if let Some(last) = env.db_path().exists().then(|| env.rows()).unwrap_or_default().last() {
+        let rows = if env.db_path().exists() { env.rows() } else { Vec::new() };
+        if let Some(last) = rows.last() {
             assert_eq!(last["agent"], agent, "{fixture}");
         }
     }

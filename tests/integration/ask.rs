@@ -136,7 +136,7 @@ pub(crate) fn me() -> String {
 }
 
 pub(crate) fn last_decision(env: &TestEnv) -> Value {
-    env.rows().into_iter().filter(|r| r["kind"] == "decision").last().expect("a decision row")
+    env.rows().into_iter().rfind(|r| r["kind"] == "decision").expect("a decision row")
 }
 
 #[test]
