@@ -139,8 +139,18 @@ pub fn ask_via(settings: &Option<Vec<String>>) -> Vec<String> {
 pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
     let mut keys = Vec::new();
     for part in eval.commands.iter().filter(|p| p.decision == Decision::Ask) {
-        // Keys are stored: masked, as every stored text is (and looked up masked).
-        let key = redact::mask(&part_key(action, part)).into_owned();
+        // Keys are stored: masked, as every stored text is (and looked up
+        // masked). A key with a secret masked out would also cover the same
+        // command with anything else in the secret's place, which no human
+        // saw: such a grant covers nothing but the call it answers.
+        let raw = part_key(action, part);
+        let masked = redact::mask(&raw);
+        let key = if masked == raw.as_str() {
+            raw
+        } else {
+            let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            format!("once:{masked}:{}-{nonce}", std::process::id())
+        };
         if !keys.contains(&key) {
             keys.push(key);
         }

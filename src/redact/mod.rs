@@ -428,26 +428,18 @@ fn cookie_values(header: &[u8], offset: usize, shell: bool) -> Vec<(usize, usize
     out
 }
 
-/// One word of text compared by [`masking_is_local`]: its text, whether
-/// it is a shell operator, and the spans of its quoted parts (relative).
+/// One word of text compared by [`masking_is_local`]: its text, and
+/// whether it is a shell operator.
 struct Cmp<'a> {
     text: &'a str,
     op: bool,
-    quoted: Vec<(usize, usize, u8)>,
 }
 
 fn compared_words(s: &str, shell: bool) -> Vec<Cmp<'_>> {
     if !shell {
-        return s.split_whitespace().map(|w| Cmp { text: w, op: false, quoted: Vec::new() }).collect();
+        return s.split_whitespace().map(|w| Cmp { text: w, op: false }).collect();
     }
-    words::scan(s)
-        .into_iter()
-        .map(|t| Cmp {
-            text: &s[t.start..t.end],
-            op: t.op,
-            quoted: t.quoted.iter().map(|&(a, b, q)| (a - t.start, b - t.start, q)).collect(),
-        })
-        .collect()
+    words::scan(s).into_iter().map(|t| Cmp { text: &s[t.start..t.end], op: t.op }).collect()
 }
 
 /// Does masking `original` into `masked` only replace secret text inside
@@ -457,8 +449,7 @@ fn compared_words(s: &str, shell: bool) -> Vec<Cmp<'_>> {
 /// where each span is secret text: literal (no expansion, operator or
 /// quote of the shell), inside one word, and for a pattern's match a
 /// digit in it or at least 12 characters (not a bare program name), no
-/// `/` or `:` (a path, a URL, a command). A span inside quotes may hold
-/// spaces. Values a program's grammar names (`sshpass -p X`, a URL's
+/// `/` or `:` (a path, a URL, a command), quoted or not. Values a program's grammar names (`sshpass -p X`, a URL's
 /// password, a cookie) need no such look. Anything else would hide from
 /// the human what runs or is written.
 ///
@@ -545,7 +536,7 @@ fn masked_word_is_local(original: &Cmp<'_>, masked: &str, before: &str, shell: b
                 None => return false,
             }
         };
-        if end <= pos || !span_is_local(original, pos, end, kind, shell) {
+        if end <= pos || !span_is_local(original, pos, end, kind) {
             return false;
         }
         pos = end + pieces[k + 1].len();
@@ -554,20 +545,20 @@ fn masked_word_is_local(original: &Cmp<'_>, masked: &str, before: &str, shell: b
 }
 
 /// Is `o[start..end]` secret text (see [`masking_is_local`])?
-fn span_is_local(original: &Cmp<'_>, start: usize, end: usize, kind: &str, shell: bool) -> bool {
+fn span_is_local(original: &Cmp<'_>, start: usize, end: usize, kind: &str) -> bool {
     let o = original.text;
     let Some(span) = o.get(start..end) else { return false };
     let named = named_kind(kind);
-    let in_quotes = shell
-        && original.quoted.iter().any(|&(qs, qe, q)| {
-            qs <= start && end <= qe && (q == b'\'' || !span.contains(['$', '`', '\\', '"']))
-        });
+    // Quotes do not make a span safe to hide: a quoted string may be code
+    // another program runs (`bash -c '...'`, `python3 -c '...'`, `ssh host
+    // '...'`), so a masked span never holds a space or a character that
+    // separates, quotes or expands, quoted or not.
     let forbidden: &str = if named { "'\"`;&|<>()$\\{}*?[]!#" } else { "'\"`;&|<>()$/:\\{}*?[]!#~" };
     let plain = span.chars().all(|c| !c.is_whitespace() && !forbidden.contains(c));
     // Never a URL's host (a `eyJ...` or `sk-...` label is a name, not a token).
     let hides_host = url_host(o).is_some_and(|(hs, he)| start < he && hs < end);
     let looks_secret = named || span.chars().any(|c| c.is_ascii_digit()) || span.chars().count() >= 12;
-    (plain || in_quotes) && !hides_host && looks_secret
+    plain && !hides_host && looks_secret
 }
 
 /// The byte range of the host of the first URL in a word, if it has one.
@@ -796,7 +787,12 @@ mod tests {
             "mysql --password Hunter6Secret$ db",
             "echo eyJhbGciOiJIUzI1NiJ9.e30.ZRrHA1JJJW8opsbCGfG_HACGpVUMN_a9IV7pAx_Zmeo",
             "echo sk-ant-api03-abcdefghijklmnopqrstuvwx",
+            // A quoted value may be code another program runs: a space or
+            // a quote in a masked span is never hidden.
+            "mysql -p'quoted pass' db",
+            "sshpass -p 'pw 1' ssh h",
             "deploy --password=lit$(cmd)",
+            "curl \"https://bob:it's9@h.io/x\"",
             "echo sk_live_abcdefghijklmnop1234",
         ];
         assert_eq!(nonlocal, want_nonlocal);
@@ -859,7 +855,13 @@ mod tests {
             // A value a program's grammar names, whatever it looks like,
             // quoted with spaces, or with `/` in it.
             ("sshpass -p hunter ssh h", true),
-            ("mysql -p'quoted pass' db", true),
+            // Quoted text may be code another program runs: a space in a
+            // masked span would hide a word of it.
+            ("mysql -p'quoted pass' db", false),
+            ("bash -c 'deploy --token k9;reboot'", false),
+            ("python3 -c 'password=x1+__import__(chr(111)).system(1)'", false),
+            ("ssh prod 'deploy --token k9 && reboot'", true),
+            ("bash -c 'curl -H Authorization:x1;reboot'", false),
             ("aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG+b", true),
             ("curl -H 'Cookie: sid=abc; theme=dark' https://x", true),
             ("curl https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx", true),

@@ -789,3 +789,23 @@ fn watch_redraws_on_resize_and_keeps_the_answer_line() {
     t.keys(&["d"]);
     assert_eq!(decision_of(&hook.wait_with_output().unwrap()).0, "deny");
 }
+
+/// Red-team regression: a grant for a command holding a secret must not
+/// cover the same command with something else where the secret was.
+#[test]
+fn a_grant_for_a_masked_command_covers_nothing_else() {
+    let env = TestEnv::new();
+    let _inbox = FakeInbox::open(&env);
+    let first = spawn_hook(
+        &env,
+        &bash(&env, "s1", "m1", "bash -c 'deploy --token Tok3nValue1'"),
+        &[("GATE_ASK_TIMEOUT", "20")],
+    );
+    assert_eq!(approve_next_for_session(&env, first), "allow");
+    let other = spawn_hook(
+        &env,
+        &bash(&env, "s1", "m2", "bash -c 'deploy --token Tok3nValue2'"),
+        &[("GATE_ASK_TIMEOUT", "1")],
+    );
+    assert_eq!(decision_of(&other.wait_with_output().unwrap()).0, "deny", "expired: not covered by the grant");
+}

@@ -287,3 +287,24 @@ fn no_fake_secret_reaches_the_database_its_wal_or_any_output() {
     let kinds: Vec<String> = rows.iter().flat_map(|r| gate::redact::redacted_kinds(&r.to_string())).collect();
     assert!(kinds.iter().any(|k| k == "mysql-password") && kinds.iter().any(|k| k == "stripe-key"), "{kinds:?}");
 }
+
+/// Code inside a quoted string (what `bash -c`, `python3 -c` or `ssh host`
+/// run) is never hidden by a mask: such a call is denied, not asked with
+/// its payload masked away.
+#[test]
+fn code_inside_quotes_is_never_masked_away() {
+    let env = TestEnv::new();
+    let cases = [
+        "bash -c 'deploy --token k9;reboot'",
+        "sh -c \"deploy --password k9;reboot\"",
+        "python3 -c 'password=x1+__import__(chr(111)+chr(115)).system(chr(105)+chr(100))'",
+        "bash -c 'curl -H Authorization:x1;reboot'",
+        "bash -c \"curl https://u:x1;reboot;@h.example\"",
+        "git -c alias.d='!deploy --token x1;reboot' d",
+    ];
+    for cmd in cases {
+        let o = env.run(&["check", "--json", "--", cmd]);
+        let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+        assert_eq!(v["decision"], "deny", "{cmd}: {v}");
+    }
+}
