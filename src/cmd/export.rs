@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::paths::Paths;
-use crate::store::{seal, Filter, Hashed, Receipt, RowKind, Store, COLUMNS};
+use crate::store::{seal, Filter, Hashed, RecordCheck, RowKind, Store, COLUMNS};
 use crate::trust::bundle::BundleWriter;
 use crate::trust::keys;
 
@@ -96,15 +96,18 @@ fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
     let store = Store::open_read(&paths.db())?;
     paths.ensure_dirs()?;
     let key = keys::load_or_create(&paths.signing_key())?;
-    let tmp = file.with_extension("bundle-partial");
+    // A fresh name, created here and never followed through a symlink.
+    let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let tmp = file.with_extension(format!("bundle-partial-{}-{nonce}", std::process::id()));
     let out = std::fs::OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
         .mode(0o600)
         .open(&tmp)
         .with_context(|| format!("cannot write {}", tmp.display()))?;
-    let hasher = |m: &serde_json::Map<String, Value>| Receipt::from_export(m).map(|r| r.computed_hash());
+    let check = std::cell::RefCell::new(RecordCheck::default());
+    let hasher = |m: &serde_json::Map<String, Value>| check.borrow_mut().hash(m);
     let mut writer = BundleWriter::new(std::io::BufWriter::new(out), &hasher)?;
     let mut failed: Option<anyhow::Error> = None;
     store.for_each(&Filter::default(), |r| {
@@ -123,6 +126,10 @@ fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
     if let Some(e) = failed {
         let _ = std::fs::remove_file(&tmp);
         return Err(e.context("the receipt does not verify (`gate verify` says where); no bundle was written"));
+    }
+    if let Err(e) = check.take().finish() {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::bail!("the receipt does not verify ({e}); no bundle was written");
     }
     let written = match writer.finish(&key, crate::clock::now_ms()) {
         Ok(w) => w,

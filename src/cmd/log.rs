@@ -146,7 +146,8 @@ impl Unverified {
         let mut u = Unverified::default();
         let mut prev: Option<&Receipt> = None;
         for r in rows {
-            let problem = if r.computed_hash() != r.hash {
+            // A kept digest beside content means the content is not what was hashed.
+            let problem = if r.computed_hash() != r.hash || r.content_digest.is_some() && r.holds_content() {
                 Some("edited")
             } else if prev.is_some_and(|p| p.seq + 1 == r.seq && p.hash != r.prev_hash) {
                 Some("out of order")
@@ -206,6 +207,9 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     calls.retain(|c| matches(c, &calls_filter));
     let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint };
     if args.json {
+        if let Some(w) = unverified.warning(rows.len()) {
+            eprintln!("gate: {w}");
+        }
         let records: Vec<CallRecord> = calls.iter().map(CallRecord::of).collect();
         serde_json::to_writer_pretty(&mut out, &records)?;
         writeln!(out)?;
@@ -284,7 +288,9 @@ fn follow(
                                 Some(ms) => format!("→ {s} {ms}ms"),
                                 None => format!("→ {s}"),
                             },
-                            (_, _, Some(d)) => format!("→ {d} by {}", r.approver.as_deref().unwrap_or("?")),
+                            (_, _, Some(d)) => {
+                                format!("→ {d} by {}", term::sanitize(r.approver.as_deref().unwrap_or("?")))
+                            }
                             _ => continue,
                         };
                         let at = clock::shown(r.ts.0, opts.utc);
@@ -419,7 +425,7 @@ fn write_call(out: &mut impl Write, c: &Call, opts: &StoryOptions, last_date: &m
         out,
         "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",
         at.time,
-        term::ellipsize(&who, 28),
+        term::ellipsize(&term::sanitize(&who), 28),
         term::sanitize(c.tool.as_deref().unwrap_or("-")),
         what,
         p.dim(&outcome),
@@ -499,7 +505,7 @@ fn write_changes(out: &mut impl Write, calls: &[Call], p: Paint) -> std::io::Res
                 out,
                 "  {}  {}",
                 term::ellipsize(&term::sanitize(c.target.as_deref().unwrap_or("")), 100),
-                p.dim(&format!("(seq {}, {})", c.seq, who_decided(c)))
+                p.dim(&format!("(seq {}, {})", c.seq, term::sanitize(&who_decided(c))))
             )?;
         }
     }

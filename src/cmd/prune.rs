@@ -38,6 +38,10 @@ pub fn run(before: &str, dry_run: bool, yes: bool) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     }
+    // Pruning erases what a failing check would need to show: refuse.
+    if let Err(e) = seal::audit(&paths, Some(&store)) {
+        anyhow::bail!("the receipt does not match its signed checkpoints ({e}); nothing was pruned");
+    }
     let by = crate::cmd::answer::approver_name(&paths);
     let report = store.prune(before_ms, &by)?;
     println!(

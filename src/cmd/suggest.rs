@@ -132,6 +132,13 @@ pub fn suggest(
             continue;
         }
         let keys = crate::broker::grant_keys(action, eval);
+        if let Some(k) = keys.iter().find(|k| !core::prefix_ok(k)) {
+            refuse(format!(
+                "a rule for `{}` would also cover arguments no one approved; only builds and tests are suggested as prefixes",
+                k.trim_start_matches("prefix:")
+            ));
+            continue;
+        }
         let Some(rule) =
             crate::broker::always_rule(action, eval, &keys).filter(|r| crate::redact::mask(r) == r.as_str())
         else {

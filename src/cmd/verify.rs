@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::paths::Paths;
-use crate::store::{self, seal, Receipt, Store, StoreError};
+use crate::store::{self, seal, RecordCheck, Store, StoreError};
 use crate::trust::bundle::{self, SeenCheckpoints};
 use crate::trust::keys;
 
@@ -103,8 +103,13 @@ pub fn run_bundle(file: &Path, key: Option<&str>, json: bool) -> anyhow::Result<
     let reader = BufReader::new(std::fs::File::open(file).with_context(|| format!("cannot open {}", file.display()))?);
     let seen_path = paths.seen_checkpoints();
     let mut seen = SeenCheckpoints::load(&seen_path)?;
-    let hasher = |m: &serde_json::Map<String, serde_json::Value>| Receipt::from_export(m).map(|r| r.computed_hash());
-    match bundle::verify_bundle(reader, pinned, &mut seen, &hasher) {
+    let check = std::cell::RefCell::new(RecordCheck::default());
+    let hasher = |m: &serde_json::Map<String, serde_json::Value>| check.borrow_mut().hash(m);
+    let verdict = bundle::verify_bundle(reader, pinned, &mut seen, &hasher).map_err(|e| e.to_string()).and_then(|r| {
+        check.take().finish()?;
+        Ok(r)
+    });
+    match verdict {
         Ok(report) => {
             if json {
                 let mut v = serde_json::to_value(&report)?;

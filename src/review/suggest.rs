@@ -56,6 +56,26 @@ const NETWORK_SUBCOMMANDS: &[(&str, &[&str])] = &[
 const NEVER_FROM: &[&str] =
     &["ask-network", "ask-web-fetch", "ask-package-install", "ask-git-push", "ask-secret-files"];
 
+/// The program and subcommand pairs a suggested rule may cover as a
+/// prefix (any plain words after them): builds and tests, which write
+/// inside the repository. Any other approval is suggested as its exact
+/// command only, since a prefix would cover arguments no one approved
+/// (`npm config set ...` from `npm config get registry`).
+pub const PREFIX_OK: &[&str] = &[
+    "cargo build", "cargo check", "cargo test", "cargo clippy", "cargo fmt", "cargo doc", "cargo bench",
+    "go build", "go test", "go vet", "npm test", "npm run", "pnpm test", "pnpm run", "yarn test", "yarn run",
+    "make build", "make test", "make check", "make lint", "python -m pytest", "python3 -m pytest",
+    "mvn test", "mvn compile", "gradle test", "gradle build", "dotnet build", "dotnet test", "tox -e",
+];
+
+/// Whether a grant key may be suggested as it stands.
+pub fn prefix_ok(key: &str) -> bool {
+    match key.strip_prefix("prefix:") {
+        Some(words) => PREFIX_OK.contains(&words),
+        None => true,
+    }
+}
+
 /// Why a call may not be the evidence for an allow rule, if it may not.
 /// `eval` is its evaluation under the current policy; `home` and
 /// `gate_dirs` are what the policy's `~` and `@gate` stood for.

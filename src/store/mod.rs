@@ -14,8 +14,10 @@ pub mod receipt;
 pub mod seal;
 mod verify;
 
-pub use receipt::{Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RowKind, Source, Status, ToolKind, Verdict, COLUMNS};
-pub use verify::{verify, Problem, VerifyReport};
+pub use receipt::{
+    Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RecordCheck, RowKind, Source, Status, ToolKind, Verdict, COLUMNS,
+};
+pub use verify::{verify, Problem, PruneAudit, VerifyReport};
 
 /// The `schema` of every export record. Fields are only ever added.
 pub const EXPORT_SCHEMA: &str = "gate.receipt/1";
@@ -526,6 +528,18 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// Whether a session has ended or a prune happened (each of which
+    /// leaves a signed checkpoint behind).
+    pub fn has_session_end_or_prune(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT EXISTS(SELECT 1 FROM receipts WHERE (kind = 'session' AND status = 'end') OR kind = 'prune')",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sq(e))
     }
 
     /// Whether a row with this hash exists.

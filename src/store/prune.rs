@@ -85,12 +85,14 @@ impl Store {
         let questions = tx
             .execute(
                 "UPDATE questions SET target = NULL, args = NULL, reason = NULL, cwd = NULL, always_rule = NULL,
-                 feedback = NULL WHERE created_ms < ?1 AND state <> 'pending'
+                 feedback = NULL, grant_key = NULL WHERE created_ms < ?1 AND state <> 'pending'
                  AND (target IS NOT NULL OR args IS NOT NULL OR reason IS NOT NULL OR cwd IS NOT NULL
-                      OR always_rule IS NOT NULL OR feedback IS NOT NULL)",
+                      OR always_rule IS NOT NULL OR feedback IS NOT NULL OR grant_key IS NOT NULL)",
                 [before_ms],
             )
             .map_err(sq)? as i64;
+        tx.execute("UPDATE grants SET grant_key = 'pruned' WHERE created_ms < ?1 AND grant_key <> 'pruned'", [before_ms])
+            .map_err(sq)?;
         let from_seq = pruned.first().map(|p| p.0);
         let to_seq = pruned.last().map(|p| p.0);
         let mut prune_seq = None;

@@ -428,7 +428,7 @@ macro_rules! receipt_fields {
             /// Read a row back from an export record (by export names).
             pub fn from_export(rec: &Map<String, Value>) -> Result<Receipt, String> {
                 Ok(Receipt {
-                    $($name: match rec.get(concat!($export, "_text")) {
+                    $($name: match rec.get(concat!($export, "_text")).filter(|_| ["args", "patch", "detail"].contains(&$export)) {
                         Some(Value::String(text)) => <$ty as Column>::from_exact_text(text)
                             .ok_or_else(|| format!("{}_text: not a JSON document column", $export))?,
                         _ => from_export_field::<$ty>(rec.get($export).unwrap_or(&Value::Null), $export)?,
@@ -704,6 +704,11 @@ impl Receipt {
         self.redacted = if kinds.is_empty() { None } else { Some(JsonText::of(&Value::from(kinds))) };
     }
 
+    /// Whether any content column is set (a pruned row holds none).
+    pub fn holds_content(&self) -> bool {
+        self.hash_values().iter().any(|(c, v)| matches!(c.hashed, Hashed::Always | Hashed::WhenSet) && !v.is_null())
+    }
+
     /// The args column parsed back into JSON (null when absent).
     pub fn args_json(&self) -> Value {
         self.args.as_ref().map_or(Value::Null, JsonText::parsed)
@@ -711,6 +716,91 @@ impl Receipt {
 
     pub fn detail_json(&self) -> Value {
         self.detail.as_ref().map_or(Value::Null, JsonText::parsed)
+    }
+}
+
+/// Checks export records one at a time, in seq order, the way a bundle
+/// verifier must: the fields are exactly the schema's, a `<name>_text`
+/// appears only where the parsed document would not give the stored text
+/// back and says the same thing, a pruned record holds no content and a
+/// prune accounts for it, and each `outcome` is the status its outcome
+/// row says. [`RecordCheck::hash`] gives the hash the record must carry.
+#[derive(Debug, Default)]
+pub struct RecordCheck {
+    prunes: super::PruneAudit,
+    /// Decision seqs and the outcome their record claimed, until the first
+    /// outcome row linking to them shows up.
+    claimed: std::collections::HashMap<i64, Option<Status>>,
+}
+
+impl RecordCheck {
+    pub fn hash(&mut self, rec: &Map<String, Value>) -> Result<String, String> {
+        let seq = rec.get("seq").and_then(Value::as_i64).unwrap_or(0);
+        let fail = |why: String| format!("seq {seq}: {why}");
+        for k in rec.keys() {
+            let known = k == "schema"
+                || k == "outcome"
+                || COLUMNS.iter().any(|c| c.export == k)
+                || ["args_text", "patch_text", "detail_text"].contains(&k.as_str());
+            if !known {
+                return Err(fail(format!("unknown field {k:?}")));
+            }
+        }
+        for name in ["args", "patch", "detail"] {
+            if let Some(text) = rec.get(&format!("{name}_text")) {
+                let Value::String(text) = text else { return Err(fail(format!("{name}_text is not a string"))) };
+                let stored = JsonText(text.clone());
+                if stored.round_trips() || rec.get(name) != Some(&stored.parsed()) {
+                    return Err(fail(format!("{name}_text does not match {name}")));
+                }
+            }
+        }
+        if rec.get("schema").and_then(Value::as_str) != Some(super::EXPORT_SCHEMA) {
+            return Err(fail(format!("schema is not {:?}", super::EXPORT_SCHEMA)));
+        }
+        let r = Receipt::from_export(rec).map_err(&fail)?;
+        let has_content = r
+            .hash_values()
+            .iter()
+            .any(|(c, v)| matches!(c.hashed, Hashed::Always | Hashed::WhenSet) && !v.is_null());
+        if r.content_digest.is_some() && has_content {
+            return Err(fail("a pruned record that still holds content".into()));
+        }
+        let outcome = match rec.get("outcome") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(Status::from_export(v).map_err(|e| fail(format!("outcome: {e}")))?),
+        };
+        match r.row_kind() {
+            RowKind::Decision => {
+                self.claimed.insert(r.seq, outcome);
+            }
+            _ if outcome != r.status => return Err(fail("outcome is not the row's status".into())),
+            _ => {}
+        }
+        if r.row_kind() == RowKind::Outcome {
+            if let Some(claim) = r.links_seq.and_then(|d| self.claimed.remove(&d)) {
+                if claim != r.status {
+                    return Err(fail(format!(
+                        "the outcome its decision seq {} claims is not this outcome's status",
+                        r.links_seq.unwrap_or(0)
+                    )));
+                }
+            }
+        }
+        let detail = r.detail.as_ref().map(|d| d.0.clone());
+        self.prunes.push(r.seq, r.ts.0, r.kind.0.as_str(), r.content_digest.is_some(), detail.as_deref());
+        Ok(r.computed_hash())
+    }
+
+    /// All records seen: what no later record accounted for.
+    pub fn finish(self) -> Result<(), String> {
+        if let Some(p) = self.prunes.finish() {
+            return Err(p.to_string());
+        }
+        if let Some((seq, _)) = self.claimed.iter().filter(|(_, c)| c.is_some()).min_by_key(|(s, _)| **s) {
+            return Err(format!("seq {seq}: claims an outcome no outcome record gives"));
+        }
+        Ok(())
     }
 }
 

@@ -29,6 +29,16 @@ pub enum SealError {
     )]
     StoreGone { db: std::path::PathBuf, log: std::path::PathBuf, size: u64 },
     #[error(
+        "{} is not a regular file (a symlink, or something else): checkpoints cannot be read from it; put the real checkpoint log back",
+        log.display()
+    )]
+    LogNotAFile { log: std::path::PathBuf },
+    #[error(
+        "{} is gone, though the signing key exists and a session ended since: the checkpoints were deleted; restore the file, or move the signing key away too to start again",
+        log.display()
+    )]
+    LogGone { log: std::path::PathBuf },
+    #[error(
         "the signing key {} is gone, but {} holds checkpoints: without the key they cannot be checked; restore the key, or move both files away to start again",
         key.display(), log.display()
     )]
@@ -91,8 +101,21 @@ pub fn record(paths: &Paths, cp: &Checkpoint, frontier: &Frontier) -> Result<(),
 /// checkpoint has been written yet.
 pub fn audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditReport>, SealError> {
     let log_path = paths.checkpoints();
-    if !log_path.exists() {
-        return Ok(None);
+    match std::fs::symlink_metadata(&log_path) {
+        Ok(m) if m.file_type().is_file() => {}
+        Ok(_) => return Err(SealError::LogNotAFile { log: log_path }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // No log: fine until gate has had a reason to write one.
+            let ended = match store {
+                Some(s) => s.has_session_end_or_prune()?,
+                None => false,
+            };
+            if ended && paths.signing_key().exists() {
+                return Err(SealError::LogGone { log: log_path });
+            }
+            return Ok(None);
+        }
+        Err(e) => return Err(StoreError::Io { path: log_path, source: e }.into()),
     }
     let key = match keys::load(&paths.signing_key()) {
         Ok(k) => k,

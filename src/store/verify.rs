@@ -33,9 +33,10 @@ impl std::fmt::Display for Problem {
             Problem::OutOfOrder { seq, follows: None } => {
                 write!(f, "seq {seq}: rows out of order (its prev_hash matches no row before it)")
             }
-            Problem::PrunedSilently { seq } => {
-                write!(f, "seq {seq}: the row's payload was removed and no `gate prune` row covers it")
-            }
+            Problem::PrunedSilently { seq } => write!(
+                f,
+                "seq {seq}: a payload was removed that no `gate prune` accounts for (a prune empties every row older than its date, and only those)"
+            ),
         }
     }
 }
@@ -52,13 +53,67 @@ pub struct VerifyReport {
 
 const TRIGGERS: &[&str] = &["receipts_no_update", "receipts_no_delete", "receipts_no_reuse", "receipts_in_order"];
 
-/// The seq range a prune row says it covered (`from_seq`..=`to_seq` in its detail).
-fn prune_range(detail: Option<&str>) -> (i64, i64) {
+/// What a prune row says it did: the seqs it emptied and the time before
+/// which it emptied every row.
+fn prune_claim(detail: Option<&str>, row_ts: i64) -> (i64, i64, i64) {
     let v: serde_json::Value = detail.and_then(|d| serde_json::from_str(d).ok()).unwrap_or_default();
     let get = |k: &str| v.get(k).and_then(|x| x.as_i64());
+    let before = v.get("before").and_then(|b| b.as_str()).and_then(|b| crate::clock::parse_time(b, 0).ok());
+    // A prune cannot reach past its own time: a later `before` is a lie.
+    let before = before.filter(|b| *b <= row_ts).unwrap_or(i64::MIN);
     match (get("from_seq"), get("to_seq")) {
-        (Some(a), Some(b)) if a <= b => (a, b),
-        _ => (1, 0),
+        (Some(a), Some(b)) if a <= b => (a, b, before),
+        _ => (1, 0, before),
+    }
+}
+
+/// The rules a store's pruned rows must keep, checked in one pass: every
+/// pruned row is covered by a later prune row, is older than that prune's
+/// `before`, and a prune emptied every row older than its `before` (so no
+/// single recent row can be emptied and passed off as retention).
+#[derive(Debug, Default)]
+pub struct PruneAudit {
+    /// Pruned rows not yet covered: (seq, ts).
+    waiting: Vec<(i64, i64)>,
+    /// The oldest time of a row that still holds its payload.
+    oldest_kept: Option<i64>,
+    problem: Option<Problem>,
+}
+
+impl PruneAudit {
+    /// The next row, in seq order.
+    pub fn push(&mut self, seq: i64, ts: i64, kind: &str, pruned: bool, detail: Option<&str>) {
+        if self.problem.is_some() {
+            return;
+        }
+        if kind == RowKind::Prune.as_str() {
+            let (from, to, before) = prune_claim(detail, ts);
+            if self.oldest_kept.is_some_and(|t| t < before) {
+                self.problem = Some(Problem::PrunedSilently { seq });
+                return;
+            }
+            let mut left = Vec::new();
+            for (s, t) in self.waiting.drain(..) {
+                let covered = from <= s && s <= to;
+                if covered && t >= before {
+                    self.problem = Some(Problem::PrunedSilently { seq: s });
+                    return;
+                }
+                if !covered {
+                    left.push((s, t));
+                }
+            }
+            self.waiting = left;
+        } else if pruned {
+            self.waiting.push((seq, ts));
+        } else {
+            self.oldest_kept = Some(self.oldest_kept.map_or(ts, |t| t.min(ts)));
+        }
+    }
+
+    /// The first pruned row nothing accounts for.
+    pub fn finish(self) -> Option<Problem> {
+        self.problem.or_else(|| self.waiting.first().map(|(seq, _)| Problem::PrunedSilently { seq: *seq }))
     }
 }
 
@@ -70,8 +125,7 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let mut prev_hash = chain::GENESIS.to_string();
     let mut problem = None;
     let mut head_seq = 0;
-    // Pruned rows waiting for a prune row that covers them, as seq runs.
-    let mut pruned: Vec<(i64, i64)> = Vec::new();
+    let mut prunes = PruneAudit::default();
     let mut st = conn.prepare("SELECT * FROM receipts ORDER BY seq").map_err(sq)?;
     let mut q = st.query([]).map_err(sq)?;
     while let Some(row) = q.next().map_err(sq)? {
@@ -86,24 +140,7 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
                 problem = Some(Problem::Edited { seq: rec.seq });
             }
         }
-        if rec.content_digest.is_some() {
-            match pruned.last_mut() {
-                Some((_, to)) if *to + 1 == rec.seq => *to = rec.seq,
-                _ => pruned.push((rec.seq, rec.seq)),
-            }
-        }
-        if rec.kind == RowKind::Prune.as_str() {
-            let (from, to) = prune_range(rec.detail.as_deref());
-            // Keep only the parts of each run outside [from, to].
-            pruned = pruned
-                .into_iter()
-                .flat_map(|(a, b)| {
-                    let below = (a < from).then(|| (a, b.min(from - 1)));
-                    let above = (b > to).then(|| (a.max(to + 1), b));
-                    below.into_iter().chain(above)
-                })
-                .collect();
-        }
+        prunes.push(rec.seq, rec.ts, &rec.kind, rec.content_digest.is_some(), rec.detail.as_deref());
         expect_seq = rec.seq + 1;
         prev_hash = rec.hash.clone();
         head_seq = rec.seq;
@@ -111,9 +148,7 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     drop(q);
     drop(st);
     if problem.is_none() {
-        if let Some((seq, _)) = pruned.first() {
-            problem = Some(Problem::PrunedSilently { seq: *seq });
-        }
+        problem = prunes.finish();
     }
     // Name the row an out-of-order row really follows (a lookup only on failure).
     if let Some(Problem::OutOfOrder { seq, .. }) = problem {

@@ -211,6 +211,15 @@ pub fn verify_bundle(
         };
         let object: Map<String, Value> = serde_json::from_slice(text)
             .map_err(|e| BundleError::Malformed { line, reason: format!("not a JSON object ({e})") })?;
+        // Written by gate as compact JSON in one form: anything else (a
+        // repeated key that one reader takes first and another last,
+        // spacing, reordered keys) is not what was signed.
+        if serde_json::to_vec(&object).map_err(|e| BundleError::Io(e.into()))? != text {
+            return Err(BundleError::Malformed {
+                line,
+                reason: "not in the canonical form gate writes (a repeated key, or edited spacing or order)".into(),
+            });
+        }
         if object.contains_key("checkpoint") && !object.contains_key("seq") {
             let parsed: CheckpointLine = serde_json::from_value(Value::Object(object))
                 .map_err(|e| BundleError::Malformed { line, reason: format!("not a checkpoint line ({e})") })?;
@@ -235,6 +244,11 @@ pub fn verify_bundle(
     };
     let line = checkpoint_line;
     let key = checkpoint.verify(pinned_key.as_ref()).map_err(|source| BundleError::Checkpoint { line, source })?;
+    // Trust on first use: once a store was seen signed by one key, another
+    // key is accepted only when pinned.
+    if let Some(e) = earlier.as_ref().filter(|e| pinned_key.is_none() && e.key != checkpoint.key) {
+        return Err(BundleError::KeyChanged { line, seen: e.key.clone(), found: checkpoint.key.clone() });
+    }
     if checkpoint.store_id != store_id {
         return Err(BundleError::StoreMismatch { line });
     }
@@ -299,6 +313,10 @@ impl<R: BufRead> Lines<R> {
 /// line of the bundle, and the record's seq where there is one.
 #[derive(Debug, thiserror::Error)]
 pub enum BundleError {
+    #[error(
+        "line {line}: this store was signed by {seen} before, and this bundle by {found}; pass --key with the writer's `gate key` if the key changed on purpose"
+    )]
+    KeyChanged { line: usize, seen: String, found: String },
     #[error("line 1: not a gate bundle: {reason}")]
     Header { reason: String },
     #[error("line {line}: {reason}")]

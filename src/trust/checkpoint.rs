@@ -150,9 +150,14 @@ impl CheckpointLog {
             Err(source) => return Err(CheckpointLogError::Io { path: path.to_path_buf(), source }),
         };
         let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
-        // The piece after the last newline: empty, or a torn write.
+        // The piece after the last newline: empty, a torn write, or a whole
+        // checkpoint whose newline was taken off (which must not hide it).
         let tail = lines.pop().unwrap_or_default();
-        log.torn_tail = !tail.is_empty();
+        if serde_json::from_slice::<LoggedCheckpoint>(tail).is_ok() {
+            lines.push(tail);
+        } else {
+            log.torn_tail = !tail.is_empty();
+        }
         for (i, line) in lines.into_iter().enumerate() {
             let at = |reason: String| CheckpointLogError::Line { path: path.to_path_buf(), line: i + 1, reason };
             let entry: LoggedCheckpoint =
@@ -424,7 +429,15 @@ pub(crate) fn append_line(path: &Path, line: &[u8]) -> std::io::Result<()> {
         file.read_exact(&mut last)?;
         if last[0] != b'\n' {
             let kept = complete_prefix_len(file, len)?;
-            file.set_len(kept)?;
+            let mut tail = Vec::new();
+            file.seek(SeekFrom::Start(kept))?;
+            file.read_to_end(&mut tail)?;
+            if serde_json::from_slice::<LoggedCheckpoint>(&tail).is_ok() {
+                // A whole checkpoint without its newline: keep it.
+                file.write_all(b"\n")?;
+            } else {
+                file.set_len(kept)?;
+            }
         }
     }
     file.write_all(line)?;

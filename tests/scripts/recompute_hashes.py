@@ -31,9 +31,28 @@ def compact(value):
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
+TEXT_FIELDS = {"args", "patch", "detail"}
+KNOWN = set(CONTENT.values()) | set(WHEN_SET.values()) | {
+    "schema", "seq", "ts", "kind", "prev_hash", "hash", "content_digest", "outcome",
+} | {name + "_text" for name in TEXT_FIELDS}
+
+
+def problems_of(record):
+    """What makes a record unacceptable whatever its hash says."""
+    out = [f"unknown field {k!r}" for k in record if k not in KNOWN]
+    for name in TEXT_FIELDS:
+        text = record.get(name + "_text")
+        if text is not None and (not isinstance(text, str) or json.loads(text) != record.get(name)):
+            out.append(f"{name}_text does not say what {name} says")
+    has_content = any(record.get(exp) is not None for exp in list(CONTENT.values()) + list(WHEN_SET.values()))
+    if record.get("content_digest") and has_content:
+        out.append("a pruned record that still holds content")
+    return out
+
+
 def field(record, name):
     if name in DOCUMENTS:
-        if isinstance(record.get(name + "_text"), str):
+        if name in TEXT_FIELDS and isinstance(record.get(name + "_text"), str):
             return record[name + "_text"]
         value = record.get(name)
         return None if value is None else compact(value)
@@ -72,11 +91,27 @@ def main():
     bad = 0
     previous = None
     count = 0
+    pruned = []
     for line in source:
         if not line.strip():
             continue
         record = json.loads(line)
         count += 1
+        for problem in problems_of(record):
+            print(f"seq {record.get('seq')}: {problem}")
+            bad += 1
+        if record.get("content_digest"):
+            pruned.append((record["seq"], millis(record["ts"])))
+        if record.get("kind") == "prune":
+            detail = record.get("detail") or {}
+            before = millis(detail["before"]) if detail.get("before") else None
+            lo, hi = detail.get("from_seq") or 1, detail.get("to_seq") or 0
+            keep = []
+            for seq, ts in pruned:
+                if lo <= seq <= hi and before is not None and ts < before:
+                    continue
+                keep.append((seq, ts))
+            pruned = keep
         if row_hash(record) != record["hash"]:
             print(f"seq {record['seq']}: hash does not match its content")
             bad += 1
@@ -90,6 +125,9 @@ def main():
             print("seq 1: prev_hash is not the genesis hash")
             bad += 1
         previous = record
+    for seq, _ in pruned:
+        print(f"seq {seq}: pruned, and no prune record accounts for it")
+        bad += 1
     print(f"{count} records, {bad} problems")
     return 1 if bad else 0
 

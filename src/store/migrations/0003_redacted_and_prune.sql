@@ -38,11 +38,23 @@ WHEN OLD.state <> 'pending' AND NOT (
     AND NEW.session_id IS OLD.session_id AND NEW.tool_use_id IS OLD.tool_use_id AND NEW.agent IS OLD.agent
     AND NEW.state IS OLD.state AND NEW.answer IS OLD.answer AND NEW.scope IS OLD.scope
     AND NEW.approver IS OLD.approver AND NEW.source IS OLD.source AND NEW.answered_ms IS OLD.answered_ms
-    AND NEW.grant_key IS OLD.grant_key AND NEW.rule_id IS OLD.rule_id AND NEW.rule_origin IS OLD.rule_origin
+    AND NEW.rule_id IS OLD.rule_id AND NEW.rule_origin IS OLD.rule_origin
     AND NEW.tool IS OLD.tool AND NEW.tool_kind IS OLD.tool_kind
     AND NEW.target IS NULL AND NEW.args IS NULL AND NEW.reason IS NULL AND NEW.cwd IS NULL
-    AND NEW.always_rule IS NULL AND NEW.feedback IS NULL
+    AND NEW.always_rule IS NULL AND NEW.feedback IS NULL AND NEW.grant_key IS NULL
 )
 BEGIN
     SELECT RAISE(ABORT, 'gate: this question was already answered or expired');
+END;
+
+-- A prune may also blank an old grant's key (the command it covered).
+DROP TRIGGER grants_no_update;
+CREATE TRIGGER grants_no_update BEFORE UPDATE ON grants
+WHEN NOT (
+        NEW.id IS OLD.id AND NEW.created_ms IS OLD.created_ms AND NEW.session_id IS OLD.session_id
+    AND NEW.question_id IS OLD.question_id AND NEW.approver IS OLD.approver AND NEW.source IS OLD.source
+    AND NEW.grant_key = 'pruned'
+)
+BEGIN
+    SELECT RAISE(ABORT, 'gate grants are append-only');
 END;
