@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::paths::Paths;
-use crate::store::{seal, Filter, Hashed, RecordCheck, RowKind, Store, COLUMNS};
+use crate::store::{seal, Filter, Hashed, ReceiptStore, RecordCheck, RowKind, Store, COLUMNS};
 use crate::trust::bundle::BundleWriter;
 use crate::trust::keys;
 
@@ -45,17 +45,24 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         return write_bundle(file);
     }
     let store = crate::cmd::open_for_reading(&mut filter)?;
+    stream(&store, &filter, args.format)?;
+    seal_after_export(&store);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Write every matching row of any receipt store to stdout in `format`.
+fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> anyhow::Result<()> {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let fields = export_fields();
-    if let ExportFormat::Csv = args.format {
+    if let ExportFormat::Csv = format {
         writeln!(out, "{}", fields.join(","))?;
     }
-    store.for_each(&filter, |r| {
+    store.scan(filter, &mut |r| {
         let outcome = match r.row_kind() {
-            RowKind::Decision => store.outcome_status(r.seq).ok().flatten(),
+            RowKind::Decision => store.outcome_of(r.seq).ok().flatten(),
             _ => r.status,
         };
-        match args.format {
+        match format {
             ExportFormat::Jsonl => {
                 let line = serde_json::to_string(&r.export_record(outcome)).map_err(std::io::Error::other)?;
                 writeln!(out, "{line}")?;
@@ -76,8 +83,7 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         Ok(true)
     })?;
     out.flush()?;
-    seal_after_export(&store);
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// Each export leaves a signed checkpoint of the store behind. A failure

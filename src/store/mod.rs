@@ -32,6 +32,8 @@ pub trait ReceiptStore {
     fn scan(&self, filter: &Filter, f: &mut dyn FnMut(Receipt) -> std::io::Result<bool>) -> Result<(), StoreError>;
     /// The newest decision row for a tool call.
     fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError>;
+    /// How the call a decision row decided ended: its first outcome row's status.
+    fn outcome_of(&self, decision_seq: i64) -> Result<Option<Status>, StoreError>;
 }
 
 use std::path::{Path, PathBuf};
@@ -478,6 +480,9 @@ impl ReceiptStore for Store {
     }
     fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError> {
         Store::decision_for(self, tool_use_id)
+    }
+    fn outcome_of(&self, decision_seq: i64) -> Result<Option<Status>, StoreError> {
+        self.outcome_status(decision_seq)
     }
 }
 
