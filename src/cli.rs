@@ -22,13 +22,18 @@ pub enum Command {
     },
     /// Show recent sessions, or one session as a story.
     Log(LogArgs),
-    /// Stream receipts as JSON Lines, CSV or OCSF 1.8 events, in constant memory.
+    /// Stream receipts as JSON Lines, CSV or OCSF 1.8 events, or write a signed bundle.
     Export(ExportArgs),
-    /// Sum up a period (the last 7 days unless --since says): decisions and who made them,
-    /// how long humans took, the most denied commands, the asks always approved, rules that
-    /// never fired, per agent and per repository.
+    /// Sum up a period for a reviewer: who decided what, and what to change.
+    ///
+    /// The last 7 days unless --since says: decisions and who made them, how long humans
+    /// took, the most denied commands, the asks always approved, rules that never fired,
+    /// per agent and per repository.
     Digest(DigestArgs),
-    /// Walk the hash chain and report the first edited, missing or reordered row.
+    /// Prove the receipt (or a bundle) was not altered, replaced or cut short.
+    ///
+    /// Walks the hash chain, then checks the store against the signed checkpoints kept
+    /// apart from it. With --bundle, checks a file from `gate export --bundle` instead.
     Verify {
         /// Also require that this hash (an earlier `gate verify` head) is still in the chain.
         #[arg(long, value_name = "HASH")]
@@ -43,9 +48,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Remove the payload of receipt rows older than a date, keeping the chain verifiable:
-    /// each row keeps its hash and a digest of what was removed, and a `prune` row records
-    /// what was removed and by whom.
+    /// Remove old payloads from the receipt, keeping it verifiable.
+    ///
+    /// Each row older than the date keeps its hash and a digest of what was removed, and a
+    /// `prune` row records what was removed and by whom.
     Prune {
         /// Prune rows before this time (RFC 3339, a date, or a span back from now like 90d).
         #[arg(long, value_name = "DATE")]
