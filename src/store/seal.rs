@@ -72,7 +72,7 @@ pub fn checkpoint(paths: &Paths, store: &Store) -> Result<Option<Checkpoint>, Se
     let Some(store_id) = store.first_hash()? else { return Ok(None) };
     paths.ensure_dirs().map_err(|source| StoreError::Io { path: paths.config_dir.clone(), source })?;
     let key = keys::load_or_create(&paths.signing_key())?;
-    let mut log = CheckpointLog::load(&paths.checkpoints(), &key.public_key())?;
+    let mut log = CheckpointLog::load_last(&paths.checkpoints(), &key.public_key())?;
     let start = log.resume_for(&store_id).map(|(_, f)| f).unwrap_or_default();
     let frontier = frontier_of(store, start)?;
     if let Some(last) = log.last_for(&store_id) {
@@ -89,7 +89,7 @@ pub fn checkpoint(paths: &Paths, store: &Store) -> Result<Option<Checkpoint>, Se
 /// Record a checkpoint another writer (a bundle) already signed.
 pub fn record(paths: &Paths, cp: &Checkpoint, frontier: &Frontier) -> Result<(), SealError> {
     let key = keys::load_or_create(&paths.signing_key())?;
-    let mut log = CheckpointLog::load(&paths.checkpoints(), &key.public_key())?;
+    let mut log = CheckpointLog::load_last(&paths.checkpoints(), &key.public_key())?;
     if log.last_for(&cp.store_id).is_some_and(|l| l.size == cp.size && l.root == cp.root) {
         return Ok(());
     }

@@ -173,6 +173,47 @@ impl CheckpointLog {
         Ok(log)
     }
 
+    /// Read only the newest checkpoint (the last complete line, verified),
+    /// which is all a writer needs to extend the log: the cost stays the
+    /// same however long the log grows. `gate verify` reads it whole.
+    pub fn load_last(path: &Path, key: &PublicKey) -> Result<CheckpointLog, CheckpointLogError> {
+        use std::io::{Seek, SeekFrom};
+        let mut log = CheckpointLog { path: path.to_path_buf(), key: *key, entries: Vec::new(), torn_tail: false };
+        let mut file = match OpenOptions::new().read(true).custom_flags(libc::O_NOFOLLOW).open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(log),
+            Err(source) => return Err(CheckpointLogError::Io { path: path.to_path_buf(), source }),
+        };
+        let io = |source| CheckpointLogError::Io { path: path.to_path_buf(), source };
+        let len = file.metadata().map_err(io)?.len();
+        // A checkpoint line with its frontier is well under 8 KiB.
+        let start = len.saturating_sub(64 * 1024);
+        file.seek(SeekFrom::Start(start)).map_err(io)?;
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(io)?;
+        let mut lines: Vec<&[u8]> = bytes.split(|b| *b == b'\n').collect();
+        let tail = lines.pop().unwrap_or_default();
+        let last = if !(start > 0 && lines.is_empty()) && serde_json::from_slice::<LoggedCheckpoint>(tail).is_ok() {
+            Some(tail)
+        } else {
+            log.torn_tail = !tail.is_empty();
+            let candidate = lines.pop();
+            // When reading from the middle, the first piece is a cut line.
+            if start > 0 && lines.is_empty() {
+                return CheckpointLog::load(path, key);
+            }
+            candidate
+        };
+        if let Some(line) = last.filter(|l| !l.is_empty()) {
+            let at = |reason: String| CheckpointLogError::Line { path: path.to_path_buf(), line: 0, reason };
+            let entry: LoggedCheckpoint =
+                serde_json::from_slice(line).map_err(|e| at(format!("the last line is not a checkpoint ({e})")))?;
+            entry.checkpoint.verify(Some(key)).map_err(|e| at(e.to_string()))?;
+            log.entries.push(entry);
+        }
+        Ok(log)
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -615,6 +656,34 @@ mod tests {
         assert!(log.last_for(&"ff".repeat(32)).is_none());
         let (at, resumed) = log.resume_for(&store_id(&rows)).unwrap();
         assert_eq!((at.size, resumed), (9, frontier));
+    }
+
+    #[test]
+    fn a_writer_reads_only_the_newest_checkpoint_however_long_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("checkpoints.jsonl");
+        let rows = rows(200);
+        let mut log = CheckpointLog::load(&path, &key().public_key()).unwrap();
+        let mut frontier = Frontier::new();
+        for (i, r) in rows.iter().enumerate() {
+            frontier.push(leaf_hash(r));
+            log.append(signed(&rows, i + 1), Some(&frontier)).unwrap();
+        }
+        assert!(std::fs::metadata(&path).unwrap().len() > 64 * 1024, "the tail read starts mid-file");
+        let last = CheckpointLog::load_last(&path, &key().public_key()).unwrap();
+        assert_eq!(last.all().map(|c| c.size).collect::<Vec<_>>(), [200]);
+        assert_eq!(last.resume_for(&store_id(&rows)).unwrap().1, frontier);
+        // A newest line whose newline was taken off still counts.
+        let text = std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text.trim_end()).unwrap();
+        let last = CheckpointLog::load_last(&path, &key().public_key()).unwrap();
+        assert_eq!(last.last().unwrap().size, 200);
+        assert_eq!(CheckpointLog::load(&path, &key().public_key()).unwrap().last().unwrap().size, 200);
+        // A line cut short by a crash is passed over.
+        std::fs::write(&path, format!("{text}{{\"checkpoint\":{{\"sto")).unwrap();
+        let last = CheckpointLog::load_last(&path, &key().public_key()).unwrap();
+        assert!(last.torn_tail());
+        assert_eq!(last.last().unwrap().size, 200);
     }
 
     #[test]
