@@ -37,10 +37,18 @@ pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
             rows.decision = None;
             rows.source = None;
             let mut fold = CallFold::default();
+            let (mut shown, mut unverified) = (0usize, 0usize);
             store.for_each(&rows, |r| {
+                shown += 1;
+                if r.computed_hash() != r.hash || r.content_digest.is_some() && r.holds_content() {
+                    unverified += 1;
+                }
                 fold.push(&r);
                 Ok(true)
             })?;
+            if unverified > 0 {
+                eprintln!("gate: warning: {unverified} of the {shown} rows summed up do not verify; run `gate verify`");
+            }
             let probe = crate::probe::DiskProbe::new(None);
             let mut calls = fold.finish_located(|cwd| probe.work_tree(cwd).unwrap_or_else(|| cwd.to_string()));
             calls.retain(|c| {
