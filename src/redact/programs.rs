@@ -109,15 +109,15 @@ fn parse(text: &str) -> Result<BTreeMap<String, Program>, toml::de::Error> {
 /// against `policies/secrets.toml`.
 pub const NAMES: &[&str] = &[
     "7z", "7za", "7zr", "7zz", "ash", "aws", "az", "bao", "bash", "bcp", "buildah", "crane", "curl", "dash", "docker",
-    "docker-compose", "funzip", "gh", "gpg", "gpg2", "helm", "htpasswd", "http", "httpie", "https", "ipmitool", "keydb-
-    cli", "keytool", "ksh", "kubectl", "ldapadd", "ldapcompare", "ldapdelete", "ldapmodify", "ldapmodrdn", "ldappasswd",
-    "ldapsearch", "ldapwhoami", "lftp", "mariadb", "mariadb-admin", "mariadb-dump", "mongo", "mongodump", "mongoexport",
-    "mongoimport", "mongorestore", "mongosh", "mount", "mount.cifs", "mssql-cli", "mysql", "mysqladmin", "mysqlcheck",
-    "mysqldump", "mysqlimport", "mysqlsh", "mysqlshow", "nerdctl", "npm", "oc", "openssl", "oras", "pg_dump",
-    "pg_dumpall", "pg_isready", "pg_restore", "pnpm", "podman", "podman-compose", "psql", "redis-cli", "regctl",
-    "rpcclient", "sdl-freerdp", "sh", "skopeo", "smbclient", "smbget", "smbmap", "sqlcmd", "ssh", "ssh-keygen",
-    "sshpass", "twine", "unzip", "valkey-cli", "vault", "wget", "wlfreerdp", "xfreerdp", "xfreerdp3", "yarn", "zip",
-    "zipcloak", "zsh",
+    "docker-compose", "funzip", "gh", "gpg", "gpg2", "helm", "htpasswd", "http", "httpie", "https", "ipmitool",
+    "keydb-cli", "keytool", "ksh", "kubectl", "ldapadd", "ldapcompare", "ldapdelete", "ldapmodify", "ldapmodrdn",
+    "ldappasswd", "ldapsearch", "ldapwhoami", "lftp", "mariadb", "mariadb-admin", "mariadb-dump", "mongo",
+    "mongodump", "mongoexport", "mongoimport", "mongorestore", "mongosh", "mount", "mount.cifs", "mssql-cli", "mysql",
+    "mysqladmin", "mysqlcheck", "mysqldump", "mysqlimport", "mysqlsh", "mysqlshow", "nerdctl", "npm", "oc", "openssl",
+    "oras", "pg_dump", "pg_dumpall", "pg_isready", "pg_restore", "pnpm", "podman", "podman-compose", "psql",
+    "redis-cli", "regctl", "rpcclient", "sdl-freerdp", "sh", "skopeo", "smbclient", "smbget", "smbmap", "sqlcmd",
+    "ssh", "ssh-keygen", "sshpass", "twine", "unzip", "valkey-cli", "vault", "wget", "wlfreerdp", "xfreerdp",
+    "xfreerdp3", "yarn", "zip", "zipcloak", "zsh",
 ];
 
 /// Is `name` one of [`NAMES`]?
