@@ -491,7 +491,28 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
         }
         return Vec::new();
     }
-    vec![(vs, ve, mask_of(kind))]
+    let mut out = vec![(vs, ve, mask_of(kind))];
+    // An unquoted value the shell continues past a quote (`TOKEN=gh""p_...`,
+    // quoted in a reason too): the rest of the word, quotes kept.
+    let h = f.hay;
+    if matches!(rep, Repl::Named) && !prefix.ends_with(b"'") && !prefix.ends_with(b"\"") && matches!(h.get(ve), Some(b'\'' | b'"')) {
+        let mut i = ve;
+        let mut run: Option<usize> = None;
+        while i < h.len() && !h[i].is_ascii_whitespace() && !b";&|<>()`$,".contains(&h[i]) {
+            if h[i] == b'\'' || h[i] == b'"' {
+                if let Some(st) = run.take() {
+                    out.push((st, i, mask_of(kind)));
+                }
+            } else if run.is_none() {
+                run = Some(i);
+            }
+            i += 1;
+        }
+        if let Some(st) = run {
+            out.push((st, i, mask_of(kind)));
+        }
+    }
+    out
 }
 
 /// The values of a `Cookie:` header (all of them) or a `Set-Cookie:` one
