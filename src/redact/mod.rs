@@ -64,6 +64,9 @@ enum Repl {
     Whole(&'static str),
     /// Every cookie value in the match (`name=[REDACTED:cookie]`).
     Cookies,
+    /// The `v` group is a password, when the `n` group ends a flag:
+    /// `\s--?(?:[a-z0-9]+-)*` before it.
+    Flag,
 }
 
 /// One shape pattern: its regex source, how a match is replaced, whether
@@ -193,14 +196,15 @@ fn patterns() -> &'static Patterns {
             // Short names of a password in a form body or JSON (`&pass=S`,
             // `"pwd": "S"`), and JSON keys of credential files (docker's
             // `"auth"`, a JWK's private members).
-            spec(r"(?L)(?:[&?]|^|[\s\x27\x22])(?:pass|pwd|passwd)=(?P<v>[^\s&'\x22;|`]+)", Repl::Value("password"), &["pass=", "pwd="]),
+            spec(r"(?L)\b(?:pass|pwd|passwd)=(?P<v>[^\s&'\x22;|`]+)", Repl::Value("password"), &["pass=", "pwd="]),
             spec(r"(?L)\x22(?:pass|pwd|pin|otp|auth|identitytoken)\x22\s*:\s*\x22(?P<v>[^\x22\\]+)", Repl::Value("password"), &["\"pass\"", "\"pwd\"", "\"pin\"", "\"otp\"", "\"auth\"", "\"identitytoken\""]),
             spec(r"\x22(?:d|p|q|dp|dq|qi|k)\x22\s*:\s*\x22(?P<v>[A-Za-z0-9_-]{20,})", Repl::Value("jwk-private"), &["\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\""]),
             // A .netrc entry: `machine h login u password S`.
             spec(r"(?L)\blogin\s+\S+\s+password\s+(?P<v>[^\s'\x22`;&|]+)", Repl::Value("netrc-password"), &["password"]),
             // --password value / --token=value, and any `--*-password`,
-            // `--*-token`... flag (`--db-password S`).
-            spec(r"(?L)\s--?(?:[a-z0-9]+-)*(?:password|passwd|pass|token|secret|api-key|apikey)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)", Repl::Value("password"), &["pass", "token", "secret", "key"]),
+            // `--*-token`... flag (`--db-password S`); the flag before the
+            // word is checked in code (a leading class would make the search slow).
+            spec(r"(?L)(?P<n>password|passwd|pass|token|secret|api-key|apikey)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)", Repl::Flag, &["pass", "token", "secret", "key"]),
         ];
         let mut lits = Vec::new();
         let mut owner = Vec::new();
@@ -438,6 +442,20 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
     }
     let kind = match rep {
         Repl::Value(k) => k,
+        Repl::Flag => {
+            let Some((ns, _)) = f.n else { return Vec::new() };
+            let mut p = ns;
+            while p > 0 && (f.hay[p - 1].is_ascii_alphanumeric() || f.hay[p - 1] == b'-') {
+                p -= 1;
+            }
+            let flag = &f.hay[p..ns];
+            let words = flag.strip_prefix(b"--").or_else(|| flag.strip_prefix(b"-"));
+            let ok = words.is_some_and(|w| (w.is_empty() || w.ends_with(b"-")) && !w.starts_with(b"-") && !w.windows(2).any(|x| x == b"--"));
+            if !ok || p == 0 || !f.hay[p - 1].is_ascii_whitespace() {
+                return Vec::new();
+            }
+            "password"
+        }
         Repl::Named => {
             let Some((ns, ne)) = f.n else { return Vec::new() };
             // The whole name: back over name characters to a word boundary.

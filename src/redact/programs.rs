@@ -120,9 +120,29 @@ pub const NAMES: &[&str] = &[
     "xfreerdp3", "yarn", "zip", "zipcloak", "zsh",
 ];
 
+/// For each first (last) byte, the lengths (as bits) of the [`NAMES`]
+/// starting (ending) with it: most words are ruled out by two lookups.
+static FIRST: [u32; 256] = length_bits(true);
+static LAST: [u32; 256] = length_bits(false);
+
+const fn length_bits(first: bool) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let n = NAMES[i].as_bytes();
+        let b = if first { n[0] } else { n[n.len() - 1] };
+        t[b as usize] |= 1 << n.len();
+        i += 1;
+    }
+    t
+}
+
 /// Is `name` one of [`NAMES`]?
 fn known_name(name: &[u8]) -> bool {
-    NAMES.binary_search_by(|n| n.as_bytes().cmp(name)).is_ok()
+    let (Some(&a), Some(&z)) = (name.first(), name.last()) else { return false };
+    name.len() < 32
+        && FIRST[a as usize] & LAST[z as usize] & (1 << name.len()) != 0
+        && NAMES.binary_search_by(|n| n.as_bytes().cmp(name)).is_ok()
 }
 
 fn table() -> &'static Table {
@@ -169,7 +189,17 @@ pub fn spans(src: &str) -> Vec<Span> {
 
 /// Where the table's program names stand in `b`, as whole names.
 fn hits(b: &[u8]) -> Vec<usize> {
-    let name_byte = |c: u8| c.is_ascii_alphanumeric() || b"_.-".contains(&c);
+    static NAME_BYTE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+            c += 1;
+        }
+        t
+    };
+    let name_byte = |c: u8| NAME_BYTE[c as usize];
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -182,7 +212,7 @@ fn hits(b: &[u8]) -> Vec<usize> {
             i += 1;
         }
         let w = &b[start..i];
-        if w.len() <= 16 && w[0].is_ascii_alphanumeric() && known_name(w) {
+        if known_name(w) {
             out.push(start);
         }
     }
@@ -238,7 +268,7 @@ enum InnerAt<'t, 'a> {
 /// Where the inner command of `args` (a command's words after its name)
 /// starts, by the inner rule's grammar.
 fn inner_of<'t, 'a>(inner: &Inner, args: &'t [Tok<'a>]) -> Option<InnerAt<'t, 'a>> {
-    let val = |t: &Tok<'_>| t.value.as_deref().unwrap_or("").to_string();
+    let val = |t: &'t Tok<'a>| t.value.as_deref().unwrap_or("");
     let mut i = if inner.after.is_empty() {
         0
     } else {
@@ -246,7 +276,7 @@ fn inner_of<'t, 'a>(inner: &Inner, args: &'t [Tok<'a>]) -> Option<InnerAt<'t, 'a
         (0..args.len().saturating_sub(n - 1)).find(|&i| inner.after.iter().zip(&args[i..i + n]).all(|(w, t)| val(t) == *w))? + n
     };
     if let Some(until) = &inner.until {
-        let at = args[i..].iter().position(|t| val(t) == *until)?;
+        let at = args[i..].iter().position(|t| val(t) == until)?;
         return Some(InnerAt::Argv(&args[i + at + 1..]));
     }
     let mut positionals = inner.positionals;
@@ -262,7 +292,7 @@ fn inner_of<'t, 'a>(inner: &Inner, args: &'t [Tok<'a>]) -> Option<InnerAt<'t, 'a
             break;
         }
         if v.starts_with('-') && v.len() > 1 {
-            i += if inner.values.contains(&v) { 2 } else { 1 };
+            i += if inner.values.iter().any(|x| x == v) { 2 } else { 1 };
             continue;
         }
         if positionals == 0 {
@@ -565,11 +595,37 @@ pub fn stdin_spans(src: &str) -> Vec<Span> {
     out
 }
 
+/// Cheap first look for [`assignment_spans`]: a `NAME=` whose name says
+/// secret and whose value (up to a space) has a quote or escape that is
+/// not one pair of quotes around it all.
+fn has_split_assignment(b: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = b[from..].iter().position(|&c| c == b'=') {
+        let eq = from + p;
+        from = eq + 1;
+        let mut n = eq;
+        while n > 0 && (b[n - 1].is_ascii_alphanumeric() || b[n - 1] == b'_') {
+            n -= 1;
+        }
+        if n == eq {
+            continue;
+        }
+        let end = b[eq + 1..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |e| eq + 1 + e);
+        let v = &b[eq + 1..end];
+        let quotes = v.iter().filter(|c| matches!(c, b'\'' | b'"' | b'\\')).count();
+        let one_pair = quotes == 2 && v.len() >= 2 && (v[0] == b'\'' || v[0] == b'"') && v[v.len() - 1] == v[0];
+        if quotes > 0 && !one_pair && std::str::from_utf8(&b[n..eq]).is_ok_and(super::names_secret) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Assignments whose name says secret and whose value is split by quotes
 /// or escapes (`TOKEN=gh""p_...`): the value over the whole word, by its
 /// decoded text, so no part of it stays.
 pub fn assignment_spans(src: &str) -> Vec<Span> {
-    if !src.contains('=') || !src.contains(['\'', '"', '\\']) {
+    if !has_split_assignment(src.as_bytes()) {
         return Vec::new();
     }
     let mut out = Vec::new();
