@@ -64,30 +64,93 @@ enum Repl {
     Whole(&'static str),
     /// Every cookie value in the match (`name=[REDACTED:cookie]`).
     Cookies,
+    /// The `v` group is a password, when the `n` group ends a flag:
+    /// `\s--?(?:[a-z0-9]+-)*` before it.
+    Flag,
 }
 
-fn patterns() -> &'static [(Regex, Repl, bool)] {
-    static P: OnceLock<Vec<(Regex, Repl, bool)>> = OnceLock::new();
+/// One shape pattern: its regex source, how a match is replaced, whether
+/// it is searched in the lower-cased text (`(?L)`), whether it applies to
+/// data only (not shell text), and literals (lower-case) of which one must
+/// be in the text for the pattern to be compiled and searched at all.
+struct Spec {
+    re: String,
+    repl: Repl,
+    lower: bool,
+    data_only: bool,
+    lits: &'static [&'static str],
+}
+
+/// The shape patterns, in order, each compiled on first need.
+struct Patterns {
+    specs: Vec<Spec>,
+    compiled: Vec<OnceLock<Regex>>,
+    /// Every literal of every pattern, ASCII case-insensitive; `owner[i]`
+    /// is the pattern of literal `i`.
+    lits: aho_corasick::AhoCorasick,
+    owner: Vec<usize>,
+}
+
+impl Patterns {
+    fn regex(&self, i: usize) -> &Regex {
+        self.compiled[i].get_or_init(|| Regex::new(&format!("(?-u){}", self.specs[i].re)).expect("redact pattern"))
+    }
+
+    /// Which patterns have one of their literals in `text`.
+    fn candidates(&self, text: &[u8]) -> Vec<bool> {
+        let mut hit = vec![false; self.specs.len()];
+        let mut left = self.specs.len();
+        for m in self.lits.find_overlapping_iter(text) {
+            let p = self.owner[m.pattern().as_usize()];
+            if !hit[p] {
+                hit[p] = true;
+                left -= 1;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+        hit
+    }
+}
+
+fn patterns() -> &'static Patterns {
+    static P: OnceLock<Patterns> = OnceLock::new();
     P.get_or_init(|| {
         // Names of variables and keys whose value is a secret.
         // (The name's start is found in code, walking back from the word
         // that says secret: a leading `[A-Z0-9_.-]*` here would make the
         // search slow on long text.)
-        const NAME: &str = r"(?P<n>(?:password|passwd|passphrase|_pass|_pwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key|credentials?|_key)[a-z0-9_]*)";
-        let raw: Vec<(String, Repl)> = vec![
+        const NAME: &str = r"(?P<n>(?:password|passwd|passphrase|_pass|_pwd|secret|token|api[_-]?key|access[_-]?key|accountkey|private[_-]?key|credentials?|_key|sshpass|_auth\b)[a-z0-9_]*)";
+        const NAME_LITS: &[&str] = &["pass", "pwd", "secret", "token", "key", "credential", "_auth"];
+        let token_lits: &'static [&'static str] = &[
+            "akia", "asia", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "sk_", "rk_", "whsec_", "sk-", "aiza", "npm_", "pypi-", "hf_",
+            "sg.", "eyj", "age-secret-key-",
+        ];
+        let spec = |re: &str, repl: Repl, lits: &'static [&'static str]| {
+            let (lower, re) = match re.strip_prefix("(?L)") {
+                Some(rest) => (true, rest.to_string()),
+                None => (false, re.to_string()),
+            };
+            Spec { re, repl, lower, data_only: false, lits }
+        };
+        let data = |mut s: Spec| {
+            s.data_only = true;
+            s
+        };
+        let specs: Vec<Spec> = vec![
             // -----BEGIN ... PRIVATE KEY----- blocks: the key text only
             // (base64 and PEM header lines, split by whitespace or by the
             // two characters `\n` of an escaped string), whole with its END
             // line, or up to where key text ends. A shell command holding
             // one is denied (`holds_private_key`), so nothing masked here runs.
-            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))*(?:\s|\\[nrt])*-----END [A-Z0-9 ]*PRIVATE KEY-----".into(), Repl::Whole("-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----")),
-            (r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))+".into(), Repl::Whole("-----BEGIN PRIVATE KEY-----[REDACTED:private-key]")),
+            spec(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))*(?:\s|\\[nrt])*-----END [A-Z0-9 ]*PRIVATE KEY-----", Repl::Whole("-----BEGIN PRIVATE KEY-----[REDACTED:private-key]-----END PRIVATE KEY-----"), &["private key-----"]),
+            spec(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----(?:(?:\s|\\[nrt])+(?:[A-Za-z0-9+/=]+|(?:Proc-Type|DEK-Info|Comment): [A-Za-z0-9,+/=. -]*))+", Repl::Whole("-----BEGIN PRIVATE KEY-----[REDACTED:private-key]"), &["private key-----"]),
             // Well-known token shapes, in one pass. Bounded before by
-            // anything but a letter or digit (`x_ghp_...`); a token may be
-            // followed by anything (`_ok`, a non-ASCII letter).
-            (concat!(
-                // (Bounded before by anything but a letter or digit, checked
-                // in code: a leading class here would make the search slow.)
+            // anything but a letter or digit (`x_ghp_...`), checked in
+            // code: a leading class here would make the search slow; a
+            // token may be followed by anything (`_ok`, a non-ASCII letter).
+            spec(concat!(
                 r"(?P<v>",
                 r"(?:AKIA|ASIA)[0-9A-Z]{16,}",
                 r"|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_[A-Za-z0-9_]{20,}",
@@ -99,41 +162,76 @@ fn patterns() -> &'static [(Regex, Repl, bool)] {
                 r"|npm_[A-Za-z0-9]{36,}|pypi-[A-Za-z0-9_-]{40,}",
                 r"|hf_[A-Za-z0-9]{30,}|SG\.[A-Za-z0-9_-]{16,}\.[A-Za-z0-9_-]{16,}",
                 r"|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{2,}\.[A-Za-z0-9_-]{8,}",
+                r"|AGE-SECRET-KEY-1[0-9A-Z]{40,}",
                 r")"
-            ).into(), Repl::Token),
+            ), Repl::Token, token_lits),
             // Webhook URLs that are credentials: their secret path segment.
-            (r"hooks\.slack\.com/(?:services|workflows|triggers)/(?:[A-Za-z0-9_-]+/)+(?P<v>[A-Za-z0-9_-]{16,})".into(), Repl::Value("slack-webhook")),
-            (r"discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<v>[A-Za-z0-9_-]{30,})".into(), Repl::Value("discord-webhook")),
+            spec(r"hooks\.slack\.com/(?:services|workflows|triggers)/(?:[A-Za-z0-9_-]+/)+(?P<v>[A-Za-z0-9_-]{16,})", Repl::Value("slack-webhook"), &["hooks.slack.com"]),
+            spec(r"discord(?:app)?\.com/api/webhooks/[0-9]+/(?P<v>[A-Za-z0-9_-]{30,})", Repl::Value("discord-webhook"), &["discord"]),
+            // A Telegram bot token in its API URL.
+            spec(r"/bot[0-9]{5,}:(?P<v>[A-Za-z0-9_-]{30,})", Repl::Value("telegram-bot-token"), &["/bot"]),
             // A bearer token anywhere (`X-Auth: Bearer ...`, a Python dict).
-            (r"(?L)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})".into(), Repl::Value("bearer")),
+            spec(r"(?L)\bbearer\s+(?P<v>[A-Za-z0-9._~+/=-]{8,})", Repl::Value("bearer"), &["bearer"]),
             // Authorization headers.
-            (r"(?L)authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*(?P<v>[^\s'\x22`]+)".into(), Repl::Value("authorization")),
-            (r"(?L)\b(?:x-api-key|api-key|private-token|x-auth-token)\s*:\s*(?P<v>[^\s'\x22`]+)".into(), Repl::Value("api-key")),
+            spec(r"(?L)authorization\s*[:=]\s*(?:bearer|basic|token|bot)?\s*(?P<v>[^\s'\x22`]+)", Repl::Value("authorization"), &["authorization"]),
+            spec(r"(?L)\b(?:x-api-key|api-key|private-token|x-auth-token)\s*:\s*(?P<v>[^\s'\x22`]+)", Repl::Value("api-key"), &["api-key", "private-token", "x-auth-token"]),
+            // Any header named `...-Key`, `...-Token` or `...-Secret`
+            // given to `-H`/`--header` (`X-Auth-Key: S`).
+            spec(r"(?L)(?:-h|--header)[\s=]*[\x27\x22]?[a-z0-9-]*-(?:key|token|secret)\s*:\s*(?P<v>[^\s'\x22`]+)", Repl::Value("api-key"), &["-key", "-token", "-secret"]),
             // Cookie headers: every value, names kept.
-            (r"(?L)\b(?:set-)?cookie[ \t]*:[ \t]*[^\r\n'\x22`]*".into(), Repl::Cookies),
+            spec(r"(?L)\b(?:set-)?cookie[ \t]*:[ \t]*[^\r\n'\x22`]*", Repl::Cookies, &["cookie"]),
             // user:password@ in URLs (a `'` in it is the password's).
-            (r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]*:(?P<v>[^@\s/\x22]+)@".into(), Repl::Value("url-password")),
+            spec(r"[a-zA-Z][a-zA-Z0-9+.-]*://[^/\s:@'\x22]*:(?P<v>[^@\s/\x22]+)@", Repl::Value("url-password"), &["://"]),
+            // A token as a URL's whole userinfo (`https://TOKEN@github.com`).
+            spec(r"[a-zA-Z][a-zA-Z0-9+.-]*://(?P<v>[A-Za-z0-9_-]{16,})@", Repl::Value("url-token"), &["://"]),
+            // Query parameters that carry a secret (signed URLs, API keys,
+            // OAuth codes).
+            spec(r"(?L)[?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|key|auth|pass|password|pwd|code|access_token|refresh_token|id_token|token|api_key|apikey|api-key|client_secret)=(?P<v>[^&\s'\x22#`]+)", Repl::Value("url-secret"), &["sig", "key", "auth", "pass", "pwd", "code", "token", "secret", "x-amz-credential"]),
             // NAME=value: an unquoted value starts right after `=` (`NAME= x`
             // in a shell runs x); a quoted one, or one after `:`, may follow spaces.
-            (format!(r"(?L){NAME}[\x27\x22]?(?:\s*=\s*|\s*:\s*)(?:'|\x22)(?P<v>[^'\x22]*)"), Repl::Named),
-            (format!(r"(?L){NAME}[\x27\x22]?(?:=|\s*:\s*)(?P<v>\$'[^']*'|[^\s'\x22,;&|`]+)"), Repl::Named),
-            // --password value / --token=value
-            (r"(?L)\s--?(?:password|passwd|pass|token|secret|api-key|apikey|access-token|auth-token)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)".into(), Repl::Value("password")),
+            spec(&format!(r"(?L){NAME}[\x27\x22]?(?:\s*=\s*|\s*:\s*)(?:'|\x22)(?P<v>[^'\x22]*)"), Repl::Named, NAME_LITS),
+            spec(&format!(r"(?L){NAME}[\x27\x22]?(?:=|\s*:\s*)(?P<v>\$'[^']*'|[^\s'\x22,;&|`]+)"), Repl::Named, NAME_LITS),
+            // In data (INI, TOML, a credentials file), `name = value` unquoted.
+            data(spec(&format!(r"(?L){NAME}[ \t]*=[ \t]*(?P<v>[^\s'\x22,;&|`]+)"), Repl::Named, NAME_LITS)),
+            // Short names of a password in a form body or JSON (`&pass=S`,
+            // `"pwd": "S"`), and JSON keys of credential files (docker's
+            // `"auth"`, a JWK's private members).
+            spec(r"(?L)\b(?:pass|pwd|passwd)=(?P<v>[^\s&'\x22;|`]+)", Repl::Value("password"), &["pass=", "pwd="]),
+            spec(r"(?L)\x22(?:pass|pwd|pin|otp|auth|identitytoken)\x22\s*:\s*\x22(?P<v>[^\x22\\]+)", Repl::Value("password"), &["\"pass\"", "\"pwd\"", "\"pin\"", "\"otp\"", "\"auth\"", "\"identitytoken\""]),
+            spec(r"\x22(?:d|p|q|dp|dq|qi|k)\x22\s*:\s*\x22(?P<v>[A-Za-z0-9_-]{20,})", Repl::Value("jwk-private"), &["\"d\"", "\"p\"", "\"q\"", "\"dp\"", "\"dq\"", "\"qi\"", "\"k\""]),
+            // A .netrc entry: `machine h login u password S`.
+            spec(r"(?L)\blogin\s+\S+\s+password\s+(?P<v>[^\s'\x22`;&|]+)", Repl::Value("netrc-password"), &["password"]),
+            // --password value / --token=value, and any `--*-password`,
+            // `--*-token`... flag (`--db-password S`); the flag before the
+            // word is checked in code (a leading class would make the search slow).
+            spec(r"(?L)(?P<n>password|passwd|pass|token|secret|api-key|apikey)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)", Repl::Flag, &["pass", "token", "secret", "key"]),
         ];
-        // `(?L)`: the pattern is case-insensitive, and searched in the
-        // ASCII-lower-cased text (the same byte offsets): with lower-case
-        // literals the search can skip ahead to them, where `(?i)` would
-        // scan every byte.
-        raw.into_iter()
-            .map(|(re, rep)| {
-                let (lower, re) = match re.strip_prefix("(?L)") {
-                    Some(rest) => (true, rest.to_string()),
-                    None => (false, re),
-                };
-                (Regex::new(&format!("(?-u){re}")).expect("redact pattern"), rep, lower)
-            })
-            .collect()
+        let mut lits = Vec::new();
+        let mut owner = Vec::new();
+        for (i, s) in specs.iter().enumerate() {
+            for l in s.lits {
+                lits.push(*l);
+                owner.push(i);
+            }
+        }
+        let lits = aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(&lits)
+            .expect("literal prefilter");
+        let compiled = specs.iter().map(|_| OnceLock::new()).collect();
+        Patterns { specs, compiled, lits, owner }
     })
+}
+
+/// Does a variable or key name say its value is a secret?
+fn names_secret(name: &str) -> bool {
+    let n = name.to_ascii_uppercase();
+    let has = |x: &str| n.contains(x);
+    (has("PASS") || has("PWD") || has("TOKEN") || has("SECRET") || has("CREDENTIAL") || has("API_KEY") || has("APIKEY")
+        || has("ACCESS_KEY") || has("PRIVATE_KEY") || n.ends_with("_KEY") || n.ends_with("_AUTH"))
+        && !has("PUBLIC")
+        && !has("PUBLISHABLE")
+        && !n.ends_with("NAME")
 }
 
 /// The kind of a `NAME=value` secret, from its name.
@@ -176,21 +274,9 @@ fn kind_of_token(t: &[u8]) -> &'static str {
         ("hf_", "huggingface-token"),
         ("SG.", "sendgrid-key"),
         ("eyJ", "jwt"),
+        ("AGE-SECRET-KEY-", "age-secret-key"),
     ];
     table.iter().find(|(p, _)| t.starts_with(p.as_bytes())).map_or("token", |(_, k)| k)
-}
-
-/// Cheap pre-check: most strings hold nothing that could be a secret.
-fn may_hold_secret(s: &str) -> bool {
-    static P: OnceLock<regex::bytes::RegexSet> = OnceLock::new();
-    let set = P.get_or_init(|| {
-        regex::bytes::RegexSet::new([
-            r"(?i-u)key|token|secret|pass|pwd|auth|cred|cookie|bearer|://|-----begin",
-            r"(?-u)AKIA|ASIA|gh[pousr]_|github_pat_|sk-|sk_|rk_|whsec_|xox|glpat-|AIza|npm_|pypi-|hf_|SG\.|eyJ",
-        ])
-        .expect("pre-check regex")
-    });
-    set.is_match(s.as_bytes())
 }
 
 /// How many of [`patterns`] come first and match private-key blocks.
@@ -234,7 +320,13 @@ fn computed(value: &[u8]) -> bool {
 fn mask_with(s: &str, shell: bool) -> Cow<'_, str> {
     let mut out: Cow<'_, str> = Cow::Borrowed(s);
     // Program flags first, on the text as written: their spans are its bytes.
-    let spans = programs::spans(s);
+    let mut spans = programs::spans(s);
+    if shell {
+        spans.extend(programs::stdin_spans(s));
+        spans.extend(programs::assignment_spans(s));
+        spans.sort_by_key(|s| (s.start, s.end));
+        spans.dedup_by(|b, a| b.start < a.end);
+    }
     if !spans.is_empty() {
         let mut o = String::with_capacity(s.len());
         let mut at = 0;
@@ -246,17 +338,23 @@ fn mask_with(s: &str, shell: bool) -> Cow<'_, str> {
         o.push_str(&s[at..]);
         out = Cow::Owned(o);
     }
-    if !may_hold_secret(&out) {
+    let pats = patterns();
+    // Most strings hold no literal of any pattern: nothing is compiled.
+    let candidates = pats.candidates(out.as_bytes());
+    if !candidates.contains(&true) {
         return out;
     }
     let mut lower: Option<Vec<u8>> = None;
-    for (re, rep, case_insensitive) in patterns() {
-        let hay = if *case_insensitive {
+    for (i, spec) in pats.specs.iter().enumerate() {
+        if !candidates[i] || (shell && spec.data_only) {
+            continue;
+        }
+        let hay = if spec.lower {
             Some(&*lower.get_or_insert_with(|| out.as_bytes().to_ascii_lowercase()))
         } else {
             None
         };
-        if let Some(text) = apply_pattern(re, *rep, &out, hay.map(|v| v.as_slice()), shell) {
+        if let Some(text) = apply_pattern(pats.regex(i), spec.repl, &out, hay.map(|v| v.as_slice()), shell) {
             out = Cow::Owned(text);
             lower = None;
         }
@@ -337,11 +435,27 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
     }
     let Some((vs, ve)) = f.v else { return Vec::new() };
     let value = &f.hay[vs..ve];
-    if value.starts_with(b"[REDACTED:") {
+    // A value a program's grammar already masked (`--password='[REDACTED:..]'`)
+    // is not masked again: masking it whole would hide its quotes.
+    if value.windows(10).any(|w| w == b"[REDACTED:") {
         return Vec::new();
     }
     let kind = match rep {
         Repl::Value(k) => k,
+        Repl::Flag => {
+            let Some((ns, _)) = f.n else { return Vec::new() };
+            let mut p = ns;
+            while p > 0 && (f.hay[p - 1].is_ascii_alphanumeric() || f.hay[p - 1] == b'-') {
+                p -= 1;
+            }
+            let flag = &f.hay[p..ns];
+            let words = flag.strip_prefix(b"--").or_else(|| flag.strip_prefix(b"-"));
+            let ok = words.is_some_and(|w| (w.is_empty() || w.ends_with(b"-")) && !w.starts_with(b"-") && !w.windows(2).any(|x| x == b"--"));
+            if !ok || p == 0 || !f.hay[p - 1].is_ascii_whitespace() {
+                return Vec::new();
+            }
+            "password"
+        }
         Repl::Named => {
             let Some((ns, ne)) = f.n else { return Vec::new() };
             // The whole name: back over name characters to a word boundary.
@@ -361,6 +475,10 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
             }
             let upper = name.to_ascii_uppercase();
             let has = |n: &[u8]| upper.windows(n.len()).any(|w| w == n);
+            // A key's name or id is no secret (`SharedAccessKeyName=`).
+            if upper.ends_with(b"NAME") || upper.ends_with(b"_ID") {
+                return Vec::new();
+            }
             // A public key is no secret.
             if (has(b"PUBLIC") || has(b"PUBLISHABLE")) && !has(b"SECRET") && !has(b"PRIVATE") {
                 return Vec::new();
@@ -391,7 +509,28 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
         }
         return Vec::new();
     }
-    vec![(vs, ve, mask_of(kind))]
+    let mut out = vec![(vs, ve, mask_of(kind))];
+    // An unquoted value the shell continues past a quote (`TOKEN=gh""p_...`,
+    // quoted in a reason too): the rest of the word, quotes kept.
+    let h = f.hay;
+    if matches!(rep, Repl::Named) && !prefix.ends_with(b"'") && !prefix.ends_with(b"\"") && matches!(h.get(ve), Some(b'\'' | b'"')) {
+        let mut i = ve;
+        let mut run: Option<usize> = None;
+        while i < h.len() && !h[i].is_ascii_whitespace() && !b";&|<>()`$,".contains(&h[i]) {
+            if h[i] == b'\'' || h[i] == b'"' {
+                if let Some(st) = run.take() {
+                    out.push((st, i, mask_of(kind)));
+                }
+            } else if run.is_none() {
+                run = Some(i);
+            }
+            i += 1;
+        }
+        if let Some(st) = run {
+            out.push((st, i, mask_of(kind)));
+        }
+    }
+    out
 }
 
 /// The values of a `Cookie:` header (all of them) or a `Set-Cookie:` one
@@ -481,15 +620,16 @@ pub fn masking_is_local(original: &str, masked: &str, shell: bool) -> bool {
 /// `--password`, `-token`, `--api-key`...: a flag whose next word is a secret.
 fn secret_flag(word: &str) -> bool {
     let w = word.trim_start_matches('-').to_ascii_lowercase();
+    let last = w.rsplit('-').next().unwrap_or("");
     word.starts_with('-')
-        && ["password", "passwd", "pass", "token", "secret", "api-key", "apikey", "access-token", "auth-token"]
-            .contains(&w.as_str())
+        && (["password", "passwd", "pass", "token", "secret", "apikey"].contains(&last) || w.ends_with("api-key"))
 }
 
 /// Kinds whose value a grammar names (a program's flag, a URL's password
 /// field, a cookie's value): whatever it looks like, it is the value.
 fn named_kind(kind: &str) -> bool {
-    matches!(kind, "url-password" | "cookie") || programs::is_program_kind(kind)
+    matches!(kind, "url-password" | "url-token" | "url-secret" | "cookie" | "netrc-password" | "telegram-bot-token")
+        || programs::is_program_kind(kind)
 }
 
 fn masked_word_is_local(original: &Cmp<'_>, masked: &str, before: &str, shell: bool) -> bool {
@@ -576,13 +716,24 @@ fn url_host(word: &str) -> Option<(usize, usize)> {
 /// what the shell runs (key-looking lines can be commands fed to an
 /// interpreter), and showing it would print the key.
 pub fn holds_private_key(s: &str) -> bool {
-    (s.contains("PRIVATE KEY-----") && patterns()[..KEY_PATTERNS].iter().any(|(re, _, _)| re.is_match(s.as_bytes())))
+    (s.contains("PRIVATE KEY-----") && (0..KEY_PATTERNS).any(|i| patterns().regex(i).is_match(s.as_bytes())))
         || (key_header(s) && key_material().is_match(s))
 }
 
 /// A private key's header in any of its formats and spellings (PEM in any
 /// case or spacing, PGP, SSH2, PuTTY), or the base64 of a PEM header.
 fn key_header(s: &str) -> bool {
+    // Cheap first: every spelling holds `private`, `putty` or the base64 start.
+    static Q: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
+    let quick = Q.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(["private", "putty", "LS0tLS1CRUdJT"])
+            .expect("key header prefilter")
+    });
+    if !quick.is_match(s) {
+        return false;
+    }
     static H: OnceLock<regex::Regex> = OnceLock::new();
     let re = H.get_or_init(|| {
         regex::Regex::new(
@@ -600,12 +751,65 @@ fn key_material() -> &'static regex::Regex {
     M.get_or_init(|| regex::Regex::new(r"[A-Za-z0-9+/=_-]{24,}").expect("key material regex"))
 }
 
-/// Keys whose whole value is a secret, whatever it looks like.
+/// Keys whose whole value is a secret, whatever it looks like: compared
+/// lower-cased and without `-` and `_` (`X-Api-Key`, `client_secret`).
 fn secret_key(k: &str) -> bool {
-    let k = k.to_ascii_lowercase();
-    ["password", "passwd", "secret", "token", "api_key", "apikey", "private_key", "authorization", "credential", "cookie"]
-        .iter()
-        .any(|s| k.contains(s))
+    let k: String = k.chars().filter(|c| *c != '-' && *c != '_').map(|c| c.to_ascii_lowercase()).collect();
+    const EXACT: &[&str] = &["auth", "pass", "pwd", "key", "pin", "otp"];
+    const PART: &[&str] = &[
+        "password", "passwd", "passphrase", "secret", "token", "apikey", "privatekey", "clientkey", "accesskey",
+        "accountkey", "signature", "authorization", "credential", "cookie", "sessionkey",
+    ];
+    EXACT.contains(&k.as_str()) || PART.iter().any(|p| k.contains(p))
+}
+
+/// A header name whose value is a secret (`X-Api-Key`, `X-Auth-Token`).
+fn secret_header(name: &str) -> bool {
+    let n = name.to_ascii_lowercase();
+    secret_key(&n) || n.ends_with("-key") || n.ends_with("-token") || n.ends_with("-secret") || n.ends_with("-auth")
+}
+
+/// The masked text of a `.pgpass` file: every line's password field
+/// (`host:port:db:user:password`).
+fn mask_pgpass(content: &str) -> String {
+    content
+        .split_inclusive('\n')
+        .map(|line| {
+            let body = line.trim_end_matches(['\n', '\r']);
+            let fields: Vec<&str> = body.split(':').collect();
+            if body.starts_with('#') || fields.len() < 5 || fields[4..].concat().is_empty() {
+                return line.to_string();
+            }
+            format!("{}:{}{}", fields[..4].join(":"), mask_of("pgpass-password"), &line[body.len()..])
+        })
+        .collect()
+}
+
+/// The raw text of a payload gate could not read, masked for its record:
+/// as JSON, every string by both maskers; otherwise the text, and each
+/// JSON string literal in it decoded and masked.
+pub fn mask_raw_payload(text: &str) -> String {
+    if let Ok(v) = serde_json::from_str::<Value>(text) {
+        return mask_json_for(&v, true).to_string();
+    }
+    static LIT: OnceLock<regex::Regex> = OnceLock::new();
+    let lit = LIT.get_or_init(|| regex::Regex::new(r#""(?:[^"\\]|\\.)*""#).expect("string literal regex"));
+    let text = mask(text);
+    lit.replace_all(&text, |c: &regex::Captures<'_>| {
+        let raw = &c[0];
+        match serde_json::from_str::<String>(raw) {
+            Ok(decoded) => {
+                let m = mask(&decoded);
+                if m == decoded {
+                    raw.to_string()
+                } else {
+                    serde_json::to_string(&m).unwrap_or_else(|_| format!("\"{MASK}\""))
+                }
+            }
+            Err(_) => raw.to_string(),
+        }
+    })
+    .into_owned()
 }
 
 /// Mask secrets in every string of a JSON value, and cut very long ones.
@@ -626,6 +830,12 @@ pub fn mask_json_for(v: &Value, shell: bool) -> Value {
     match v {
         Value::String(s) => Value::String(cut(&one(s))),
         Value::Array(a) => {
+            // A header as a pair (`["X-Api-Key", "S"]`): its value.
+            if let [Value::String(name), Value::String(_)] = a.as_slice() {
+                if secret_header(name) {
+                    return Value::Array(vec![Value::String(name.clone()), Value::String(MASK.into())]);
+                }
+            }
             let masked: Vec<Value> = a.iter().map(|x| mask_json_for(x, shell)).collect();
             // A key split over the elements (a patch's lines): no one string
             // holds both its header and its text, the array does.
@@ -644,18 +854,26 @@ pub fn mask_json_for(v: &Value, shell: bool) -> Value {
             }
             Value::Array(masked)
         }
-        Value::Object(o) => Value::Object(
-            o.iter()
-                .map(|(k, v)| {
-                    let v = if secret_key(k) && v.is_string() {
-                        Value::String(MASK.into())
-                    } else {
-                        mask_json_for(v, shell)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Value::Object(o) => {
+            // A `.pgpass` written whole: its password fields.
+            let pgpass = ["file_path", "path", "filePath"]
+                .iter()
+                .any(|k| o.get(*k).and_then(Value::as_str).is_some_and(|p| p.ends_with(".pgpass")));
+            Value::Object(
+                o.iter()
+                    .map(|(k, v)| {
+                        let v = if secret_key(k) && v.is_string() {
+                            Value::String(MASK.into())
+                        } else if pgpass && v.is_string() && matches!(k.as_str(), "content" | "new_string" | "old_string") {
+                            Value::String(cut(&mask_data(&mask_pgpass(v.as_str().unwrap_or_default()))))
+                        } else {
+                            mask_json_for(v, shell)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            )
+        }
         other => other.clone(),
     }
 }
@@ -796,6 +1014,121 @@ mod tests {
             "echo sk_live_abcdefghijklmnop1234",
         ];
         assert_eq!(nonlocal, want_nonlocal);
+    }
+
+    /// Red-team leaks: (input, masked, local?) in shell text.
+    #[test]
+    fn red_team_leaks_are_masked() {
+        let cases: &[(&str, &str, bool)] = &[
+            // Inner commands.
+            ("docker exec -it db mysql -uroot -pS3cretQ1 db", "docker exec -it db mysql -uroot -p[REDACTED:mysql-password] db", true),
+            ("kubectl exec -it pod -- mysql -pS3cretQ1", "kubectl exec -it pod -- mysql -p[REDACTED:mysql-password]", true),
+            ("docker compose exec redis redis-cli -a S3cretQ1 ping", "docker compose exec redis redis-cli -a [REDACTED:redis-password] ping", true),
+            ("docker run --rm -e A=1 mysql:8 mysql -pS3cretQ1 db", "docker run --rm -e A=1 mysql:8 mysql -p[REDACTED:mysql-password] db", true),
+            ("bash -c 'mysql -pS3cretQ1 db'", "bash -c 'mysql -p[REDACTED:mysql-password] db'", true),
+            ("ssh prod \"mysql -pS3cretQ1 db\"", "ssh prod \"mysql -p[REDACTED:mysql-password] db\"", true),
+            ("ssh -p 22 prod mysql -pS3cretQ1 db", "ssh -p 22 prod mysql -p[REDACTED:mysql-password] db", true),
+            // Bundled short flags.
+            ("curl -sSu bob:S3cretQ1 https://x", "curl -sSu bob:[REDACTED:basic-auth] https://x", true),
+            ("curl -Lu bob:S3cretQ1 https://x", "curl -Lu bob:[REDACTED:basic-auth] https://x", true),
+            // Quoted parts before the secret.
+            ("curl -u \"bob\":S3cretQ1 https://x", "curl -u \"bob\":[REDACTED:basic-auth] https://x", true),
+            ("curl -u 'bob':'S3cretQ1' https://x", "curl -u 'bob':'[REDACTED:basic-auth]' https://x", true),
+            ("curl -u bob:\"S3cretQ1\"x https://x", "curl -u bob:\"[REDACTED:basic-auth]\"[REDACTED:basic-auth] https://x", true),
+            ("smbclient -U \"bob\"%S3cretQ1 //h/s", "smbclient -U \"bob\"%[REDACTED:smb-password] //h/s", true),
+            ("openssl rsa -passout 'pass:'S3cretQ1", "openssl rsa -passout 'pass:'[REDACTED:openssl-passphrase]", true),
+            // Missing flags.
+            ("curl -E cert.pem:S3cretQ1 https://x", "curl -E cert.pem:[REDACTED:certificate-passphrase] https://x", true),
+            ("curl --proxy-pass S3cretQ1 https://x", "curl --proxy-pass [REDACTED:certificate-passphrase] https://x", true),
+            ("aws secretsmanager create-secret --name n --secret-string S3cretQ1", "aws secretsmanager create-secret --name n --secret-string [REDACTED:aws-secret]", true),
+            ("aws rds create-db-instance --master-user-password S3cretQ1", "aws rds create-db-instance --master-user-password [REDACTED:aws-secret]", true),
+            ("aws ssm put-parameter --name n --type SecureString --value S3cretQ1", "aws ssm put-parameter --name n --type SecureString --value [REDACTED:aws-secret]", true),
+            ("az vm create -n v --admin-password S3cretQ1", "az vm create -n v --admin-password [REDACTED:azure-password]", true),
+            ("keytool -list -storepass S3cretQ1 -keypass S3cretQ2", "keytool -list -storepass [REDACTED:keystore-password] -keypass [REDACTED:keystore-password]", true),
+            ("xfreerdp /u:bob /p:S3cretQ1 /v:h", "xfreerdp /u:bob /p:[REDACTED:rdp-password] /v:h", true),
+            ("http -a bob:S3cretQ1 https://x", "http -a bob:[REDACTED:basic-auth] https://x", true),
+            ("lftp -u bob,S3cretQ1 h", "lftp -u bob,[REDACTED:ftp-password] h", true),
+            ("ipmitool -H h -U u -P S3cretQ1 power status", "ipmitool -H h -U u -P [REDACTED:ipmi-password] power status", true),
+            ("mount -t cifs -o user=bob,pass=S3cretQ1,ro //h/s /mnt", "mount -t cifs -o user=bob,pass=[REDACTED:mount-password],ro //h/s /mnt", true),
+            ("REDISCLI_AUTH=S3cretQ1 redis-cli ping", "REDISCLI_AUTH=[REDACTED:api-key] redis-cli ping", true),
+            ("SSHPASS=S3cretQ1 sshpass -e ssh h", "SSHPASS=[REDACTED:password] sshpass -e ssh h", true),
+            ("docker run -e REDIS_AUTH=S3cretQ1 redis", "docker run -e REDIS_AUTH=[REDACTED:api-key] redis", true),
+            ("curl -d 'user=bob&pass=S3cretQ1' https://x", "curl -d 'user=bob&pass=[REDACTED:url-secret]' https://x", true),
+            ("curl -d '{\"pass\":\"S3cretQ1\"}' https://x", "curl -d '{\"pass\":\"[REDACTED:password]\"}' https://x", true),
+            ("curl --data-urlencode password=S3cretQ1 https://x", "curl --data-urlencode password=[REDACTED:password] https://x", true),
+            ("curl -H 'X-Auth-Key: S3cretQ1' https://x", "curl -H 'X-Auth-Key: [REDACTED:api-key]' https://x", true),
+            ("curl -H 'Ocp-Apim-Subscription-Key: S3cretQ1' https://x", "curl -H 'Ocp-Apim-Subscription-Key: [REDACTED:api-key]' https://x", true),
+            ("vault kv put secret/app value=S3cretQ1 user=bob", "vault kv put secret/app value=[REDACTED:vault-secret] user=[REDACTED:vault-secret]", true),
+            ("deploy --db-password S3cretQ1", "deploy --db-password [REDACTED:password]", true),
+            ("deploy --admin-token=S3cretQ1", "deploy --admin-token=[REDACTED:token]", true),
+            // URLs.
+            ("git clone https://0123456789abcdef0123456789abcdef01234567@github.com/o/r", "git clone https://[REDACTED:url-token]@github.com/o/r", true),
+            ("curl 'https://b.example/x?sig=S3cretQ1&se=2030'", "curl 'https://b.example/x?sig=[REDACTED:url-secret]&se=2030'", true),
+            ("curl 'https://x.example/cb?code=S3cretQ1&state=1'", "curl 'https://x.example/cb?code=[REDACTED:url-secret]&state=1'", true),
+            ("curl https://api.telegram.org/bot123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsawQ/getMe", "curl https://api.telegram.org/bot123456789:[REDACTED:telegram-bot-token]/getMe", true),
+            // Standard input.
+            ("echo 'S3cretQ1' | docker login --password-stdin r.io", "echo '[REDACTED:stdin-secret]' | docker login --password-stdin r.io", true),
+            ("docker login --password-stdin r.io <<< 'S3cretQ1'", "docker login --password-stdin r.io <<< '[REDACTED:stdin-secret]'", true),
+            ("echo S3cretQ1 | gh secret set X", "echo [REDACTED:stdin-secret] | gh secret set X", true),
+            ("read -r pw <<< 'S3cretQ1'", "read -r pw <<< '[REDACTED:stdin-secret]'", true),
+            ("printf '%s' S3cretQ1 | docker login -u me --password-stdin r.io", "printf '%s' [REDACTED:stdin-secret] | docker login -u me --password-stdin r.io", true),
+            // An assignment's value split by quotes.
+            ("GITHUB_TOKEN=gh\"\"p_abcdefghijklmnopqrstuvwxyz0123456789 gh pr list", "GITHUB_TOKEN=[REDACTED:token]\"\"[REDACTED:token] gh pr list", false),
+            // A program's span is not masked again by a generic pattern.
+            ("mysql --password='S3cretQ1' db", "mysql --password='[REDACTED:mysql-password]' db", true),
+            ("wget --password='S3cretQ1' https://x", "wget --password='[REDACTED:wget-password]' https://x", true),
+            ("docker login --password 'S3cretQ1' r.io", "docker login --password '[REDACTED:registry-password]' r.io", true),
+            ("redis-cli --pass 'S3cretQ1' ping", "redis-cli --pass '[REDACTED:redis-password]' ping", true),
+            ("openssl enc -aes256 -pass pass:S3cretQ1 -in f", "openssl enc -aes256 -pass pass:[REDACTED:openssl-passphrase] -in f", true),
+            ("openssl pkcs12 -export -password pass:S3cretQ1 -in f", "openssl pkcs12 -export -password pass:[REDACTED:openssl-passphrase] -in f", true),
+            ("npm config set //r.io/:_auth S3cretQ1", "npm config set //r.io/:_auth [REDACTED:npm-token]", true),
+            ("echo AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ > k", "echo [REDACTED:age-secret-key] > k", false),
+        ];
+        let mut wrong = Vec::new();
+        for (input, want, local) in cases {
+            let got = mask(input);
+            if got != *want || masking_is_local(input, &got, true) != *local {
+                wrong.push(format!("{input}\n  got:  {got} (local {})\n  want: {want} (local {local})", masking_is_local(input, &got, true)));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    /// Data (a file's content, an error): (input, masked).
+    #[test]
+    fn data_formats_are_masked() {
+        let cases: &[(&str, &str)] = &[
+            ("[default]\naws_secret_access_key = wJalrXUtnFEMI/K7MDENG\n", "[default]\naws_secret_access_key = [REDACTED:aws-secret-access-key]\n"),
+            ("[pypi]\nusername = __token__\npassword = S3cretQ1\n", "[pypi]\nusername = __token__\npassword = [REDACTED:password]\n"),
+            ("[Interface]\nPrivateKey = yAnz5TF+lXXJte14tji3zlMNq+hd2rYUIgJBgB3fBmk=\n", "[Interface]\nPrivateKey = [REDACTED:private-key]\n"),
+            ("DB_PASSWORD = S3cretQ1", "DB_PASSWORD = [REDACTED:password]"),
+            ("machine h.example login bob password S3cretQ1\n", "machine h.example login bob password [REDACTED:netrc-password]\n"),
+            ("{\"auths\": {\"r.io\": {\"auth\": \"Ym9iOlMzY3JldFEx\"}}}", "{\"auths\": {\"r.io\": {\"auth\": \"[REDACTED:password]\"}}}"),
+            ("//r.io/:_auth=Ym9iOlMzY3JldFEx\n", "//r.io/:_auth=[REDACTED:api-key]\n"),
+            ("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=S3cretQ1bbbb==;EndpointSuffix=core", "DefaultEndpointsProtocol=https;AccountName=a;AccountKey=[REDACTED:api-key];EndpointSuffix=core"),
+            ("Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=S3cretQ1bbbb=", "Endpoint=sb://x/;SharedAccessKeyName=k;SharedAccessKey=[REDACTED:api-key]"),
+            ("{\"kty\":\"EC\",\"d\":\"S3cretQ1S3cretQ1S3cretQ1abc\"}", "{\"kty\":\"EC\",\"d\":\"[REDACTED:jwk-private]\"}"),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter(|(i, w)| mask_data(i) != *w)
+            .map(|(i, w)| format!("{i}\n  got:  {}\n  want: {w}", mask_data(i)))
+            .collect();
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // A .pgpass written whole, JSON keys by any spelling, header pairs.
+        let v = serde_json::json!({"file_path": "/h/.pgpass", "content": "db:5432:app:bob:S3cretQ1\n"});
+        assert_eq!(mask_json_for(&v, false)["content"], "db:5432:app:bob:[REDACTED:pgpass-password]\n");
+        let v = serde_json::json!({"X-Api-Key": "a", "client_secret": "b", "PIN": "c", "otp": "d", "headers": [["X-Api-Key", "e"], ["Accept", "f"]], "name": "g"});
+        assert_eq!(
+            mask_json(&v),
+            serde_json::json!({"X-Api-Key": MASK, "client_secret": MASK, "PIN": MASK, "otp": MASK, "headers": [["X-Api-Key", MASK], ["Accept", "f"]], "name": "g"})
+        );
+        // A payload gate could not read: JSON strings in it are masked.
+        let raw = "{\"tool_input\": {\"command\": \"mysql -pS3cretQ1 db\", \"password\": \"S3cretQ2\"}";
+        let got = mask_raw_payload(raw);
+        assert!(!got.contains("S3cretQ1") && !got.contains("S3cretQ2"), "{got}");
+        let got = mask_raw_payload("{\"command\": \"mysql -pS3cretQ1 db\"}");
+        assert!(!got.contains("S3cretQ1"), "{got}");
     }
 
     /// Every spelling of inline key text is found (and masked): here-docs,

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
-use regex::bytes::Regex;
 use serde::Deserialize;
 
 use super::words::{self, Tok};
@@ -23,6 +22,27 @@ pub const SECRETS_TOML: &str = include_str!("../../policies/secrets.toml");
 #[serde(deny_unknown_fields)]
 struct File {
     program: BTreeMap<String, Program>,
+    #[serde(default)]
+    inner: Vec<Inner>,
+}
+
+/// A command that runs another command given in its words
+/// (`docker exec C CMD`, `kubectl exec P -- CMD`, `ssh HOST CMD`,
+/// `bash -c SCRIPT`): the inner command is scanned again.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Inner {
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub after: Vec<String>,
+    #[serde(default)]
+    pub values: Vec<String>,
+    #[serde(default)]
+    pub positionals: usize,
+    pub until: Option<String>,
+    pub script_flag: Option<char>,
+    #[serde(default)]
+    pub shell: bool,
 }
 
 /// One program's secret-bearing flags and words.
@@ -49,6 +69,10 @@ pub struct Rule {
     pub separate: Vec<String>,
     pub prefix: Option<String>,
     pub split: Option<String>,
+    pub split_last: Option<String>,
+    pub end: Option<String>,
+    #[serde(default)]
+    pub pairs: bool,
     #[serde(default)]
     pub next: bool,
     pub last_when: Option<char>,
@@ -57,14 +81,12 @@ pub struct Rule {
 
 struct Table {
     by_name: BTreeMap<String, Program>,
-    /// Any program name of the table, as a word: texts without one skip
-    /// the scan.
-    prefilter: Option<Regex>,
+    inner: Vec<Inner>,
     /// Every kind the table can give.
     kinds: Vec<String>,
 }
 
-fn parse(text: &str) -> Result<BTreeMap<String, Program>, toml::de::Error> {
+fn parse_all(text: &str) -> Result<(BTreeMap<String, Program>, Vec<Inner>), toml::de::Error> {
     let file: File = toml::from_str(text)?;
     let mut by_name = BTreeMap::new();
     for (name, p) in file.program {
@@ -73,7 +95,54 @@ fn parse(text: &str) -> Result<BTreeMap<String, Program>, toml::de::Error> {
         }
         by_name.insert(name, p);
     }
-    Ok(by_name)
+    Ok((by_name, file.inner))
+}
+
+#[cfg(test)]
+fn parse(text: &str) -> Result<BTreeMap<String, Program>, toml::de::Error> {
+    parse_all(text).map(|(p, _)| p)
+}
+
+/// Every program name the table knows (its programs, their aliases and
+/// the commands that run an inner command), sorted: a text naming none of
+/// them skips the scan without parsing the table. A unit test checks it
+/// against `policies/secrets.toml`.
+pub const NAMES: &[&str] = &[
+    "7z", "7za", "7zr", "7zz", "ash", "aws", "az", "bao", "bash", "bcp", "buildah", "crane", "curl", "dash", "docker",
+    "docker-compose", "funzip", "gh", "gpg", "gpg2", "helm", "htpasswd", "http", "httpie", "https", "ipmitool",
+    "keydb-cli", "keytool", "ksh", "kubectl", "ldapadd", "ldapcompare", "ldapdelete", "ldapmodify", "ldapmodrdn",
+    "ldappasswd", "ldapsearch", "ldapwhoami", "lftp", "mariadb", "mariadb-admin", "mariadb-dump", "mongo",
+    "mongodump", "mongoexport", "mongoimport", "mongorestore", "mongosh", "mount", "mount.cifs", "mssql-cli", "mysql",
+    "mysqladmin", "mysqlcheck", "mysqldump", "mysqlimport", "mysqlsh", "mysqlshow", "nerdctl", "npm", "oc", "openssl",
+    "oras", "pg_dump", "pg_dumpall", "pg_isready", "pg_restore", "pnpm", "podman", "podman-compose", "psql",
+    "redis-cli", "regctl", "rpcclient", "sdl-freerdp", "sh", "skopeo", "smbclient", "smbget", "smbmap", "sqlcmd",
+    "ssh", "ssh-keygen", "sshpass", "twine", "unzip", "valkey-cli", "vault", "wget", "wlfreerdp", "xfreerdp",
+    "xfreerdp3", "yarn", "zip", "zipcloak", "zsh",
+];
+
+/// For each first (last) byte, the lengths (as bits) of the [`NAMES`]
+/// starting (ending) with it: most words are ruled out by two lookups.
+static FIRST: [u32; 256] = length_bits(true);
+static LAST: [u32; 256] = length_bits(false);
+
+const fn length_bits(first: bool) -> [u32; 256] {
+    let mut t = [0u32; 256];
+    let mut i = 0;
+    while i < NAMES.len() {
+        let n = NAMES[i].as_bytes();
+        let b = if first { n[0] } else { n[n.len() - 1] };
+        t[b as usize] |= 1 << n.len();
+        i += 1;
+    }
+    t
+}
+
+/// Is `name` one of [`NAMES`]?
+fn known_name(name: &[u8]) -> bool {
+    let (Some(&a), Some(&z)) = (name.first(), name.last()) else { return false };
+    name.len() < 32
+        && FIRST[a as usize] & LAST[z as usize] & (1 << name.len()) != 0
+        && NAMES.binary_search_by(|n| n.as_bytes().cmp(name)).is_ok()
 }
 
 fn table() -> &'static Table {
@@ -81,29 +150,24 @@ fn table() -> &'static Table {
     T.get_or_init(|| {
         // A broken embedded table is a build defect (a unit test parses it);
         // without it, the shape patterns still mask.
-        let by_name = parse(SECRETS_TOML).unwrap_or_default();
-        // Plain names, longest first (so `mysqlsh` is not cut to `mysql`):
-        // a search for literals only skips ahead fast; the boundaries are
-        // checked in code.
-        let mut names: Vec<&String> = by_name.keys().collect();
-        names.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        let names: Vec<String> = names.into_iter().map(|n| regex::escape(n)).collect();
-        let prefilter =
-            (!names.is_empty()).then(|| Regex::new(&format!(r"(?-u){}", names.join("|"))).ok()).flatten();
+        let (by_name, inner) = parse_all(SECRETS_TOML).unwrap_or_default();
         let mut kinds: Vec<String> = by_name
             .values()
             .flat_map(|p| std::iter::once(p.kind.clone()).chain(p.rule.iter().filter_map(|r| r.kind.clone())))
             .collect();
         kinds.sort();
         kinds.dedup();
-        Table { by_name, prefilter, kinds }
+        Table { by_name, inner, kinds }
     })
 }
 
 /// Is `kind` one the table gives (a value named by a program's grammar)?
 pub fn is_program_kind(kind: &str) -> bool {
-    table().kinds.iter().any(|k| k == kind)
+    kind == STDIN_KIND || table().kinds.iter().any(|k| k == kind)
 }
+
+/// The kind of a secret fed to a command's standard input.
+pub const STDIN_KIND: &str = "stdin-secret";
 
 /// A secret's byte span in the text, and its kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,39 +180,145 @@ pub struct Span {
 /// The spans of program-flag secrets in shell text `src`, sorted, not
 /// overlapping.
 pub fn spans(src: &str) -> Vec<Span> {
-    let t = table();
-    // Where the table's program names stand: only a command holding one is
-    // read closely.
-    let b = src.as_bytes();
-    let name_byte = |i: usize| b.get(i).is_some_and(|c| c.is_ascii_alphanumeric() || b"_.-".contains(c));
-    let hits: Vec<usize> = t
-        .prefilter
-        .as_ref()
-        .map(|p| {
-            p.find_iter(b)
-                .filter(|m| (m.start() == 0 || !name_byte(m.start() - 1)) && !name_byte(m.end()))
-                .map(|m| m.start())
-                .collect()
-        })
-        .unwrap_or_default();
-    if hits.is_empty() {
-        return Vec::new();
+    let mut out = Vec::new();
+    spans_into(src, 0, 0, &mut out);
+    out.sort_by_key(|s| (s.start, s.end));
+    out.dedup_by(|b, a| b.start < a.end);
+    out
+}
+
+/// Where the table's program names stand in `b`, as whole names.
+fn hits(b: &[u8]) -> Vec<usize> {
+    static NAME_BYTE: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut c = 0;
+        while c < 256 {
+            let b = c as u8;
+            t[c] = b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-';
+            c += 1;
+        }
+        t
+    };
+    let name_byte = |c: u8| NAME_BYTE[c as usize];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !name_byte(b[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < b.len() && name_byte(b[i]) {
+            i += 1;
+        }
+        let w = &b[start..i];
+        if known_name(w) {
+            out.push(start);
+        }
     }
-    let mut out: Vec<Span> = Vec::new();
+    out
+}
+
+/// Deepest nesting of inner commands followed.
+const MAX_INNER: usize = 4;
+
+/// The spans in `src`, shifted by `base`, into `out`.
+fn spans_into(src: &str, base: usize, depth: usize, out: &mut Vec<Span>) {
+    let hits = hits(src.as_bytes());
+    if hits.is_empty() {
+        return;
+    }
     for mut cmd in words::commands(src, &hits) {
         for w in &mut cmd {
             words::decode(src, w);
         }
-        let argv = unwrap(&cmd);
-        let Some(name) = argv.first().and_then(|w| w.value.as_deref()) else { continue };
-        let Some(p) = t.by_name.get(name.rsplit('/').next().unwrap_or(name)) else { continue };
-        for r in &p.rule {
-            apply(src, p, r, &argv[1..], &mut out);
+        command(src, base, &cmd, depth, out);
+    }
+}
+
+/// The spans of one command's words.
+fn command(src: &str, base: usize, cmd: &[Tok<'_>], depth: usize, out: &mut Vec<Span>) {
+    let t = table();
+    let argv = unwrap(cmd);
+    let Some(name) = argv.first().and_then(|w| w.value.as_deref()) else { return };
+    let name = name.rsplit('/').next().unwrap_or(name);
+    if depth < MAX_INNER {
+        for inner in t.inner.iter().filter(|i| i.programs.iter().any(|p| p == name)) {
+            match inner_of(inner, &argv[1..]) {
+                Some(InnerAt::Argv(rest)) if inner.shell && rest.len() == 1 => script(src, base, &rest[0], depth, out),
+                Some(InnerAt::Argv(rest)) => command(src, base, rest, depth + 1, out),
+                Some(InnerAt::Script(tok)) => script(src, base, tok, depth, out),
+                None => {}
+            }
         }
     }
-    out.sort_by_key(|s| (s.start, s.end));
-    out.dedup_by(|b, a| b.start < a.end);
-    out
+    let Some(p) = t.by_name.get(name) else { return };
+    let mut found = Vec::new();
+    for r in &p.rule {
+        apply(src, p, r, &argv[1..], &mut found);
+    }
+    out.extend(found.into_iter().map(|s| Span { start: s.start + base, end: s.end + base, kind: s.kind }));
+}
+
+enum InnerAt<'t, 'a> {
+    Argv(&'t [Tok<'a>]),
+    Script(&'t Tok<'a>),
+}
+
+/// Where the inner command of `args` (a command's words after its name)
+/// starts, by the inner rule's grammar.
+fn inner_of<'t, 'a>(inner: &Inner, args: &'t [Tok<'a>]) -> Option<InnerAt<'t, 'a>> {
+    let val = |t: &'t Tok<'a>| t.value.as_deref().unwrap_or("");
+    let mut i = if inner.after.is_empty() {
+        0
+    } else {
+        let n = inner.after.len();
+        (0..args.len().saturating_sub(n - 1)).find(|&i| inner.after.iter().zip(&args[i..i + n]).all(|(w, t)| val(t) == *w))? + n
+    };
+    if let Some(until) = &inner.until {
+        let at = args[i..].iter().position(|t| val(t) == until)?;
+        return Some(InnerAt::Argv(&args[i + at + 1..]));
+    }
+    let mut positionals = inner.positionals;
+    while i < args.len() {
+        let v = val(&args[i]);
+        if let Some(c) = inner.script_flag {
+            if v.starts_with('-') && !v.starts_with("--") && v[1..].chars().all(|x| x.is_ascii_alphabetic()) && v.contains(c) {
+                return args.get(i + 1).map(InnerAt::Script);
+            }
+        }
+        if v == "--" {
+            i += 1;
+            break;
+        }
+        if v.starts_with('-') && v.len() > 1 {
+            i += if inner.values.iter().any(|x| x == v) { 2 } else { 1 };
+            continue;
+        }
+        if positionals == 0 {
+            break;
+        }
+        positionals -= 1;
+        i += 1;
+    }
+    if inner.script_flag.is_some() {
+        return None;
+    }
+    (positionals == 0 && i < args.len()).then(|| InnerAt::Argv(&args[i..]))
+}
+
+/// A quoted script (`bash -c '...'`, `ssh host "..."`): when its text is
+/// written plainly inside one pair of quotes, it is scanned as shell text.
+fn script(src: &str, base: usize, tok: &Tok<'_>, depth: usize, out: &mut Vec<Span>) {
+    let raw = &src[tok.start..tok.end];
+    let Some(offs) = words::offsets(raw) else { return };
+    let runs = words::runs(&offs, 0);
+    let [(s, e)] = runs[..] else { return };
+    let (s, e) = (tok.start + s, tok.start + e);
+    if src[s..e] != *tok.value.as_deref().unwrap_or("") {
+        return;
+    }
+    spans_into(&src[s..e], base + s, depth + 1, out);
 }
 
 /// The command inside leading assignments, keywords and wrappers.
@@ -217,17 +387,32 @@ fn scope(r: &Rule, args: &[Tok<'_>]) -> Option<usize> {
 fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>) {
     let Some(from) = scope(r, args) else { return };
     let kind = r.kind.as_deref().unwrap_or(&p.kind);
-    let mut push = |start: usize, end: usize| {
-        if start < end {
-            out.push(Span { start, end, kind: kind.to_string() });
+    let mut push = |found: Vec<(usize, usize)>| {
+        for (start, end) in found {
+            if start < end {
+                out.push(Span { start, end, kind: kind.to_string() });
+            }
         }
     };
     if r.next {
         if let Some(t) = args.get(from) {
             let v = t.value.as_deref().unwrap_or("-");
             if !v.starts_with('-') && !v.contains('=') {
-                if let Some((s, e)) = secret_in(src, t, t.start, r) {
-                    push(s, e);
+                push(secret_in(src, t, t.start, r));
+            }
+        }
+    }
+    if r.pairs {
+        // Every `key=value` operand: the value, unless it names a file or stdin.
+        for t in &args[from..] {
+            let Some(v) = t.value.as_deref() else { continue };
+            if v.starts_with('-') {
+                continue;
+            }
+            if let Some((k, val)) = v.split_once('=') {
+                if !k.is_empty() && !val.starts_with('@') && val != "-" {
+                    let pair = Rule { split: Some("=".into()), ..Rule::default() };
+                    push(secret_in(src, t, t.start, &pair));
                 }
             }
         }
@@ -240,9 +425,7 @@ fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>
         });
         if given {
             if let Some(t) = args[from..].iter().rev().find(|t| !t.value.as_deref().unwrap_or("").starts_with('-')) {
-                if let Some((s, e)) = secret_in(src, t, t.start, r) {
-                    push(s, e);
-                }
+                push(secret_in(src, t, t.start, r));
             }
         }
     }
@@ -254,24 +437,31 @@ fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>
         if v == "--" {
             break;
         }
-        if !v.starts_with('-') {
+        if !v.starts_with('-') && !v.starts_with('/') {
             continue;
         }
         let separate = r.flags.iter().chain(&r.separate).any(|f| f == v);
-        if separate {
+        // Short flags bundled, the last one taking the next word: `-sSu`.
+        let bundled = !separate
+            && v.len() > 2
+            && v.starts_with('-')
+            && !v.starts_with("--")
+            && v[1..].bytes().all(|c| c.is_ascii_alphabetic())
+            && r.flags.iter().chain(&r.separate).any(|f| f.len() == 2 && f.starts_with('-') && v.ends_with(&f[1..]));
+        if separate || bundled {
             if let Some(next) = args.get(i) {
-                if let Some((s, e)) = secret_in(src, next, next.start, r) {
-                    push(s, e);
-                }
+                push(secret_in(src, next, next.start, r));
                 i += 1;
             }
             continue;
         }
         for f in r.flags.iter().chain(&r.attached) {
-            let attached = if f.len() == 2 && !f.starts_with("--") {
-                v.strip_prefix(f.as_str()).filter(|rest| !rest.is_empty())
+            // `-pVALUE`, `/p:VALUE`, `--password=VALUE`.
+            let direct = (f.len() == 2 && !f.starts_with("--")) || f.ends_with([':', '=']);
+            let (attached, flag_len) = if direct {
+                (v.strip_prefix(f.as_str()).filter(|rest| !rest.is_empty()), f.len())
             } else {
-                v.strip_prefix(f.as_str()).and_then(|rest| rest.strip_prefix('='))
+                (v.strip_prefix(f.as_str()).and_then(|rest| rest.strip_prefix('=')), f.len() + 1)
             };
             if attached.is_none() {
                 continue;
@@ -279,60 +469,188 @@ fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>
             // The value's bytes start after the flag, when the flag is
             // written plainly; otherwise the whole word is masked.
             let raw = &src[t.start..t.end];
-            let flag_len = if f.len() == 2 { f.len() } else { f.len() + 1 };
             let at = if raw.is_char_boundary(flag_len) && raw.get(..flag_len) == Some(&v[..flag_len]) {
                 t.start + flag_len
             } else {
                 t.start
             };
-            if let Some((s, e)) = secret_in(src, t, at, r) {
-                push(s, e);
-            }
+            push(secret_in(src, t, at, r));
             break;
         }
     }
 }
 
-/// The bytes of the secret in word `t`, whose value's raw text starts at
-/// byte `at`: after the rule's `prefix` or `split` when it has one.
-/// Quotes around the value stay visible.
-fn secret_in(src: &str, t: &Tok<'_>, at: usize, r: &Rule) -> Option<(usize, usize)> {
-    let full = t.value.as_deref()?;
-    let raw = &src[at..t.end];
-    // The value's text: the decoded value, less the flag before `at`.
-    let value = if at == t.start {
-        full
-    } else {
-        let flag_raw = &src[t.start..at];
-        full.strip_prefix(flag_raw)?
-    };
-    let skip = match (&r.prefix, &r.split) {
-        (Some(p), _) => {
+/// The byte runs of the secret in word `t`, whose value's raw text starts
+/// at byte `at`: after the rule's `prefix` or `split` when it has one, up
+/// to its `end`. Quotes and escapes in the word stay visible: each run is
+/// contiguous text of the secret.
+fn secret_in(src: &str, t: &Tok<'_>, at: usize, r: &Rule) -> Vec<(usize, usize)> {
+    let Some(full) = t.value.as_deref() else { return Vec::new() };
+    // The value's text: the decoded value, less the flag before `at`
+    // (written plainly, so as long decoded as raw).
+    let voff = at - t.start;
+    let Some(value) = full.get(voff..) else { return Vec::new() };
+    let skip = match (&r.prefix, &r.split, &r.split_last) {
+        (Some(p), _, _) => {
             if !value.starts_with(p.as_str()) {
-                return None;
+                return Vec::new();
             }
             p.len()
         }
-        (None, Some(sp)) => value.find(sp.as_str())? + sp.len(),
-        (None, None) => 0,
+        (None, Some(sp), _) => match value.find(sp.as_str()) {
+            Some(i) => i + sp.len(),
+            None => return Vec::new(),
+        },
+        (None, None, Some(sp)) => match value.rfind(sp.as_str()) {
+            Some(i) => i + sp.len(),
+            None => return Vec::new(),
+        },
+        (None, None, None) => 0,
     };
-    if value.len() <= skip {
-        return None;
+    let stop = match &r.end {
+        Some(e) => value[skip..].find(e.as_str()).map_or(value.len(), |i| skip + i),
+        None => value.len(),
+    };
+    if stop <= skip {
+        return Vec::new();
     }
-    // Map the decoded offset back onto the raw bytes: exact when the raw
-    // text is plain, or one pair of quotes around plain text.
-    let plain = |x: &str| !x.contains(['\\', '\'', '"', '$', '`']);
-    if raw == value && plain(raw) {
-        return Some((at + skip, t.end));
+    let raw = &src[t.start..t.end];
+    match words::offsets(raw) {
+        Some(offs) if offs.len() == full.len() => {
+            words::runs(&offs[..voff + stop], voff + skip).into_iter().map(|(s, e)| (t.start + s, t.start + e)).collect()
+        }
+        // Not written plainly (`$'..'`): the value whole, when nothing had
+        // to stay visible before or after it.
+        _ if skip == 0 && stop == value.len() => vec![(at, t.end)],
+        _ => Vec::new(),
     }
-    let b = raw.as_bytes();
-    let wrapped = b.len() >= 2 && (b[0] == b'\'' || b[0] == b'"') && b[b.len() - 1] == b[0];
-    if wrapped && &raw[1..raw.len() - 1] == value && plain(&raw[1..raw.len() - 1]) {
-        return Some((at + 1 + skip, t.end - 1));
+}
+
+/// Secrets the shell text feeds to a command's standard input: the
+/// operands of `echo`/`printf` piped into a `--password-stdin` command or
+/// `gh secret set`, and a here-string (`<<< S`) fed to one or to `read`.
+pub fn stdin_spans(src: &str) -> Vec<Span> {
+    if !(src.contains("-stdin") || src.contains("secret set") || src.contains("<<<")) {
+        return Vec::new();
     }
-    // `-p'a b'`-like words whose value is not written plainly: the value
-    // whole, when nothing had to stay visible before it.
-    (skip == 0).then_some((at, t.end))
+    let toks = words::scan(src);
+    // (words, here-string, the operator before the command)
+    let mut cmds: Vec<(Vec<&Tok<'_>>, Option<&Tok<'_>>, &str)> = vec![(Vec::new(), None, "")];
+    let mut redirect: Option<&str> = None;
+    for t in &toks {
+        let text = &src[t.start..t.end];
+        let cur = cmds.last_mut().expect("one command");
+        if t.op {
+            if text.starts_with(['<', '>']) {
+                redirect = Some(text);
+            } else {
+                cmds.push((Vec::new(), None, text));
+            }
+        } else if let Some(r) = redirect.take() {
+            if r == "<<<" {
+                cur.1 = Some(t);
+            }
+        } else {
+            cur.0.push(t);
+        }
+    }
+    let val = |t: &Tok<'_>| t.value.as_deref().unwrap_or("").to_string();
+    let reads_secret = |w: &[&Tok<'_>]| {
+        let vs: Vec<String> = w.iter().map(|t| val(t)).collect();
+        vs.iter().any(|v| v.ends_with("-stdin") && v.contains("pass"))
+            || vs.windows(2).any(|p| p[0] == "secret" && p[1] == "set")
+            || vs.first().is_some_and(|v| v == "read")
+    };
+    let mut out = Vec::new();
+    let mut push = |t: &Tok<'_>| {
+        if t.value.is_none() {
+            return;
+        }
+        if let Some(offs) = words::offsets(&src[t.start..t.end]) {
+            for (s, e) in words::runs(&offs, 0) {
+                out.push(Span { start: t.start + s, end: t.start + e, kind: STDIN_KIND.into() });
+            }
+        }
+    };
+    for i in 0..cmds.len() {
+        let (w, here, op) = &cmds[i];
+        if !reads_secret(w) {
+            continue;
+        }
+        if let Some(h) = here {
+            push(h);
+        }
+        if *op == "|" && i > 0 {
+            let prev = &cmds[i - 1].0;
+            let name = prev.first().map(|t| val(t)).unwrap_or_default();
+            let ops: Vec<&&Tok<'_>> = prev.iter().skip(1).skip_while(|t| name == "echo" && val(t).starts_with('-')).collect();
+            let ops = if name == "printf" && ops.len() > 1 { &ops[1..] } else { &ops[..] };
+            if name == "echo" || name == "printf" {
+                for t in ops {
+                    push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Cheap first look for [`assignment_spans`]: a `NAME=` whose name says
+/// secret and whose value (up to a space) has a quote or escape that is
+/// not one pair of quotes around it all.
+fn has_split_assignment(b: &[u8]) -> bool {
+    let mut from = 0;
+    while let Some(p) = b[from..].iter().position(|&c| c == b'=') {
+        let eq = from + p;
+        from = eq + 1;
+        let mut n = eq;
+        while n > 0 && (b[n - 1].is_ascii_alphanumeric() || b[n - 1] == b'_') {
+            n -= 1;
+        }
+        if n == eq {
+            continue;
+        }
+        let end = b[eq + 1..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |e| eq + 1 + e);
+        let v = &b[eq + 1..end];
+        let quotes = v.iter().filter(|c| matches!(c, b'\'' | b'"' | b'\\')).count();
+        let one_pair = quotes == 2 && v.len() >= 2 && (v[0] == b'\'' || v[0] == b'"') && v[v.len() - 1] == v[0];
+        if quotes > 0 && !one_pair && std::str::from_utf8(&b[n..eq]).is_ok_and(super::names_secret) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Assignments whose name says secret and whose value is split by quotes
+/// or escapes (`TOKEN=gh""p_...`): the value over the whole word, by its
+/// decoded text, so no part of it stays.
+pub fn assignment_spans(src: &str) -> Vec<Span> {
+    if !has_split_assignment(src.as_bytes()) {
+        return Vec::new();
+    }
+    let mut out = Vec::new();
+    for t in words::scan(src) {
+        if t.op {
+            continue;
+        }
+        let raw = &src[t.start..t.end];
+        let Some(v) = t.value.as_deref() else { continue };
+        let Some((name, value)) = v.split_once('=') else { continue };
+        if value.is_empty() || !is_name(name) || !raw.starts_with(name) || !super::names_secret(name) {
+            continue;
+        }
+        let after = &raw[name.len() + 1..];
+        if !after.contains(['\'', '"', '\\']) {
+            continue;
+        }
+        if let Some(offs) = words::offsets(raw) {
+            let kind = super::kind_of_name(name);
+            for (s, e) in words::runs(&offs, name.len() + 1) {
+                out.push(Span { start: t.start + s, end: t.start + e, kind: kind.into() });
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -361,6 +679,15 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn names_list_every_program_of_the_table() {
+        let (by_name, inner) = parse_all(SECRETS_TOML).expect("table");
+        let mut want: Vec<String> = by_name.keys().cloned().chain(inner.iter().flat_map(|i| i.programs.clone())).collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(NAMES, want, "NAMES must list every program, alias and inner program of policies/secrets.toml, sorted");
     }
 
     #[test]

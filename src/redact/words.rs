@@ -388,6 +388,74 @@ impl<'a> Lx<'a> {
     }
 }
 
+/// For each byte of the value of the literal shell word `raw`, the offset
+/// of the raw byte it comes from; None when the word is not plain enough
+/// to map (an expansion, `$'..'`, an unclosed quote).
+pub fn offsets(raw: &str) -> Option<Vec<usize>> {
+    let s = raw.as_bytes();
+    let mut out = Vec::with_capacity(s.len());
+    let mut i = 0;
+    while i < s.len() {
+        match s[i] {
+            b'$' | b'`' => return None,
+            b'\\' => {
+                match s.get(i + 1) {
+                    Some(b'\n') => {}
+                    Some(_) => out.push(i + 1),
+                    None => return None,
+                }
+                i += 2;
+            }
+            b'\'' => {
+                let end = s[i + 1..].iter().position(|&b| b == b'\'')? + i + 1;
+                out.extend(i + 1..end);
+                i = end + 1;
+            }
+            b'"' => {
+                i += 1;
+                loop {
+                    match s.get(i)? {
+                        b'"' => break,
+                        b'$' | b'`' => return None,
+                        b'\\' => {
+                            match s.get(i + 1)? {
+                                b'$' | b'`' | b'"' | b'\\' => out.push(i + 1),
+                                b'\n' => {}
+                                _ => out.extend([i, i + 1]),
+                            }
+                            i += 2;
+                        }
+                        _ => {
+                            out.push(i);
+                            i += 1;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            _ => {
+                out.push(i);
+                i += 1;
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The raw runs (start, end) holding the value bytes `from..` of a word
+/// whose byte offsets are `offs` (see [`offsets`]): each run is contiguous
+/// raw text, so quotes and escapes between runs stay visible.
+pub fn runs(offs: &[usize], from: usize) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for &o in offs.get(from..).unwrap_or(&[]) {
+        match out.last_mut() {
+            Some(last) if last.1 == o => last.1 = o + 1,
+            _ => out.push((o, o + 1)),
+        }
+    }
+    out
+}
+
 /// The index of the next `c` from `i`, or the end.
 fn find(s: &[u8], i: usize, c: u8) -> usize {
     s.get(i..).and_then(|r| r.iter().position(|&b| b == c)).map_or(s.len(), |p| i + p)

@@ -591,7 +591,7 @@ impl Receipt {
         }
         let text = String::from_utf8_lossy(raw);
         rec.args = Some(JsonText::of(&serde_json::json!({
-            "payload": crate::redact::cut(&crate::redact::mask(&text))
+            "payload": crate::redact::cut(&crate::redact::mask_raw_payload(&text))
         })));
         rec.decided(Verdict::Denied, Source::Error, Some("gate"));
         rec

@@ -115,6 +115,55 @@ fn corpus(env: &TestEnv) -> Corpus {
         let p = pw(100 + i as u64);
         bash(what, template.replace("{}", &p), p, kind);
     }
+    // Red-team leaks: inner commands, bundles, quoted parts, more flags,
+    // bodies, headers, URLs, standard input, double masking.
+    let more: Vec<(&str, &str, &'static str)> = vec![
+        ("docker exec mysql", "docker exec -it db mysql -uroot -p{} appdb", "mysql-password"),
+        ("kubectl exec mysql", "kubectl exec -it pod-0 -- mysql -p{}", "mysql-password"),
+        ("compose exec redis-cli", "docker compose exec redis redis-cli -a {} ping", "redis-password"),
+        ("bash -c mysql", "bash -c 'mysql -p{} appdb'", "mysql-password"),
+        ("ssh host mysql", "ssh prod \"mysql -p{} appdb\"", "mysql-password"),
+        ("curl -sSu", "curl -sSu bob:{} https://api.example.com/v1", "basic-auth"),
+        ("curl -u quoted user", "curl -u \"bob\":{} https://api.example.com/v1", "basic-auth"),
+        ("curl -u quoted both", "curl -u 'bob':'{}' https://api.example.com/v1", "basic-auth"),
+        ("smbclient quoted user", "smbclient -U \"bob\"%{} //files/share", "smb-password"),
+        ("openssl quoted prefix", "openssl rsa -passout 'pass:'{} -in k.pem", "openssl-passphrase"),
+        ("curl --cert", "curl -E client.pem:{} https://api.example.com", "certificate-passphrase"),
+        ("aws --secret-string", "aws secretsmanager put-secret-value --secret-id app --secret-string {}", "aws-secret"),
+        ("aws --master-user-password", "aws rds create-db-instance --db-instance-identifier d --master-user-password {}", "aws-secret"),
+        ("az --admin-password", "az vm create -n vm1 --admin-password {}", "azure-password"),
+        ("keytool -storepass", "keytool -list -keystore k.jks -storepass {}", "keystore-password"),
+        ("xfreerdp /p:", "xfreerdp /u:bob /p:{} /v:desk", "rdp-password"),
+        ("httpie -a", "http -a bob:{} https://api.example.com", "basic-auth"),
+        ("lftp -u", "lftp -u bob,{} ftp.example.com", "ftp-password"),
+        ("ipmitool -P", "ipmitool -I lanplus -H bmc -U admin -P {} power status", "ipmi-password"),
+        ("mount pass=", "mount -t cifs -o user=bob,pass={},ro //files/share /mnt", "mount-password"),
+        ("REDISCLI_AUTH", "REDISCLI_AUTH={} redis-cli ping", "api-key"),
+        ("docker run -e", "docker run -e DB_PASSWORD={} app", "password"),
+        ("curl -d pass=", "curl -d 'user=bob&pass={}' https://login.example.com", "url-secret"),
+        ("curl -d JSON pass", "curl -d '{\"pass\":\"{}\"}' https://login.example.com", "password"),
+        ("X-Auth-Key header", "curl -H 'X-Auth-Key: {}' https://api.example.com", "api-key"),
+        ("vault kv put", "vault kv put secret/app value={}", "vault-secret"),
+        ("--db-password", "deploy --db-password {}", "password"),
+        ("URL sig", "curl 'https://b.example.com/x?sv=1&sig={}&se=2030'", "url-secret"),
+        ("echo | docker login", "echo '{}' | docker login --password-stdin registry.example.com", "stdin-secret"),
+        ("here-string read", "read -r pw <<< '{}'", "stdin-secret"),
+        ("mysql --password quoted", "mysql --password='{}' appdb", "mysql-password"),
+        ("openssl pkcs12 -password", "openssl pkcs12 -export -password pass:{} -in c.pem", "openssl-passphrase"),
+    ];
+    for (i, (what, template, kind)) in more.into_iter().enumerate() {
+        let p = pw(800 + i as u64);
+        bash(what, template.replace("{}", &p), p, kind);
+    }
+    let hex_token = chars("0123456789abcdef", 40, 850);
+    bash("URL userinfo token", format!("git clone https://{hex_token}@github.com/o/r.git"), hex_token, "url-token");
+    let split_rest = chars(ALNUM, 36, 851);
+    bash(
+        "token split by quotes",
+        format!("GITHUB_TOKEN=gh\"\"p_{split_rest} gh pr list"),
+        split_rest,
+        "token",
+    );
     // Quoted, with a space: `-p'quoted pass'`.
     let quoted = format!("{} {}", pw(200), pw(201));
     bash("mysql -p'quoted pass'", format!("mysql -p'{quoted}' appdb"), quoted, "mysql-password");
@@ -179,6 +228,50 @@ fn corpus(env: &TestEnv) -> Corpus {
     ] {
         secrets.push((what.into(), s, Some(kind)));
     }
+    // Credential files in their own formats.
+    let ini_key = chars(&format!("{ALNUM}+/"), 40, 900);
+    let ini_pw = pw(901);
+    let netrc_pw = pw(902);
+    let azure = chars(&format!("{ALNUM}+/"), 44, 903);
+    let docker_auth = chars(ALNUM, 28, 904);
+    let files = [
+        (".aws/credentials", format!("[default]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = {ini_key}\n")),
+        (".pypirc", format!("[pypi]\nusername = __token__\npassword = {ini_pw}\n")),
+        (".netrc", format!("machine api.example.com login bob password {netrc_pw}\n")),
+        ("app.settings", format!("Storage=DefaultEndpointsProtocol=https;AccountName=acct;AccountKey={azure};EndpointSuffix=core.windows.net\n")),
+        (".docker/config.json", format!("{{\"auths\": {{\"registry.example.com\": {{\"auth\": \"{docker_auth}\"}}}}}}\n")),
+    ];
+    for (name, content) in files {
+        payloads.push(claude(env, "PreToolUse", "Write", json!({ "file_path": env.project().join(name), "content": content })));
+    }
+    let pgpass_pw = pw(905);
+    payloads.push(claude(
+        env,
+        "PreToolUse",
+        "Write",
+        json!({ "file_path": env.home().join(".pgpass"), "content": format!("db.internal:5432:app:bob:{pgpass_pw}\n") }),
+    ));
+    for (what, s, kind) in [
+        ("INI aws_secret_access_key", ini_key, "aws-secret-access-key"),
+        (".pypirc password", ini_pw, "password"),
+        (".netrc password", netrc_pw, "netrc-password"),
+        ("Azure AccountKey", azure, "api-key"),
+        ("docker config auth", docker_auth, "password"),
+        (".pgpass password", pgpass_pw, "pgpass-password"),
+    ] {
+        secrets.push((what.into(), s, Some(kind)));
+    }
+    // JSON keys by any spelling, and header pairs, in a tool's input.
+    let mcp_key = pw(906);
+    let mcp_header = pw(907);
+    payloads.push(claude(
+        env,
+        "PreToolUse",
+        "mcp__api__call",
+        json!({ "Client-Secret": mcp_key, "headers": [["X-Api-Key", mcp_header]] }),
+    ));
+    secrets.push(("MCP Client-Secret".into(), mcp_key, None));
+    secrets.push(("MCP header pair".into(), mcp_header, None));
     // An Edit: a secret in both the old and the new text.
     let old_key = chars(format!("{ALNUM}+/").as_str(), 40, 500);
     let new_key = chars(format!("{ALNUM}+/").as_str(), 40, 501);
@@ -306,5 +399,20 @@ fn code_inside_quotes_is_never_masked_away() {
         let o = env.run(&["check", "--json", "--", cmd]);
         let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
         assert_eq!(v["decision"], "deny", "{cmd}: {v}");
+    }
+}
+
+/// A payload gate cannot read is stored masked: the JSON strings in it too.
+#[test]
+fn a_refused_payload_keeps_no_secret() {
+    let env = TestEnv::new();
+    let p = pw(950);
+    let raw = format!("{{\"hook_event_name\": \"PreToolUse\", \"tool_input\": {{\"command\": \"mysql -p{p} db\"");
+    let _ = env.run_with_stdin(&["hook"], raw.as_bytes());
+    let db = std::fs::read(env.db_path()).unwrap_or_default();
+    let wal = std::fs::read(env.gate_home().join("gate.db-wal")).unwrap_or_default();
+    let export = env.run(&["export", "--format", "jsonl"]).stdout;
+    for (place, bytes) in [("gate.db", &db), ("gate.db-wal", &wal), ("export", &export)] {
+        assert!(!contains(bytes, &p), "secret in {place}");
     }
 }
