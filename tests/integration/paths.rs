@@ -487,11 +487,8 @@ fn masking_never_hides_what_runs_or_is_written() {
     ] {
         assert_eq!(check(&env, cmd).0, "ask", "{cmd}");
     }
-    for cmd in [
-        "echo Authorization:x;{touch,/tmp/x}",
-    ] {
-        assert_eq!(check(&env, cmd), ("deny".to_string(), "masking-would-hide".to_string()), "{cmd}");
-    }
+    let cmd = "echo Authorization:x;{touch,/tmp/x}";
+    assert_eq!(check(&env, cmd), ("deny".to_string(), "masking-would-hide".to_string()), "{cmd}");
     // A secret inside one word is masked, and the command still asks as itself.
     assert_eq!(check(&env, "curl -H 'Authorization: Bearer abcdef123456' https://example.com").0, "ask");
     let bashrc = env.home().join(".bashrc");
