@@ -145,17 +145,24 @@ pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
         // saw: such a grant covers nothing but the call it answers.
         let raw = part_key(action, part);
         let masked = redact::mask(&raw);
-        let key = if masked == raw.as_str() {
+        let key = if masked == raw.as_str() && !holds_secret(action) {
             raw
         } else {
             let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            format!("once:{masked}:{}-{nonce}", std::process::id())
+            // No text of it at all: the key names nothing but this call.
+            format!("once:{}-{nonce}", std::process::id())
         };
         if !keys.contains(&key) {
             keys.push(key);
         }
     }
     keys
+}
+
+/// Whether masking changes anything the call carries: then no key or rule
+/// built from its text may be stored or reused.
+pub fn holds_secret(action: &Action) -> bool {
+    redact::mask_json_for(&action.args, action.kind == Kind::Shell) != action.args
 }
 
 fn file_tool(action: &Action) -> bool {
@@ -376,7 +383,8 @@ pub fn settle(
         grant_key: if keys.is_empty() { None } else { Some(json!(keys).to_string()) },
         // A rule that would have to spell out a secret is not offered: it
         // would be stored here, and written into the policy.
-        always_rule: always_rule(action, eval, &keys).filter(|r| redact::mask(r) == r.as_str()),
+        always_rule: always_rule(action, eval, &keys)
+            .filter(|r| !holds_secret(action) && redact::mask(r) == r.as_str()),
         state: "pending".into(),
         ..Default::default()
     };

@@ -206,7 +206,7 @@ fn patterns() -> &'static Patterns {
             // --password value / --token=value, and any `--*-password`,
             // `--*-token`... flag (`--db-password S`); the flag before the
             // word is checked in code (a leading class would make the search slow).
-            spec(r"(?L)(?P<n>password|passwd|pass|token|secret|api-key|apikey)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`]+)", Repl::Flag, &["pass", "token", "secret", "key"]),
+            spec(r"(?L)(?P<n>password|passwd|pass|token|secret|api-key|apikey)(?:=|\s+)(?P<v>\$'[^']*'|'[^']*'|\x22[^\x22]*\x22|[^\s'\x22`\-][^\s'\x22`]*)", Repl::Flag, &["pass", "token", "secret", "key"]),
         ];
         let mut lits = Vec::new();
         let mut owner = Vec::new();
@@ -452,7 +452,11 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
             }
             let flag = &f.hay[p..ns];
             let words = flag.strip_prefix(b"--").or_else(|| flag.strip_prefix(b"-"));
-            let ok = words.is_some_and(|w| (w.is_empty() || w.ends_with(b"-")) && !w.starts_with(b"-") && !w.windows(2).any(|x| x == b"--"));
+            // `--ask-vault-pass`, `--no-password`: switches, not flags that take a secret.
+            let switch = words.is_some_and(|w| {
+                [&b"ask-"[..], b"no-", b"show-", b"with-", b"insecure-", b"prompt-", b"use-"].iter().any(|s| w.starts_with(s))
+            });
+            let ok = !switch && words.is_some_and(|w| (w.is_empty() || w.ends_with(b"-")) && !w.starts_with(b"-") && !w.windows(2).any(|x| x == b"--"));
             if !ok || p == 0 || !f.hay[p - 1].is_ascii_whitespace() {
                 return Vec::new();
             }
@@ -630,8 +634,11 @@ fn secret_flag(word: &str) -> bool {
 /// Kinds whose value a grammar names (a program's flag, a URL's password
 /// field, a cookie's value): whatever it looks like, it is the value.
 fn named_kind(kind: &str) -> bool {
-    matches!(kind, "url-password" | "url-token" | "url-secret" | "cookie" | "netrc-password" | "telegram-bot-token")
-        || programs::is_program_kind(kind)
+    // Text fed on stdin is named by no grammar: it may be a path, a host or
+    // a program as well as a password, so it must look like a secret.
+    kind != programs::STDIN_KIND
+        && (matches!(kind, "url-password" | "url-token" | "url-secret" | "cookie" | "netrc-password" | "telegram-bot-token")
+            || programs::is_program_kind(kind))
 }
 
 fn masked_word_is_local(original: &Cmp<'_>, masked: &str, before: &str, shell: bool) -> bool {
@@ -649,6 +656,16 @@ fn masked_word_is_local(original: &Cmp<'_>, masked: &str, before: &str, shell: b
     pieces.push(&masked[at..]);
     if kinds.is_empty() {
         return false;
+    }
+    // A cookie's value stands in the word that names the header, or the
+    // word after `Cookie:`, `-b` or `--cookie`; never in a word of its own
+    // after a `;` (where it would be an assignment that runs).
+    if shell && kinds.contains(&"cookie") {
+        let lower = |s: &str| s.to_ascii_lowercase();
+        let named = lower(o).contains("cookie") || lower(before).contains("cookie") || before == "-b";
+        if !named {
+            return false;
+        }
     }
     let whole = kinds.len() == 1 && pieces.iter().all(|p| p.is_empty());
     if whole {

@@ -76,6 +76,17 @@ pub struct Rule {
     #[serde(default)]
     pub next: bool,
     pub last_when: Option<char>,
+    /// The program's options end at its first operand (the command it
+    /// runs, for sshpass): nothing after it is read for this rule.
+    #[serde(default)]
+    pub until_operand: bool,
+    /// Flags of the program that take a value that is not a secret (so
+    /// their value is not its first operand).
+    #[serde(default)]
+    pub valued: Vec<String>,
+    /// Its options are single-dash words (`-check`), never bundled letters.
+    #[serde(default)]
+    pub no_bundle: bool,
     pub kind: Option<String>,
 }
 
@@ -438,11 +449,19 @@ fn apply(src: &str, p: &Program, r: &Rule, args: &[Tok<'_>], out: &mut Vec<Span>
             break;
         }
         if !v.starts_with('-') && !v.starts_with('/') {
+            if r.until_operand {
+                break;
+            }
+            continue;
+        }
+        if r.valued.iter().any(|f| f == v) {
+            i += 1;
             continue;
         }
         let separate = r.flags.iter().chain(&r.separate).any(|f| f == v);
         // Short flags bundled, the last one taking the next word: `-sSu`.
         let bundled = !separate
+            && !r.no_bundle
             && v.len() > 2
             && v.starts_with('-')
             && !v.starts_with("--")
@@ -559,7 +578,13 @@ pub fn stdin_spans(src: &str) -> Vec<Span> {
         let vs: Vec<String> = w.iter().map(|t| val(t)).collect();
         vs.iter().any(|v| v.ends_with("-stdin") && v.contains("pass"))
             || vs.windows(2).any(|p| p[0] == "secret" && p[1] == "set")
+            // `read` into a variable whose name says secret (`read -r pw`):
+            // any other `read` takes a path, a host or a word that runs.
             || vs.first().is_some_and(|v| v == "read")
+                && vs.iter().skip(1).filter(|v| !v.starts_with('-')).any(|v| {
+                    let n = v.to_ascii_lowercase();
+                    ["pass", "pw", "secret", "token", "key", "cred", "auth"].iter().any(|s| n.contains(s))
+                })
     };
     let mut out = Vec::new();
     let mut push = |t: &Tok<'_>| {
