@@ -145,7 +145,11 @@ pub fn grant_keys(action: &Action, eval: &Evaluation) -> Vec<String> {
         // saw: such a grant covers nothing but the call it answers.
         let raw = part_key(action, part);
         let masked = redact::mask(&raw);
-        let key = if masked == raw.as_str() && !holds_secret(action) {
+        // A word the shell expands (`>> "$f"`) says nothing of what it will
+        // be next time (`f=~/.bashrc` may come before it): such a part, too,
+        // is covered only for the call the human saw.
+        let expands = action.kind == Kind::Shell && raw.contains('$');
+        let key = if masked == raw.as_str() && !holds_secret(action) && !expands {
             raw
         } else {
             let nonce = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());

@@ -809,3 +809,23 @@ fn a_grant_for_a_masked_command_covers_nothing_else() {
     );
     assert_eq!(decision_of(&other.wait_with_output().unwrap()).0, "deny", "expired: not covered by the grant");
 }
+
+/// Red-team regression: a grant for a command that writes to `"$f"` must
+/// not cover the same command after `f` was set to something else.
+#[test]
+fn a_grant_for_an_expanded_word_covers_nothing_else() {
+    let env = TestEnv::new();
+    let _inbox = FakeInbox::open(&env);
+    let first = spawn_hook(
+        &env,
+        &bash(&env, "s1", "v1", "f=notes.txt; cat /etc/hostname >> \"$f\""),
+        &[("GATE_ASK_TIMEOUT", "20")],
+    );
+    assert_eq!(approve_next_for_session(&env, first), "allow");
+    let other = spawn_hook(
+        &env,
+        &bash(&env, "s1", "v2", "f=~/.bashrc; cat /etc/hostname >> \"$f\""),
+        &[("GATE_ASK_TIMEOUT", "1")],
+    );
+    assert_eq!(decision_of(&other.wait_with_output().unwrap()).0, "deny", "expired: not covered by the grant");
+}
