@@ -442,6 +442,16 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
     if value.windows(10).any(|w| w == b"[REDACTED:") {
         return Vec::new();
     }
+    // A switch's setting is no secret (`PasswordAuthentication=no`,
+    // `TOKENIZERS_PARALLELISM=false`).
+    let bare = value.trim_ascii_start().strip_prefix(b"'").or_else(|| value.strip_prefix(b"\"")).unwrap_or(value);
+    let bare = bare.strip_suffix(b"'").or_else(|| bare.strip_suffix(b"\"")).unwrap_or(bare);
+    if [&b"yes"[..], b"no", b"true", b"false", b"on", b"off", b"0", b"1", b"none", b"null"]
+        .iter()
+        .any(|w| bare.eq_ignore_ascii_case(w))
+    {
+        return Vec::new();
+    }
     let kind = match rep {
         Repl::Value(k) => k,
         Repl::Flag => {
@@ -464,6 +474,14 @@ fn replacements(f: &Found<'_>, rep: Repl, shell: bool) -> Vec<(usize, usize, Str
         }
         Repl::Named => {
             let Some((ns, ne)) = f.n else { return Vec::new() };
+            // In a shell, `token: refresh` with a space after the colon and
+            // a plain lower-case word after it is prose (a commit message),
+            // not a setting; `token: Hunter2xyz` is still masked.
+            let sep = f.hay.get(ne..vs).unwrap_or_default();
+            let word = value.len() < 12 && value.iter().all(u8::is_ascii_lowercase);
+            if shell && word && sep.contains(&b':') && sep.iter().any(u8::is_ascii_whitespace) {
+                return Vec::new();
+            }
             // The whole name: back over name characters to a word boundary.
             let mut start = ns;
             while start > 0 && matches!(f.hay[start - 1], b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'_' | b'.' | b'-') {

@@ -481,3 +481,26 @@ fn a_question_about_a_secret_stores_no_key_or_rule_with_it() {
         assert!(!contains(&bytes, "Hunter2xyzSECRET"), "the secret reached gate.db{side}");
     }
 }
+
+/// Everyday commands the masker used to deny: a switch's setting, a commit
+/// message that mentions a token, are not secrets.
+#[test]
+fn settings_and_prose_are_not_secrets() {
+    let env = TestEnv::new();
+    for cmd in [
+        "ssh -o PasswordAuthentication=no host true",
+        "TOKENIZERS_PARALLELISM=false python train.py",
+        "git commit -m \"fix token: refresh earlier\"",
+    ] {
+        let o = env.run(&["check", "--json", "--", cmd]);
+        let v: serde_json::Value = serde_json::from_str(&String::from_utf8_lossy(&o.stdout)).unwrap();
+        assert_ne!(v["rule"]["id"], "masking-would-hide", "{cmd}: {v}");
+        assert_ne!(v["decision"], "deny", "{cmd}: {v}");
+    }
+    // A secret after `password: ` is still masked.
+    let mut p = env.fixture("PreToolUse-Bash-ls");
+    p["tool_input"]["command"] = serde_json::Value::String("echo \"password: Hunter2xyz\"".into());
+    env.hook(&p);
+    let export = String::from_utf8_lossy(&env.run(&["export"]).stdout).into_owned();
+    assert!(!export.contains("Hunter2xyz"), "{export}");
+}
