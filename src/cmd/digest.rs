@@ -40,7 +40,7 @@ pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
             let (mut shown, mut unverified) = (0usize, 0usize);
             store.for_each(&rows, |r| {
                 shown += 1;
-                if r.computed_hash() != r.hash || r.content_digest.is_some() && r.holds_content() {
+                if !r.is_intact() {
                     unverified += 1;
                 }
                 fold.push(&r);

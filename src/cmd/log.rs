@@ -146,8 +146,7 @@ impl Unverified {
         let mut u = Unverified::default();
         let mut prev: Option<&Receipt> = None;
         for r in rows {
-            // A kept digest beside content means the content is not what was hashed.
-            let problem = if r.computed_hash() != r.hash || r.content_digest.is_some() && r.holds_content() {
+            let problem = if !r.is_intact() {
                 Some("edited")
             } else if prev.is_some_and(|p| p.seq + 1 == r.seq && p.hash != r.prev_hash) {
                 Some("out of order")

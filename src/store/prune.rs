@@ -7,7 +7,7 @@
 
 use serde::Serialize;
 
-use super::receipt::{Hashed, RawRow, COLUMNS};
+use super::receipt::{RawRow, COLUMNS};
 use super::{append_in, chain, Receipt, RowKind, Source, Store, StoreError};
 use crate::store::JsonText;
 
@@ -58,7 +58,7 @@ impl Store {
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
         let content: Vec<&str> = COLUMNS
             .iter()
-            .filter(|c| matches!(c.hashed, Hashed::Always | Hashed::WhenSet))
+            .filter(|c| c.is_content())
             .map(|c| c.column)
             .collect();
         let set = content.iter().map(|c| format!("{c} = NULL")).collect::<Vec<_>>().join(", ");

@@ -38,6 +38,13 @@ pub struct ColumnSpec {
     pub hashed: Hashed,
 }
 
+impl ColumnSpec {
+    /// A content column: part of the canonical content (always, or when set).
+    pub fn is_content(&self) -> bool {
+        matches!(self.hashed, Hashed::Always | Hashed::WhenSet)
+    }
+}
+
 /// How a column's Rust type is written in the hashed content and in an
 /// export record.
 pub trait Column: Sized {
@@ -706,7 +713,14 @@ impl Receipt {
 
     /// Whether any content column is set (a pruned row holds none).
     pub fn holds_content(&self) -> bool {
-        self.hash_values().iter().any(|(c, v)| matches!(c.hashed, Hashed::Always | Hashed::WhenSet) && !v.is_null())
+        self.hash_values().iter().any(|(c, v)| c.is_content() && !v.is_null())
+    }
+
+    /// Whether the row, on its own, is what its hash says: its content (or
+    /// the digest a prune kept, and then no content beside it) gives its
+    /// hash. Its place in the chain is not checked here.
+    pub fn is_intact(&self) -> bool {
+        self.computed_hash() == self.hash && !(self.content_digest.is_some() && self.holds_content())
     }
 
     /// The args column parsed back into JSON (null when absent).
@@ -759,11 +773,7 @@ impl RecordCheck {
             return Err(fail(format!("schema is not {:?}", super::EXPORT_SCHEMA)));
         }
         let r = Receipt::from_export(rec).map_err(&fail)?;
-        let has_content = r
-            .hash_values()
-            .iter()
-            .any(|(c, v)| matches!(c.hashed, Hashed::Always | Hashed::WhenSet) && !v.is_null());
-        if r.content_digest.is_some() && has_content {
+        if r.content_digest.is_some() && r.holds_content() {
             return Err(fail("a pruned record that still holds content".into()));
         }
         let outcome = match rec.get("outcome") {
@@ -823,7 +833,7 @@ impl RawRow {
         use rusqlite::types::Value as V;
         let mut content = BTreeMap::new();
         for spec in COLUMNS {
-            if !matches!(spec.hashed, Hashed::Always | Hashed::WhenSet) {
+            if !spec.is_content() {
                 continue;
             }
             let v = match r.get::<_, V>(spec.column)? {
