@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::paths::Paths;
-use crate::store::{seal, Filter, Hashed, ReceiptStore, RecordCheck, RowKind, Store, COLUMNS};
+use crate::store::{seal, Filter, Receipt, ReceiptStore, RecordCheck, RowKind, Status, Store, COLUMNS};
 use crate::trust::bundle::BundleWriter;
 use crate::trust::keys;
 
@@ -32,7 +32,6 @@ pub fn export_fields() -> Vec<&'static str> {
             out.push("outcome");
         }
     }
-    let _ = Hashed::No;
     out
 }
 
@@ -58,10 +57,7 @@ fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> an
         writeln!(out, "{}", fields.join(","))?;
     }
     store.scan(filter, &mut |r| {
-        let outcome = match r.row_kind() {
-            RowKind::Decision => store.outcome_of(r.seq).ok().flatten(),
-            _ => r.status,
-        };
+        let outcome = outcome_for(store, &r)?;
         match format {
             ExportFormat::Jsonl => {
                 let line = serde_json::to_string(&r.export_record(outcome)).map_err(std::io::Error::other)?;
@@ -84,6 +80,16 @@ fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> an
     })?;
     out.flush()?;
     Ok(())
+}
+
+/// The `outcome` a record carries: for a decision, the status of its
+/// first outcome row; for any other row, its own status. A store that
+/// cannot say ends the export rather than leaving the field empty.
+fn outcome_for(store: &dyn ReceiptStore, r: &Receipt) -> std::io::Result<Option<Status>> {
+    match r.row_kind() {
+        RowKind::Decision => store.outcome_of(r.seq).map_err(std::io::Error::other),
+        _ => Ok(r.status),
+    }
 }
 
 /// Each export leaves a signed checkpoint of the store behind. A failure
@@ -117,10 +123,7 @@ fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
     let mut writer = BundleWriter::new(std::io::BufWriter::new(out), &hasher)?;
     let mut failed: Option<anyhow::Error> = None;
     store.for_each(&Filter::default(), |r| {
-        let outcome = match r.row_kind() {
-            RowKind::Decision => store.outcome_status(r.seq).ok().flatten(),
-            _ => r.status,
-        };
+        let outcome = outcome_for(&store, &r)?;
         match writer.push(&r.export_record(outcome)) {
             Ok(()) => Ok(true),
             Err(e) => {
