@@ -45,24 +45,39 @@ pub enum SealError {
     KeyGone { key: std::path::PathBuf, log: std::path::PathBuf },
 }
 
+/// Visit the raw 32-byte hash of every row after `seq`, in order, until
+/// `f` fails; a hash that is not 64 hex digits is an error of its own.
+fn each_row_hash(
+    store: &Store,
+    seq: i64,
+    mut f: impl FnMut(&[u8; 32]) -> Result<(), SealError>,
+) -> Result<(), SealError> {
+    let mut failure: Option<SealError> = None;
+    store
+        .hashes_after(seq, |seq, hash| {
+            let step = match chain::unhex(hash) {
+                Some(raw) => f(&raw),
+                None => Err(SealError::BadHash { seq }),
+            };
+            match step {
+                Ok(()) => true,
+                Err(e) => {
+                    failure = Some(e);
+                    false
+                }
+            }
+        })?;
+    failure.map_or(Ok(()), Err)
+}
+
 /// The frontier over a store's rows from `start` (a verified resume point
-/// or empty) to its head, and the store's id (its first row's hash).
+/// or empty) to its head.
 fn frontier_of(store: &Store, mut frontier: Frontier) -> Result<Frontier, SealError> {
-    let mut bad = None;
-    store.hashes_after(frontier.size() as i64, |seq, hash| match chain::unhex(hash) {
-        Some(raw) => {
-            frontier.push(leaf_hash(&raw));
-            true
-        }
-        None => {
-            bad = Some(seq);
-            false
-        }
+    each_row_hash(store, frontier.size() as i64, |raw| {
+        frontier.push(leaf_hash(raw));
+        Ok(())
     })?;
-    match bad {
-        Some(seq) => Err(SealError::BadHash { seq }),
-        None => Ok(frontier),
-    }
+    Ok(frontier)
 }
 
 /// Sign and append a checkpoint of the store as it is now. Nothing is
@@ -131,26 +146,6 @@ pub fn audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditReport>
     };
     let id = store.first_hash()?;
     let mut audit = log.audit(id.as_deref())?;
-    let mut failure = None;
-    let mut bad = None;
-    store.hashes_after(0, |seq, hash| match chain::unhex(hash) {
-        Some(raw) => match audit.push(&raw) {
-            Ok(()) => true,
-            Err(e) => {
-                failure = Some(e);
-                false
-            }
-        },
-        None => {
-            bad = Some(seq);
-            false
-        }
-    })?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    if let Some(seq) = bad {
-        return Err(SealError::BadHash { seq });
-    }
+    each_row_hash(store, 0, |raw| audit.push(raw).map_err(SealError::from))?;
     Ok(Some(audit.finish()?))
 }
