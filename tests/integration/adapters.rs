@@ -369,15 +369,7 @@ fn a_codex_approval_in_pretooluse_carries_to_its_permission_request() {
     let _inbox = FakeInbox::open(&env);
     let pre = env.agent_fixture("codex-0.169.0/PreToolUse-Bash-touch");
     let hook = spawn_hook(&env, &pre, &[("GATE_ASK_TIMEOUT", "20")]);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
-    let id = loop {
-        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
-        if let Some(id) = v[0]["id"].as_i64() {
-            break id;
-        }
-        assert!(std::time::Instant::now() < deadline, "no question");
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    };
+    let id = env.next_question_id();
     assert_eq!(env.run(&["approve", &id.to_string()]).status.code(), Some(0));
     let out = hook.wait_with_output().unwrap();
     assert_eq!(stdout(&out).trim(), "", "an approved call says nothing to Codex's PreToolUse");

@@ -418,15 +418,7 @@ impl Drop for FakeInbox {
 
 /// Answer the next question from the CLI with `approve --session`.
 fn approve_next_for_session(env: &TestEnv, hook: Child) -> String {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let id = loop {
-        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
-        if let Some(id) = v[0]["id"].as_i64() {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "no question");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let id = env.next_question_id();
     assert_eq!(env.run(&["approve", &id.to_string(), "--session"]).status.code(), Some(0));
     decision_of(&hook.wait_with_output().unwrap()).0
 }

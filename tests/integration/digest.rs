@@ -4,7 +4,6 @@
 //! directory and the user's name normalised) and the JSON checked field by field.
 
 use std::process::Child;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -32,15 +31,7 @@ command = "terraform destroy"
 
 /// Answer the next question with `gate approve` or `gate deny`, and wait for its hook.
 fn answer_next(env: &TestEnv, hook: Child, verb: &[&str]) {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let id = loop {
-        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
-        if let Some(id) = v[0]["id"].as_i64() {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "no question");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let id = env.next_question_id();
     let mut args = vec![verb[0]];
     let id = id.to_string();
     args.push(&id);

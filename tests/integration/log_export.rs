@@ -23,6 +23,15 @@ fn record_two_sessions(env: &TestEnv) {
     }
 }
 
+/// How many calls `gate log --json <args>` lists.
+fn logged_calls(env: &TestEnv, args: &[&str]) -> usize {
+    let mut a = vec!["log", "--json"];
+    a.extend_from_slice(args);
+    let out = env.run(&a);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_str::<Value>(&stdout(&out)).unwrap().as_array().unwrap().len()
+}
+
 /// Replace the clock times, which change from run to run.
 fn normalise(text: &str) -> String {
     let re = regex::Regex::new(r"\d{2}:\d{2}:\d{2}").unwrap();
@@ -100,14 +109,7 @@ fn log_tells_one_session_as_a_story() {
 fn log_filters_narrow_the_calls() {
     let env = TestEnv::new();
     record_two_sessions(&env);
-    let count = |args: &[&str]| -> usize {
-        let mut a = vec!["log", "--json"];
-        a.extend_from_slice(args);
-        let out = env.run(&a);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
-        v.as_array().unwrap().len()
-    };
+    let count = |args: &[&str]| logged_calls(&env, args);
     let cases: &[(&[&str], usize)] = &[
         (&["--decision", "denied"], 1),
         (&["--decision", "auto-approved"], 3),
@@ -298,13 +300,7 @@ fn log_shows_local_time_with_its_zone_or_utc() {
 fn log_reviewer_filters_narrow_the_calls() {
     let env = TestEnv::new();
     record_two_sessions(&env);
-    let count = |args: &[&str]| -> usize {
-        let mut a = vec!["log", "--json"];
-        a.extend_from_slice(args);
-        let out = env.run(&a);
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-        serde_json::from_str::<Value>(&stdout(&out)).unwrap().as_array().unwrap().len()
-    };
+    let count = |args: &[&str]| logged_calls(&env, args);
     let project = env.project().display().to_string();
     let cases: &[(&[&str], usize)] = &[
         (&["--rule", "no-rm-rf"], 1),

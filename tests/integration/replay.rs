@@ -3,7 +3,6 @@
 //! under proposed policies. What a person reads is compared whole, with
 //! times and the temp directory normalised.
 
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -18,15 +17,7 @@ fn answer_from_cli(env: &TestEnv) {
 /// Run one hook call that asks, and answer it with `verb` (approve or deny).
 fn answered(env: &TestEnv, payload: &Value, verb: &str) {
     let hook = spawn_hook(env, payload, &[]);
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let id = loop {
-        let v: Value = serde_json::from_str(&stdout(&env.run(&["pending", "--json"]))).unwrap();
-        if let Some(id) = v[0]["id"].as_i64() {
-            break id;
-        }
-        assert!(Instant::now() < deadline, "no question for {payload}");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let id = env.next_question_id();
     assert_eq!(env.run(&[verb, &id.to_string()]).status.code(), Some(0));
     assert_eq!(hook.wait_with_output().unwrap().status.code(), Some(0));
 }

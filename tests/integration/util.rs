@@ -139,3 +139,19 @@ pub fn answer(o: &Output) -> Value {
 pub fn repo_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
 }
+
+impl TestEnv {
+    /// The id of the first question waiting in `gate pending`, waiting up
+    /// to 15 seconds for one to appear.
+    pub fn next_question_id(&self) -> i64 {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let v: Value = serde_json::from_str(&stdout(&self.run(&["pending", "--json"]))).unwrap();
+            if let Some(id) = v[0]["id"].as_i64() {
+                return id;
+            }
+            assert!(std::time::Instant::now() < deadline, "no question is pending");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
