@@ -145,8 +145,26 @@ pub fn policy_text(
 }
 
 /// The floor, through the cache.
+/// FNV-1a of the embedded floor and wrapper tables, computed when gate is
+/// built: they are part of the binary, so the hook need not hash 60 KB of
+/// TOML on every call to find their cache entry.
+const FLOOR_TEXT_HASH: u64 = {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let texts = [crate::floor::FLOOR_TOML.as_bytes(), b"\x01", crate::floor::spec::WRAPPERS_TOML.as_bytes()];
+    let mut t = 0;
+    while t < texts.len() {
+        let mut i = 0;
+        while i < texts[t].len() {
+            h = (h ^ texts[t][i] as u64).wrapping_mul(0x0100_0000_01b3);
+            i += 1;
+        }
+        t += 1;
+    }
+    h
+};
+
 pub fn floor(paths: &Paths) -> Option<crate::floor::Floor> {
-    let key = key_of(&[crate::floor::FLOOR_TOML, crate::floor::spec::WRAPPERS_TOML]);
+    let key = format!("{}-{}-{FLOOR_TEXT_HASH:016x}", env!("CARGO_PKG_VERSION"), codec::VERSION);
     let entry_path = dir(paths).join(format!("floor-{key}.bin"));
     if let Some(f) = std::fs::read(&entry_path).ok().and_then(|b| codec::decode::<crate::floor::Floor>(&b)) {
         return Some(f);

@@ -105,6 +105,7 @@ pub fn run(args: HookArgs) -> ExitCode {
             return ExitCode::from(BLOCK);
         }
     }
+    run_due_checkpoint();
     ExitCode::from(code)
 }
 
@@ -224,6 +225,13 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
             if let Err(e) = store.append(&mut rec) {
                 return no_receipt(&e);
             }
+            // A call that went to a human is on the disk before it is answered.
+            if eval.verdict.decision == Decision::Ask || sync_every_row() {
+                if let Err(e) = store.sync() {
+                    return no_receipt(&e);
+                }
+            }
+            checkpoint_after_answer(&mut store);
             let (out, code) = adapter.render(&event, &reply);
             (out, code as u8, None)
         }
@@ -500,11 +508,69 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
             rec.reason = Some("no decision on record for this tool call (was gate installed for PreToolUse?)".into());
         }
     }
-    store.append(&mut rec)
+    store.append(&mut rec)?;
+    if sync_every_row() {
+        store.sync()?;
+    }
+    checkpoint_after_answer(&mut store);
+    Ok(())
 }
 
 fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {
-    open_store(paths)?.append(rec)
+    let mut store = open_store(paths)?;
+    store.append(rec)?;
+    if sync_every_row() {
+        store.sync()?;
+    }
+    checkpoint_after_answer(&mut store);
+    Ok(())
+}
+
+/// `GATE_DURABILITY=full` in the hook's environment forces every row to the
+/// disk before the answer (one `fdatasync` per call), not only the rows a
+/// human decided. It can only make gate slower and safer. README: Durability.
+fn sync_every_row() -> bool {
+    std::env::var_os("GATE_DURABILITY").is_some_and(|v| v == "full")
+}
+
+/// The store whose WAL is due for a checkpoint, once this call has answered.
+static CHECKPOINT_DUE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The hook answers first; a WAL that grew past its limit is checkpointed
+/// afterwards, by a detached process the agent does not wait for.
+fn checkpoint_after_answer(store: &mut Store) {
+    if store.hand_off_checkpoint() {
+        let _ = CHECKPOINT_DUE.set(store.path().to_path_buf());
+    }
+}
+
+/// Run the due checkpoint in a process of its own: a new session with
+/// /dev/null for stdin, stdout and stderr, so that the agent, which waits
+/// for the hook's exit and the end of its output, never waits for it.
+/// Called by the worker after it wrote its answer, when its only other
+/// thread (the watchdog) holds no lock.
+fn run_due_checkpoint() {
+    let Some(db) = CHECKPOINT_DUE.get() else { return };
+    // SAFETY: the child only calls setsid, open, dup2 and then opens SQLite,
+    // which holds no lock at this point: the work thread has ended.
+    let pid = unsafe { libc::fork() };
+    if pid != 0 {
+        return; // the parent (or a failed fork: the next call tries again)
+    }
+    unsafe {
+        libc::setsid();
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        if null >= 0 {
+            for fd in 0..3 {
+                libc::dup2(null, fd);
+            }
+        }
+    }
+    if let Ok(store) = Store::open(db) {
+        store.checkpoint_now();
+    }
+    // SAFETY: ends this child without running the parent's exit handlers.
+    unsafe { libc::_exit(0) }
 }
 
 fn truncate(s: &str, max: usize) -> String {

@@ -374,13 +374,41 @@ pub fn wrappers() -> &'static BTreeMap<String, Wrapper> {
 }
 
 /// The wrapper named `name` (a path's last component counts: `/usr/bin/env`).
+/// A name with no `[wrapper.NAME]` table in the file is none, without
+/// parsing the table: most words are not wrappers, and the hook would
+/// otherwise parse the TOML on every call.
 pub fn wrapper(name: &str) -> Option<&'static Wrapper> {
-    wrappers().get(name.rsplit('/').next().unwrap_or(name))
+    let name = name.rsplit('/').next().unwrap_or(name);
+    if !names_a_wrapper_table(name) {
+        return None;
+    }
+    wrappers().get(name)
+}
+
+/// Does the embedded file have a `[wrapper.NAME]` header line? Every key of
+/// the table is written so (a unit test holds the file to it).
+fn names_a_wrapper_table(name: &str) -> bool {
+    WRAPPERS_TOML.lines().any(|l| l.strip_prefix("[wrapper.").and_then(|r| r.strip_suffix(']')) == Some(name))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_wrapper_is_written_as_a_header_the_fast_check_finds() {
+        let file: WrapperFile = toml::from_str(WRAPPERS_TOML).expect("policies/wrappers.toml must parse");
+        for name in file.wrapper.keys() {
+            assert!(
+                names_a_wrapper_table(name),
+                "write the table of {name} as `[wrapper.{name}]` on a line of its own"
+            );
+            assert!(wrapper(name).is_some() && wrapper(&format!("/usr/bin/{name}")).is_some(), "{name}");
+        }
+        for name in ["ls", "git", "wrapper", "env2", "", "sudo]"] {
+            assert!(wrapper(name).is_none(), "{name:?} is no wrapper");
+        }
+    }
 
     #[test]
     fn the_wrapper_table_parses_and_every_floor_wrapper_is_in_the_floor() {

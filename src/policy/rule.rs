@@ -95,12 +95,7 @@ impl Clone for LazyRegex {
 
 impl LazyRegex {
     pub fn new(source: &str) -> LazyRegex {
-        let literals = regex_syntax::Parser::new().parse(source).ok().and_then(|hir| {
-            let seq = regex_syntax::hir::literal::Extractor::new().extract(&hir);
-            let lits = seq.literals()?;
-            let out: Vec<String> = lits.iter().map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned()).collect();
-            (!out.is_empty() && out.iter().all(|l| !l.is_empty())).then_some(out)
-        });
+        let literals = regex_syntax::Parser::new().parse(source).ok().and_then(|hir| necessary_literals(&hir));
         LazyRegex::with_literals(source, literals)
     }
 
@@ -121,6 +116,40 @@ impl LazyRegex {
             None => true,
         }
     }
+}
+
+/// Literals one of which every match of `hir` contains, if there is such a
+/// finite set: per top-level alternative, its prefix literals, else its
+/// suffix literals (`^(\S*/)?gate$` has no finite prefix set, but every
+/// match ends in `gate`).
+fn necessary_literals(hir: &regex_syntax::hir::Hir) -> Option<Vec<String>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    use regex_syntax::hir::HirKind;
+    let mut top = hir;
+    while let HirKind::Capture(c) = top.kind() {
+        top = &c.sub;
+    }
+    let branches: Vec<&regex_syntax::hir::Hir> = match top.kind() {
+        HirKind::Alternation(alts) => alts.iter().collect(),
+        _ => vec![top],
+    };
+    let mut out: Vec<String> = Vec::new();
+    for branch in branches {
+        let found = [ExtractKind::Prefix, ExtractKind::Suffix].into_iter().find_map(|kind| {
+            let seq = Extractor::new().kind(kind).extract(branch);
+            let lits = seq.literals()?;
+            // A literal cut inside a character is no literal of the text: give up.
+            let words: Option<Vec<String>> =
+                lits.iter().map(|l| String::from_utf8(l.as_bytes().to_vec()).ok()).collect();
+            words.filter(|w| !w.is_empty() && w.iter().all(|w| !w.is_empty()))
+        })?;
+        for w in found {
+            if !out.contains(&w) {
+                out.push(w);
+            }
+        }
+    }
+    Some(out)
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -349,4 +378,55 @@ fn path_matches(g: &Glob, path: &str) -> bool {
         p = parent;
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The literal prefilter may only skip the regex where the regex cannot
+    /// match: it must agree with the compiled regex on every row.
+    #[test]
+    fn the_literal_prefilter_agrees_with_the_regex() {
+        let gate_control = r"(^|/)gate( (trust|approve|deny|install|uninstall|init|policy|watch|serve|hook|prune)( |$)| suggest( .*)? --apply( |$))|^(\S*/)?gate$";
+        let rows: &[(&str, &[&str])] = &[
+            (
+                gate_control,
+                &[
+                    "gate approve 12",
+                    "/usr/bin/gate",
+                    "gate",
+                    "x/gate",
+                    "gate log",
+                    "ls",
+                    "agate hook",
+                    "gate suggest --apply",
+                ],
+            ),
+            (r"^(\S*/)?gate$", &["gate", "/a/b/gate", "gates", "a gate", ""]),
+            (r"(?i)curl.*\|\s*sh", &["CURL x | sh", "curl x|SH", "wget x | sh"]),
+            (r"rm\s+-rf|mkfs", &["rm -rf /", "mkfs.ext4", "rm -r"]),
+            (r"(?i)überweisung", &["ÜBERWEISUNG", "uberweisung", "Überweisung"]),
+            (r"[a-z]+\d", &["abc1", "123", ""]),
+            (r"x{0,3}", &["", "y"]),
+            (
+                "ééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé+",
+                &["éééééééééééééééééééééééééééééééééééééééééééééééééééééééééééé", "e"],
+            ),
+        ];
+        for (re, texts) in rows {
+            let lazy = LazyRegex::new(re);
+            let real = Regex::new(re).unwrap();
+            for t in *texts {
+                assert_eq!(lazy.is_match(t), real.is_match(t), "{re:?} on {t:?} (literals {:?})", lazy.literals);
+            }
+        }
+    }
+
+    #[test]
+    fn each_alternative_gives_literals_from_its_prefix_or_its_suffix() {
+        let lits = LazyRegex::new(r"^(\S*/)?gate$|(^|/)gate hook").literals.expect("literals");
+        assert!(lits.iter().all(|l| l.contains("gate")), "{lits:?}");
+        assert_eq!(LazyRegex::new(r"a|\S*").literals, None, "an alternative with no literal leaves no prefilter");
+    }
 }

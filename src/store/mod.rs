@@ -54,7 +54,10 @@ const MIGRATIONS: &[&str] =
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Checkpoint the WAL back into the database once it passes this size.
-const WAL_CHECKPOINT_BYTES: u64 = 1024 * 1024;
+/// Every process that opens the store reads the whole WAL first (a hook
+/// call appends about six 4 KiB pages), so a short WAL keeps that read
+/// short; the hook runs the checkpoint after it has answered.
+const WAL_CHECKPOINT_BYTES: u64 = 256 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -203,6 +206,26 @@ pub struct SessionSummary {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    checkpoint: Checkpoint,
+}
+
+/// Who truncates a WAL that grew past [`WAL_CHECKPOINT_BYTES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checkpoint {
+    /// This store, when it is dropped (commands other than the hook).
+    OnDrop,
+    /// The caller, after answering ([`Store::hand_off_checkpoint`]).
+    HandedOff,
+    /// Nobody (a read-only store).
+    Never,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if self.checkpoint == Checkpoint::OnDrop && self.checkpoint_due() {
+            self.checkpoint_now();
+        }
+    }
 }
 
 impl Store {
@@ -232,12 +255,15 @@ impl Store {
                 Err(e) => return Err(sq(e)),
             }
         }
-        conn.execute_batch("PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;").map_err(sq)?;
+        // A commit is in the operating system's hands when it returns: it
+        // survives the process being killed, not a power loss. Rows a human
+        // decided are then forced to the disk (`sync`). Why: docs/perf.md.
+        conn.execute_batch("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;").map_err(sq)?;
         // The hook process opens and closes the database on every call.
         // Checkpointing on every close costs several fsyncs; instead the WAL
-        // is truncated once it grows past a megabyte (see `append`).
+        // is truncated once it grows past its limit (see `checkpoint_due`).
         let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true);
-        let mut store = Store { conn, path: path.to_path_buf() };
+        let mut store = Store { conn, path: path.to_path_buf(), checkpoint: Checkpoint::OnDrop };
         store.migrate()?;
         for side in ["-wal", "-shm"] {
             let p = PathBuf::from(format!("{}{side}", path.display()));
@@ -265,7 +291,7 @@ impl Store {
         if v == 0 {
             return Err(StoreError::Missing(path.to_path_buf()));
         }
-        Ok(Store { conn, path: path.to_path_buf() })
+        Ok(Store { conn, path: path.to_path_buf(), checkpoint: Checkpoint::Never })
     }
 
     pub fn path(&self) -> &Path {
@@ -304,17 +330,45 @@ impl Store {
         let sq = |source| StoreError::Sqlite { path: path.clone(), source };
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
         append_in(&tx, rec).map_err(sq)?;
-        tx.commit().map_err(sq)?;
-        self.maybe_checkpoint();
-        Ok(())
+        tx.commit().map_err(sq)
     }
 
-    fn maybe_checkpoint(&self) {
-        let wal = PathBuf::from(format!("{}-wal", self.path.display()));
-        if std::fs::metadata(&wal).map(|m| m.len() > WAL_CHECKPOINT_BYTES).unwrap_or(false) {
-            // Best effort: a busy reader only delays the truncation.
-            let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    fn wal_path(&self) -> PathBuf {
+        PathBuf::from(format!("{}-wal", self.path.display()))
+    }
+
+    /// Force every commit so far to the disk: one `fdatasync` of the WAL,
+    /// which holds them (SQLite's `synchronous=NORMAL` leaves that to the
+    /// operating system). After it a power loss cannot take them back.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        let wal = self.wal_path();
+        match std::fs::File::open(&wal) {
+            Ok(f) => f.sync_data().map_err(|source| StoreError::Io { path: wal, source }),
+            // Checkpointed and gone: the rows are in the database file, synced by the checkpoint.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io { path: wal, source }),
         }
+    }
+
+    /// Has the WAL grown past [`WAL_CHECKPOINT_BYTES`]? Every process that opens
+    /// the store first reads the whole WAL, so it is kept short.
+    pub fn checkpoint_due(&self) -> bool {
+        std::fs::metadata(self.wal_path()).is_ok_and(|m| m.len() > WAL_CHECKPOINT_BYTES)
+    }
+
+    /// Copy the WAL into the database and truncate it. Best effort: a busy
+    /// reader only delays the truncation to a later checkpoint.
+    pub fn checkpoint_now(&self) {
+        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
+    /// The caller takes over the checkpoint this store would run when dropped
+    /// (the hook runs it after it has answered); returns whether one is due.
+    pub fn hand_off_checkpoint(&mut self) -> bool {
+        if self.checkpoint == Checkpoint::OnDrop {
+            self.checkpoint = Checkpoint::HandedOff;
+        }
+        self.checkpoint_due()
     }
 
     /// The newest decision row for a tool call.

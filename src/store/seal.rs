@@ -85,6 +85,8 @@ fn frontier_of(store: &Store, mut frontier: Frontier) -> Result<Frontier, SealEr
 /// every row. Returns the checkpoint that covers the store.
 pub fn checkpoint(paths: &Paths, store: &Store) -> Result<Option<Checkpoint>, SealError> {
     let Some(store_id) = store.first_hash()? else { return Ok(None) };
+    // A signed checkpoint must not name rows that a power loss could take back.
+    store.sync()?;
     paths.ensure_dirs().map_err(|source| StoreError::Io { path: paths.config_dir.clone(), source })?;
     let key = keys::load_or_create(&paths.signing_key())?;
     let mut log = CheckpointLog::load_last(&paths.checkpoints(), &key.public_key())?;

@@ -252,6 +252,7 @@ fn a_locked_database_denies_instead_of_allowing() {
         .spawn()
         .expect("sqlite3 must be installed");
     let mut stdin = locker.stdin.take().unwrap();
+    writeln!(stdin, ".timeout 10000").unwrap();
     writeln!(stdin, "BEGIN EXCLUSIVE;").unwrap();
     writeln!(stdin, "SELECT 'locked';").unwrap();
     stdin.flush().unwrap();

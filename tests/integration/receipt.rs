@@ -26,7 +26,9 @@ fn verify_passes_on_an_honest_receipt() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     let line = stdout(&out);
     assert!(
-        line.starts_with("ok: 6 rows, chain intact from seq 1 to 6; matches 1 signed checkpoint (largest 6 rows); head "),
+        line.starts_with(
+            "ok: 6 rows, chain intact from seq 1 to 6; matches 1 signed checkpoint (largest 6 rows); head "
+        ),
         "{line}"
     );
     assert_eq!(line.lines().count(), 1);
@@ -46,7 +48,12 @@ fn triggers_refuse_update_delete_and_replace() {
         ("DROP TRIGGER receipts_in_order; INSERT OR REPLACE INTO receipts (seq, ts, kind, prev_hash, hash) VALUES (2, 0, 'decision', 'x', 'y')", "seq already used"),
     ];
     for (sql, want) in attempts {
-        let out = std::process::Command::new("sqlite3").arg(env.db_path()).arg(sql).output().unwrap();
+        let out = std::process::Command::new("sqlite3")
+            .args(["-cmd", ".timeout 10000"])
+            .arg(env.db_path())
+            .arg(sql)
+            .output()
+            .unwrap();
         assert!(!out.status.success(), "{sql} must fail");
         assert!(String::from_utf8_lossy(&out.stderr).contains(want), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
     }

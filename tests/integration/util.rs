@@ -97,9 +97,16 @@ impl TestEnv {
         v
     }
 
-    /// Rows of the receipt, via the sqlite3 command-line shell.
+    /// Rows of the receipt, via the sqlite3 command-line shell. It waits for
+    /// the lock as gate's own commands do: a hook may have left a checkpoint
+    /// running after it answered.
     pub fn sqlite3(&self, sql: &str) -> String {
-        let out = Command::new("sqlite3").arg(self.db_path()).arg(sql).output().expect("sqlite3 must be installed");
+        let out = Command::new("sqlite3")
+            .args(["-cmd", ".timeout 10000"])
+            .arg(self.db_path())
+            .arg(sql)
+            .output()
+            .expect("sqlite3 must be installed");
         assert!(out.status.success(), "sqlite3 {sql}: {}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
