@@ -63,6 +63,17 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Move a damaged receipt store aside and start a new chain that records its last head.
+    ///
+    /// The damaged file (and its -wal and -shm) is renamed to gate.db.damaged-<time> beside
+    /// it and kept; `gate verify` reports on it. The new chain's first row (kind `recover`)
+    /// names that file and the last intact row that could be read from it. Refuses a store
+    /// that is not damaged unless --force.
+    Recover {
+        /// Start a new chain even though the store reads as healthy.
+        #[arg(long)]
+        force: bool,
+    },
     /// Hook gate into an agent's settings (all agents found, when none is named).
     Install {
         /// The agent: claude, codex or gemini (default: every one found on this machine).

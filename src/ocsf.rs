@@ -43,7 +43,7 @@ pub fn class_of(r: &Receipt) -> Option<(Class, (u32, &'static str))> {
         return None;
     }
     match r.row_kind() {
-        RowKind::Prune => None,
+        RowKind::Prune | RowKind::Recover => None,
         RowKind::Session => {
             Some((APP_LIFECYCLE, if r.status == Some(Status::End) { (4, "Stop") } else { (3, "Start") }))
         }

@@ -25,6 +25,15 @@ impl Paths {
                 Ok(Paths { data_dir: home.clone(), config_dir: home })
             }
             _ => {
+                // The platform dirs hang off HOME: without a usable one, gate would keep its
+                // receipt somewhere the user does not look (or fail to), so it refuses.
+                match std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+                    None => return Err(PathsError::NoHome),
+                    Some(h) if !Path::new(&h).is_absolute() || !Path::new(&h).is_dir() => {
+                        return Err(PathsError::HomeUnusable(PathBuf::from(h)))
+                    }
+                    Some(_) => {}
+                }
                 let dirs = directories::ProjectDirs::from("", "", "gate").ok_or(PathsError::NoHome)?;
                 Ok(Paths { data_dir: dirs.data_dir().to_path_buf(), config_dir: dirs.config_dir().to_path_buf() })
             }
@@ -92,6 +101,8 @@ pub fn absolute(p: &Path) -> PathBuf {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PathsError {
-    #[error("cannot find a home directory for gate's files; set GATE_HOME=<dir>")]
+    #[error("HOME is not set, so gate cannot find where to keep its receipt; set HOME to your home directory, or GATE_HOME=<dir> for gate's files")]
     NoHome,
+    #[error("HOME is {}, which is not an existing directory; set HOME to your home directory, or GATE_HOME=<dir> for gate's files", .0.display())]
+    HomeUnusable(PathBuf),
 }

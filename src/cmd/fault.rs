@@ -91,6 +91,43 @@ fn die_with(parent: libc::pid_t) {
 #[cfg(not(target_os = "linux"))]
 fn die_with(_parent: libc::pid_t) {}
 
+/// A write past RLIMIT_FSIZE raises SIGXFSZ, which kills by default: a death agents read as
+/// "carry on". Ignored, the write fails with EFBIG instead, and the store's error says so.
+pub fn ignore_file_size_signal() {
+    // SAFETY: setting a signal's disposition to ignore.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+/// What the hook is waiting on, for the watchdog's message.
+#[derive(Debug, Clone, Copy)]
+#[repr(u8)]
+pub enum Wait {
+    /// Deciding: the policies and the analysis.
+    Decision = 0,
+    /// Opening or writing the receipt store (another process may hold its lock).
+    Store = 1,
+    /// A human's answer to a question.
+    Human = 2,
+}
+
+static WAITING: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Say what the hook waits on from now.
+pub fn waiting(on: Wait) {
+    WAITING.store(on as u8, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// What the hook was waiting on, in words.
+pub fn waiting_on() -> &'static str {
+    match WAITING.load(std::sync::atomic::Ordering::SeqCst) {
+        1 => "waiting on the receipt store: is another process holding its lock?",
+        2 => "waiting on a human's answer past its deadline",
+        _ => "the policy check and the command's analysis took too long",
+    }
+}
+
 /// How the worker died, in words.
 pub fn describe_signal(sig: i32) -> String {
     let what = match sig {
@@ -101,6 +138,7 @@ pub fn describe_signal(sig: i32) -> String {
         libc::SIGFPE => "SIGFPE",
         libc::SIGKILL => "SIGKILL: perhaps the out-of-memory killer",
         libc::SIGTERM => "SIGTERM",
+        libc::SIGXFSZ => "SIGXFSZ: disk full / file size limit (RLIMIT_FSIZE) reached",
         _ => "a signal",
     };
     format!("was killed by signal {sig} ({what})")

@@ -5,7 +5,7 @@
 //! the agent understands (exit 2 with one line on stderr); `gate hook` never
 //! exits 1, which Claude Code reads as "carry on".
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -21,7 +21,7 @@ use crate::policy::{Basis, Decision, Evaluation, Verdict};
 use crate::store::{JsonText, Receipt, Source, Store, Verdict as Word};
 use crate::{clock, redact};
 
-use super::fault;
+use super::{fault, payload};
 
 /// A hook that has not answered within this deadline denies and exits.
 /// Waiting for a human's answer moves the deadline out to the question's
@@ -51,8 +51,8 @@ pub struct HookArgs {
 pub fn run(args: HookArgs) -> ExitCode {
     // Read the payload first, so that the supervisor holds it for a receipt
     // if the worker dies.
-    let mut raw = Vec::new();
-    let read = std::io::stdin().take(hook::MAX_PAYLOAD as u64 + 1).read_to_end(&mut raw).map(drop);
+    fault::ignore_file_size_signal();
+    let (raw, read) = payload::read_stdin();
     if let Some(agent) = args.agent.as_deref().and_then(hook::agent_from_flag).or_else(|| sniff_agent(&raw)) {
         let _ = AGENT.set(agent);
     }
@@ -77,7 +77,7 @@ pub fn run(args: HookArgs) -> ExitCode {
     std::thread::spawn(|| loop {
         std::thread::sleep(Duration::from_millis(100));
         if clock::now_ms() > DEADLINE_MS.load(Ordering::SeqCst) {
-            exit_refusing("gate: no decision in time (is the receipt database locked?); denying this tool call");
+            exit_refusing(&format!("gate: no decision in time ({}); denying this tool call", fault::waiting_on()));
         }
     });
     // The analysis recurses, boundedly (`shell::MAX_COMPOUND_NESTING` and its siblings):
@@ -139,12 +139,19 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         Err(e) => return refusal(format!("gate: {e}; denying this tool call")),
     };
     if let Err(e) = read {
-        return refusal(format!("gate: cannot read the hook payload from stdin: {e}; denying"));
+        return match e.kind() {
+            std::io::ErrorKind::TimedOut => refusal(format!("gate: {e}; denying this tool call")),
+            _ => refusal(format!("gate: cannot read the hook payload from stdin: {e}; denying")),
+        };
     }
     let (adapter, mut event) = match hook::parse(&raw, forced) {
         Ok(v) => v,
         Err((agent, err)) => return refuse_payload(&paths, agent, &raw, err),
     };
+    // Cut to fit only so that a tool that already ran is on record.
+    if payload::was_cut() && !matches!(event, HookEvent::PostTool(_)) {
+        return refuse_payload(&paths, Some(adapter.agent()), &raw, HookError::TooLarge);
+    }
     let _ = AGENT.set(adapter.agent());
     let var = |k: &str| std::env::var(k).ok();
     if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = &mut event {
@@ -156,14 +163,7 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let (eval, loaded) = engine::decide(&paths, action);
             let settings = loaded.settings;
-            let no_receipt = |e: &dyn std::fmt::Display| {
-                refusal(format!(
-                    "gate: cannot write the receipt ({e}); no receipt, no action: denying `{}`. \
-                     Check that {} is writable and not locked.",
-                    action.target.as_deref().unwrap_or(&action.tool),
-                    paths.db().display()
-                ))
-            };
+            let no_receipt = |e: &crate::store::StoreError| no_receipt_refusal(&paths, action, e);
             let mut store = match open_store(&paths) {
                 Ok(s) => s,
                 Err(e) => return no_receipt(&e),
@@ -205,6 +205,7 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                             let set_deadline = |ms: i64| DEADLINE_MS.store(ms, Ordering::SeqCst);
                             let agent_ask = adapter.can_ask(action, &var);
                             let via = broker::ask_via(&settings.ask_via);
+                            fault::waiting(fault::Wait::Human);
                             match broker::settle(
                                 &paths,
                                 &mut store,
@@ -237,7 +238,11 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         }
         HookEvent::PostTool(outcome) => match record_outcome(adapter, &paths, outcome) {
             Ok(()) => (String::new(), 0, None),
-            Err(e) => refusal(format!("gate: cannot record the outcome of {} ({e})", outcome.action.tool)),
+            Err(e) => refusal(format!(
+                "gate: cannot record the outcome of {} ({})",
+                outcome.action.tool,
+                crate::store::trouble::describe(&e)
+            )),
         },
         HookEvent::Session(mark) => match record(&paths, &mut Receipt::session(mark)) {
             // Each session's end leaves a signed checkpoint apart from the
@@ -262,7 +267,22 @@ pub fn is_executable(path: &str) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// The deny when the receipt cannot be written: the store's fault in words (locked, not
+/// writable, full, damaged) when it is one of those.
+fn no_receipt_refusal(paths: &Paths, action: &Action, e: &crate::store::StoreError) -> (String, u8, Option<String>) {
+    let what = action.target.as_deref().unwrap_or(&action.tool);
+    match crate::store::trouble::Trouble::of(e) {
+        Some(t) => refusal(format!("gate: {t}; no receipt, no action: denying `{what}`")),
+        None => refusal(format!(
+            "gate: cannot write the receipt ({e}); no receipt, no action: denying `{what}`. \
+             Check that {} is writable and not locked.",
+            paths.db().display()
+        )),
+    }
+}
+
 fn open_store(paths: &Paths) -> Result<Store, crate::store::StoreError> {
+    fault::waiting(fault::Wait::Store);
     paths.ensure_dirs().map_err(|source| crate::store::StoreError::Io { path: paths.data_dir.clone(), source })?;
     Store::open(&paths.db())
 }
@@ -438,7 +458,7 @@ fn refuse_raw(paths: &Paths, agent: Option<Agent>, raw: &[u8], reason: String) -
     rec.with_reason(&reason);
     let stored = match record(paths, &mut rec) {
         Ok(()) => String::new(),
-        Err(e) => format!(" (and the receipt could not be written: {e})"),
+        Err(e) => format!(" (and the receipt could not be written: {})", crate::store::trouble::describe(&e)),
     };
     refusal(format!("{reason}{stored}"))
 }
@@ -507,6 +527,14 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
         None => {
             rec.reason = Some("no decision on record for this tool call (was gate installed for PreToolUse?)".into());
         }
+    }
+    if payload::was_cut() {
+        let mut detail = rec.detail_json();
+        if !detail.is_object() {
+            detail = json!({});
+        }
+        detail["cut"] = json!(payload::cuts());
+        rec.detail = Some(JsonText::of(&detail));
     }
     store.append(&mut rec)?;
     if sync_every_row() {

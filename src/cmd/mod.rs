@@ -11,8 +11,10 @@ pub mod hook;
 pub mod install;
 pub mod key;
 pub mod log;
+pub mod payload;
 pub mod policy;
 pub mod prune;
+pub mod recover;
 pub mod replay;
 pub mod serve;
 pub mod suggest;
@@ -57,6 +59,7 @@ pub fn dispatch(command: Command) -> ExitCode {
         Command::Trust { path, revoke } => policy::run_trust(path, revoke),
         Command::Key { json } => key::run(json),
         Command::Prune { before, dry_run, yes } => prune::run(&before, dry_run, yes),
+        Command::Recover { force } => recover::run(force),
         Command::Replay(args) => replay::run(args),
         Command::Suggest(args) => suggest::run(args),
     };

@@ -45,10 +45,15 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
         None => false,
     };
     let ok = report.problem.is_none() && report.missing_triggers.is_empty() && !head_missing && checkpoints.is_ok();
+    // A chain that `gate recover` started: say what became of the store it replaced.
+    let previous = super::recover::previous_store(&paths, &store);
     if json {
         let mut v = serde_json::to_value(&report)?;
         v["ok"] = ok.into();
         v["expected_head_found"] = head.as_ref().map(|_| !head_missing).into();
+        if let Some((_, p)) = &previous {
+            v["previous_store"] = p.clone();
+        }
         v["checkpoints"] = match &checkpoints {
             Ok(Some(a)) => serde_json::to_value(a)?,
             Ok(None) => serde_json::Value::Null,
@@ -89,6 +94,9 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
                 "ok: {} rows, chain intact from seq 1 to {}{sealed}; head {}",
                 report.rows, report.head_seq, report.head_hash
             );
+        }
+        if let Some((line, _)) = &previous {
+            println!("gate verify: note: {line}");
         }
     }
     Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })

@@ -205,7 +205,7 @@ impl CallFold {
                 None if self.keep_orphans && r.kind == RowKind::Outcome => self.calls.push(ReviewCall::orphan(r)),
                 None => {}
             },
-            RowKind::Session | RowKind::Prune => {}
+            RowKind::Session | RowKind::Prune | RowKind::Recover => {}
         }
     }
 

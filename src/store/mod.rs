@@ -11,7 +11,9 @@ pub mod chain;
 pub mod questions;
 pub mod prune;
 pub mod receipt;
+pub mod recover;
 pub mod seal;
+pub mod trouble;
 mod verify;
 
 pub use receipt::{
@@ -51,7 +53,7 @@ const MIGRATIONS: &[&str] =
     ];
 
 /// How long a writer waits for another writer before giving up.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Checkpoint the WAL back into the database once it passes this size.
 /// Every process that opens the store reads the whole WAL first (a hook

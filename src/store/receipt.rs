@@ -260,6 +260,8 @@ words! {
         Session = "session",
         /// Old payloads were pruned.
         Prune = "prune",
+        /// A damaged store was moved aside by `gate recover`: the first row of a new chain.
+        Recover = "recover",
     }
 }
 

@@ -12,6 +12,7 @@ mod e2e_codex;
 mod e2e_copilot;
 mod e2e_gemini;
 mod e2e_hermes;
+mod fault_paths;
 mod faults;
 mod floor;
 mod floor_arity;
