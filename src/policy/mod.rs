@@ -1242,11 +1242,10 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 let mut matched: Vec<&Rule> = Vec::new();
                 let forms = argv_forms(&argv);
                 let extras = extras_of(c);
+                let feeds = (c.context.in_pipeline || c.context.substitution_depth > 0) && line_writes;
                 if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
                     parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
-                }
-                let feeds = (c.context.in_pipeline || c.context.substitution_depth > 0) && line_writes;
-                if let Some(why) = forms
+                } else if let Some(why) = forms
                     .iter()
                     .find_map(|f| protected_parent_hit(f, &writes, &parent_guarded(ctx, &action.cwd), feeds))
                 {
@@ -1310,8 +1309,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                             argv_forms(&iargv).iter().find_map(|f| gate_parent_hit(f, &ipaths, &ctx.gate_dirs))
                         {
                             parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
-                        }
-                        if let Some(why) = argv_forms(&iargv)
+                        } else if let Some(why) = argv_forms(&iargv)
                             .iter()
                             .find_map(|f| protected_parent_hit(f, &iwrites, &parent_guarded(ctx, &action.cwd), true))
                         {
