@@ -1,7 +1,7 @@
 //! A cache of compiled policy files and of the floor, so that the hook,
 //! which runs on every tool call, does not parse TOML each time. An entry
 //! is keyed by the SHA-256 of the file's bytes, gate's version, the codec
-//! version and what `~`, `@gate` and `@gate-bin` expand to; any change to
+//! version and what `~`, `@gate`, `@gate-bin` and `@agent-hooks` expand to; any change to
 //! the file gives a new key. Entries live in gate's own data
 //! directory, which agents cannot write. A missing or unreadable entry
 //! only costs a parse; it never changes a decision.
@@ -63,7 +63,13 @@ fn key_of(parts: &[&str]) -> String {
 }
 
 fn macros_key(m: &Macros) -> String {
-    format!("{}\u{1}{}\u{1}{}", m.home.as_deref().unwrap_or(""), m.gate_dirs.join("\u{1}"), m.gate_bins.join("\u{1}"))
+    format!(
+        "{}\u{1}{}\u{1}{}\u{2}{}",
+        m.home.as_deref().unwrap_or(""),
+        m.gate_dirs.join("\u{1}"),
+        m.gate_bins.join("\u{1}"),
+        m.agent_hooks.join("\u{1}")
+    )
 }
 
 fn read_entry(path: &Path) -> Option<Entry> {

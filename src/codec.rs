@@ -15,7 +15,7 @@ use crate::policy::rule::{Layer, LazyRegex, Matchers, Rule, ToolMatch, WordPat};
 use crate::policy::Decision;
 
 /// Bumped whenever an encoding below changes.
-pub const VERSION: u8 = 6;
+pub const VERSION: u8 = 7;
 
 pub struct Reader<'a> {
     b: &'a [u8],
@@ -314,6 +314,7 @@ impl Codec for Matchers {
         self.mcp.put(w);
         self.agent.put(w);
         self.cwd.put(w);
+        self.writes_only.put(w);
     }
     fn get(r: &mut Reader<'_>) -> Option<Self> {
         Some(Matchers {
@@ -328,6 +329,7 @@ impl Codec for Matchers {
             mcp: Codec::get(r)?,
             agent: Codec::get(r)?,
             cwd: Codec::get(r)?,
+            writes_only: Codec::get(r)?,
         })
     }
 }

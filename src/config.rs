@@ -78,7 +78,49 @@ pub fn macros(paths: &Paths) -> Macros {
         home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
         gate_dirs: gate_dirs(paths),
         gate_bins: gate_bins(std::env::current_exe().ok(), std::env::var_os("PATH")),
+        agent_hooks: agent_hooks(|v| std::env::var_os(v)),
     }
+}
+
+/// Where gate's hooks live for each agent whose directory an environment
+/// variable moves (`CLAUDE_CONFIG_DIR`, `CODEX_HOME`, `GEMINI_CLI_HOME`,
+/// `HERMES_HOME`), as `gate install` would write them: the settings file and
+/// the files that trust or allow the hooks. The home-directory locations are
+/// named in the default policy itself.
+pub fn agent_hooks(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Vec<String> {
+    use crate::hook::install::Extra;
+    let set = |v: Option<&str>| v.and_then(&var).filter(|d| !d.is_empty()).map(PathBuf::from);
+    let mut out: Vec<String> = Vec::new();
+    for adapter in crate::hook::ADAPTERS {
+        let spec = adapter.install_spec();
+        let dir = match (set(spec.dir_env), set(spec.home_env)) {
+            (Some(d), _) => d,
+            (None, Some(h)) => h.join(spec.dir),
+            (None, None) => continue,
+        };
+        let dir = crate::paths::absolute(&dir);
+        let mut files = vec![dir.join(spec.settings)];
+        match spec.extra {
+            Extra::None => {}
+            Extra::CodexTrust => files.push(dir.join("config.toml")),
+            Extra::GeminiPolicy => files.push(dir.join("policies")),
+            Extra::HermesConsent => files.push(dir.join("shell-hooks-allowlist.json")),
+        }
+        if spec.settings == "settings.json" {
+            files.push(dir.join("settings.local.json"));
+        }
+        for f in files {
+            let real =
+                f.parent().and_then(|d| std::fs::canonicalize(d).ok()).zip(f.file_name()).map(|(d, n)| d.join(n));
+            for p in std::iter::once(f.clone()).chain(real) {
+                let s = p.to_string_lossy().into_owned();
+                if !out.contains(&s) {
+                    out.push(s);
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Where a `gate` command runs from: the running binary (as invoked and

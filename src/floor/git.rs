@@ -85,6 +85,7 @@ pub(super) fn check_git(floor: &Floor, spec: &ProgramSpec, args: &[&Word], env: 
         gate_dirs: env.gate_dirs,
         probe: env.probe,
         stdin_names_from: env.stdin_names_from.clone(),
+        ignore_secrets: env.ignore_secrets,
     };
     let env = &genv;
     // `rev:path` names a file's committed content.

@@ -156,6 +156,12 @@ pub struct Env<'a> {
     /// gate's own directories (`@gate` in the sensitive list).
     pub gate_dirs: &'a [String],
     pub probe: &'a dyn Probe,
+    /// Judge only whether the command is read-only, not whether what it
+    /// reads is secret: the sensitive names and directories (gate's own
+    /// among them) are not consulted. Reads through hard links and of
+    /// `/proc` still count as not read-only. Used to tell a command
+    /// that may write the paths it names from one that only reads them.
+    pub ignore_secrets: bool,
 }
 
 impl Env<'_> {
@@ -318,6 +324,9 @@ impl Floor {
                 ));
             }
         }
+        if env.ignore_secrets {
+            return self.hard_link_reason(&candidates, env);
+        }
         // A repository's config file that holds a password in a remote URL.
         for p in &candidates {
             if let Some(git_dir) = p.strip_suffix("/config").filter(|d| d.ends_with("/.git") || d.ends_with(".git")) {
@@ -354,11 +363,16 @@ impl Floor {
                 return Some(format!("{p} is inside a home's ~/{rel}, which holds secrets"));
             }
         }
-        // A hard link is the same file under another name: one to a key in
-        // ~/.ssh, or to a `.env`, reads the secret whatever it is called.
-        // The other names of a file cannot all be found, so any file with
-        // more than one is read as if it could be a secret.
-        for p in &candidates {
+        self.hard_link_reason(&candidates, env)
+    }
+
+    /// A hard link is the same file under another name: one to a key in
+    /// ~/.ssh, or to a `.env`, reads the secret whatever it is called.
+    /// The other names of a file cannot all be found, so any file with
+    /// more than one is read as if it could be a secret.
+    fn hard_link_reason(&self, candidates: &[String], env: &Env<'_>) -> Option<String> {
+        let dirs = self.sensitive_dirs(env);
+        for p in candidates {
             let n = env.probe.hard_links(p);
             if n > 1 {
                 return Some(match env.probe.other_names(p, &dirs).map(|n| n.into_iter().next()) {
@@ -390,6 +404,9 @@ impl Floor {
     ) -> Option<String> {
         if let Some(r) = self.sensitive_reason(path, env) {
             return Some(r);
+        }
+        if env.ignore_secrets {
+            return None;
         }
         for base in env.bases_for(path) {
             let lexical = normalize(path, base, env.home);

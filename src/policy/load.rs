@@ -163,6 +163,8 @@ struct RawRule {
     #[serde(default)]
     cwd: Option<Spanned<OneOrMany>>,
     #[serde(default)]
+    access: Option<Spanned<String>>,
+    #[serde(default)]
     examples: Vec<Spanned<String>>,
     #[serde(default)]
     not_examples: Vec<Spanned<String>>,
@@ -183,6 +185,7 @@ const RULE_KEYS: &[&str] = &[
     "mcp",
     "agent",
     "cwd",
+    "access",
     "examples",
     "not_examples",
 ];
@@ -263,7 +266,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// What `~`, `@gate` and `@gate-bin` stand for in path patterns.
+/// What `~`, `@gate`, `@gate-bin` and `@agent-hooks` stand for in path patterns.
 #[derive(Debug, Clone, Default)]
 pub struct Macros {
     pub home: Option<String>,
@@ -272,6 +275,10 @@ pub struct Macros {
     /// `gate` in each directory of `PATH` (existing or not, since a new file
     /// earlier on `PATH` shadows the real one).
     pub gate_bins: Vec<String>,
+    /// The files holding gate's hooks in an agent directory moved by an
+    /// environment variable (`$CODEX_HOME/hooks.json`), which `~` patterns
+    /// do not reach (`@agent-hooks`).
+    pub agent_hooks: Vec<String>,
 }
 
 impl Macros {
@@ -282,6 +289,9 @@ impl Macros {
         }
         if pattern == "@gate-bin" {
             return self.gate_bins.iter().map(|b| glob_literal(b)).collect();
+        }
+        if pattern == "@agent-hooks" {
+            return self.agent_hooks.iter().map(|b| glob_literal(b)).collect();
         }
         if let Some(rest) = pattern.strip_prefix("@gate/") {
             return self.gate_dirs.iter().map(|d| format!("{}/{rest}", d.trim_end_matches('/'))).collect();
@@ -595,6 +605,23 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
             Err(e) => cx.err(span.start, format!("bad glob in cwd: {e}"), ""),
         }
     }
+    if let Some(a) = &r.access {
+        match a.get_ref().as_str() {
+            "any" => {}
+            // `path` may expand to nothing here (`@gate-bin` with no binary known).
+            "write" if r.path.is_some() => m.writes_only = true,
+            "write" => cx.err(
+                a.span().start,
+                "access = \"write\" needs a `path`",
+                "it narrows `path` to the files a call may write; add the paths",
+            ),
+            other => cx.err(
+                a.span().start,
+                format!("access {other:?} is neither \"any\" nor \"write\""),
+                "access = \"write\" matches `path` only where the call may write",
+            ),
+        }
+    }
     if cx.errors.len() > errors_at_start {
         return m;
     }
@@ -708,5 +735,22 @@ mod tests {
         assert_eq!(suggest("comand", RULE_KEYS).as_deref(), Some("command"));
         assert_eq!(suggest("desicion", RULE_KEYS).as_deref(), Some("decision"));
         assert_eq!(suggest("zzzzzz", RULE_KEYS), None);
+    }
+
+    #[test]
+    fn access_takes_write_or_any_and_needs_a_path() {
+        let m = Macros::default();
+        let rule = |extra: &str| format!("[[rule]]\nid = \"r\"\ndecision = \"deny\"\n{extra}\n");
+        let cases: &[(&str, Option<bool>)] = &[
+            ("path = \"/x\"\naccess = \"write\"", Some(true)),
+            ("path = \"/x\"\naccess = \"any\"", Some(false)),
+            ("path = \"/x\"", Some(false)),
+            ("tool = \"write\"\naccess = \"write\"", None),
+            ("path = \"/x\"\naccess = \"read\"", None),
+        ];
+        for (extra, want) in cases {
+            let got = parse(&rule(extra), "t", Layer::User, &m).ok().map(|f| f.rules[0].matchers.writes_only);
+            assert_eq!(got, *want, "{extra}");
+        }
     }
 }

@@ -354,6 +354,10 @@ fn path_words(cmd: &crate::shell::SimpleCommand) -> Vec<&str> {
             continue;
         }
         out.push(candidate);
+        // `of=FILE` (dd), `NAME=FILE`: the value may be a file too.
+        if let Some((_, v)) = t.split_once('=').filter(|(k, v)| is_name(k) && !v.is_empty()) {
+            out.push(v);
+        }
     }
     for r in &cmd.redirects {
         if !matches!(
@@ -366,6 +370,128 @@ fn path_words(cmd: &crate::shell::SimpleCommand) -> Vec<&str> {
         ) {
             out.push(r.target.text.as_str());
         }
+    }
+    out
+}
+
+/// A shell variable name (`of`, `GATE_HOME`).
+fn is_name(s: &str) -> bool {
+    s.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Programs that take code to run as an argument (`python3 -c CODE`,
+/// `perl -e CODE`, `awk PROGRAM`, `bash -c SCRIPT`): the files their code
+/// names are looked for in its text.
+const CODE_RUNNERS: &[&str] = &[
+    "python",
+    "python2",
+    "python3",
+    "pypy",
+    "pypy3",
+    "perl",
+    "ruby",
+    "node",
+    "nodejs",
+    "bun",
+    "deno",
+    "php",
+    "lua",
+    "luajit",
+    "Rscript",
+    "tclsh",
+    "osascript",
+    "awk",
+    "gawk",
+    "mawk",
+    "nawk",
+    "sh",
+    "bash",
+    "zsh",
+    "dash",
+    "ksh",
+    "mksh",
+    "fish",
+    "busybox",
+    "sqlite3",
+];
+
+/// Path-like pieces of the code words of a program in [`CODE_RUNNERS`]
+/// (`open("/x/gate.db", "w")` gives `/x/gate.db`): every run of path
+/// characters that holds a `/` or a `.`. Deny rules see them; nothing is
+/// allowed by them.
+fn code_paths(form: &[String]) -> Vec<String> {
+    let Some(program) = form.first().map(|p| p.rsplit('/').next().unwrap_or(p)) else { return Vec::new() };
+    let runner = CODE_RUNNERS.contains(&program)
+        || program.strip_prefix("python").is_some_and(|v| v.chars().all(|c| c.is_ascii_digit() || c == '.'));
+    if !runner {
+        return Vec::new();
+    }
+    let mut out: Vec<String> = Vec::new();
+    for w in &form[1..] {
+        if !w.contains(|c: char| !is_path_char(c)) {
+            continue;
+        }
+        for piece in w.split(|c: char| !is_path_char(c)) {
+            if (piece.contains('/') || piece.contains('.')) && !out.iter().any(|o| o == piece) && out.len() < 256 {
+                out.push(piece.to_string());
+            }
+        }
+    }
+    out
+}
+
+fn is_path_char(c: char) -> bool {
+    c.is_alphanumeric() || "._-/~${}+@%".contains(c)
+}
+
+/// A word's spellings with the variables that locate gate's files and the
+/// agents' settings expanded (`$HOME`, `${GATE_HOME}`, `$XDG_DATA_HOME`,
+/// `$XDG_CONFIG_HOME`), as the shell that runs the command would see them.
+/// `$GATE_HOME` stands for each of gate's directories, and the XDG
+/// directories for those holding them; the word as written comes first.
+fn var_spellings(word: &str, ctx: &Context<'_>) -> Vec<String> {
+    let mut out = vec![word.to_string()];
+    if !word.contains('$') {
+        return out;
+    }
+    let own: Vec<&String> = ctx.gate_dirs.iter().filter(|d| d.as_str() != "/etc/gate").collect();
+    let mut values: Vec<(&str, Vec<String>)> = vec![("GATE_HOME", own.iter().map(|d| d.to_string()).collect())];
+    let parents: Vec<String> =
+        own.iter().filter_map(|d| d.strip_suffix("/gate").filter(|p| !p.is_empty()).map(str::to_string)).collect();
+    values.push(("XDG_DATA_HOME", parents.clone()));
+    values.push(("XDG_CONFIG_HOME", parents));
+    if let Some(h) = ctx.home.as_deref() {
+        values.push(("HOME", vec![h.trim_end_matches('/').to_string()]));
+    }
+    for (name, vals) in values {
+        let forms = [format!("${{{name}}}"), format!("${name}")];
+        let mut next: Vec<String> = Vec::new();
+        for w in &out {
+            let mut replaced = false;
+            for f in &forms {
+                // `$HOME` must not match the start of `$HOMEDIR`.
+                let at = w.match_indices(f.as_str()).find(|(i, _)| {
+                    f.ends_with('}') || !w[i + f.len()..].starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                });
+                if let Some((i, _)) = at {
+                    for v in &vals {
+                        next.push(format!("{}{v}{}", &w[..i], &w[i + f.len()..]));
+                    }
+                    replaced = true;
+                    break;
+                }
+            }
+            if !replaced || vals.is_empty() {
+                next.push(w.clone());
+            }
+        }
+        out = next;
+        out.dedup();
+        out.truncate(32);
+    }
+    if !out.iter().any(|w| w == word) {
+        out.insert(0, word.to_string());
     }
     out
 }
@@ -541,8 +667,18 @@ fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx
             out.push(p);
         }
     };
+    let argv: Vec<String> = cmd.argv.iter().map(|w| w.text.clone()).collect();
+    let mut words: Vec<String> = path_words(cmd).into_iter().map(str::to_string).collect();
+    for form in argv_forms(&argv) {
+        for p in code_paths(&form) {
+            if !words.contains(&p) {
+                words.push(p);
+            }
+        }
+    }
+    let words: Vec<String> = words.iter().flat_map(|w| var_spellings(w, ctx)).collect();
     for base in bases {
-        for w in path_words(cmd) {
+        for w in &words {
             let lexical = floor::normalize(w, base, home);
             if let Some(r) = ctx.probe.canonicalize(&joined(w, base, home)) {
                 add(r, &mut out);
@@ -557,6 +693,61 @@ fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx
         add_link_names(&mut out, ctx, cwd);
     }
     out
+}
+
+/// The paths among `paths` (those [`resolved_command_paths`] gave for `cmd`)
+/// that `cmd` may write, for rules with `access = "write"`. A command the
+/// floor proves read-only once its writing redirections are set aside
+/// (whatever secrets it reads: `cat ~/.claude/settings.json > out`) writes
+/// only those redirections' targets; any other command may write every
+/// path it names, code included.
+fn written_paths(
+    cmd: &crate::shell::SimpleCommand,
+    paths: &[String],
+    bases: &[&str],
+    ctx: &Context<'_>,
+    env: &Env<'_>,
+    line_writes: bool,
+) -> Vec<String> {
+    // What it prints may become the names another command on the line
+    // writes (`echo F | xargs rm`, `rm $(echo F)`): it names them for it.
+    let feeds = cmd.context.in_pipeline || cmd.context.substitution_depth > 0;
+    if (feeds && line_writes) || !reads_only(cmd, env) {
+        return paths.to_vec();
+    }
+    let mut targets = cmd.clone();
+    targets.argv.truncate(1);
+    targets.redirects.retain(|r| r.op.may_write_file());
+    if targets.redirects.is_empty() {
+        return Vec::new();
+    }
+    resolved_command_paths(&targets, bases, ctx)
+}
+
+/// Does the floor prove `cmd` read-only, once its writing redirections are
+/// set aside, whatever secrets it reads?
+fn reads_only(cmd: &crate::shell::SimpleCommand, env: &Env<'_>) -> bool {
+    if cmd.argv.is_empty() {
+        return false;
+    }
+    let mut reads = cmd.clone();
+    reads.redirects.retain(|r| !r.op.may_write_file());
+    let read_only = Env {
+        cwd: env.cwd,
+        extra_cwds: env.extra_cwds.clone(),
+        stdin_names_from: env.stdin_names_from.clone(),
+        home: env.home,
+        gate_dirs: env.gate_dirs,
+        probe: env.probe,
+        ignore_secrets: true,
+    };
+    floor::floor().check(&reads, &read_only).is_safe()
+}
+
+/// Does any command of `analysis` (or anything it cannot analyse) do more
+/// than read?
+fn line_may_write(analysis: &crate::shell::Analysis, env: &Env<'_>) -> bool {
+    !analysis.opaque.is_empty() || analysis.commands.iter().any(|c| !reads_only(c, env))
 }
 
 /// What a command line runs, for comparing a line with its masked form:
@@ -635,6 +826,74 @@ fn gate_parent_hit(argv: &[String], paths: &[String], gate_dirs: &[String]) -> O
         let prefix = if p == "/" { "/".to_string() } else { format!("{}/", p.trim_end_matches('/')) };
         gate_dirs.iter().find(|d| d.starts_with(&prefix)).map(|d| format!("{p} holds gate's own files ({d})"))
     })
+}
+
+/// Does `argv` change a whole tree under the directories it names: delete,
+/// move or replace them (`rm -r`, `mv`), or recurse into them to delete,
+/// run, copy over or change modes (`find -delete`, `find -exec`, `cp -r`,
+/// `rsync`, `chmod -R`)?
+fn changes_trees(argv: &[String]) -> bool {
+    let Some(program) = argv.first().map(|p| p.rsplit('/').next().unwrap_or(p)) else { return false };
+    let has = |flags: &[&str], letters: &[char]| {
+        argv[1..].iter().any(|a| {
+            flags.contains(&a.as_str())
+                || (a.starts_with('-') && !a.starts_with("--") && a[1..].chars().any(|c| letters.contains(&c)))
+        })
+    };
+    match program {
+        p if DESTROYERS.contains(&p) => true,
+        "find" => argv[1..].iter().any(|a| {
+            matches!(a.as_str(), "-delete" | "-exec" | "-execdir" | "-ok" | "-okdir" | "-fprint" | "-fprintf" | "-fls")
+        }),
+        "cp" => has(&["--recursive", "--archive"], &['r', 'R', 'a']),
+        "chmod" | "chown" | "chgrp" | "setfacl" => has(&["--recursive"], &['R']),
+        "rsync" => true,
+        _ => false,
+    }
+}
+
+/// A command that changes a whole tree holding gate's binary or an agent's
+/// hook settings (`find ~/.claude -name settings.json -delete`, `cp -r x/. ~/.codex`,
+/// `find ~ -name hooks.json | xargs rm`): those files go with it. `feeds`
+/// says the command's output becomes another command's arguments.
+fn protected_parent_hit(
+    argv: &[String],
+    paths: &[String],
+    protected: &[(String, String)],
+    feeds: bool,
+) -> Option<String> {
+    if !feeds && !changes_trees(argv) {
+        return None;
+    }
+    paths.iter().find_map(|p| {
+        let prefix = if p == "/" { "/".to_string() } else { format!("{}/", p.trim_end_matches('/')) };
+        protected
+            .iter()
+            .find(|(f, below)| f.starts_with(&prefix) && p.starts_with(below.as_str()))
+            .map(|(f, _)| format!("{p} holds {f}, which gate protects"))
+    })
+}
+
+/// The files [`protected_parent_hit`] guards, each with the directory a
+/// named path must lie in to count: gate's binaries and the agents' hook
+/// settings in the home directory from anywhere above them; a project's
+/// from inside the project (`find .claude -delete`, not `find . -name
+/// '*.o' -delete`, which a project's own files cannot stop).
+fn parent_guarded(ctx: &Context<'_>, cwd: &str) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = ctx.gate_bins.iter().map(|b| (b.clone(), "/".to_string())).collect();
+    if let Some(h) = ctx.home.as_deref() {
+        out.extend(LINK_GUARDED_HOME.iter().map(|r| (format!("{}/{r}", h.trim_end_matches('/')), "/".to_string())));
+    }
+    let mut dir = floor::normalize(cwd, "/", None);
+    loop {
+        let base = format!("{}/", dir.trim_end_matches('/'));
+        out.extend(LINK_GUARDED_PROJECT.iter().map(|r| (format!("{base}{r}"), base.clone())));
+        match dir.rfind('/') {
+            Some(0) | None => break,
+            Some(i) => dir.truncate(i),
+        }
+    }
+    out
 }
 
 /// Shell start-up files, relative to the home directory, and system-wide.
@@ -804,12 +1063,8 @@ fn names_listed_into(
 
 /// Every directory the line may change into (`cd`, `pushd`, `env -C`),
 /// each resolved against the working directory and the earlier targets.
-fn cd_targets(
-    analysis: &crate::shell::Analysis,
-    cwd: &str,
-    home: Option<&str>,
-    probe: &dyn floor::Probe,
-) -> Vec<String> {
+fn cd_targets(analysis: &crate::shell::Analysis, cwd: &str, ctx: &Context<'_>) -> Vec<String> {
+    let (home, probe) = (ctx.home.as_deref(), ctx.probe);
     let mut bases: Vec<String> = vec![cwd.to_string()];
     for c in &analysis.commands {
         let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
@@ -826,7 +1081,7 @@ fn cd_targets(
                 _ => {}
             }
         }
-        for t in targets {
+        for t in targets.iter().flat_map(|t| var_spellings(t, ctx)) {
             let Some(t) = expand_tilde(&t, probe) else { continue };
             let new: Vec<String> = bases.iter().map(|b| floor::normalize(&t, b, home)).collect();
             for n in new {
@@ -877,11 +1132,30 @@ pub fn rule_matches_command_line(rule: &Rule, line: &str) -> bool {
         let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
         let paths = command_paths(c, "/", None);
         let extras = !extras_of(c).is_empty();
+        let env = Env {
+            cwd: "/",
+            extra_cwds: Vec::new(),
+            stdin_names_from: None,
+            home: None,
+            gate_dirs: &[],
+            probe: &floor::NoProbe,
+            ignore_secrets: true,
+        };
+        let feeds = c.context.in_pipeline || c.context.substitution_depth > 0;
+        let writes: Vec<String> = if !(feeds && line_may_write(&analysis, &env)) && reads_only(c, &env) {
+            c.redirects
+                .iter()
+                .filter(|r| r.op.may_write_file())
+                .map(|r| floor::normalize(&r.target.text, "/", None))
+                .collect()
+        } else {
+            paths.clone()
+        };
         argv_forms(&argv).into_iter().enumerate().any(|(fi, form)| {
             if rule.decision == Decision::Allow && (fi > 0 || extras) {
                 return false;
             }
-            let cv = CommandView::new(form, paths.clone(), piped.clone());
+            let cv = CommandView::new(form, paths.clone(), piped.clone()).with_writes(writes.clone());
             rule.matchers.matches(&view, Subject::Command(&cv))
         })
     })
@@ -909,6 +1183,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
         gate_dirs: &ctx.gate_dirs,
         probe: ctx.probe,
         stdin_names_from: None,
+        ignore_secrets: false,
     };
     let rules = &ctx.policy.rules;
     let fl = floor::floor();
@@ -948,7 +1223,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 ));
             }
             let pipes = pipe_targets(&analysis);
-            env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx.home.as_deref(), ctx.probe);
+            env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx);
+            let line_writes = line_may_write(&analysis, &env);
             for (c, piped) in analysis.commands.iter().zip(pipes) {
                 let argv: Vec<String> = c.argv.iter().map(|w| w.text.clone()).collect();
                 let line = if argv.is_empty() {
@@ -960,11 +1236,20 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 let bases: Vec<&str> =
                     std::iter::once(action.cwd.as_str()).chain(env.extra_cwds.iter().map(String::as_str)).collect();
                 let paths = resolved_command_paths(c, &bases, ctx);
+                env.stdin_names_from =
+                    names_listed_into(&analysis, c, &action.cwd, &env.extra_cwds, ctx.home.as_deref());
+                let writes = written_paths(c, &paths, &bases, ctx, &env, line_writes);
                 let mut matched: Vec<&Rule> = Vec::new();
                 let forms = argv_forms(&argv);
                 let extras = extras_of(c);
+                let feeds = (c.context.in_pipeline || c.context.substitution_depth > 0) && line_writes;
                 if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
                     parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
+                } else if let Some(why) = forms
+                    .iter()
+                    .find_map(|f| protected_parent_hit(f, &writes, &parent_guarded(ctx, &action.cwd), feeds))
+                {
+                    parts.push(built_in_deny(line.clone(), "protected-parent", why));
                 }
                 let mut written: Vec<String> = c
                     .redirects
@@ -990,7 +1275,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 }
                 let real = kernel_paths(path_words(c).into_iter(), &bases, ctx);
                 for (fi, form) in forms.iter().enumerate() {
-                    let cv = CommandView::new(form.clone(), paths.clone(), piped.clone());
+                    let cv = CommandView::new(form.clone(), paths.clone(), piped.clone()).with_writes(writes.clone());
                     let cv_real = CommandView::new(form.clone(), real.clone(), piped.clone());
                     for r in matching(rules, &view, Subject::Command(&cv)) {
                         // An allow rule covers the command as written, and
@@ -1019,13 +1304,20 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     for (ic, ipiped) in inner.commands.iter().zip(inner_pipes) {
                         let iargv: Vec<String> = ic.argv.iter().map(|w| w.text.clone()).collect();
                         let ipaths = resolved_command_paths(ic, &bases, ctx);
+                        let iwrites = written_paths(ic, &ipaths, &bases, ctx, &env, true);
                         if let Some(why) =
                             argv_forms(&iargv).iter().find_map(|f| gate_parent_hit(f, &ipaths, &ctx.gate_dirs))
                         {
                             parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
+                        } else if let Some(why) = argv_forms(&iargv)
+                            .iter()
+                            .find_map(|f| protected_parent_hit(f, &iwrites, &parent_guarded(ctx, &action.cwd), true))
+                        {
+                            parts.push(built_in_deny(line.clone(), "protected-parent", why));
                         }
                         for iform in argv_forms(&iargv) {
-                            let cv = CommandView::new(iform, ipaths.clone(), ipiped.clone());
+                            let cv =
+                                CommandView::new(iform, ipaths.clone(), ipiped.clone()).with_writes(iwrites.clone());
                             for r in matching(rules, &view, Subject::Command(&cv)) {
                                 if r.decision != Decision::Allow && !matched.iter().any(|m| std::ptr::eq(*m, r)) {
                                     matched.push(r);
@@ -1035,8 +1327,6 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     }
                 }
                 matched.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
-                env.stdin_names_from =
-                    names_listed_into(&analysis, c, &action.cwd, &env.extra_cwds, ctx.home.as_deref());
                 let mut part = decide_subject(line, matched, fl.check(c, &env));
                 ask_for_hard_links(&mut part, &paths, ctx);
                 part.argv = argv;

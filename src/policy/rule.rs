@@ -170,6 +170,10 @@ pub struct Matchers {
     pub mcp: Vec<(Glob, Option<Glob>)>,
     pub agent: Vec<String>,
     pub cwd: Vec<Glob>,
+    /// `access = "write"`: `path` matches only what the call may write. A
+    /// read or search tool never matches, and a shell command matches only
+    /// through [`CommandView::writes`].
+    pub writes_only: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -202,6 +206,10 @@ pub struct CommandView {
     pub words: Vec<String>,
     /// Absolute, normalised paths among the arguments and redirections.
     pub paths: Vec<String>,
+    /// The paths among them that the command may write: all of them, unless
+    /// the floor proves the command read-only apart from its redirections,
+    /// when only the targets of its writing redirections.
+    pub writes: Vec<String>,
     /// Programs this command's output is piped into.
     pub piped_into: Vec<String>,
 }
@@ -227,7 +235,13 @@ impl CommandView {
                 }
             }
         }
-        CommandView { argv, words, paths, piped_into }
+        CommandView { argv, words, writes: paths.clone(), paths, piped_into }
+    }
+
+    /// The same command, of which only `writes` may be written.
+    pub fn with_writes(mut self, writes: Vec<String>) -> CommandView {
+        self.writes = writes;
+        self
     }
 }
 
@@ -306,11 +320,15 @@ impl Matchers {
                 {
                     return false;
                 }
-                self.path.is_empty() || cmd.paths.iter().any(|p| self.path.iter().any(|g| path_matches(g, p)))
+                let paths = if self.writes_only { &cmd.writes } else { &cmd.paths };
+                self.path.is_empty() || paths.iter().any(|p| self.path.iter().any(|g| path_matches(g, p)))
             }
             Subject::File(path) => {
                 if self.has_command_matcher() || !self.url.is_empty() || !self.domain.is_empty() || !self.mcp.is_empty()
                 {
+                    return false;
+                }
+                if self.writes_only && matches!(action.kind, Kind::Read | Kind::Search) {
                     return false;
                 }
                 !self.path.is_empty() && self.path.iter().any(|g| path_matches(g, path))

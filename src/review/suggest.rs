@@ -102,7 +102,15 @@ pub fn exclusion(action: &Action, eval: &Evaluation, home: Option<&str>, gate_di
         }
     }
     let probe = DiskProbe::new(home.map(str::to_string)).with_cwd(&action.cwd);
-    let env = Env { cwd: &action.cwd, extra_cwds: Vec::new(), stdin_names_from: None, home, gate_dirs, probe: &probe };
+    let env = Env {
+        cwd: &action.cwd,
+        extra_cwds: Vec::new(),
+        stdin_names_from: None,
+        home,
+        gate_dirs,
+        probe: &probe,
+        ignore_secrets: false,
+    };
     let root = probe.work_tree(&action.cwd);
     // Every path the call names must be a file the agent's edit mode could
     // write: inside the repository, and no secret, gate file, agent

@@ -135,7 +135,7 @@ Rules that fired
 Your rules that never fired
   RULE        LAYER  WHERE
   never-used  user   <gate>/policy.toml:14
-  and 16 built-in default rules (--format json lists them)
+  and 17 built-in default rules (--format json lists them)
 
 Per agent
   AGENT        CALLS  AUTO  HUMAN  AGENT  REFUSED  MEDIAN WAIT
@@ -217,7 +217,7 @@ and 3 more (--format json lists every one)
 |---|---|---|
 | never-used | user | <gate>/policy.toml:14 |
 
-and 16 built-in default rules (--format json lists them)
+and 17 built-in default rules (--format json lists them)
 
 ### Per agent
 

@@ -30,11 +30,11 @@ fn pre_tool_use_answers_match_exactly() {
         ("PreToolUse-Edit", pre("ask", "gate asks: Edit would change /home/dev/project/main.rs; a human must approve it")),
         (
             "PreToolUse-WebFetch",
-            pre("ask", "gate asks: `https://example.com/`: fetching from the web; a human must approve it [gate: ask-web-fetch, policies/default.toml (built in):119]"),
+            pre("ask", "gate asks: `https://example.com/`: fetching from the web; a human must approve it [gate: ask-web-fetch, policies/default.toml (built in):136]"),
         ),
         (
             "PreToolUse-Bash-curl",
-            pre("ask", "gate asks: `curl -s https://example.com`: this reaches the network; a human must approve it [gate: ask-network, policies/default.toml (built in):112]"),
+            pre("ask", "gate asks: `curl -s https://example.com`: this reaches the network; a human must approve it [gate: ask-network, policies/default.toml (built in):129]"),
         ),
     ];
     for (fixture, want) in cases {

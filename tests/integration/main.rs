@@ -29,5 +29,6 @@ mod receipt;
 mod replay;
 mod seal;
 mod secrets;
+mod self_protect;
 mod serve;
 mod trust;

@@ -196,7 +196,7 @@ fn policy_check_errors_snapshot() {
     let cases: &[(&str, &str)] = &[
         (
             "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncomand = \"npm publish\"\n",
-            "policy.toml:4:1: unknown field `comand`, expected one of `id`, `decision`, `message`, `tool`, `command`, `command_regex`, `args`, `piped_into`, `path`, `url`, `domain`, `mcp`, `agent`, `cwd`, `examples`, `not_examples` (hint: did you mean `command`? The keys are listed in policies/README.md)",
+            "policy.toml:4:1: unknown field `comand`, expected one of `id`, `decision`, `message`, `tool`, `command`, `command_regex`, `args`, `piped_into`, `path`, `url`, `domain`, `mcp`, `agent`, `cwd`, `access`, `examples`, `not_examples` (hint: did you mean `command`? The keys are listed in policies/README.md)",
         ),
         (
             "[[rule]]\nid = \"a\"\ndecision = \"block\"\ncommand = \"x\"\n",

@@ -1,6 +1,12 @@
 //! The receipt's guarantees, checked against the real SQLite file: the
 //! append-only triggers, the hash chain, `gate verify` catching edits,
-//! deletions and reordering, and concurrent hooks never forking the chain.
+//! deletions and reordering, and concurrent hook processes never forking the chain.
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
 
 use crate::util::{stdout, TestEnv};
 
@@ -128,33 +134,105 @@ fn verify_with_head_catches_a_cut_tail() {
     assert!(stdout(&out).contains("is no longer in the chain"), "{}", stdout(&out));
 }
 
+/// A `gate hook` child that is killed if the test gives up on it.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// One `gate hook` call with `payload`, given `limit` to answer: its exit code.
+fn hook_call(envp: &(PathBuf, PathBuf, PathBuf), payload: &[u8], limit: Duration) -> Option<i32> {
+    use std::io::{Read, Write};
+    let mut c = std::process::Command::new(crate::util::GATE);
+    c.arg("hook")
+        .env_clear()
+        .env("HOME", &envp.0)
+        .env("GATE_HOME", &envp.1)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .current_dir(&envp.2)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = Child(c.spawn().expect("spawn gate hook"));
+    let _ = child.0.stdin.take().expect("stdin").write_all(payload);
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.0.try_wait().expect("wait") {
+            let mut out = String::new();
+            let _ = child.0.stdout.take().expect("stdout").read_to_string(&mut out);
+            return status.code();
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Issue 10, item 3: 8 processes at a time × 500 hook calls each, on one
+/// store: floor-approved shell commands, reads and denied commands. Every
+/// call leaves exactly one decision row, the rows form one linear chain
+/// (each row's prev_hash is the hash of the row before it, seq has no gap,
+/// no hash is any two rows' parent), and `gate verify` passes.
 #[test]
-fn concurrent_hooks_never_fork_the_chain() {
+fn eight_processes_times_five_hundred_calls_make_one_chain() {
+    const WORKERS: usize = 8;
+    const CALLS: usize = 500;
     let env = TestEnv::new();
-    let payload = env.fixture("PreToolUse-Bash-ls").to_string();
-    let threads: Vec<_> = (0..8)
-        .map(|_| {
-            let p = payload.clone();
+    std::fs::write(env.project().join("main.rs"), "fn main() {}\n").unwrap();
+    let mut ls = env.fixture("PreToolUse-Bash-ls");
+    ls["tool_input"]["command"] = json!("ls");
+    let mut read = env.fixture("PreToolUse-Read");
+    read["tool_input"]["file_path"] = json!(env.project().join("main.rs"));
+    let rm = env.fixture("PreToolUse-Bash-rm");
+    let started = Instant::now();
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let payloads: Vec<Vec<u8>> = [&ls, &read, &rm].iter().map(|p| p.to_string().into_bytes()).collect();
             let envp = (env.home(), env.gate_home(), env.project());
             std::thread::spawn(move || {
-                for _ in 0..15 {
-                    let mut c = std::process::Command::new(crate::util::GATE);
-                    c.arg("hook").env_clear().env("HOME", &envp.0).env("GATE_HOME", &envp.1).current_dir(&envp.2);
-                    let mut child =
-                        c.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).spawn().unwrap();
-                    use std::io::Write;
-                    child.stdin.take().unwrap().write_all(p.as_bytes()).unwrap();
-                    let out = child.wait_with_output().unwrap();
-                    assert_eq!(out.status.code(), Some(0));
+                let mut codes = [0usize; 3];
+                for i in 0..CALLS {
+                    let k = (i + w) % 3;
+                    let code = hook_call(&envp, &payloads[k], Duration::from_secs(60));
+                    assert_eq!(code, Some(0), "worker {w}, call {i}: gate hook did not answer in time or failed");
+                    codes[k] += 1;
                 }
+                codes
             })
         })
         .collect();
-    for t in threads {
-        t.join().unwrap();
+    let mut per_kind = [0usize; 3];
+    for t in workers {
+        let c = t.join().expect("a worker failed");
+        for k in 0..3 {
+            per_kind[k] += c[k];
+        }
     }
-    assert_eq!(env.sqlite3("SELECT COUNT(*), COUNT(DISTINCT prev_hash), MAX(seq) FROM receipts").trim(), "120|120|120");
-    assert_eq!(env.run(&["verify"]).status.code(), Some(0));
+    let elapsed = started.elapsed();
+    eprintln!("{} hook calls by {WORKERS} processes at a time took {elapsed:?}", WORKERS * CALLS);
+    let total = WORKERS * CALLS;
+    assert_eq!(per_kind.iter().sum::<usize>(), total);
+    // Exactly one decision row per call, and nothing else.
+    let counts = env.sqlite3(
+        "SELECT COUNT(*), SUM(kind = 'decision'), SUM(decision = 'auto-approved'), SUM(decision = 'denied'), \
+         MIN(seq), MAX(seq), COUNT(DISTINCT hash), COUNT(DISTINCT prev_hash) FROM receipts",
+    );
+    let want = format!("{total}|{total}|{}|{}|1|{total}|{total}|{total}", per_kind[0] + per_kind[1], per_kind[2]);
+    assert_eq!(counts.trim(), want, "rows, decisions, allowed, denied, seq range, distinct hashes and parents");
+    // One linear chain: each row's parent is the row just before it.
+    let breaks =
+        env.sqlite3("SELECT COUNT(*) FROM receipts r JOIN receipts p ON p.seq = r.seq - 1 WHERE r.prev_hash != p.hash");
+    assert_eq!(breaks.trim(), "0", "rows whose prev_hash is not the previous row's hash");
+    let first = env.sqlite3("SELECT prev_hash FROM receipts WHERE seq = 1");
+    assert_eq!(first.trim(), "0".repeat(64), "the chain starts at the genesis hash");
+    let verify = env.run(&["verify"]);
+    assert_eq!(verify.status.code(), Some(0), "{}", String::from_utf8_lossy(&verify.stderr));
+    assert!(String::from_utf8_lossy(&verify.stdout).contains(&format!("{total} rows")), "verify checked every row");
 }
 
 #[test]
