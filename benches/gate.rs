@@ -188,6 +188,25 @@ fn main() {
         worst = worst.max(t);
     }
     println!("target (issue 9): redaction of 64 KiB under 1 ms: {}", if worst < Duration::from_millis(1) { "met" } else { "NOT MET" });
+
+    // The receipt's part of a hook call: open the store (schema, WAL read),
+    // append one chained row, close. A real SQLite file; WAL truncated as
+    // the hook's checkpoint does it.
+    let store_dir = std::env::temp_dir().join(format!("gate-bench-store-{}", std::process::id()));
+    std::fs::create_dir_all(&store_dir).expect("bench dir");
+    let db = store_dir.join("gate.db");
+    let action = gate::engine::shell_action("git status", "/home/u/project");
+    for (name, sync) in [("synchronous=NORMAL, the default", false), ("+ fdatasync of the WAL (GATE_DURABILITY=full)", true)] {
+        bench(&format!("store: open, append one row, close ({name})"), budget, || {
+            let mut store = gate::store::Store::open(&db).expect("store");
+            let mut rec = gate::store::Receipt::decision(&action, gate::store::Verdict::AutoApproved, gate::store::Source::Floor, None);
+            store.append(&mut rec).expect("append");
+            if sync {
+                store.sync().expect("sync");
+            }
+        });
+    }
+    let _ = std::fs::remove_dir_all(&store_dir);
 }
 
 /// 64 KiB of shell script and 64 KiB of file content, each with ordinary

@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""The timing harness behind bench/hook.sh: spawns each case as an agent
+does (a new process, the payload on stdin, stdout read to the end), times
+it from spawn to exit with a monotonic clock, and interleaves the cases so
+that a busy machine slows them all alike. Standard library only.
+
+Usage: hook.py N WORKDIR GATE   (bench/hook.sh prepares WORKDIR)
+"""
+
+import json
+import os
+import sys
+import threading
+import time
+
+N = int(sys.argv[1])
+WORK = sys.argv[2]
+GATE = sys.argv[3]
+ENV = dict(os.environ)
+
+
+def spawn(argv, payload, env):
+    """Run argv with payload on stdin; return wall milliseconds."""
+    r, w = os.pipe()
+    os.write(w, payload)
+    os.close(w)
+    t0 = time.perf_counter_ns()
+    pid = os.posix_spawn(
+        argv[0],
+        argv,
+        env,
+        file_actions=[
+            (os.POSIX_SPAWN_DUP2, r, 0),
+            (os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0),
+            (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0),
+        ],
+    )
+    _, status = os.waitpid(pid, 0)
+    ms = (time.perf_counter_ns() - t0) / 1e6
+    os.close(r)
+    code = os.waitstatus_to_exitcode(status)
+    return ms, code
+
+
+def payload(name):
+    with open(os.path.join(WORK, name + ".json"), "rb") as f:
+        return f.read()
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p))]
+
+
+python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+CASES = [
+    ("/bin/true", ["/bin/true"], b"", {}),
+    ("python3 hook that only parses the JSON", [python, "-c", "import json,sys; json.load(sys.stdin)"], payload("git-status"), {}),
+    ("gate --version", [GATE, "--version"], b"", {}),
+    ("gate check -- 'git status' (no receipt)", [GATE, "check", "--", "git status"], b"", {}),
+    ("hook: Bash 'git status' (floor, receipt)", [GATE, "hook"], payload("git-status"), {}),
+    ("hook: Bash 'ls -la && git status' (floor)", [GATE, "hook"], payload("ls-and-status"), {}),
+    ("hook: Read (floor)", [GATE, "hook"], payload("read"), {}),
+    ("hook: Bash 'rm -rf build' (deny)", [GATE, "hook"], payload("rm"), {}),
+    ("hook: PostToolUse outcome", [GATE, "hook"], payload("post"), {}),
+    ("hook: SessionEnd + signed checkpoint", [GATE, "hook"], payload("end"), {}),
+    ("hook: Bash 'git status', GATE_DURABILITY=full", [GATE, "hook"], payload("git-status"), {"GATE_DURABILITY": "full"}),
+]
+
+times = {name: [] for name, *_ in CASES}
+bad = {}
+for _ in range(N):
+    for name, argv, data, extra in CASES:
+        env = dict(ENV, **extra)
+        ms, code = spawn(argv, data, env)
+        times[name].append(ms)
+        if code not in (0, 2) or (name.startswith("hook: Bash 'git") and code != 0):
+            bad[name] = code
+
+true50, true99 = pct(times["/bin/true"], 0.5), pct(times["/bin/true"], 0.99)
+print(f"{'case':<48} {'p50 ms':>8} {'p99 ms':>8} {'p50/true':>9}")
+for name, *_ in CASES:
+    p50, p99 = pct(times[name], 0.5), pct(times[name], 0.99)
+    print(f"{name:<48} {p50:8.2f} {p99:8.2f} {p50 / true50:8.1f}x")
+
+# Eight agents at once: each runs its calls with a pause between them, as an
+# agent does between tool calls, all against the one store.
+AGENTS = 8
+per_agent = max(20, N // 2)
+concurrent = []
+lock = threading.Lock()
+
+
+def agent(i):
+    data = payload("git-status").replace(b"100a8fb1", b"agent%03d" % i)
+    mine = []
+    for _ in range(per_agent):
+        ms, code = spawn([GATE, "hook"], data, ENV)
+        mine.append(ms)
+        if code != 0:
+            bad["8 agents"] = code
+        time.sleep(0.025)
+    with lock:
+        concurrent.extend(mine)
+
+
+threads = [threading.Thread(target=agent, args=(i,)) for i in range(AGENTS)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+c50, c99 = pct(concurrent, 0.5), pct(concurrent, 0.99)
+print(f"{'hook: git status, 8 agents at once (25 ms apart)':<48} {c50:8.2f} {c99:8.2f} {c50 / true50:8.1f}x")
+
+g50 = pct(times["hook: Bash 'git status' (floor, receipt)"], 0.5)
+g99 = pct(times["hook: Bash 'git status' (floor, receipt)"], 0.99)
+print()
+print(f"target, auto-approved Bash call with its receipt: p50 <= 2.5x /bin/true and p99 <= 5 ms")
+print(f"  alone:         p50 {g50:.2f} ms = {g50 / true50:.1f}x /bin/true ({true50:.2f} ms); p99 {g99:.2f} ms")
+print(f"  8 agents:      p50 {c50:.2f} ms = {c50 / true50:.1f}x; p99 {c99:.2f} ms")
+if bad:
+    print(f"unexpected exit codes: {json.dumps(bad)}", file=sys.stderr)
+    sys.exit(1)
