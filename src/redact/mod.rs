@@ -85,11 +85,18 @@ struct Spec {
 struct Patterns {
     specs: Vec<Spec>,
     compiled: Vec<OnceLock<Regex>>,
-    /// Every literal of every pattern, ASCII case-insensitive; `owner[i]`
-    /// is the pattern of literal `i`.
-    lits: aho_corasick::AhoCorasick,
+    /// Every literal of every pattern, in ASCII lower case; `owner[i]` is
+    /// the pattern of literal `i`. Matched ASCII case-insensitively.
+    lits: Vec<Vec<u8>>,
     owner: Vec<usize>,
+    /// The same literals as one automaton, built only for a long text.
+    automaton: OnceLock<aho_corasick::AhoCorasick>,
 }
+
+/// Up to this many bytes, the literals are looked for one by one in a
+/// lower-cased copy of the text: building the automaton costs more than a
+/// short command's whole scan (a tenth of a hook call, measured).
+const SCAN_ONE_BY_ONE: usize = 8 * 1024;
 
 impl Patterns {
     fn regex(&self, i: usize) -> &Regex {
@@ -99,8 +106,23 @@ impl Patterns {
     /// Which patterns have one of their literals in `text`.
     fn candidates(&self, text: &[u8]) -> Vec<bool> {
         let mut hit = vec![false; self.specs.len()];
+        if text.len() <= SCAN_ONE_BY_ONE {
+            let lower = text.to_ascii_lowercase();
+            for (lit, &p) in self.lits.iter().zip(&self.owner) {
+                if !hit[p] && memchr::memmem::find(&lower, lit).is_some() {
+                    hit[p] = true;
+                }
+            }
+            return hit;
+        }
+        let automaton = self.automaton.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(&self.lits)
+                .expect("literal prefilter")
+        });
         let mut left = self.specs.len();
-        for m in self.lits.find_overlapping_iter(text) {
+        for m in automaton.find_overlapping_iter(text) {
             let p = self.owner[m.pattern().as_usize()];
             if !hit[p] {
                 hit[p] = true;
@@ -216,17 +238,9 @@ fn patterns() -> &'static Patterns {
                 owner.push(i);
             }
         }
-        // Built once per process, which is once per hook call: a
-        // noncontiguous NFA is the cheapest to build (a DFA took a tenth of
-        // the hook's analysis), and scans a command's few hundred bytes in
-        // microseconds.
-        let lits = aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
-            .build(&lits)
-            .expect("literal prefilter");
+        let lits = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
         let compiled = specs.iter().map(|_| OnceLock::new()).collect();
-        Patterns { specs, compiled, lits, owner }
+        Patterns { specs, compiled, lits, owner, automaton: OnceLock::new() }
     })
 }
 
@@ -765,15 +779,10 @@ pub fn holds_private_key(s: &str) -> bool {
 /// A private key's header in any of its formats and spellings (PEM in any
 /// case or spacing, PGP, SSH2, PuTTY), or the base64 of a PEM header.
 fn key_header(s: &str) -> bool {
-    // Cheap first: every spelling holds `private`, `putty` or the base64 start.
-    static Q: OnceLock<aho_corasick::AhoCorasick> = OnceLock::new();
-    let quick = Q.get_or_init(|| {
-        aho_corasick::AhoCorasick::builder()
-            .ascii_case_insensitive(true)
-            .build(["private", "putty", "LS0tLS1CRUdJT"])
-            .expect("key header prefilter")
-    });
-    if !quick.is_match(s) {
+    // Cheap first: every spelling holds `private`, `putty` or the base64
+    // start, in any ASCII case.
+    let lower = s.as_bytes().to_ascii_lowercase();
+    if !["private", "putty", "ls0tls1crudjt"].iter().any(|l| memchr::memmem::find(&lower, l.as_bytes()).is_some()) {
         return false;
     }
     static H: OnceLock<regex::Regex> = OnceLock::new();
@@ -936,6 +945,25 @@ pub fn cut(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Short texts are scanned literal by literal, long ones with the
+    /// automaton: both must find the same patterns, in any ASCII case.
+    #[test]
+    fn the_short_scan_and_the_automaton_find_the_same_patterns() {
+        let p = patterns();
+        let pad = " ".repeat(SCAN_ONE_BY_ONE + 1);
+        for (i, lit) in p.lits.iter().enumerate() {
+            let lit = String::from_utf8(lit.clone()).unwrap();
+            let mixed: String =
+                lit.chars().enumerate().map(|(j, c)| if j % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
+            for text in [format!("x {lit} y"), format!("{mixed}"), format!("a=1 {mixed}")] {
+                let short = p.candidates(text.as_bytes());
+                let long = p.candidates(format!("{text}{pad}").as_bytes());
+                assert_eq!(short, long, "literal {i} {lit:?} in {text:?}");
+                assert!(short[p.owner[i]], "literal {i} {lit:?} must make its pattern a candidate in {text:?}");
+            }
+        }
+    }
 
     #[test]
     fn masks_secrets_and_keeps_the_rest() {
