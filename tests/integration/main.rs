@@ -26,6 +26,7 @@ mod policy;
 mod prune;
 mod receipt;
 mod replay;
+mod scale;
 mod seal;
 mod secrets;
 mod serve;
