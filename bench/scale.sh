@@ -32,8 +32,8 @@ mkdir -p "$HOME"
 generate() {
   local home="$1" n="$2"
   if [ -f "$home/gate.db" ]; then
-    [ -f "$home/fill.log" ] && cat "$home/fill.log"
-    return
+    if [ -f "$home/fill.log" ]; then cat "$home/fill.log"; fi
+    return 0
   fi
   mkdir -p "$home"
   "$fill" "$home" "$n" | tee "$home/fill.log"
