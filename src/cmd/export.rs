@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::paths::Paths;
-use crate::store::{seal, Filter, Receipt, ReceiptStore, RecordCheck, RowKind, Status, Store, COLUMNS};
+use crate::store::{seal, Filter, ReceiptStore, RecordCheck, Store, COLUMNS};
 use crate::trust::bundle::BundleWriter;
 use crate::trust::keys;
 
@@ -56,12 +56,11 @@ fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> an
     if let ExportFormat::Csv = format {
         writeln!(out, "{}", fields.join(","))?;
     }
-    store.scan(filter, &mut |r| {
-        let outcome = outcome_for(store, &r)?;
+    store.scan_records(filter, &mut |r, outcome| {
         match format {
             ExportFormat::Jsonl => {
-                let line = serde_json::to_string(&r.export_record(outcome)).map_err(std::io::Error::other)?;
-                writeln!(out, "{line}")?;
+                r.write_export_json(outcome, &mut out).map_err(std::io::Error::from)?;
+                out.write_all(b"\n")?;
             }
             ExportFormat::Csv => {
                 let record = r.export_record(outcome);
@@ -80,16 +79,6 @@ fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> an
     })?;
     out.flush()?;
     Ok(())
-}
-
-/// The `outcome` a record carries: for a decision, the status of its
-/// first outcome row; for any other row, its own status. A store that
-/// cannot say ends the export rather than leaving the field empty.
-fn outcome_for(store: &dyn ReceiptStore, r: &Receipt) -> std::io::Result<Option<Status>> {
-    match r.row_kind() {
-        RowKind::Decision => store.outcome_of(r.seq).map_err(std::io::Error::other),
-        _ => Ok(r.status),
-    }
 }
 
 /// Each export leaves a signed checkpoint of the store behind. A failure
@@ -122,14 +111,11 @@ fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
     let hasher = |m: &serde_json::Map<String, Value>| check.borrow_mut().hash(m);
     let mut writer = BundleWriter::new(std::io::BufWriter::new(out), &hasher)?;
     let mut failed: Option<anyhow::Error> = None;
-    store.for_each(&Filter::default(), |r| {
-        let outcome = outcome_for(&store, &r)?;
-        match writer.push(&r.export_record(outcome)) {
-            Ok(()) => Ok(true),
-            Err(e) => {
-                failed = Some(e.into());
-                Ok(false)
-            }
+    store.scan_records(&Filter::default(), &mut |r, outcome| match writer.push(&r.export_record(outcome)) {
+        Ok(()) => Ok(true),
+        Err(e) => {
+            failed = Some(e.into());
+            Ok(false)
         }
     })?;
     if let Some(e) = failed {

@@ -24,8 +24,10 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
         Err(StoreError::Missing(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let checkpoints = seal::audit(&paths, store.as_ref());
+    // The checkpoints are checked on the same walk over the rows as the chain.
+    let mut walk = seal::begin_audit(&paths, store.as_ref());
     let Some(store) = store else {
+        let checkpoints = walk.and_then(|w| w.map(|w| w.finish()).transpose());
         // No receipt: fine when none was ever checkpointed, not otherwise.
         return match checkpoints {
             Err(e) => {
@@ -39,7 +41,12 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
             Ok(_) => Err(StoreError::Missing(db).into()),
         };
     };
-    let report = store::verify(&store)?;
+    let report = store::verify_visiting(&store, &mut |seq, hash| {
+        if let Ok(Some(w)) = &mut walk {
+            w.push(seq, hash);
+        }
+    })?;
+    let checkpoints = walk.and_then(|w| w.map(|w| w.finish()).transpose());
     let head_missing = match &head {
         Some(h) => !store.has_hash(h)?,
         None => false,

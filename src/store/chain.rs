@@ -44,8 +44,8 @@ pub fn unhex(s: &str) -> Option<[u8; 32]> {
 }
 
 /// SHA-256 of the canonical JSON text of a row's content.
-pub fn content_digest(canonical_json: &str) -> [u8; 32] {
-    Sha256::digest(canonical_json.as_bytes()).into()
+pub fn content_digest(canonical_json: impl AsRef<[u8]>) -> [u8; 32] {
+    Sha256::digest(canonical_json.as_ref()).into()
 }
 
 /// The chained hash of one row, hex-encoded. A malformed `prev_hash`

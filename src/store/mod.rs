@@ -8,8 +8,8 @@
 //! numbered files applied in order and never edited.
 
 pub mod chain;
-pub mod questions;
 pub mod prune;
+pub mod questions;
 pub mod receipt;
 pub mod recover;
 pub mod seal;
@@ -17,9 +17,10 @@ pub mod trouble;
 mod verify;
 
 pub use receipt::{
-    Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RecordCheck, RowKind, Source, Status, ToolKind, Verdict, COLUMNS,
+    Column, ColumnSpec, Hashed, JsonText, Millis, Receipt, RecordCheck, RowKind, Source, Status, ToolKind, Verdict,
+    COLUMNS,
 };
-pub use verify::{verify, Problem, PruneAudit, VerifyReport};
+pub use verify::{verify, verify_visiting, Problem, PruneAudit, VerifyReport};
 
 /// The `schema` of every export record. Fields are only ever added.
 pub const EXPORT_SCHEMA: &str = "gate.receipt/1";
@@ -36,6 +37,30 @@ pub trait ReceiptStore {
     fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError>;
     /// How the call a decision row decided ended: its first outcome row's status.
     fn outcome_of(&self, decision_seq: i64) -> Result<Option<Status>, StoreError>;
+    /// Visit matching rows in seq order with the outcome an export record
+    /// carries: for a decision, its first outcome row's status; for any
+    /// other row, its own status.
+    fn scan_records(
+        &self,
+        filter: &Filter,
+        f: &mut dyn FnMut(Receipt, Option<Status>) -> std::io::Result<bool>,
+    ) -> Result<(), StoreError> {
+        let mut failed = None;
+        self.scan(filter, &mut |r| {
+            let outcome = match r.row_kind() {
+                RowKind::Decision => match self.outcome_of(r.seq) {
+                    Ok(o) => o,
+                    Err(e) => {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                },
+                _ => r.status,
+            };
+            f(r, outcome)
+        })?;
+        failed.map_or(Ok(()), Err)
+    }
 }
 
 use std::path::{Path, PathBuf};
@@ -45,12 +70,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use serde::Serialize;
 
 /// Numbered migrations; `PRAGMA user_version` is the last one applied.
-const MIGRATIONS: &[&str] =
-    &[
-        include_str!("migrations/0001_receipts.sql"),
-        include_str!("migrations/0002_questions.sql"),
-        include_str!("migrations/0003_redacted_and_prune.sql"),
-    ];
+const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_receipts.sql"),
+    include_str!("migrations/0002_questions.sql"),
+    include_str!("migrations/0003_redacted_and_prune.sql"),
+];
 
 /// How long a writer waits for another writer before giving up.
 pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -335,6 +359,20 @@ impl Store {
         tx.commit().map_err(sq)
     }
 
+    /// Start appending many rows in one transaction, under the write lock
+    /// for its whole life: each row is chained exactly as [`Store::append`]
+    /// chains one, and all of them become durable at [`Batch::commit`]
+    /// (dropped uncommitted, none of them is kept). For importing or
+    /// generating rows in bulk; the hook appends one row at a time.
+    pub fn batch(&mut self) -> Result<Batch<'_>, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|source| StoreError::Sqlite { path: path.clone(), source })?;
+        Ok(Batch { tx, path })
+    }
+
     fn wal_path(&self) -> PathBuf {
         PathBuf::from(format!("{}-wal", self.path.display()))
     }
@@ -375,10 +413,12 @@ impl Store {
 
     /// The newest decision row for a tool call.
     pub fn decision_for(&self, tool_use_id: &str) -> Result<Option<Receipt>, StoreError> {
+        let sql = format!(
+            "SELECT {} FROM receipts WHERE tool_use_id = ?1 AND kind = 'decision' ORDER BY seq DESC LIMIT 1",
+            receipt::select_list()
+        );
         self.conn
-            .prepare_cached(
-                "SELECT * FROM receipts WHERE tool_use_id = ?1 AND kind = 'decision' ORDER BY seq DESC LIMIT 1",
-            )
+            .prepare_cached(&sql)
             .and_then(|mut st| st.query_row([tool_use_id], Receipt::from_row).optional())
             .map_err(|e| self.sq(e))
     }
@@ -408,10 +448,11 @@ impl Store {
     ) -> Result<Option<Receipt>, StoreError> {
         let args = crate::redact::mask_json_for(&action.args, action.kind == crate::action::Kind::Shell).to_string();
         let sql = format!(
-            "SELECT * FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.tool = ?2 AND d.args = ?3
+            "SELECT {cols} FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.tool = ?2 AND d.args = ?3
              AND d.ts >= ?4{and}
              AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq AND o.kind = 'outcome')
-             ORDER BY d.seq DESC LIMIT 1"
+             ORDER BY d.seq DESC LIMIT 1",
+            cols = receipt::select_list()
         );
         self.conn
             .prepare_cached(&sql)
@@ -428,7 +469,7 @@ impl Store {
         F: FnMut(Receipt) -> std::io::Result<bool>,
     {
         let (wh, args) = filter.sql();
-        let sql = format!("SELECT * FROM receipts{wh} ORDER BY seq");
+        let sql = format!("SELECT {} FROM receipts{wh} ORDER BY seq", receipt::select_list());
         let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
         let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(|e| self.sq(e))?;
         while let Some(row) = rows.next().map_err(|e| self.sq(e))? {
@@ -442,7 +483,11 @@ impl Store {
         Ok(())
     }
 
-    /// Sessions with at least one row matching the filter, newest first.
+    /// Sessions with at least one row matching the filter, newest first
+    /// (by their newest matching row). The matching rows are read from the
+    /// newest back only until `limit` sessions are found, and each of those
+    /// is summed up through the session index, so the cost follows the
+    /// sessions listed, not the size of the store.
     pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
         let (wh, args) = filter.sql();
         let wh = if wh.is_empty() {
@@ -450,51 +495,108 @@ impl Store {
         } else {
             format!("{wh} AND session_id IS NOT NULL")
         };
+        let mut ids: Vec<String> = Vec::new();
+        if limit > 0 {
+            let mut st = self
+                .conn
+                .prepare(&format!("SELECT session_id FROM receipts{wh} ORDER BY seq DESC"))
+                .map_err(|e| self.sq(e))?;
+            let mut rows = st.query(rusqlite::params_from_iter(args.iter())).map_err(|e| self.sq(e))?;
+            let mut seen = std::collections::HashSet::new();
+            while let Some(row) = rows.next().map_err(|e| self.sq(e))? {
+                let id: String = row.get(0).map_err(|e| self.sq(e))?;
+                if seen.insert(id.clone()) {
+                    ids.push(id);
+                    if ids.len() == limit {
+                        break;
+                    }
+                }
+            }
+        }
         let sql = format!(
-            "SELECT session_id, MIN(ts), MAX(ts),
-                (SELECT agent FROM receipts r2 WHERE r2.session_id = r.session_id AND agent IS NOT NULL ORDER BY seq LIMIT 1),
-                (SELECT cwd FROM receipts r2 WHERE r2.session_id = r.session_id AND cwd IS NOT NULL ORDER BY seq LIMIT 1),
+            "SELECT MIN(ts), MAX(ts),
+                (SELECT agent FROM receipts r2 WHERE r2.session_id = ?1 AND agent IS NOT NULL ORDER BY seq LIMIT 1),
+                (SELECT cwd FROM receipts r2 WHERE r2.session_id = ?1 AND cwd IS NOT NULL ORDER BY seq LIMIT 1),
                 SUM(kind = 'decision'),
                 SUM(kind = 'decision' AND decision = 'auto-approved'),
                 SUM(decision = 'approved' AND kind IN ('outcome', 'answer', 'decision')),
                 SUM(decision IN ('denied') AND kind IN ('decision', 'answer')),
                 SUM(kind = 'decision' AND decision = 'asked'),
                 SUM(decision = 'expired')
-             FROM receipts r{wh} GROUP BY session_id ORDER BY MAX(seq) DESC LIMIT {limit}"
+             FROM receipts r{wh} AND session_id = ?1"
         );
         let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
-        let rows = st
-            .query_map(rusqlite::params_from_iter(args), |r| {
-                Ok(SessionSummary {
-                    session_id: r.get(0)?,
-                    started: r.get(1)?,
-                    last: r.get(2)?,
-                    agent: r.get(3)?,
-                    cwd: r.get(4)?,
-                    calls: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
-                    auto_approved: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
-                    approved: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
-                    denied: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
-                    asked: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
-                    expired: r.get::<_, Option<i64>>(10)?.unwrap_or(0),
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            // `?1` is the session; the filter's own parameters follow it.
+            let mut params: Vec<rusqlite::types::Value> = vec![rusqlite::types::Value::Text(id.clone())];
+            params.extend(args.iter().cloned());
+            let summary = st
+                .query_row(rusqlite::params_from_iter(params), |r| {
+                    Ok(SessionSummary {
+                        session_id: id.clone(),
+                        started: r.get(0)?,
+                        last: r.get(1)?,
+                        agent: r.get(2)?,
+                        cwd: r.get(3)?,
+                        calls: r.get::<_, Option<i64>>(4)?.unwrap_or(0),
+                        auto_approved: r.get::<_, Option<i64>>(5)?.unwrap_or(0),
+                        approved: r.get::<_, Option<i64>>(6)?.unwrap_or(0),
+                        denied: r.get::<_, Option<i64>>(7)?.unwrap_or(0),
+                        asked: r.get::<_, Option<i64>>(8)?.unwrap_or(0),
+                        expired: r.get::<_, Option<i64>>(9)?.unwrap_or(0),
+                    })
                 })
-            })
-            .map_err(|e| self.sq(e))?;
-        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
+                .map_err(|e| self.sq(e))?;
+            out.push(summary);
+        }
+        Ok(out)
     }
 
     /// Resolve a session id prefix to the full id, if exactly one matches.
     pub fn resolve_session(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        // A GLOB on a literal prefix is a range on the session index.
+        let mut pattern = String::with_capacity(prefix.len() + 1);
+        for c in prefix.chars() {
+            match c {
+                '*' | '?' | '[' => {
+                    pattern.push('[');
+                    pattern.push(c);
+                    pattern.push(']');
+                }
+                _ => pattern.push(c),
+            }
+        }
+        pattern.push('*');
         let mut st = self
             .conn
-            .prepare("SELECT DISTINCT session_id FROM receipts WHERE session_id = ?1 OR substr(session_id, 1, length(?1)) = ?1 LIMIT 5")
+            .prepare("SELECT DISTINCT session_id FROM receipts WHERE session_id GLOB ?1 LIMIT 5")
             .map_err(|e| self.sq(e))?;
-        let rows = st.query_map([prefix], |r| r.get::<_, String>(0)).map_err(|e| self.sq(e))?;
+        let rows = st.query_map([pattern], |r| r.get::<_, String>(0)).map_err(|e| self.sq(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
     }
 
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+}
+
+/// Rows appended in one write transaction (see [`Store::batch`]).
+pub struct Batch<'a> {
+    tx: rusqlite::Transaction<'a>,
+    path: PathBuf,
+}
+
+impl Batch<'_> {
+    /// Chain `rec` to the head and insert it, filling `seq`, `prev_hash` and `hash`.
+    pub fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError> {
+        append_in(&self.tx, rec).map_err(|source| StoreError::Sqlite { path: self.path.clone(), source })
+    }
+
+    /// Make every row appended so far durable, and release the write lock.
+    pub fn commit(self) -> Result<(), StoreError> {
+        let path = self.path;
+        self.tx.commit().map_err(|source| StoreError::Sqlite { path, source })
     }
 }
 
@@ -528,6 +630,34 @@ fn insert_sql() -> &'static str {
 }
 
 impl ReceiptStore for Store {
+    /// One query: each decision's outcome comes from a subquery on the
+    /// link index, not from a statement of its own per row.
+    fn scan_records(
+        &self,
+        filter: &Filter,
+        f: &mut dyn FnMut(Receipt, Option<Status>) -> std::io::Result<bool>,
+    ) -> Result<(), StoreError> {
+        let (wh, args) = filter.sql();
+        let sql = format!(
+            "SELECT {}, CASE WHEN kind = 'decision'
+                THEN (SELECT o.status FROM receipts o WHERE o.links_seq = r.seq AND o.kind = 'outcome' ORDER BY o.seq LIMIT 1)
+                ELSE status END
+             FROM receipts r{wh} ORDER BY seq",
+            receipt::select_list()
+        );
+        let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
+        let mut rows = st.query(rusqlite::params_from_iter(args)).map_err(|e| self.sq(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.sq(e))? {
+            let rec = Receipt::from_row(row).map_err(|e| self.sq(e))?;
+            let outcome: Option<Status> = row.get(COLUMNS.len()).map_err(|e| self.sq(e))?;
+            match f(rec, outcome) {
+                Ok(true) => {}
+                Ok(false) => break,
+                Err(e) => return Err(StoreError::Io { path: self.path.clone(), source: e }),
+            }
+        }
+        Ok(())
+    }
     fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError> {
         Store::append(self, rec)
     }
@@ -578,8 +708,10 @@ impl Store {
     /// Visit `(seq, hash)` of every row after `seq`, in order, until `f`
     /// returns false.
     pub fn hashes_after(&self, seq: i64, mut f: impl FnMut(i64, &str) -> bool) -> Result<(), StoreError> {
-        let mut st =
-            self.conn.prepare_cached("SELECT seq, hash FROM receipts WHERE seq > ?1 ORDER BY seq").map_err(|e| self.sq(e))?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT seq, hash FROM receipts WHERE seq > ?1 ORDER BY seq")
+            .map_err(|e| self.sq(e))?;
         let mut rows = st.query([seq]).map_err(|e| self.sq(e))?;
         while let Some(r) = rows.next().map_err(|e| self.sq(e))? {
             let seq: i64 = r.get(0).map_err(|e| self.sq(e))?;
@@ -608,5 +740,67 @@ impl Store {
         self.conn
             .query_row("SELECT EXISTS(SELECT 1 FROM receipts WHERE hash = ?1)", [hash.trim()], |r| r.get(0))
             .map_err(|e| self.sq(e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(store: &Store, sql: &str, params: &[&dyn rusqlite::ToSql]) -> String {
+        let mut st = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let rows = st.query_map(params, |r| r.get::<_, String>(3)).unwrap();
+        rows.collect::<Result<Vec<_>, _>>().unwrap().join("\n")
+    }
+
+    fn store_with_sessions() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("gate.db")).unwrap();
+        for (i, id) in ["aaaa-1", "aaab-2", "b*c-3"].iter().enumerate() {
+            let mark = crate::action::SessionMark {
+                agent: crate::action::Agent::ALL[i],
+                session_id: id.to_string(),
+                cwd: "/p".into(),
+                started: true,
+                detail: None,
+                transcript_path: None,
+            };
+            store.append(&mut Receipt::session(&mark)).unwrap();
+        }
+        (dir, store)
+    }
+
+    #[test]
+    fn a_session_prefix_is_a_range_on_the_session_index() {
+        let (_dir, store) = store_with_sessions();
+        assert_eq!(store.resolve_session("aaa").unwrap().len(), 2);
+        assert_eq!(store.resolve_session("aaab").unwrap(), vec!["aaab-2".to_string()]);
+        assert_eq!(store.resolve_session("b*").unwrap(), vec!["b*c-3".to_string()], "a literal *");
+        assert!(store.resolve_session("b?").unwrap().is_empty(), "a literal ?");
+        let p = plan(&store, "SELECT DISTINCT session_id FROM receipts WHERE session_id GLOB ?1 LIMIT 5", &[&"aaa*"]);
+        assert!(p.contains("INDEX receipts_session (session_id>? AND session_id<?)"), "{p}");
+    }
+
+    #[test]
+    fn listing_sessions_reads_from_the_newest_row_and_sums_through_the_session_index() {
+        let (_dir, store) = store_with_sessions();
+        let listed: Vec<String> =
+            store.sessions(&Filter::default(), 2).unwrap().into_iter().map(|s| s.session_id).collect();
+        assert_eq!(listed, ["b*c-3", "aaab-2"]);
+        let p = plan(&store, "SELECT session_id FROM receipts WHERE session_id IS NOT NULL ORDER BY seq DESC", &[]);
+        assert!(p.contains("SCAN receipts") && !p.contains("TEMP B-TREE"), "{p}");
+        let p = plan(&store, "SELECT MIN(ts), SUM(kind = 'decision') FROM receipts WHERE session_id = ?1", &[&"x"]);
+        assert!(p.contains("INDEX receipts_session (session_id=?)"), "{p}");
+    }
+
+    #[test]
+    fn an_export_finds_each_outcome_through_the_link_index() {
+        let (_dir, store) = store_with_sessions();
+        let p = plan(
+            &store,
+            "SELECT seq, (SELECT o.status FROM receipts o WHERE o.links_seq = r.seq AND o.kind = 'outcome' ORDER BY o.seq LIMIT 1) FROM receipts r ORDER BY seq",
+            &[],
+        );
+        assert!(p.contains("INDEX receipts_links (links_seq=?)"), "{p}");
     }
 }

@@ -56,19 +56,16 @@ impl Store {
         // What is removed is overwritten, not left in free pages.
         self.conn.execute_batch("PRAGMA secure_delete = ON").map_err(sq)?;
         let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
-        let content: Vec<&str> = COLUMNS
-            .iter()
-            .filter(|c| c.is_content())
-            .map(|c| c.column)
-            .collect();
+        let content: Vec<&str> = COLUMNS.iter().filter(|c| c.is_content()).map(|c| c.column).collect();
         let set = content.iter().map(|c| format!("{c} = NULL")).collect::<Vec<_>>().join(", ");
         let update = format!("UPDATE receipts SET {set}, content_digest = ?2 WHERE seq = ?1");
         let mut pruned: Vec<(i64, String)> = Vec::new();
         {
             let mut st = tx
-                .prepare(
-                    "SELECT * FROM receipts WHERE ts < ?1 AND content_digest IS NULL AND kind <> 'prune' ORDER BY seq",
-                )
+                .prepare(&format!(
+                    "SELECT {} FROM receipts WHERE ts < ?1 AND content_digest IS NULL AND kind <> 'prune' ORDER BY seq",
+                    RawRow::select_list()
+                ))
                 .map_err(sq)?;
             let mut rows = st.query([before_ms]).map_err(sq)?;
             while let Some(row) = rows.next().map_err(sq)? {
@@ -91,8 +88,11 @@ impl Store {
                 [before_ms],
             )
             .map_err(sq)? as i64;
-        tx.execute("UPDATE grants SET grant_key = 'pruned' WHERE created_ms < ?1 AND grant_key <> 'pruned'", [before_ms])
-            .map_err(sq)?;
+        tx.execute(
+            "UPDATE grants SET grant_key = 'pruned' WHERE created_ms < ?1 AND grant_key <> 'pruned'",
+            [before_ms],
+        )
+        .map_err(sq)?;
         let from_seq = pruned.first().map(|p| p.0);
         let to_seq = pruned.last().map(|p| p.0);
         let mut prune_seq = None;

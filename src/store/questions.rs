@@ -204,14 +204,13 @@ impl Store {
     /// Decision rows of a session handed to the agent's dialog that no
     /// later row resolves yet.
     pub fn unresolved_asks(&self, session: &str) -> Result<Vec<super::Receipt>, StoreError> {
-        let mut st = self
-            .conn
-            .prepare_cached(
-                "SELECT * FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.decision = 'asked'
-                 AND d.tool_use_id IS NOT NULL
-                 AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq) ORDER BY d.seq",
-            )
-            .map_err(|e| self.sq(e))?;
+        let sql = format!(
+            "SELECT {} FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.decision = 'asked'
+             AND d.tool_use_id IS NOT NULL
+             AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq) ORDER BY d.seq",
+            super::receipt::select_list()
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.sq(e))?;
         let rows = st.query_map([session], super::Receipt::from_row).map_err(|e| self.sq(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
     }

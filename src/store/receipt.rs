@@ -156,6 +156,25 @@ impl JsonText {
     }
 }
 
+/// Whether `v` serializes to exactly `text`, compared as it is written.
+fn writes_as(v: &Value, text: &str) -> bool {
+    struct Same<'a>(&'a [u8], bool);
+    impl std::io::Write for Same<'_> {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            match self.0.strip_prefix(buf) {
+                Some(rest) if self.1 => self.0 = rest,
+                _ => self.1 = false,
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut same = Same(text.as_bytes(), true);
+    serde_json::to_writer(&mut same, v).is_ok() && same.1 && same.0.is_empty()
+}
+
 fn holds_float(v: &Value) -> bool {
     match v {
         Value::Number(n) => !(n.is_i64() || n.is_u64()),
@@ -401,8 +420,10 @@ macro_rules! receipt_fields {
         ];
 
         impl Receipt {
+            /// Read a row selected with [`select_list`], by position.
             pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Receipt> {
-                Ok(Receipt { $($name: r.get(stringify!($name))?,)* })
+                let mut at = 0usize..;
+                Ok(Receipt { $($name: r.get(at.next().unwrap_or_default())?,)* })
             }
 
             /// The values in table order, for an INSERT.
@@ -446,6 +467,13 @@ macro_rules! receipt_fields {
             }
         }
     };
+}
+
+/// Every column in [`COLUMNS`] order (`seq, ts, kind, ...`): what a query
+/// selects for [`Receipt::from_row`], which reads the row by position.
+pub(crate) fn select_list() -> &'static str {
+    static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| COLUMNS.iter().map(|c| c.column).collect::<Vec<_>>().join(", "))
 }
 
 fn from_export_field<T: Column + 'static>(v: &Value, name: &str) -> Result<T, String> {
@@ -558,7 +586,12 @@ impl Receipt {
     }
 
     /// gate's decision on a call.
-    pub fn decision(action: &crate::action::Action, verdict: Verdict, source: Source, approver: Option<&str>) -> Receipt {
+    pub fn decision(
+        action: &crate::action::Action,
+        verdict: Verdict,
+        source: Source,
+        approver: Option<&str>,
+    ) -> Receipt {
         let mut rec = Receipt::for_call(RowKind::Decision, action);
         rec.decided(verdict, source, approver);
         rec
@@ -656,7 +689,7 @@ impl Receipt {
     pub fn content_digest_bytes(&self) -> Option<[u8; 32]> {
         match &self.content_digest {
             Some(hex) => chain::unhex(hex),
-            None => Some(chain::content_digest(&self.canonical_content())),
+            None => Some(chain::content_digest(self.canonical_content())),
         }
     }
 
@@ -673,19 +706,59 @@ impl Receipt {
     /// exact stored text beside them as `<name>_text` when the parsed form
     /// would not give it back.
     pub fn export_record(&self, outcome: Option<Status>) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("schema".into(), super::EXPORT_SCHEMA.into());
+        let fields = self.export_fields(outcome);
+        let mut m = Map::with_capacity(fields.len());
+        for (k, v) in fields {
+            m.insert(k.into_owned(), v);
+        }
+        m
+    }
+
+    /// The export record as one line of JSON: the same text as
+    /// `serde_json::to_string(&self.export_record(outcome))`, written
+    /// without building the map (what `gate export` streams).
+    pub fn export_json(&self, outcome: Option<Status>) -> serde_json::Result<String> {
+        let mut out = Vec::with_capacity(2048);
+        self.write_export_json(outcome, &mut out)?;
+        Ok(String::from_utf8(out).unwrap_or_default())
+    }
+
+    /// [`Receipt::export_json`], written straight to `out`.
+    pub fn write_export_json(&self, outcome: Option<Status>, out: &mut impl std::io::Write) -> serde_json::Result<()> {
+        struct Fields(Vec<(std::borrow::Cow<'static, str>, Value)>);
+        impl serde::Serialize for Fields {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for (k, v) in &self.0 {
+                    m.serialize_entry(k.as_ref(), v)?;
+                }
+                m.end()
+            }
+        }
+        serde_json::to_writer(out, &Fields(self.export_fields(outcome)))
+    }
+
+    /// The export record's fields, in order; no name appears twice.
+    fn export_fields(&self, outcome: Option<Status>) -> Vec<(std::borrow::Cow<'static, str>, Value)> {
+        let mut m: Vec<(std::borrow::Cow<'static, str>, Value)> = Vec::with_capacity(COLUMNS.len() + 5);
+        m.push(("schema".into(), super::EXPORT_SCHEMA.into()));
         for (spec, v) in self.export_values() {
-            m.insert(spec.export.into(), v);
+            m.push((spec.export.into(), v));
             if spec.column == "reason" {
                 // Derived, not hashed: how the call ended.
-                m.insert("outcome".into(), outcome.map_or(Value::Null, |s| s.as_str().into()));
+                m.push(("outcome".into(), outcome.map_or(Value::Null, |s| s.as_str().into())));
             }
         }
         for (name, text) in [("args", &self.args), ("patch", &self.patch), ("detail", &self.detail)] {
             if let Some(t) = text {
-                if !t.round_trips() {
-                    m.insert(format!("{name}_text"), Value::String(t.0.clone()));
+                // `round_trips`, on the document already parsed above (text
+                // that does not parse is kept as a string, which never
+                // writes back as the same text).
+                let parsed = m.iter().find(|(k, _)| k == name).map(|(_, v)| v);
+                let same = parsed.is_some_and(|v| !holds_float(v) && writes_as(v, &t.0));
+                if !same {
+                    m.push((format!("{name}_text").into(), Value::String(t.0.clone())));
                 }
             }
         }
@@ -818,7 +891,8 @@ impl RecordCheck {
 
 /// A row as SQLite holds it, untyped: what `gate verify` hashes, so that an
 /// edited row with a word gate does not know is reported as edited, not as
-/// an unreadable database.
+/// an unreadable database. Its content is kept as the canonical JSON text
+/// itself, written straight from the stored values (no document is built).
 pub struct RawRow {
     pub seq: i64,
     pub ts: i64,
@@ -827,44 +901,86 @@ pub struct RawRow {
     pub hash: String,
     pub content_digest: Option<String>,
     pub detail: Option<String>,
-    content: BTreeMap<&'static str, Value>,
+    /// The canonical content (see [`Receipt::canonical_content`]).
+    content: Vec<u8>,
+    has_content: bool,
 }
 
+/// The content columns sorted by name: the order of the canonical JSON keys.
+fn content_by_name() -> &'static [&'static ColumnSpec] {
+    static SORTED: std::sync::OnceLock<Vec<&'static ColumnSpec>> = std::sync::OnceLock::new();
+    SORTED.get_or_init(|| {
+        let mut v: Vec<&'static ColumnSpec> = COLUMNS.iter().filter(|c| c.is_content()).collect();
+        v.sort_by_key(|c| c.column);
+        v
+    })
+}
+
+/// The fixed fields [`RawRow::from_row`] reads first, before the content columns.
+const RAW_FIXED: &[&str] = &["seq", "ts", "kind", "prev_hash", "hash", "content_digest", "detail"];
+
 impl RawRow {
+    /// What a query selects for [`RawRow::from_row`]: the chain fields,
+    /// then every content column in key order.
+    pub fn select_list() -> &'static str {
+        static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+        LIST.get_or_init(|| {
+            let mut names: Vec<&str> = RAW_FIXED.to_vec();
+            names.extend(content_by_name().iter().map(|c| c.column));
+            names.join(", ")
+        })
+    }
+
+    /// Read a row selected with [`RawRow::select_list`].
     pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
-        use rusqlite::types::Value as V;
-        let mut content = BTreeMap::new();
-        for spec in COLUMNS {
-            if !spec.is_content() {
+        use rusqlite::types::ValueRef as V;
+        let mut content = Vec::with_capacity(1024);
+        let mut has_content = false;
+        content.push(b'{');
+        let mut first = true;
+        for (i, spec) in content_by_name().iter().enumerate() {
+            let v = r.get_ref(RAW_FIXED.len() + i)?;
+            if matches!(v, V::Null) && spec.hashed == Hashed::WhenSet {
                 continue;
             }
-            let v = match r.get::<_, V>(spec.column)? {
-                V::Null => Value::Null,
-                V::Integer(i) => Value::from(i),
-                V::Real(f) => Value::from(f),
-                V::Text(t) => Value::String(t),
-                V::Blob(b) => Value::String(String::from_utf8_lossy(&b).into_owned()),
-            };
-            if spec.hashed == Hashed::WhenSet && v.is_null() {
-                continue;
+            if !first {
+                content.push(b',');
             }
-            content.insert(spec.column, v);
+            first = false;
+            json_string(&mut content, spec.column.as_bytes());
+            content.push(b':');
+            match v {
+                V::Null => content.extend_from_slice(b"null"),
+                V::Integer(n) => write_json(&mut content, &n)?,
+                V::Real(f) => write_json(&mut content, &Value::from(f))?,
+                V::Text(t) | V::Blob(t) => match std::str::from_utf8(t) {
+                    Ok(text) => json_string(&mut content, text.as_bytes()),
+                    Err(_) => json_string(&mut content, String::from_utf8_lossy(t).as_bytes()),
+                },
+            }
+            // What a JSON document would hold: a non-finite real is null.
+            has_content |= !matches!(v, V::Null) && !matches!(v, V::Real(f) if !f.is_finite());
         }
-        let text = |v: V| match v {
-            V::Text(t) => t,
+        content.push(b'}');
+        let text = |v: V<'_>| match v {
+            V::Text(t) => String::from_utf8_lossy(t).into_owned(),
             V::Integer(i) => i.to_string(),
             V::Null => String::new(),
             other => format!("{other:?}"),
         };
         Ok(RawRow {
-            seq: r.get("seq")?,
-            ts: r.get("ts")?,
-            kind: text(r.get("kind")?),
-            prev_hash: text(r.get("prev_hash")?),
-            hash: text(r.get("hash")?),
-            content_digest: r.get("content_digest")?,
-            detail: r.get::<_, Option<V>>("detail")?.map(text),
+            seq: r.get(0)?,
+            ts: r.get(1)?,
+            kind: text(r.get_ref(2)?),
+            prev_hash: text(r.get_ref(3)?),
+            hash: text(r.get_ref(4)?),
+            content_digest: r.get(5)?,
+            detail: match r.get_ref(6)? {
+                V::Null => None,
+                v => Some(text(v)),
+            },
             content,
+            has_content,
         })
     }
 
@@ -876,20 +992,79 @@ impl RawRow {
                 Some(d) => d,
                 None => return String::from("malformed content digest"),
             },
-            None => chain::content_digest(&serde_json::to_string(&self.content).unwrap_or_default()),
+            None => chain::content_digest(&self.content),
         };
         chain::row_hash_of_digest(self.seq, self.ts, &self.kind, &self.prev_hash, &digest)
     }
 
     /// The SHA-256 of this row's stored content (what a prune keeps).
     pub fn content_digest_bytes(&self) -> [u8; 32] {
-        chain::content_digest(&serde_json::to_string(&self.content).unwrap_or_default())
+        chain::content_digest(&self.content)
     }
 
     /// Whether any content column is still set (a pruned row has none).
     pub fn has_content(&self) -> bool {
-        self.content.values().any(|v| !v.is_null())
+        self.has_content
     }
+}
+
+/// Append the UTF-8 text `s` as a JSON string, escaped exactly as
+/// `serde_json` escapes it (`\"`, `\\`, the short escapes of
+/// backspace, form feed, newline, carriage return and tab, `\u00xx` for the
+/// other control characters, and nothing else), eight bytes at a time over
+/// runs that need no escape.
+fn json_string(out: &mut Vec<u8>, s: &[u8]) {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // A byte of `w` is below 0x20, a quote or a backslash.
+    let special = |w: u64| {
+        let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+        (w.wrapping_sub(LO * 0x20) & !w & HI) | zero(w ^ (LO * b'"' as u64)) | zero(w ^ (LO * b'\\' as u64))
+    };
+    out.reserve(s.len() + 2);
+    out.push(b'"');
+    let mut start = 0;
+    let mut i = 0;
+    while i < s.len() {
+        if i + 8 <= s.len() {
+            let w = u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or_default());
+            if special(w) == 0 {
+                i += 8;
+                continue;
+            }
+        }
+        let b = s[i];
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            0x08 => b"\\b",
+            0x0c => b"\\f",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
+            _ => {
+                i += 1;
+                continue;
+            }
+        };
+        out.extend_from_slice(&s[start..i]);
+        if esc.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[(b >> 4) as usize], HEX[(b & 15) as usize]]);
+        } else {
+            out.extend_from_slice(esc);
+        }
+        i += 1;
+        start = i;
+    }
+    out.extend_from_slice(&s[start..]);
+    out.push(b'"');
+}
+
+/// Append `v` as compact JSON, as `serde_json::to_string` writes it.
+fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> rusqlite::Result<()> {
+    serde_json::to_writer(out, v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 #[cfg(test)]
@@ -935,6 +1110,7 @@ mod tests {
         r.hash = r.computed_hash();
         let rec = r.export_record(None);
         assert!(rec.contains_key("args_text"), "floats and escapes keep the exact text");
+        assert_eq!(r.export_json(None).unwrap(), serde_json::to_string(&rec).unwrap());
         let back = Receipt::from_export(&rec).unwrap();
         assert_eq!(back.computed_hash(), r.hash);
         assert_eq!(back, r);
@@ -951,13 +1127,27 @@ mod tests {
     }
 
     #[test]
+    fn json_strings_are_escaped_as_serde_json_escapes_them() {
+        let mut cases: Vec<String> = (0u8..0x80).map(|b| format!("ab{}cdefghij{}", b as char, b as char)).collect();
+        cases.push(String::new());
+        cases.push("plain text of more than eight bytes, no escapes".into());
+        cases.push("é\u{1f}\"\\\n\u{7f}日本語 tab\there".into());
+        cases.push("12345678\"".into());
+        for c in cases {
+            let mut out = Vec::new();
+            json_string(&mut out, c.as_bytes());
+            assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&c).unwrap(), "{c:?}");
+        }
+    }
+
+    #[test]
     fn a_pruned_row_keeps_its_hash() {
         let mut r = Receipt::new(RowKind::Decision);
         r.seq = 1;
         r.args = Some(JsonText(r#"{"command":"ls"}"#.into()));
         r.prev_hash = chain::GENESIS.into();
         r.hash = r.computed_hash();
-        let digest = chain::hex(&chain::content_digest(&r.canonical_content()));
+        let digest = chain::hex(&chain::content_digest(r.canonical_content()));
         let pruned = Receipt {
             seq: r.seq,
             ts: r.ts,

@@ -5,7 +5,7 @@
 //! export; `gate verify` checks the store against every one of them.
 
 use crate::paths::Paths;
-use crate::trust::checkpoint::{AuditError, AuditReport, Checkpoint, CheckpointLog, CheckpointLogError};
+use crate::trust::checkpoint::{AuditError, AuditReport, Checkpoint, CheckpointLog, CheckpointLogError, StoreAudit};
 use crate::trust::keys::{self, KeyError};
 use crate::trust::merkle::{leaf_hash, Frontier};
 
@@ -53,20 +53,19 @@ fn each_row_hash(
     mut f: impl FnMut(&[u8; 32]) -> Result<(), SealError>,
 ) -> Result<(), SealError> {
     let mut failure: Option<SealError> = None;
-    store
-        .hashes_after(seq, |seq, hash| {
-            let step = match chain::unhex(hash) {
-                Some(raw) => f(&raw),
-                None => Err(SealError::BadHash { seq }),
-            };
-            match step {
-                Ok(()) => true,
-                Err(e) => {
-                    failure = Some(e);
-                    false
-                }
+    store.hashes_after(seq, |seq, hash| {
+        let step = match chain::unhex(hash) {
+            Some(raw) => f(&raw),
+            None => Err(SealError::BadHash { seq }),
+        };
+        match step {
+            Ok(()) => true,
+            Err(e) => {
+                failure = Some(e);
+                false
             }
-        })?;
+        }
+    })?;
     failure.map_or(Ok(()), Err)
 }
 
@@ -117,6 +116,48 @@ pub fn record(paths: &Paths, cp: &Checkpoint, frontier: &Frontier) -> Result<(),
 /// Check the store against every checkpoint of it. `Ok(None)`: no
 /// checkpoint has been written yet.
 pub fn audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditReport>, SealError> {
+    let Some(mut walk) = begin_audit(paths, store)? else { return Ok(None) };
+    if let Some(store) = store {
+        store.hashes_after(0, |seq, hash| {
+            walk.push(seq, hash);
+            walk.failure.is_none()
+        })?;
+    }
+    walk.finish().map(Some)
+}
+
+/// A check of a store against its checkpoints that is fed the rows' hashes
+/// by a walk the caller makes anyway (`gate verify`'s): push every row's
+/// `(seq, hash)` in seq order, then finish.
+pub struct AuditWalk {
+    audit: StoreAudit,
+    failure: Option<SealError>,
+}
+
+impl AuditWalk {
+    /// The next row. After the first failure the rest are ignored.
+    pub fn push(&mut self, seq: i64, hash: &str) {
+        if self.failure.is_some() {
+            return;
+        }
+        self.failure = match chain::unhex(hash) {
+            Some(raw) => self.audit.push(&raw).err().map(SealError::from),
+            None => Some(SealError::BadHash { seq }),
+        };
+    }
+
+    /// Every row pushed: the report, or the first failure.
+    pub fn finish(self) -> Result<AuditReport, SealError> {
+        match self.failure {
+            Some(e) => Err(e),
+            None => Ok(self.audit.finish()?),
+        }
+    }
+}
+
+/// Start checking the store against every checkpoint of it. `Ok(None)`:
+/// no checkpoint has been written yet, so there is nothing to check.
+pub fn begin_audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditWalk>, SealError> {
     let log_path = paths.checkpoints();
     match std::fs::symlink_metadata(&log_path) {
         Ok(m) if m.file_type().is_file() => {}
@@ -147,7 +188,5 @@ pub fn audit(paths: &Paths, store: Option<&Store>) -> Result<Option<AuditReport>
         return Err(SealError::StoreGone { db: paths.db(), log: log_path, size: last.size });
     };
     let id = store.first_hash()?;
-    let mut audit = log.audit(id.as_deref())?;
-    each_row_hash(store, 0, |raw| audit.push(raw).map_err(SealError::from))?;
-    Ok(Some(audit.finish()?))
+    Ok(Some(AuditWalk { audit: log.audit(id.as_deref())?, failure: None }))
 }

@@ -118,6 +118,13 @@ impl PruneAudit {
 }
 
 pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
+    verify_visiting(store, &mut |_, _| {})
+}
+
+/// [`verify`], handing `(seq, hash)` of every row to `visit` in seq order on
+/// the way, so a check over the row hashes (the signed checkpoints) needs no
+/// second walk over the store.
+pub fn verify_visiting(store: &Store, visit: &mut dyn FnMut(i64, &str)) -> Result<VerifyReport, StoreError> {
     let conn = store.conn();
     let sq = |source| StoreError::Sqlite { path: store.path().to_path_buf(), source };
     let mut rows = 0i64;
@@ -126,7 +133,7 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
     let mut problem = None;
     let mut head_seq = 0;
     let mut prunes = PruneAudit::default();
-    let mut st = conn.prepare("SELECT * FROM receipts ORDER BY seq").map_err(sq)?;
+    let mut st = conn.prepare(&format!("SELECT {} FROM receipts ORDER BY seq", RawRow::select_list())).map_err(sq)?;
     let mut q = st.query([]).map_err(sq)?;
     while let Some(row) = q.next().map_err(sq)? {
         let rec = RawRow::from_row(row).map_err(sq)?;
@@ -141,8 +148,9 @@ pub fn verify(store: &Store) -> Result<VerifyReport, StoreError> {
             }
         }
         prunes.push(rec.seq, rec.ts, &rec.kind, rec.content_digest.is_some(), rec.detail.as_deref());
+        visit(rec.seq, &rec.hash);
         expect_seq = rec.seq + 1;
-        prev_hash = rec.hash.clone();
+        prev_hash = rec.hash;
         head_seq = rec.seq;
     }
     drop(q);

@@ -27,6 +27,7 @@ mod policy;
 mod prune;
 mod receipt;
 mod replay;
+mod scale;
 mod seal;
 mod secrets;
 mod self_protect;
