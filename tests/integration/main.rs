@@ -3,6 +3,7 @@
 mod util;
 
 mod adapters;
+mod adversarial;
 pub mod ask;
 mod cli;
 mod digest;
@@ -29,4 +30,5 @@ mod replay;
 mod seal;
 mod secrets;
 mod serve;
+mod time_bound;
 mod trust;
