@@ -5,6 +5,7 @@ mod util;
 mod adapters;
 mod adversarial;
 pub mod ask;
+mod chain;
 mod cli;
 mod digest;
 mod e2e;
