@@ -223,14 +223,23 @@ pub fn floor() -> &'static Floor {
     FLOOR.get_or_init(|| {
         // The embedded data is checked by a unit test; a failure here is a
         // build defect, and an empty floor only makes gate stricter.
-        let f: Floor = toml::from_str(FLOOR_TOML).unwrap_or_else(|_| Floor {
-            safe_env: Vec::new(),
-            program: BTreeMap::new(),
-            sensitive: Sensitive { names: Vec::new(), dirs: Vec::new(), dir_names: Vec::new() },
-            names: Vec::new(),
-        });
-        f.prepared()
+        Floor::from_toml(FLOOR_TOML).unwrap_or_else(|_| {
+            Floor::from_parts(
+                Vec::new(),
+                BTreeMap::new(),
+                Sensitive { names: Vec::new(), dirs: Vec::new(), dir_names: Vec::new() },
+            )
+        })
     })
+}
+
+/// Floor text that does not load: the TOML parser's message, and the
+/// 1-based line and column it points at when it points anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}{message}", at.map(|(l, c)| format!("line {l}, column {c}: ")).unwrap_or_default())]
+pub struct FloorError {
+    pub at: Option<(usize, usize)>,
+    pub message: String,
 }
 
 /// Use this floor (the embedded one, as the caller loaded it) for the
@@ -242,6 +251,17 @@ pub fn install(f: Floor) {
 impl Floor {
     pub fn from_parts(safe_env: Vec<String>, program: BTreeMap<String, ProgramSpec>, sensitive: Sensitive) -> Floor {
         Floor { safe_env, program, sensitive, names: Vec::new() }
+    }
+
+    /// A floor from TOML text in the format of `policies/floor.toml`, ready
+    /// to check commands: every key is known (a misspelt flag list or check
+    /// name is an error), and the sensitive names are compiled.
+    pub fn from_toml(text: &str) -> Result<Floor, FloorError> {
+        let f: Floor = toml::from_str(text).map_err(|e| FloorError {
+            at: e.span().map(|s| crate::policy::load::line_col(text, s.start)),
+            message: e.message().trim().to_string(),
+        })?;
+        Ok(f.prepared())
     }
 
     fn prepared(mut self) -> Floor {
@@ -698,6 +718,34 @@ mod tests {
             "vim", "nohup", "sudo",
         ] {
             assert!(!f.program.contains_key(bad), "{bad} must never be in the floor");
+        }
+    }
+
+    /// Floor text that does not load is an error naming the line and column it
+    /// points at (and the embedded floor loads through the same function).
+    #[test]
+    fn floor_text_that_does_not_load_says_where() {
+        assert!(Floor::from_toml(FLOOR_TOML).is_ok_and(|f| f.program.len() > 60 && !f.names.is_empty()));
+        let sensitive = "[sensitive]\nnames = []\ndirs = []\n";
+        let cases: &[(String, (usize, usize), &str)] = &[
+            ("safe_env = [\n".to_string(), (1, 13), "unclosed array"),
+            (
+                format!("safe_env = []\n{sensitive}[program.cat]\nreason = \"x\"\nshrot = \"n\"\n"),
+                (7, 1),
+                "unknown field `shrot`",
+            ),
+            (
+                format!("safe_env = []\n{sensitive}[program.cat]\nreason = \"x\"\ncheck = \"wraper\"\n"),
+                (7, 9),
+                "unknown variant `wraper`",
+            ),
+            (format!("safe_env = \"LANG\"\n{sensitive}[program]\n"), (1, 12), "invalid type"),
+        ];
+        for (text, at, message) in cases {
+            let e = Floor::from_toml(text).map(|_| ()).expect_err(text);
+            assert_eq!(e.at, Some(*at), "{text}: {e}");
+            assert!(e.message.contains(message), "{text}: {e}");
+            assert!(e.to_string().starts_with(&format!("line {}, column {}: ", at.0, at.1)), "{e}");
         }
     }
 

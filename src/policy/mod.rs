@@ -12,6 +12,8 @@ pub mod glob;
 pub mod load;
 pub mod rule;
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use crate::action::{Action, Kind, Request, Shell};
@@ -662,8 +664,10 @@ fn ask_for_hard_links(part: &mut CommandVerdict, paths: &[String], ctx: &Context
 fn resolved_command_paths(cmd: &crate::shell::SimpleCommand, bases: &[&str], ctx: &Context<'_>) -> Vec<String> {
     let home = ctx.home.as_deref();
     let mut out: Vec<String> = Vec::new();
-    let add = |p: String, out: &mut Vec<String>| {
-        if !out.contains(&p) {
+    // Seen paths in a set: a command of thousands of distinct words must not cost their square.
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut add = |p: String, out: &mut Vec<String>| {
+        if seen.insert(p.clone()) {
             out.push(p);
         }
     };
@@ -769,6 +773,7 @@ fn shape_of(a: &crate::shell::Analysis) -> Vec<(String, usize, usize)> {
 fn kernel_paths<'a>(words: impl Iterator<Item = &'a str>, bases: &[&str], ctx: &Context<'_>) -> Vec<String> {
     let home = ctx.home.as_deref();
     let mut out: Vec<String> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
     for w in words {
         for base in bases {
             for r in [
@@ -778,7 +783,7 @@ fn kernel_paths<'a>(words: impl Iterator<Item = &'a str>, bases: &[&str], ctx: &
             .into_iter()
             .flatten()
             {
-                if !out.contains(&r) {
+                if seen.insert(r.clone()) {
                     out.push(r);
                 }
             }
@@ -1173,6 +1178,32 @@ fn domain_of(url: &str) -> String {
     host.to_ascii_lowercase()
 }
 
+/// The most simple commands of one line, and words in them (argv words, assignments and
+/// redirections), decided one by one. Each costs path lookups on disk and matching against
+/// every rule, so these bound the hook's time on any command line (under 100 ms:
+/// `tests/integration/time_bound.rs`). The commands past them are not decided; the line asks.
+pub const MAX_DECIDED_COMMANDS: usize = 256;
+/// See [`MAX_DECIDED_COMMANDS`].
+pub const MAX_DECIDED_WORDS: usize = 1024;
+
+fn command_words(c: &crate::shell::SimpleCommand) -> usize {
+    c.argv.len() + c.assignments.len() + c.redirects.len()
+}
+
+/// How many of the analysis's first commands fit in the bounds.
+fn decided_commands(analysis: &crate::shell::Analysis) -> usize {
+    let mut words = 0;
+    analysis
+        .commands
+        .iter()
+        .position(|c| {
+            words += command_words(c);
+            words > MAX_DECIDED_WORDS
+        })
+        .unwrap_or(analysis.commands.len())
+        .min(MAX_DECIDED_COMMANDS)
+}
+
 /// Decide one tool call and say why, subject by subject.
 pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
     let view = ActionView { agent: action.agent.as_str(), tool: &action.tool, kind: action.kind, cwd: &action.cwd };
@@ -1221,6 +1252,30 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                      Instead, pass the secret through an environment variable or a file, or ask the user to run this"
                         .into(),
                 ));
+            }
+            // Past the bounds, the rest of the line is not decided command by command: it asks.
+            let mut analysis = analysis;
+            let decided = decided_commands(&analysis);
+            let cut = decided < analysis.commands.len();
+            if cut {
+                let words: usize = analysis.commands.iter().map(command_words).sum();
+                let reason = format!(
+                    "this line runs {} simple commands ({words} words); gate decides at most {MAX_DECIDED_COMMANDS} \
+                     commands and {MAX_DECIDED_WORDS} words one by one",
+                    analysis.commands.len()
+                );
+                analysis.commands.truncate(decided);
+                parts.push(CommandVerdict {
+                    command: command.clone(),
+                    decision: Decision::Ask,
+                    basis: Basis::Default,
+                    rule: None,
+                    reason: reason.clone(),
+                    floor: format!("not read-only: {reason}"),
+                    matched: Vec::new(),
+                    argv: Vec::new(),
+                    extras: Vec::new(),
+                });
             }
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx);
@@ -1360,7 +1415,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     extras: Vec::new(),
                 });
             }
-            if analysis.commands.is_empty() && analysis.opaque.is_empty() {
+            if analysis.commands.is_empty() && analysis.opaque.is_empty() && !cut {
                 parts.push(decide_subject(
                     command.clone(),
                     Vec::new(),

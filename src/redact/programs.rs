@@ -622,28 +622,33 @@ pub fn stdin_spans(src: &str) -> Vec<Span> {
 
 /// Cheap first look for [`assignment_spans`]: a `NAME=` whose name says
 /// secret and whose value (up to a space) has a quote or escape that is
-/// not one pair of quotes around it all.
+/// not one pair of quotes around it all. Linear in the input: each word
+/// (up to a space) is read once, and the quotes after an `=` are the
+/// word's quotes less those before it, however many `=` the word holds.
 fn has_split_assignment(b: &[u8]) -> bool {
-    let mut from = 0;
-    while let Some(p) = b[from..].iter().position(|&c| c == b'=') {
-        let eq = from + p;
-        from = eq + 1;
-        let mut n = eq;
-        while n > 0 && (b[n - 1].is_ascii_alphanumeric() || b[n - 1] == b'_') {
-            n -= 1;
+    let is_quote = |c: &u8| matches!(c, b'\'' | b'"' | b'\\');
+    b.split(u8::is_ascii_whitespace).any(|word| {
+        let total = word.iter().filter(|c| is_quote(c)).count();
+        let (mut seen, mut name_start) = (0, 0);
+        for (i, c) in word.iter().enumerate() {
+            if is_quote(c) {
+                seen += 1;
+            }
+            if c.is_ascii_alphanumeric() || *c == b'_' {
+                continue;
+            }
+            if *c == b'=' && name_start < i {
+                let v = &word[i + 1..];
+                let quotes = total - seen;
+                let one_pair = quotes == 2 && v.len() >= 2 && (v[0] == b'\'' || v[0] == b'"') && v[v.len() - 1] == v[0];
+                if quotes > 0 && !one_pair && std::str::from_utf8(&word[name_start..i]).is_ok_and(super::names_secret) {
+                    return true;
+                }
+            }
+            name_start = i + 1;
         }
-        if n == eq {
-            continue;
-        }
-        let end = b[eq + 1..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |e| eq + 1 + e);
-        let v = &b[eq + 1..end];
-        let quotes = v.iter().filter(|c| matches!(c, b'\'' | b'"' | b'\\')).count();
-        let one_pair = quotes == 2 && v.len() >= 2 && (v[0] == b'\'' || v[0] == b'"') && v[v.len() - 1] == v[0];
-        if quotes > 0 && !one_pair && std::str::from_utf8(&b[n..eq]).is_ok_and(super::names_secret) {
-            return true;
-        }
-    }
-    false
+        false
+    })
 }
 
 /// Assignments whose name says secret and whose value is split by quotes
@@ -761,5 +766,43 @@ mod tests {
             let got: Vec<&str> = spans(src).iter().map(|s| &src[s.start..s.end]).collect();
             assert_eq!(got, *want, "{src}");
         }
+    }
+
+    /// The first look was a scan to the end of the word from every `=`, quadratic in a
+    /// word made of `=` (`a=(a=(a=(...` took seconds at 64 KiB). The linear one must
+    /// answer as that one did, here on words of names, `=`, quotes, escapes and spaces.
+    #[test]
+    fn the_linear_first_look_answers_as_the_scan_from_every_equals_sign() {
+        fn reference(b: &[u8]) -> bool {
+            let mut from = 0;
+            while let Some(p) = b[from..].iter().position(|&c| c == b'=') {
+                let eq = from + p;
+                from = eq + 1;
+                let mut n = eq;
+                while n > 0 && (b[n - 1].is_ascii_alphanumeric() || b[n - 1] == b'_') {
+                    n -= 1;
+                }
+                if n == eq {
+                    continue;
+                }
+                let end = b[eq + 1..].iter().position(|c| c.is_ascii_whitespace()).map_or(b.len(), |e| eq + 1 + e);
+                let v = &b[eq + 1..end];
+                let quotes = v.iter().filter(|c| matches!(c, b'\'' | b'"' | b'\\')).count();
+                let one_pair = quotes == 2 && v.len() >= 2 && (v[0] == b'\'' || v[0] == b'"') && v[v.len() - 1] == v[0];
+                if quotes > 0 && !one_pair && std::str::from_utf8(&b[n..eq]).is_ok_and(super::super::names_secret) {
+                    return true;
+                }
+            }
+            false
+        }
+        let fixed =
+            ["TOKEN=gh\"\"p_x", "TOKEN='a'", "TOKEN=\"a\"", "x TOKEN=a\\b", "a=TOKEN=\"x", "PASS= '", "é_TOKEN=\"x\"y"];
+        for s in fixed {
+            assert_eq!(has_split_assignment(s.as_bytes()), reference(s.as_bytes()), "{s:?}");
+        }
+        proptest::proptest!(proptest::prelude::ProptestConfig { cases: 2000, failure_persistence: None, ..Default::default() },
+        |(s in "[aTOKENPS_=\"'\\\\ \t(é]{0,24}")| {
+            proptest::prop_assert_eq!(has_split_assignment(s.as_bytes()), reference(s.as_bytes()), "{:?}", s);
+        });
     }
 }

@@ -3,7 +3,9 @@
 mod util;
 
 mod adapters;
+mod adversarial;
 pub mod ask;
+mod chain;
 mod cli;
 mod digest;
 mod e2e;
@@ -32,4 +34,5 @@ mod seal;
 mod secrets;
 mod self_protect;
 mod serve;
+mod time_bound;
 mod trust;
