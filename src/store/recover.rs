@@ -116,13 +116,17 @@ pub fn read_old(path: &Path) -> OldChain {
     };
     let intact = |r: &RawRow| r.computed_hash() == r.hash && !(r.content_digest.is_some() && r.has_content());
     let newest = conn
-        .query_row("SELECT * FROM receipts ORDER BY seq DESC LIMIT 1", [], RawRow::from_row)
+        .query_row(
+            &format!("SELECT {} FROM receipts ORDER BY seq DESC LIMIT 1", RawRow::select_list()),
+            [],
+            RawRow::from_row,
+        )
         .ok()
         .filter(intact)
         .map(|r| Head { seq: r.seq, hash: r.hash });
     let mut last = None;
     let mut prev = chain::GENESIS.to_string();
-    let walk = conn.prepare("SELECT * FROM receipts ORDER BY seq").and_then(|mut st| {
+    let walk = conn.prepare(&format!("SELECT {} FROM receipts ORDER BY seq", RawRow::select_list())).and_then(|mut st| {
         let mut rows = st.query([])?;
         loop {
             let row = match rows.next() {
