@@ -956,7 +956,7 @@ mod tests {
             let lit = String::from_utf8(lit.clone()).unwrap();
             let mixed: String =
                 lit.chars().enumerate().map(|(j, c)| if j % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
-            for text in [format!("x {lit} y"), format!("{mixed}"), format!("a=1 {mixed}")] {
+            for text in [format!("x {lit} y"), mixed.clone(), format!("a=1 {mixed}")] {
                 let short = p.candidates(text.as_bytes());
                 let long = p.candidates(format!("{text}{pad}").as_bytes());
                 assert_eq!(short, long, "literal {i} {lit:?} in {text:?}");
