@@ -243,3 +243,25 @@ fn migrations_are_numbered_and_recorded() {
     env.hook(&env.fixture("SessionEnd"));
     assert_eq!(env.sqlite3("SELECT COUNT(*) FROM receipts").trim(), "2");
 }
+
+/// Every hook process reads the whole WAL when it opens the store, so the
+/// WAL is kept short: the call that takes it past its limit answers, then
+/// a detached process checkpoints it. 120 calls write about 3 MB of WAL.
+#[test]
+fn the_wal_is_checkpointed_after_the_hook_answers() {
+    let env = TestEnv::new();
+    let wal = env.db_path().with_file_name("gate.db-wal");
+    for i in 0..120 {
+        let mut p = env.fixture("PreToolUse-Bash-ls");
+        p["tool_use_id"] = serde_json::json!(format!("toolu_wal_{i}"));
+        assert_eq!(env.hook(&p).status.code(), Some(0), "call {i}");
+    }
+    let size = || wal.metadata().map(|m| m.len()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while size() > 512 * 1024 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(size() <= 512 * 1024, "the WAL stayed at {} bytes", size());
+    let v = env.run(&["verify"]);
+    assert!(v.status.success() && stdout(&v).contains("120 rows"), "{}", stdout(&v));
+}
