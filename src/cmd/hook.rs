@@ -597,6 +597,7 @@ fn run_due_checkpoint() {
         // for one of them to close must not wait for the checkpoint.
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
     }
+    fault::unpin();
     if let Ok(store) = Store::open(db) {
         store.checkpoint_now();
     }
