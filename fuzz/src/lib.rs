@@ -20,6 +20,7 @@ fn macros() -> Macros {
         home: Some(HOME.into()),
         gate_dirs: vec![format!("{HOME}/.local/share/gate")],
         gate_bins: vec![format!("{HOME}/.cargo/bin/gate")],
+        agent_hooks: Vec::new(),
     }
 }
 
@@ -223,6 +224,7 @@ pub fn check_floor(text: &str) {
                 home: Some(HOME),
                 gate_dirs: &gate_dirs,
                 probe: &NoProbe,
+                ignore_secrets: false,
             };
             for line in NEVER_SAFE {
                 for c in &gate::shell::analyze(line).commands {
