@@ -598,8 +598,12 @@ fn run_due_checkpoint() {
         libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
     }
     fault::unpin();
-    if let Ok(store) = Store::open(db) {
-        store.checkpoint_now();
+    // A store moved away meanwhile (`gate recover`, a user's `rm`) is not
+    // created again empty here; the next call creates it if it must.
+    if db.exists() {
+        if let Ok(store) = Store::open(db) {
+            store.checkpoint_now();
+        }
     }
     // SAFETY: ends this child without running the parent's exit handlers.
     unsafe { libc::_exit(0) }
