@@ -1265,17 +1265,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                     analysis.commands.len()
                 );
                 analysis.commands.truncate(decided);
-                parts.push(CommandVerdict {
-                    command: command.clone(),
-                    decision: Decision::Ask,
-                    basis: Basis::Default,
-                    rule: None,
-                    reason: reason.clone(),
-                    floor: format!("not read-only: {reason}"),
-                    matched: Vec::new(),
-                    argv: Vec::new(),
-                    extras: Vec::new(),
-                });
+                parts.push(CommandVerdict::line_asks(&command, reason));
             }
             let pipes = pipe_targets(&analysis);
             env.extra_cwds = cd_targets(&analysis, &action.cwd, ctx);
@@ -1403,17 +1393,7 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 });
             }
             if let Some(reason) = shell_difference(&action.shell, &command, &analysis) {
-                parts.push(CommandVerdict {
-                    command: command.clone(),
-                    decision: Decision::Ask,
-                    basis: Basis::Default,
-                    rule: None,
-                    reason: reason.clone(),
-                    floor: format!("not read-only: {reason}"),
-                    matched: Vec::new(),
-                    argv: Vec::new(),
-                    extras: Vec::new(),
-                });
+                parts.push(CommandVerdict::line_asks(&command, reason));
             }
             if analysis.commands.is_empty() && analysis.opaque.is_empty() && !cut {
                 parts.push(decide_subject(
@@ -1716,6 +1696,22 @@ fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
 }
 
 impl CommandVerdict {
+    /// The whole line asks, for a reason of the line's own (too long to
+    /// decide, or read differently by the agent's shell), not of a rule.
+    fn line_asks(command: &str, reason: String) -> CommandVerdict {
+        CommandVerdict {
+            command: command.to_string(),
+            decision: Decision::Ask,
+            basis: Basis::Default,
+            rule: None,
+            floor: format!("not read-only: {reason}"),
+            reason,
+            matched: Vec::new(),
+            argv: Vec::new(),
+            extras: Vec::new(),
+        }
+    }
+
     /// Among equal decisions, name a rule over the floor over the default.
     fn basis_rank(&self) -> u8 {
         match self.basis {
