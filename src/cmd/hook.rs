@@ -223,16 +223,10 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                     }
                 }
             };
-            if let Err(e) = store.append(&mut rec) {
+            // A call that went to a human is on the disk before it is answered.
+            if let Err(e) = append_row(&mut store, &mut rec, eval.verdict.decision == Decision::Ask) {
                 return no_receipt(&e);
             }
-            // A call that went to a human is on the disk before it is answered.
-            if eval.verdict.decision == Decision::Ask || sync_every_row() {
-                if let Err(e) = store.sync() {
-                    return no_receipt(&e);
-                }
-            }
-            checkpoint_after_answer(&mut store);
             let (out, code) = adapter.render(&event, &reply);
             (out, code as u8, None)
         }
@@ -536,21 +530,22 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
         detail["cut"] = json!(payload::cuts());
         rec.detail = Some(JsonText::of(&detail));
     }
-    store.append(&mut rec)?;
-    if sync_every_row() {
-        store.sync()?;
-    }
-    checkpoint_after_answer(&mut store);
-    Ok(())
+    append_row(&mut store, &mut rec, false)
 }
 
 fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {
-    let mut store = open_store(paths)?;
+    append_row(&mut open_store(paths)?, rec, false)
+}
+
+/// Append the call's row before it is answered: forced to the disk when a
+/// human decided it (`human`) or `GATE_DURABILITY=full` asks for every row,
+/// and with the WAL's checkpoint left for after the answer.
+fn append_row(store: &mut Store, rec: &mut Receipt, human: bool) -> Result<(), crate::store::StoreError> {
     store.append(rec)?;
-    if sync_every_row() {
+    if human || sync_every_row() {
         store.sync()?;
     }
-    checkpoint_after_answer(&mut store);
+    checkpoint_after_answer(store);
     Ok(())
 }
 
