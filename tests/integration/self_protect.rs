@@ -45,18 +45,7 @@ impl World {
         for d in ["bin", ".claude", ".codex", ".gemini/policies", ".cursor", ".copilot/hooks", ".hermes"] {
             std::fs::create_dir_all(home.join(d)).unwrap();
         }
-        for f in [
-            ".claude/settings.json",
-            ".claude/settings.local.json",
-            ".codex/hooks.json",
-            ".codex/config.toml",
-            ".gemini/settings.json",
-            ".gemini/policies/gate.toml",
-            ".cursor/hooks.json",
-            ".copilot/hooks/gate.json",
-            ".hermes/config.yaml",
-            ".hermes/shell-hooks-allowlist.json",
-        ] {
+        for f in HOME_HOOK_FILES {
             std::fs::write(home.join(f), "{}").unwrap();
         }
         std::fs::write(home.join("bin/gate"), "#!/bin/sh\n").unwrap();
@@ -279,10 +268,8 @@ fn tree(rel: &str) -> &'static str {
     }
 }
 
-fn hook_targets(w: &World) -> Vec<Target> {
-    let (h, p) = (w.env.home(), w.env.project());
-    let mut out = Vec::new();
-    for rel in [
+/// The files under HOME that hold an agent's hook (as the World creates them).
+const HOME_HOOK_FILES: [&str; 10] = [
         ".claude/settings.json",
         ".claude/settings.local.json",
         ".codex/hooks.json",
@@ -293,7 +280,12 @@ fn hook_targets(w: &World) -> Vec<Target> {
         ".copilot/hooks/gate.json",
         ".hermes/config.yaml",
         ".hermes/shell-hooks-allowlist.json",
-    ] {
+];
+
+fn hook_targets(w: &World) -> Vec<Target> {
+    let (h, p) = (w.env.home(), w.env.project());
+    let mut out = Vec::new();
+    for rel in HOME_HOOK_FILES {
         out.push(Target {
             what: format!("~/{rel}"),
             path: h.join(rel),
