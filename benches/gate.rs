@@ -89,7 +89,7 @@ fn main() {
         home: Some("/home/u".into()),
         gate_dirs: vec!["/home/u/.local/share/gate".into()],
         gate_bins: vec!["/home/u/.cargo/bin/gate".into()],
-        agent_hooks: Vec::new(),
+        ..Default::default()
     };
     let default =
         load::parse(gate::config::DEFAULT_POLICY, "default.toml", Layer::Default, &macros).expect("default policy");

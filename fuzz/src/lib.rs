@@ -20,7 +20,7 @@ fn macros() -> Macros {
         home: Some(HOME.into()),
         gate_dirs: vec![format!("{HOME}/.local/share/gate")],
         gate_bins: vec![format!("{HOME}/.cargo/bin/gate")],
-        agent_hooks: Vec::new(),
+        ..Default::default()
     }
 }
 
