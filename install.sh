@@ -10,11 +10,17 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 
-cargo install --path . --locked --force
-
+# The release build (statically linked on Linux: scripts/build-release),
+# installed where `cargo install` would put it. The copy replaces the old
+# binary in one rename, so an agent's hook never runs half a file.
+built="$(scripts/build-release)"
 bin="${CARGO_INSTALL_ROOT:-${CARGO_HOME:-$HOME/.cargo}}/bin/gate"
+mkdir -p "$(dirname "$bin")"
+tmp="$(dirname "$bin")/.gate.install.$$"
+install -m 0755 "$built" "$tmp"
+mv -f "$tmp" "$bin"
 if [ ! -x "$bin" ]; then
-  echo "install.sh: cargo install finished but $bin is missing" >&2
+  echo "install.sh: the build finished but $bin is missing" >&2
   exit 1
 fi
 case ":$PATH:" in

@@ -6,17 +6,17 @@
 #
 # Usage: bench/hook.sh [N]   (default 300 runs per case)
 # Measures the release binary of this checkout, under CARGO_TARGET_DIR when
-# set; build it first with `cargo build --release`.
+# set; build it first with `scripts/build-release` (as install.sh does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n="${1:-300}"
 gate="${CARGO_TARGET_DIR:-$PWD/target}/release/gate"
 if [ ! -x "$gate" ]; then
-  echo "bench/hook.sh: no release binary at $gate; build it with \`cargo build --release\` first" >&2
+  echo "bench/hook.sh: no release binary at $gate; build it with \`scripts/build-release\` first" >&2
   exit 1
 fi
 if [ -n "$(find src policies Cargo.toml build.rs -newer "$gate" -print -quit)" ]; then
-  echo "bench/hook.sh: warning: $gate is older than the sources; rebuild it with \`cargo build --release\`" >&2
+  echo "bench/hook.sh: warning: $gate is older than the sources; rebuild it with \`scripts/build-release\`" >&2
 fi
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT

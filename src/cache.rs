@@ -106,21 +106,50 @@ fn cached(
     parts.extend_from_slice(identity);
     let mk = macros_key(macros);
     parts.push(&mk);
-    let entry_path = dir(paths).join(format!("{kind}-{}.bin", key_of(&parts)));
-    if let Some(e) = read_entry(&entry_path) {
-        return Some(match e {
-            Entry::Ok(f) => Ok(f),
-            Entry::Err(errs) => Err(errs),
-        });
+    let key = key_of(&parts);
+    if let Some(hit) = remembered(&key) {
+        return Some(hit);
     }
-    let text = text()?;
-    let result = load::parse(&text, file, layer, macros);
-    let entry = match &result {
-        Ok(f) => Entry::Ok(f.clone()),
-        Err(e) => Entry::Err(e.clone()),
+    let entry_path = dir(paths).join(format!("{kind}-{key}.bin"));
+    let result = match read_entry(&entry_path) {
+        Some(Entry::Ok(f)) => Ok(f),
+        Some(Entry::Err(errs)) => Err(errs),
+        None => {
+            let text = text()?;
+            let result = load::parse(&text, file, layer, macros);
+            let entry = match &result {
+                Ok(f) => Entry::Ok(f.clone()),
+                Err(e) => Entry::Err(e.clone()),
+            };
+            write_entry(paths, &entry_path, &entry);
+            result
+        }
     };
-    write_entry(paths, &entry_path, &entry);
+    remember(key, &result);
     Some(result)
+}
+
+type Parsed = Result<PolicyFile, Vec<PolicyError>>;
+
+/// Files parsed or decoded in this process, by the same key as the cache on
+/// disk (which names the file's whole content). A one-call hook finds
+/// nothing here; a resident serving many calls decodes each file once.
+static MEMO: std::sync::Mutex<Vec<(String, Parsed)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many parsed files a process keeps (the oldest goes first).
+const MEMO_ENTRIES: usize = 32;
+
+fn remembered(key: &str) -> Option<Parsed> {
+    let memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    memo.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+}
+
+fn remember(key: String, parsed: &Parsed) {
+    let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    if memo.len() >= MEMO_ENTRIES {
+        drop(memo.remove(0));
+    }
+    memo.push((key, parsed.clone()));
 }
 
 /// A policy file on disk, through the cache. `None` when it does not exist.

@@ -20,6 +20,10 @@ pub enum Command {
         #[arg(long, value_name = "AGENT")]
         agent: Option<String>,
     },
+    /// Serve `gate hook` calls that need no human from a resident process
+    /// (started by the hook itself; see docs/perf.md).
+    #[command(hide = true)]
+    Resident,
     /// Show recent sessions, or one session as a story.
     Log(LogArgs),
     /// Stream receipts as JSON Lines, CSV or OCSF 1.8 events, or write a signed bundle.

@@ -73,7 +73,27 @@ pub fn gate_dirs(paths: &Paths) -> Vec<String> {
     dirs
 }
 
+/// A resident (`cmd::resident`) serving many calls reuses the expansions
+/// for this long: each resolves every `PATH` directory and gate's own
+/// directories through the filesystem, and only a symlink changed under
+/// them could change the result.
+const MACROS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn macros(paths: &Paths) -> Macros {
+    type Memo = Option<(std::time::Instant, PathBuf, PathBuf, Macros)>;
+    static MEMO: std::sync::Mutex<Memo> = std::sync::Mutex::new(None);
+    let mut memo = MEMO.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((at, data, config, m)) = memo.as_ref() {
+        if at.elapsed() < MACROS_FRESH_FOR && *data == paths.data_dir && *config == paths.config_dir {
+            return m.clone();
+        }
+    }
+    let m = expand_macros(paths);
+    *memo = Some((std::time::Instant::now(), paths.data_dir.clone(), paths.config_dir.clone(), m.clone()));
+    m
+}
+
+fn expand_macros(paths: &Paths) -> Macros {
     Macros {
         home: std::env::var("HOME").ok().filter(|h| !h.is_empty()),
         gate_dirs: gate_dirs(paths),

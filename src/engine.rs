@@ -46,6 +46,9 @@ pub fn decide_loaded(loaded: &Loaded, action: &Action) -> Evaluation {
 /// embedded one is parsed on first use): before anything loads policies,
 /// which may use the floor.
 pub fn prepare(paths: &Paths) {
+    if crate::floor::installed() {
+        return; // a resident serves many calls with the floor it decoded once
+    }
     if let Some(f) = crate::cache::floor(paths) {
         crate::floor::install(f);
     }

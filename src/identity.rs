@@ -4,9 +4,16 @@
 
 /// The login name of the effective user, or the numeric uid.
 pub fn os_user() -> String {
-    // SAFETY: geteuid cannot fail; getpwuid_r writes only into our buffers.
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    // /etc/passwd first: the release binary is linked statically, and the
+    // system's name services (LDAP, sssd) are loaded by getpwuid_r at run
+    // time, a library of the libc the binary was built against.
+    if let Some(name) = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| passwd_name(&t, uid)) {
+        return name;
+    }
+    // SAFETY: getpwuid_r writes only into our buffers.
     unsafe {
-        let uid = libc::geteuid();
         let mut pwd: libc::passwd = std::mem::zeroed();
         let mut buf = vec![0 as libc::c_char; 4096];
         let mut result: *mut libc::passwd = std::ptr::null_mut();
@@ -20,6 +27,16 @@ pub fn os_user() -> String {
     }
 }
 
+/// The name of user `uid` in passwd(5) text.
+fn passwd_name(text: &str, uid: u32) -> Option<String> {
+    text.lines().filter(|l| !l.starts_with('#')).find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        let id = f.nth(1)?;
+        (id.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_string())
+    })
+}
+
 /// This machine's host name.
 pub fn host() -> String {
     let mut buf = [0u8; 256];
@@ -30,4 +47,16 @@ pub fn host() -> String {
     }
     let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
     String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwd_lines_give_the_name_of_the_uid() {
+        let text = "# comment\nroot:x:0:0:root:/root:/bin/bash\n\nbroken\ndev:x:1000:1000::/home/dev:/bin/zsh\n+nis::::::\n";
+        let cases: &[(u32, Option<&str>)] = &[(0, Some("root")), (1000, Some("dev")), (1001, None)];
+        for (uid, want) in cases {
+            assert_eq!(super::passwd_name(text, *uid).as_deref(), *want, "uid {uid}");
+        }
+    }
 }

@@ -134,6 +134,20 @@ fn stay_on(cpu: Option<usize>) {
 #[cfg(not(target_os = "linux"))]
 fn stay_on(_cpu: Option<usize>) {}
 
+/// Let this process run on every CPU (a resident, started by a pinned
+/// worker and inheriting its one-CPU mask across exec).
+pub fn unpin_all() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: a full mask of the size passed; the kernel keeps only allowed CPUs.
+    unsafe {
+        let mut all: libc::cpu_set_t = std::mem::zeroed();
+        for cpu in 0..libc::CPU_SETSIZE as usize {
+            libc::CPU_SET(cpu, &mut all);
+        }
+        libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &all);
+    }
+}
+
 /// Let this process run on every CPU the hook was started with again (the
 /// detached checkpoint, which must not crowd the next call's CPU).
 pub fn unpin() {

@@ -21,7 +21,7 @@ use crate::policy::{Basis, Decision, Evaluation, Verdict};
 use crate::store::{JsonText, Receipt, Source, Store, Verdict as Word};
 use crate::{clock, redact};
 
-use super::{fault, payload};
+use super::{fault, payload, resident};
 
 /// A hook that has not answered within this deadline denies and exits.
 /// Waiting for a human's answer moves the deadline out to the question's
@@ -55,6 +55,22 @@ pub fn run(args: HookArgs) -> ExitCode {
     let (raw, read) = payload::read_stdin();
     if let Some(agent) = args.agent.as_deref().and_then(hook::agent_from_flag).or_else(|| sniff_agent(&raw)) {
         let _ = AGENT.set(agent);
+    }
+    // The resident of this context answers a call that needs no human
+    // without this process loading anything (`cmd::resident`); anything
+    // else, and any trouble with it, comes down the path below.
+    let mut start_resident = None;
+    if read.is_ok() && !payload::was_cut() {
+        if let Ok(paths) = Paths::from_env() {
+            match resident::ask(&paths, args.agent.as_deref(), &raw) {
+                Some(resident::Asked::Answered(a)) => return print_answer(&a.stdout, a.code),
+                Some(resident::Asked::NoneThere(sock)) => start_resident = Some(sock),
+                Some(resident::Asked::Declined) | None => {}
+            }
+        }
+    }
+    if resident::required() {
+        exit_refusing("gate: GATE_RESIDENT=require, and no resident answered this call; denying this tool call");
     }
     match fault::supervise() {
         Ok(fault::Role::Worker) => {}
@@ -95,6 +111,16 @@ pub fn run(args: HookArgs) -> ExitCode {
     if let Some(line) = stderr {
         let _ = writeln!(std::io::stderr(), "{line}");
     }
+    let exit = print_answer(&stdout, code);
+    run_due_checkpoint();
+    if let Some(sock) = start_resident {
+        resident::start(&sock);
+    }
+    exit
+}
+
+/// Print the answer for the agent and return the exit code that goes with it.
+fn print_answer(stdout: &str, code: u8) -> ExitCode {
     if !stdout.is_empty() {
         let mut out = std::io::stdout().lock();
         let written = out.write_all(stdout.as_bytes()).and_then(|()| out.write_all(b"\n")).and_then(|()| out.flush());
@@ -105,7 +131,6 @@ pub fn run(args: HookArgs) -> ExitCode {
             return ExitCode::from(BLOCK);
         }
     }
-    run_due_checkpoint();
     ExitCode::from(code)
 }
 
@@ -253,6 +278,54 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
         },
         HookEvent::Ignored { .. } => (String::new(), 0, None),
     }
+}
+
+/// The answer to a call that needs no human, decided and recorded in `store`
+/// without touching anything of this process's own (the resident's path,
+/// `cmd::resident`). `None` whenever the call needs more than that: a human
+/// must be asked, the payload or agent is not usable, the store refuses the
+/// row. The hook then decides the call itself, on its own full path.
+pub(crate) fn answer_alone(
+    paths: &Paths,
+    agent: Option<&str>,
+    raw: &[u8],
+    store: &mut Store,
+) -> Option<super::resident::Answer> {
+    let forced = match agent {
+        None => None,
+        Some(name) => Some(hook::agent_from_flag(name)?),
+    };
+    let (adapter, mut event) = hook::parse(raw, forced).ok()?;
+    let var = |k: &str| std::env::var(k).ok();
+    match &mut event {
+        HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) => {
+            if a.kind == Kind::Shell {
+                a.shell = adapter.shell(&var, &is_executable);
+            }
+        }
+        HookEvent::PostTool(_) => {}
+        HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
+    }
+    let (mut rec, stdout, code) = match &event {
+        HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
+            let (eval, _) = engine::decide(paths, action);
+            let reply = match eval.verdict.decision {
+                Decision::Allow => Reply::Allow(answer_reason(&eval.verdict)),
+                Decision::Deny => Reply::Deny(answer_reason(&eval.verdict)),
+                Decision::Ask => return None,
+            };
+            let _ = broker::reconcile_rejections(adapter, store, &action.session_id, action.transcript_path.as_deref());
+            let (out, code) = adapter.render(&event, &reply);
+            (decision_row(action, &eval.verdict), out, code as u8)
+        }
+        HookEvent::PostTool(outcome) => (outcome_row(adapter, store, outcome).ok()?, String::new(), 0),
+        HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
+    };
+    store.append(&mut rec).ok()?;
+    if sync_every_row() {
+        store.sync().ok()?;
+    }
+    Some(super::resident::Answer { stdout, code })
 }
 
 /// Is there an executable file at this absolute path?
@@ -484,8 +557,14 @@ fn decision_row(action: &Action, v: &Verdict) -> Receipt {
 
 fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Result<(), crate::store::StoreError> {
     let mut store = open_store(paths)?;
+    let mut rec = outcome_row(adapter, &mut store, outcome)?;
+    append_row(&mut store, &mut rec, false)
+}
+
+/// The row that records a tool's outcome, linked to its decision.
+fn outcome_row(adapter: &dyn Adapter, store: &mut Store, outcome: &Outcome) -> Result<Receipt, crate::store::StoreError> {
     let action = &outcome.action;
-    let _ = broker::reconcile_rejections(adapter, &mut store, &action.session_id, action.transcript_path.as_deref());
+    let _ = broker::reconcile_rejections(adapter, store, &action.session_id, action.transcript_path.as_deref());
     let mut rec = Receipt::outcome(action, outcome.status.into());
     rec.duration_ms = outcome.duration_ms.map(|d| d as i64);
     // What the tool printed and changed is data, not shell text.
@@ -530,7 +609,7 @@ fn record_outcome(adapter: &dyn Adapter, paths: &Paths, outcome: &Outcome) -> Re
         detail["cut"] = json!(payload::cuts());
         rec.detail = Some(JsonText::of(&detail));
     }
-    append_row(&mut store, &mut rec, false)
+    Ok(rec)
 }
 
 fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreError> {

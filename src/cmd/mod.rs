@@ -16,6 +16,7 @@ pub mod policy;
 pub mod prune;
 pub mod recover;
 pub mod replay;
+pub mod resident;
 pub mod serve;
 pub mod suggest;
 pub mod verify;
@@ -30,6 +31,7 @@ pub fn dispatch(command: Command) -> ExitCode {
     let result = match command {
         // The hot path: no settings, no database until a decision exists.
         Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
+        Command::Resident => return resident::serve(),
         Command::Log(args) => log::run(args),
         Command::Export(args) => export::run(args),
         Command::Digest(args) => digest::run(args),

@@ -248,6 +248,11 @@ pub fn install(f: Floor) {
     let _ = FLOOR.set(f.prepared());
 }
 
+/// Has this process a floor already ([`install`]ed, or the embedded one parsed)?
+pub fn installed() -> bool {
+    FLOOR.get().is_some()
+}
+
 impl Floor {
     pub fn from_parts(safe_env: Vec<String>, program: BTreeMap<String, ProgramSpec>, sensitive: Sensitive) -> Floor {
         Floor { safe_env, program, sensitive, names: Vec::new() }

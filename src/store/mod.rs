@@ -74,6 +74,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_receipts.sql"),
     include_str!("migrations/0002_questions.sql"),
     include_str!("migrations/0003_redacted_and_prune.sql"),
+    include_str!("migrations/0004_open_asks.sql"),
 ];
 
 /// How long a writer waits for another writer before giving up.
@@ -320,6 +321,24 @@ impl Store {
         Ok(Store { conn, path: path.to_path_buf(), checkpoint: Checkpoint::Never })
     }
 
+    /// Wait at most `d` for another writer's lock (instead of [`BUSY_TIMEOUT`]).
+    pub fn set_busy_timeout(&self, d: Duration) -> Result<(), StoreError> {
+        self.conn.busy_timeout(d).map_err(|e| self.sq(e))
+    }
+
+    /// Plan each cached statement once, whatever values are bound to it
+    /// (SQLite's query planner stability guarantee). Without it this build
+    /// of SQLite (with STAT4) prepares a statement again whenever a new
+    /// value is bound, which a resident that serves many calls with the same
+    /// statements pays on every call. Not for ad-hoc queries whose plan
+    /// needs the value (a `GLOB ?` session prefix).
+    pub fn plan_once(&self) -> Result<(), StoreError> {
+        self.conn
+            .set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+            .map(|_| ())
+            .map_err(|e| self.sq(e))
+    }
+
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -400,6 +419,12 @@ impl Store {
     /// reader only delays the truncation to a later checkpoint.
     pub fn checkpoint_now(&self) {
         let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    }
+
+    /// Copy what it can of the WAL into the database without waiting for,
+    /// or blocking, any writer (a resident's regular checkpoint).
+    pub fn checkpoint_passive(&self) {
+        let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
     }
 
     /// The caller takes over the checkpoint this store would run when dropped
@@ -791,6 +816,19 @@ mod tests {
         assert!(p.contains("SCAN receipts") && !p.contains("TEMP B-TREE"), "{p}");
         let p = plan(&store, "SELECT MIN(ts), SUM(kind = 'decision') FROM receipts WHERE session_id = ?1", &[&"x"]);
         assert!(p.contains("INDEX receipts_session (session_id=?)"), "{p}");
+    }
+
+    #[test]
+    fn open_asks_come_from_their_own_index_and_a_planned_once_statement_is_not_prepared_again() {
+        let (_dir, store) = store_with_sessions();
+        let p = plan(&store, questions::open_asks_sql(), &[&"x"]);
+        assert!(p.contains("INDEX receipts_open_asks (session_id=?)"), "{p}");
+        store.plan_once().unwrap();
+        for session in ["aaaa-1", "aaab-2", "aaaa-1"] {
+            store.unresolved_asks(session).unwrap();
+        }
+        let st = store.conn.prepare_cached(questions::open_asks_sql());
+        assert_eq!(st.unwrap().get_status(rusqlite::StatementStatus::RePrepare), 0);
     }
 
     #[test]

@@ -204,14 +204,22 @@ impl Store {
     /// Decision rows of a session handed to the agent's dialog that no
     /// later row resolves yet.
     pub fn unresolved_asks(&self, session: &str) -> Result<Vec<super::Receipt>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.decision = 'asked'
-             AND d.tool_use_id IS NOT NULL
-             AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq) ORDER BY d.seq",
-            super::receipt::select_list()
-        );
-        let mut st = self.conn.prepare_cached(&sql).map_err(|e| self.sq(e))?;
+        let mut st = self.conn.prepare_cached(open_asks_sql()).map_err(|e| self.sq(e))?;
         let rows = st.query_map([session], super::Receipt::from_row).map_err(|e| self.sq(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.sq(e))
     }
+}
+
+/// The decision rows of session `?1` handed to the agent's dialog with no
+/// outcome yet (through the `receipts_open_asks` index).
+pub(crate) fn open_asks_sql() -> &'static str {
+    static SQL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SQL.get_or_init(|| {
+        format!(
+            "SELECT {} FROM receipts d WHERE d.session_id = ?1 AND d.kind = 'decision' AND d.decision = 'asked' \
+             AND d.tool_use_id IS NOT NULL \
+             AND NOT EXISTS (SELECT 1 FROM receipts o WHERE o.links_seq = d.seq) ORDER BY d.seq",
+            super::receipt::select_list()
+        )
+    })
 }

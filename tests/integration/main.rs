@@ -29,6 +29,7 @@ mod policy;
 mod prune;
 mod receipt;
 mod replay;
+mod resident;
 mod scale;
 mod seal;
 mod secrets;

@@ -239,7 +239,7 @@ fn eight_processes_times_five_hundred_calls_make_one_chain() {
 fn migrations_are_numbered_and_recorded() {
     let env = TestEnv::new();
     env.hook(&env.fixture("SessionStart"));
-    assert_eq!(env.sqlite3("PRAGMA user_version").trim(), "3");
+    assert_eq!(env.sqlite3("PRAGMA user_version").trim(), "4");
     env.hook(&env.fixture("SessionEnd"));
     assert_eq!(env.sqlite3("SELECT COUNT(*) FROM receipts").trim(), "2");
 }
