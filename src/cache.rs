@@ -1,7 +1,7 @@
 //! A cache of compiled policy files and of the floor, so that the hook,
 //! which runs on every tool call, does not parse TOML each time. An entry
 //! is keyed by the SHA-256 of the file's bytes, gate's version, the codec
-//! version and what `~`, `@gate`, `@gate-bin` and `@agent-hooks` expand to; any change to
+//! version, the running binary's identity (inode, size, mtime) and what `~`, `@gate`, `@gate-bin` and `@agent-hooks` expand to; any change to
 //! the file gives a new key. Entries live in gate's own data
 //! directory, which agents cannot write. A missing or unreadable entry
 //! only costs a parse; it never changes a decision.
@@ -55,9 +55,24 @@ fn dir(paths: &Paths) -> PathBuf {
     paths.data_dir.join("cache")
 }
 
+/// The running binary, as a file: its inode, size and modification time.
+/// Part of every key, so that another build of gate, even of the same
+/// version, never reads an entry this one wrote (a parser or an encoding
+/// that changed between two builds would otherwise decide by a stale entry).
+fn this_build() -> &'static str {
+    static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BUILD.get_or_init(|| {
+        use std::os::unix::fs::MetadataExt;
+        match std::fs::metadata("/proc/self/exe").or_else(|_| std::env::current_exe().and_then(std::fs::metadata)) {
+            Ok(m) => format!("{:x}.{:x}.{:x}.{:x}", m.ino(), m.size(), m.mtime(), m.mtime_nsec()),
+            Err(_) => String::from("unknown-build"),
+        }
+    })
+}
+
 fn key_of(parts: &[&str]) -> String {
     let version = [codec::VERSION];
-    let mut all: Vec<&[u8]> = vec![env!("CARGO_PKG_VERSION").as_bytes(), &version];
+    let mut all: Vec<&[u8]> = vec![env!("CARGO_PKG_VERSION").as_bytes(), &version, this_build().as_bytes()];
     all.extend(parts.iter().map(|p| p.as_bytes()));
     sha256_hex(&all)
 }
@@ -208,7 +223,7 @@ const FLOOR_TEXT_HASH: u64 = fnv1a(&[crate::floor::FLOOR_TOML.as_bytes(), crate:
 const DEFAULT_POLICY_HASH: u64 = fnv1a(&[crate::config::DEFAULT_POLICY.as_bytes()]);
 
 pub fn floor(paths: &Paths) -> Option<crate::floor::Floor> {
-    let key = format!("{}-{}-{FLOOR_TEXT_HASH:016x}", env!("CARGO_PKG_VERSION"), codec::VERSION);
+    let key = format!("{}-{}-{FLOOR_TEXT_HASH:016x}-{}", env!("CARGO_PKG_VERSION"), codec::VERSION, this_build());
     let entry_path = dir(paths).join(format!("floor-{key}.bin"));
     if let Some(f) = std::fs::read(&entry_path).ok().and_then(|b| codec::decode::<crate::floor::Floor>(&b)) {
         return Some(f);

@@ -901,9 +901,25 @@ pub struct RawRow {
     pub hash: String,
     pub content_digest: Option<String>,
     pub detail: Option<String>,
-    /// The canonical content (see [`Receipt::canonical_content`]).
-    content: Vec<u8>,
+    /// The content columns as read, in key order (the canonical content,
+    /// see [`Receipt::canonical_content`], is written from them on demand,
+    /// so that a reader can leave that work to another thread).
+    cells: Vec<Cell>,
+    /// The text of every `Cell::Text`, one after another.
+    bytes: Vec<u8>,
     has_content: bool,
+}
+
+/// One content column of a [`RawRow`].
+#[derive(Debug, Clone, Copy)]
+enum Cell {
+    /// NULL in a column hashed only when set: not in the content at all.
+    Absent,
+    Null,
+    Integer(i64),
+    Real(f64),
+    /// Text or a blob: these bytes of `RawRow::bytes`.
+    Text(u32, u32),
 }
 
 /// The content columns sorted by name: the order of the canonical JSON keys.
@@ -934,34 +950,26 @@ impl RawRow {
     /// Read a row selected with [`RawRow::select_list`].
     pub fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
         use rusqlite::types::ValueRef as V;
-        let mut content = Vec::with_capacity(1024);
+        let specs = content_by_name();
+        let mut cells = Vec::with_capacity(specs.len());
+        let mut bytes = Vec::with_capacity(1024);
         let mut has_content = false;
-        content.push(b'{');
-        let mut first = true;
-        for (i, spec) in content_by_name().iter().enumerate() {
+        for (i, spec) in specs.iter().enumerate() {
             let v = r.get_ref(RAW_FIXED.len() + i)?;
-            if matches!(v, V::Null) && spec.hashed == Hashed::WhenSet {
-                continue;
-            }
-            if !first {
-                content.push(b',');
-            }
-            first = false;
-            json_string(&mut content, spec.column.as_bytes());
-            content.push(b':');
-            match v {
-                V::Null => content.extend_from_slice(b"null"),
-                V::Integer(n) => write_json(&mut content, &n)?,
-                V::Real(f) => write_json(&mut content, &Value::from(f))?,
-                V::Text(t) | V::Blob(t) => match std::str::from_utf8(t) {
-                    Ok(text) => json_string(&mut content, text.as_bytes()),
-                    Err(_) => json_string(&mut content, String::from_utf8_lossy(t).as_bytes()),
-                },
-            }
+            cells.push(match v {
+                V::Null if spec.hashed == Hashed::WhenSet => Cell::Absent,
+                V::Null => Cell::Null,
+                V::Integer(n) => Cell::Integer(n),
+                V::Real(f) => Cell::Real(f),
+                V::Text(t) | V::Blob(t) => {
+                    let start = bytes.len() as u32;
+                    bytes.extend_from_slice(t);
+                    Cell::Text(start, bytes.len() as u32)
+                }
+            });
             // What a JSON document would hold: a non-finite real is null.
             has_content |= !matches!(v, V::Null) && !matches!(v, V::Real(f) if !f.is_finite());
         }
-        content.push(b'}');
         let text = |v: V<'_>| match v {
             V::Text(t) => String::from_utf8_lossy(t).into_owned(),
             V::Integer(i) => i.to_string(),
@@ -979,9 +987,56 @@ impl RawRow {
                 V::Null => None,
                 v => Some(text(v)),
             },
-            content,
+            cells,
+            bytes,
             has_content,
         })
+    }
+
+    /// The canonical content: the content columns as one JSON object, keys
+    /// in order (see [`Receipt::canonical_content`]).
+    fn content(&self) -> Vec<u8> {
+        let mut content = Vec::with_capacity(self.bytes.len() + 512);
+        content.push(b'{');
+        let mut first = true;
+        static KEYS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+        let keys = KEYS.get_or_init(|| {
+            content_by_name()
+                .iter()
+                .map(|spec| {
+                    let mut k = Vec::new();
+                    json_string(&mut k, spec.column.as_bytes());
+                    k.push(b':');
+                    k
+                })
+                .collect()
+        });
+        for (key, cell) in keys.iter().zip(&self.cells) {
+            if matches!(cell, Cell::Absent) {
+                continue;
+            }
+            if !first {
+                content.push(b',');
+            }
+            first = false;
+            content.extend_from_slice(key);
+            match *cell {
+                Cell::Absent | Cell::Null => content.extend_from_slice(b"null"),
+                Cell::Integer(n) => content.extend_from_slice(n.to_string().as_bytes()),
+                Cell::Real(f) => {
+                    let _ = serde_json::to_writer(&mut content, &Value::from(f));
+                }
+                Cell::Text(a, b) => {
+                    let t = &self.bytes[a as usize..b as usize];
+                    match std::str::from_utf8(t) {
+                        Ok(text) => json_string(&mut content, text.as_bytes()),
+                        Err(_) => json_string(&mut content, String::from_utf8_lossy(t).as_bytes()),
+                    }
+                }
+            }
+        }
+        content.push(b'}');
+        content
     }
 
     /// The hash this row should have, from its stored content (or, for a
@@ -992,14 +1047,14 @@ impl RawRow {
                 Some(d) => d,
                 None => return String::from("malformed content digest"),
             },
-            None => chain::content_digest(&self.content),
+            None => chain::content_digest(self.content()),
         };
         chain::row_hash_of_digest(self.seq, self.ts, &self.kind, &self.prev_hash, &digest)
     }
 
     /// The SHA-256 of this row's stored content (what a prune keeps).
     pub fn content_digest_bytes(&self) -> [u8; 32] {
-        chain::content_digest(&self.content)
+        chain::content_digest(self.content())
     }
 
     /// Whether any content column is still set (a pruned row has none).
@@ -1063,10 +1118,6 @@ fn json_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Append `v` as compact JSON, as `serde_json::to_string` writes it.
-fn write_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> rusqlite::Result<()> {
-    serde_json::to_writer(out, v).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -51,6 +51,11 @@ pub struct VerifyReport {
     pub missing_triggers: Vec<String>,
 }
 
+/// Rows handed to the hashing thread at a time, and how many such batches
+/// may wait for it.
+const HASH_BATCH: usize = 64;
+const HASH_BATCHES_IN_FLIGHT: usize = 8;
+
 const TRIGGERS: &[&str] = &["receipts_no_update", "receipts_no_delete", "receipts_no_reuse", "receipts_in_order"];
 
 /// What a prune row says it did: the seqs it emptied and the time before
@@ -135,15 +140,14 @@ pub fn verify_visiting(store: &Store, visit: &mut dyn FnMut(i64, &str)) -> Resul
     let mut prunes = PruneAudit::default();
     let mut st = conn.prepare(&format!("SELECT {} FROM receipts ORDER BY seq", RawRow::select_list())).map_err(sq)?;
     let mut q = st.query([]).map_err(sq)?;
-    while let Some(row) = q.next().map_err(sq)? {
-        let rec = RawRow::from_row(row).map_err(sq)?;
+    let mut check = |rec: RawRow, computed: String| {
         rows += 1;
         if problem.is_none() {
             if rec.seq > expect_seq {
                 problem = Some(Problem::Missing { from: expect_seq, to: rec.seq - 1 });
             } else if rec.prev_hash != prev_hash {
                 problem = Some(Problem::OutOfOrder { seq: rec.seq, follows: None });
-            } else if rec.computed_hash() != rec.hash || rec.content_digest.is_some() && rec.has_content() {
+            } else if computed != rec.hash || rec.content_digest.is_some() && rec.has_content() {
                 problem = Some(Problem::Edited { seq: rec.seq });
             }
         }
@@ -152,7 +156,62 @@ pub fn verify_visiting(store: &Store, visit: &mut dyn FnMut(i64, &str)) -> Resul
         expect_seq = rec.seq + 1;
         prev_hash = rec.hash;
         head_seq = rec.seq;
-    }
+    };
+    // Two stages: this thread reads rows from SQLite (its connection cannot
+    // leave it) and checks them in order; another writes each row's content
+    // and hashes it. Batches in flight are bounded, so memory stays constant.
+    std::thread::scope(|s| -> Result<(), StoreError> {
+        let (to_hash, hash_in) = std::sync::mpsc::sync_channel::<Vec<RawRow>>(HASH_BATCHES_IN_FLIGHT);
+        let (hashed_out, hashed) = std::sync::mpsc::channel::<Vec<(RawRow, String)>>();
+        s.spawn(move || {
+            for batch in hash_in {
+                let done = batch
+                    .into_iter()
+                    .map(|r| {
+                        let h = r.computed_hash();
+                        (r, h)
+                    })
+                    .collect();
+                if hashed_out.send(done).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut batch = Vec::with_capacity(HASH_BATCH);
+        let mut sent = 0usize;
+        let mut checked = 0usize;
+        loop {
+            let row = q.next().map_err(sq)?;
+            let end = row.is_none();
+            if let Some(row) = row {
+                batch.push(RawRow::from_row(row).map_err(sq)?);
+            }
+            if batch.len() == HASH_BATCH || end && !batch.is_empty() {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(HASH_BATCH));
+                // The hasher only stops when this side has gone.
+                let _ = to_hash.send(full);
+                sent += 1;
+            }
+            while let Ok(done) = hashed.try_recv() {
+                checked += 1;
+                done.into_iter().for_each(|(r, h)| check(r, h));
+            }
+            if end {
+                break;
+            }
+        }
+        drop(to_hash);
+        while checked < sent {
+            match hashed.recv() {
+                Ok(done) => {
+                    checked += 1;
+                    done.into_iter().for_each(|(r, h)| check(r, h));
+                }
+                Err(_) => break,
+            }
+        }
+        Ok(())
+    })?;
     drop(q);
     drop(st);
     if problem.is_none() {
