@@ -10,6 +10,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Do not page long output (`gate log` on a terminal goes through $PAGER, default `less -FRX`).
+    #[arg(long, global = true)]
+    pub no_pager: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -244,6 +247,9 @@ pub struct LogArgs {
     /// How many sessions to list.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
+    /// Also list sessions with no tool call (started, then nothing).
+    #[arg(long)]
+    pub all: bool,
     /// Show times in UTC instead of the local time zone.
     #[arg(long)]
     pub utc: bool,

@@ -21,6 +21,12 @@ pub fn format_ms(ms: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{milli:03}Z", sod / 3600, (sod % 3600) / 60, sod % 60)
 }
 
+/// Serialize epoch milliseconds as [`format_ms`] writes them, for a field
+/// of a JSON output: `#[serde(serialize_with = "crate::clock::rfc3339")]`.
+pub fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format_ms(*ms))
+}
+
 /// An instant as a person reads it: in the local time zone (from `TZ` or
 /// the system's), or in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -59,7 +59,7 @@ fn main() -> ExitCode {
         }
         Err(e) => e.exit(),
     };
-    gate::cmd::dispatch(cli.command)
+    gate::cmd::dispatch(cli)
 }
 
 /// `gate hook` or `gate hook --agent NAME` (also `--agent=NAME`), exactly:

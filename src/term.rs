@@ -79,6 +79,80 @@ pub fn is_broken_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
+/// Where a long human output goes: through a pager (`$PAGER`, default
+/// `less -FRX`, as git does) when stdout is a terminal and paging is on,
+/// straight to stdout otherwise. [`Pager::finish`] waits for the pager, so
+/// what is printed after it (a hint on stderr) comes below the output.
+pub struct Pager {
+    child: Option<std::process::Child>,
+    out: Option<Box<dyn std::io::Write>>,
+}
+
+impl Pager {
+    /// Start the pager, when `enabled` and stdout is a terminal. A pager
+    /// that cannot start leaves the output on stdout.
+    pub fn start(enabled: bool) -> Pager {
+        use std::io::IsTerminal;
+        let stdout = || Pager { child: None, out: Some(Box::new(std::io::BufWriter::new(std::io::stdout()))) };
+        if !enabled || !std::io::stdout().is_terminal() {
+            return stdout();
+        }
+        let command = std::env::var("PAGER").unwrap_or_else(|_| "less -FRX".to_string());
+        if command.trim().is_empty() || command.trim() == "cat" {
+            return stdout();
+        }
+        let mut cmd = std::process::Command::new("sh");
+        cmd.arg("-c").arg(&command).stdin(std::process::Stdio::piped());
+        // less keeps colours and quits at once on a short output unless told otherwise.
+        if std::env::var_os("LESS").is_none() {
+            cmd.env("LESS", "FRX");
+        }
+        match cmd.spawn() {
+            Ok(mut child) => match child.stdin.take() {
+                Some(stdin) => Pager { child: Some(child), out: Some(Box::new(std::io::BufWriter::new(stdin))) },
+                None => stdout(),
+            },
+            Err(_) => stdout(),
+        }
+    }
+
+    /// Flush the output and wait for the pager to be closed. A reader that
+    /// went away early (the pager quit) is a normal end.
+    pub fn finish(mut self) -> std::io::Result<()> {
+        match std::io::Write::flush(&mut self) {
+            Err(e) if is_broken_pipe(&e) => Ok(()),
+            other => other,
+        }
+    }
+}
+
+/// However the output ends (an error too), the pager gets its end of file
+/// and is waited for, so the shell prompt never comes back under it.
+impl Drop for Pager {
+    fn drop(&mut self) {
+        self.out.take();
+        if let Some(mut child) = self.child.take() {
+            let _ = child.wait();
+        }
+    }
+}
+
+impl std::io::Write for Pager {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.out.as_mut().map_or(Ok(buf.len()), |o| o.write(buf))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.out.as_mut().map_or(Ok(()), |o| o.flush())
+    }
+}
+
+/// Whether stdout is a terminal: hints and footers are only for a person
+/// reading there, never for a pipe.
+pub fn stdout_is_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal()
+}
+
 /// Ask a yes/no question on the terminal (default no). Fails when there is
 /// no terminal to ask on.
 pub fn confirm(prompt: &str) -> std::io::Result<bool> {

@@ -23,13 +23,58 @@ fn open(paths: &Paths) -> anyhow::Result<Store> {
     Ok(Store::open(&paths.db())?)
 }
 
+/// A question as `gate pending --json` lists it (docs/json.md): RFC 3339
+/// times, and the tool input as the object it is.
+#[derive(Debug, serde::Serialize)]
+struct PendingRecord<'a> {
+    id: i64,
+    created: String,
+    expires: String,
+    session_id: &'a Option<String>,
+    tool_use_id: &'a Option<String>,
+    agent: &'a Option<String>,
+    cwd: &'a Option<String>,
+    tool: &'a Option<String>,
+    tool_kind: &'a Option<String>,
+    target: &'a Option<String>,
+    args: serde_json::Value,
+    rule: &'a Option<String>,
+    rule_origin: &'a Option<String>,
+    reason: &'a Option<String>,
+    /// The rule an "always" answer would add to the user policy.
+    always_rule: &'a Option<String>,
+}
+
+impl<'a> PendingRecord<'a> {
+    fn of(q: &'a Question) -> PendingRecord<'a> {
+        PendingRecord {
+            id: q.id,
+            created: clock::format_ms(q.created_ms),
+            expires: clock::format_ms(q.expires_ms),
+            session_id: &q.session_id,
+            tool_use_id: &q.tool_use_id,
+            agent: &q.agent,
+            cwd: &q.cwd,
+            tool: &q.tool,
+            tool_kind: &q.tool_kind,
+            target: &q.target,
+            args: q.args.as_deref().and_then(|a| serde_json::from_str(a).ok()).unwrap_or_default(),
+            rule: &q.rule_id,
+            rule_origin: &q.rule_origin,
+            reason: &q.reason,
+            always_rule: &q.always_rule,
+        }
+    }
+}
+
 pub fn run_pending(json: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let store = open(&paths)?;
     let now = clock::now_ms();
     let pending = store.pending(now)?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&pending)?);
+        let records: Vec<PendingRecord> = pending.iter().map(PendingRecord::of).collect();
+        println!("{}", serde_json::to_string_pretty(&records)?);
         return Ok(ExitCode::SUCCESS);
     }
     if pending.is_empty() {

@@ -43,7 +43,15 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         return write_bundle(file);
     }
-    let store = crate::cmd::open_for_reading(&mut filter)?;
+    let store = match crate::cmd::open_for_reading(&mut filter) {
+        Ok(store) => store,
+        // A fresh home: nothing to export yet, said on stderr so stdout stays clean.
+        Err(e) if crate::cmd::nothing_yet(&e) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
     stream(&store, &filter, args.format)?;
     seal_after_export(&store);
     Ok(ExitCode::SUCCESS)

@@ -422,9 +422,9 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
             } else {
                 rec.decided(Word::Denied, Source::Gate, Some("gate"));
                 let reason = format!(
-                    "{}. A human must approve this, and the inbox (`gate watch`) closed while question {} waited; \
+                    "{} A human must approve this, and the inbox (`gate watch`) closed while question {} waited; \
                      {} cannot ask in its own dialog here. Ask the user to open `gate watch` and retry.",
-                    answer_reason(v),
+                    crate::policy::sentence(&answer_reason(v)),
                     question.id,
                     action.agent.as_str()
                 );
@@ -446,10 +446,10 @@ fn settled_row(action: &Action, eval: &Evaluation, settled: Settled) -> (Receipt
         Settled::NoOneCanAsk => {
             rec.decided(Word::Denied, Source::Rule, Some("gate"));
             let reason = format!(
-                "{}. A human must approve this, and no one can be asked here: this session runs without a permission dialog \
+                "{} A human must approve this, and no one can be asked here: this session runs without a permission dialog \
                  and no `gate watch` inbox is open. Ask the user to run `gate watch` in another terminal and retry, \
                  or to allow it with a rule in their gate policy.",
-                answer_reason(v)
+                crate::policy::sentence(&answer_reason(v))
             );
             rec.with_reason(&reason);
             Reply::Deny(reason)

@@ -7,7 +7,8 @@
 //! Times are local with the zone shown (`--utc` for UTC), and a warning
 //! line says when any row shown does not verify. `--follow` keeps printing
 //! calls as they are recorded. Text is coloured on a terminal, plain when
-//! piped; `--json` gives the calls as records.
+//! piped; `--json` gives the calls as records. A long text goes through
+//! the pager on a terminal; hints go to stderr, and only on a terminal.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -18,7 +19,7 @@ use crate::cli::{LogArgs, OutcomeArg};
 use crate::clock;
 use crate::review::calls::{CallFold, ReviewCall as Call};
 use crate::review::diff::{self, Change, Line};
-use crate::store::{Filter, Receipt, RowKind, Source, Status, Store, ToolKind, Verdict};
+use crate::store::{Filter, Receipt, RowKind, SessionSummary, Source, Status, Store, ToolKind, Verdict};
 use crate::term::{self, Paint};
 
 /// A call as `gate log --json` prints it.
@@ -44,6 +45,43 @@ pub struct CallRecord<'a> {
     pub error: &'a Option<String>,
     /// The files it changed and how.
     pub changes: Vec<FileChange>,
+}
+
+/// A session as `gate log --json` lists it (docs/json.md).
+#[derive(Debug, Serialize)]
+pub struct SessionRecord<'a> {
+    pub session_id: &'a str,
+    pub agent: &'a Option<String>,
+    pub cwd: &'a Option<String>,
+    pub started: String,
+    pub last: String,
+    /// Every tool call; the four counts after it add up to it.
+    pub calls: i64,
+    pub auto_approved: i64,
+    pub approved: i64,
+    pub denied: i64,
+    /// No one answered: the question expired, the agent gave up, or it still waits.
+    pub expired: i64,
+    /// Calls gate asked about before they were settled (counted in the four above too).
+    pub asked_first: i64,
+}
+
+impl<'a> SessionRecord<'a> {
+    fn of(s: &'a SessionSummary) -> SessionRecord<'a> {
+        SessionRecord {
+            session_id: &s.session_id,
+            agent: &s.agent,
+            cwd: &s.cwd,
+            started: clock::format_ms(s.started),
+            last: clock::format_ms(s.last),
+            calls: s.calls,
+            auto_approved: s.auto_approved,
+            approved: s.approved,
+            denied: s.denied,
+            expired: s.expired,
+            asked_first: s.asked,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -171,15 +209,24 @@ impl Unverified {
     }
 }
 
-pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
+pub fn run(args: LogArgs, pager: bool) -> anyhow::Result<ExitCode> {
     let mut filter = crate::cmd::filter_of(&args.filter)?;
     if let Some(s) = &args.session_id {
         filter.session = Some(s.clone());
     }
-    let store = crate::cmd::open_for_reading(&mut filter)?;
+    let store = match crate::cmd::open_for_reading(&mut filter) {
+        Ok(store) => store,
+        // A fresh home: nothing recorded yet is not an error.
+        Err(e) if crate::cmd::nothing_yet(&e) => {
+            println!("{}", if args.json { "[]".to_string() } else { e.to_string() });
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
     let paint = Paint(!args.json && term::colour_stdout());
     let utc = args.utc;
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // Text for a person is paged; JSON and `--follow` never are.
+    let mut out = term::Pager::start(pager && !args.json && !args.follow);
     let calls_filter = CallFilter {
         decision: filter.decision.take(),
         source: filter.source.take(),
@@ -190,21 +237,32 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
     };
     let story = filter.session.is_some() || filter.tool.is_some() || calls_filter.any() || args.follow;
     if !story {
-        let sessions = store.sessions(&filter, args.limit)?;
+        let sessions = store.sessions(&filter, args.limit, !args.all)?;
         if args.json {
-            serde_json::to_writer_pretty(&mut out, &sessions)?;
+            let records: Vec<SessionRecord> = sessions.iter().map(SessionRecord::of).collect();
+            serde_json::to_writer_pretty(&mut out, &records)?;
             writeln!(out)?;
+        } else if sessions.is_empty() {
+            let what = if args.all { "sessions" } else { "sessions with a tool call" };
+            match filter.narrows_calls() || filter.since.is_some() || filter.until.is_some() {
+                true => writeln!(out, "no {what} match")?,
+                false => writeln!(out, "no {what} recorded yet")?,
+            }
         } else {
             write_sessions(&mut out, &sessions, paint, utc)?;
         }
-        out.flush()?;
+        out.finish()?;
+        if !args.json && !sessions.is_empty() && term::stdout_is_terminal() {
+            eprintln!("{}", Paint(term::colour_stdout()).dim("`gate log <session>` tells one session's story."));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let rows = load_rows(&store, &filter, 0)?;
     let unverified = Unverified::check(&rows);
     let mut calls = calls_of(&rows);
     calls.retain(|c| matches(c, &calls_filter));
-    let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint };
+    let tool_width = calls.iter().map(|c| tool_name(c).chars().count()).max().unwrap_or(0).clamp(6, TOOL_WIDTH);
+    let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint, tool_width };
     if args.json {
         if let Some(w) = unverified.warning(rows.len()) {
             eprintln!("gate: {w}");
@@ -224,9 +282,8 @@ pub fn run(args: LogArgs) -> anyhow::Result<ExitCode> {
             writeln!(out, "{}", paint.red(&w))?;
         }
     }
-    out.flush()?;
+    out.finish()?;
     if args.follow {
-        drop(out);
         let seen = calls.iter().map(|c| c.seq).collect();
         follow(&store, &filter, &calls_filter, rows.last().map_or(0, |r| r.seq), seen, &opts)?;
     }
@@ -288,7 +345,7 @@ fn follow(
                                 None => format!("→ {s}"),
                             },
                             (_, _, Some(d)) => {
-                                format!("→ {d} by {}", term::sanitize(r.approver.as_deref().unwrap_or("?")))
+                                format!("→ {d} by {}", term::sanitize(r.approver.as_deref().unwrap_or("unknown")))
                             }
                             _ => continue,
                         };
@@ -304,50 +361,43 @@ fn follow(
     }
 }
 
-fn write_sessions(
-    out: &mut impl Write,
-    sessions: &[crate::store::SessionSummary],
-    p: Paint,
-    utc: bool,
-) -> std::io::Result<()> {
-    if sessions.is_empty() {
-        return writeln!(out, "no sessions recorded yet");
-    }
+fn write_sessions(out: &mut impl Write, sessions: &[SessionSummary], p: Paint, utc: bool) -> std::io::Result<()> {
     let zone = clock::shown(clock::now_ms(), utc).zone;
-    writeln!(
-        out,
-        "{}",
-        p.bold(&format!(
-            "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
-            format!("STARTED ({zone})"),
-            "AGENT",
-            "SESSION",
-            "CALLS",
-            "AUTO",
-            "APPROVED",
-            "DENIED",
-            "ASKED",
-            "CWD"
-        ))
-    )?;
+    let started = format!("STARTED ({zone})");
+    let started_w = started.chars().count().max(19);
+    let agent = |s: &SessionSummary| term::sanitize(s.agent.as_deref().unwrap_or("-")).into_owned();
+    let agent_w = sessions.iter().map(|s| agent(s).chars().count()).max().unwrap_or(0).max(5);
+    let header = format!(
+        "{started:<started_w$}  {:<agent_w$}  {:<8}  CALLS  AUTO  APPROVED  DENIED  EXPIRED  ASKED FIRST  CWD",
+        "AGENT", "SESSION"
+    );
+    writeln!(out, "{}", p.bold(&header))?;
     for s in sessions {
         let at = clock::shown(s.started, utc);
         let id: String = s.session_id.chars().take(8).collect();
         writeln!(
             out,
-            "{:<19}  {:<12}  {:<8}  {:>5}  {:>5}  {:>8}  {:>6}  {:>5}  {}",
+            "{:<started_w$}  {:<agent_w$}  {:<8}  {:>5}  {:>4}  {:>8}  {:>6}  {:>7}  {:>11}  {}",
             format!("{} {}", at.date, at.time),
-            term::sanitize(s.agent.as_deref().unwrap_or("-")),
+            agent(s),
             term::sanitize(&id),
             s.calls,
             s.auto_approved,
             s.approved,
             s.denied,
+            s.expired,
             s.asked,
             term::sanitize(s.cwd.as_deref().unwrap_or("-")),
         )?;
     }
-    writeln!(out, "{}", p.dim("`gate log <session>` tells one session's story."))
+    Ok(())
+}
+
+/// The widest tool column: a longer tool name is cut to it.
+const TOOL_WIDTH: usize = 40;
+
+fn tool_name(c: &Call) -> std::borrow::Cow<'_, str> {
+    term::sanitize(c.tool.as_deref().unwrap_or("-"))
 }
 
 struct StoryOptions {
@@ -355,6 +405,8 @@ struct StoryOptions {
     diffs: bool,
     utc: bool,
     paint: Paint,
+    /// The tool column's width: the longest tool name shown, at least 6.
+    tool_width: usize,
 }
 
 fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std::io::Result<()> {
@@ -420,12 +472,13 @@ fn write_call(out: &mut impl Write, c: &Call, opts: &StoryOptions, last_date: &m
     } else {
         String::new()
     };
+    let tool_w = opts.tool_width;
     writeln!(
         out,
-        "{prefix}{}  {coloured}{pad}  {:<28}  {:<6}  {}{}",
+        "{prefix}{}  {coloured}{pad}  {:<28}  {:<tool_w$}  {}{}",
         at.time,
         term::ellipsize(&term::sanitize(&who), 28),
-        term::sanitize(c.tool.as_deref().unwrap_or("-")),
+        term::ellipsize(&tool_name(c), tool_w),
         what,
         p.dim(&outcome),
     )?;
@@ -515,7 +568,7 @@ fn who_decided(c: &Call) -> String {
     match (c.source, &c.rule_id) {
         (Some(Source::Floor | Source::Rule | Source::Mode), Some(rule)) => rule.clone(),
         (Some(Source::Error), _) => "gate (error)".to_string(),
-        (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("?")),
+        (Some(src), _) => format!("{} via {src}", c.approver.as_deref().unwrap_or("unknown")),
         (None, _) => "-".to_string(),
     }
 }

@@ -24,15 +24,16 @@ pub mod watch;
 
 use std::process::ExitCode;
 
-use crate::cli::{Command, FilterArgs};
+use crate::cli::{Cli, Command, FilterArgs};
 use crate::store::Filter;
 
-pub fn dispatch(command: Command) -> ExitCode {
+pub fn dispatch(cli: Cli) -> ExitCode {
+    let Cli { command, no_pager } = cli;
     let result = match command {
         // The hot path: no settings, no database until a decision exists.
         Command::Hook { agent } => return hook::run(hook::HookArgs { agent }),
         Command::Resident => return resident::serve(),
-        Command::Log(args) => log::run(args),
+        Command::Log(args) => log::run(args, !no_pager),
         Command::Export(args) => export::run(args),
         Command::Digest(args) => digest::run(args),
         Command::Verify { head, bundle, key, json } => match bundle {
@@ -71,10 +72,32 @@ pub fn dispatch(command: Command) -> ExitCode {
             if e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(crate::term::is_broken_pipe)) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("gate: {}", crate::term::sanitize(&format!("{e:#}")));
+            eprintln!("gate: {}", crate::term::sanitize(&error_text(&e)));
             ExitCode::from(2)
         }
     }
+}
+
+/// An error and its causes on one line, `outer: cause: cause`, each said
+/// once, where anyhow's `{:#}` would repeat them: a cause whose text the
+/// link before it already carries (a library error that shows its source
+/// in its own message) is left out, and so is one that only restates the
+/// link before it (SQLite's `Error code 26: file is not a database`).
+pub(crate) fn error_text(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    let mut last = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        let said = !last.is_empty() && (last.contains(&text) || text.ends_with(&last));
+        if !said {
+            if !out.is_empty() {
+                out.push_str(": ");
+            }
+            out.push_str(&text);
+        }
+        last = text;
+    }
+    out
 }
 
 /// Turn the command-line filters into a store filter.
@@ -99,6 +122,12 @@ pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
     })
 }
 
+/// Whether `e` is only that no receipt exists yet (a fresh home): commands
+/// that read the receipt say so and succeed.
+pub(crate) fn nothing_yet(e: &anyhow::Error) -> bool {
+    matches!(e.downcast_ref::<crate::store::StoreError>(), Some(crate::store::StoreError::Missing(_)))
+}
+
 /// Open the receipt for reading, resolving a session prefix in the filter.
 pub(crate) fn open_for_reading(filter: &mut Filter) -> anyhow::Result<crate::store::Store> {
     let paths = crate::paths::Paths::from_env()?;
@@ -118,5 +147,44 @@ pub(crate) fn resolve_session(store: &crate::store::Store, prefix: &str) -> anyh
             "session prefix {prefix:?} is ambiguous ({}); type more of it",
             many.iter().map(|s| s.chars().take(12).collect::<String>()).collect::<Vec<_>>().join(", ")
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_text;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("receipt database /x/gate.db: {source}")]
+    struct Wrapped {
+        source: Sqlite,
+    }
+
+    /// A library error that shows its own source's text, as rusqlite's does.
+    #[derive(Debug, thiserror::Error)]
+    #[error("file is not a database")]
+    struct Sqlite {
+        source: Code,
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("Error code 26: file is not a database")]
+    struct Code;
+
+    #[test]
+    fn an_error_says_each_cause_once() {
+        let wrapped = || Wrapped { source: Sqlite { source: Code } };
+        let cases: Vec<(anyhow::Error, &str)> = vec![
+            (anyhow::Error::new(wrapped()), "receipt database /x/gate.db: file is not a database"),
+            (
+                anyhow::Error::new(wrapped()).context("cannot read the receipt"),
+                "cannot read the receipt: receipt database /x/gate.db: file is not a database",
+            ),
+            (anyhow::Error::new(std::io::Error::other("no such file")).context("--key"), "--key: no such file"),
+            (anyhow::anyhow!("plain"), "plain"),
+        ];
+        for (e, want) in cases {
+            assert_eq!(error_text(&e), want);
+        }
     }
 }

@@ -2,8 +2,10 @@
 //! (every hash, in order), then checks the store against the signed
 //! checkpoints kept apart from it, which catch a store that was replaced,
 //! deleted or cut short. Exit 0 with a one-line summary when all is well;
-//! otherwise exit 1 naming each problem. `--bundle` checks a bundle from
-//! `gate export --bundle` instead, anywhere, against a pinned key.
+//! otherwise exit 1 naming each problem (a store too damaged to read as a
+//! chain is one). A fresh home, with no receipt and no checkpoint yet, has
+//! nothing to verify: exit 0. `--bundle` checks a bundle from `gate export
+//! --bundle` instead, anywhere, against a pinned key.
 
 use std::io::BufReader;
 use std::path::Path;
@@ -12,40 +14,117 @@ use std::process::ExitCode;
 use anyhow::Context;
 
 use crate::paths::Paths;
+use crate::store::trouble::Trouble;
 use crate::store::{self, seal, RecordCheck, Store, StoreError};
 use crate::trust::bundle::{self, SeenCheckpoints};
 use crate::trust::keys;
 
+/// What `gate verify --head` takes: a row hash, 64 hex digits.
+fn check_head(head: &str) -> anyhow::Result<String> {
+    if head.len() == 64 && head.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(head.to_ascii_lowercase());
+    }
+    anyhow::bail!(
+        "--head {:?} is not a hash: it takes 64 hex digits, the head hash that ends the ok line of an \
+         earlier `gate verify` (`head_hash` in `gate verify --json`)",
+        crate::term::ellipsize(head, 80)
+    )
+}
+
+/// A store that cannot be read as a chain: it is damaged, which is a
+/// failed verification (exit 1), not a failure of `gate verify` itself.
+fn damage(e: &StoreError) -> Option<String> {
+    use rusqlite::Error as E;
+    if let Some(t @ Trouble::Damaged { .. }) = Trouble::of(e) {
+        return Some(t.to_string());
+    }
+    match e {
+        StoreError::Sqlite {
+            source: E::FromSqlConversionFailure(..) | E::InvalidColumnType(..) | E::IntegralValueOutOfRange(..),
+            ..
+        } => Some(format!("{e}: a row cannot be read as a receipt row")),
+        _ => None,
+    }
+}
+
+/// The report's JSON (docs/json.md): every field always present.
+fn report_json(
+    report: Option<&store::VerifyReport>,
+    ok: bool,
+    problem: serde_json::Value,
+    head_found: Option<bool>,
+    checkpoints: serde_json::Value,
+    previous: Option<&serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "ok": ok,
+        "rows": report.map_or(0, |r| r.rows),
+        "head_seq": report.map_or(0, |r| r.head_seq),
+        "head_hash": report.map(|r| r.head_hash.clone()),
+        "problem": problem,
+        "missing_triggers": report.map_or(Vec::new(), |r| r.missing_triggers.clone()),
+        "expected_head_found": head_found,
+        "checkpoints": checkpoints,
+        "previous_store": previous,
+    })
+}
+
 pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
+    let head = head.as_deref().map(check_head).transpose()?;
     let paths = Paths::from_env()?;
     let db = paths.db();
+    let failed = |why: String| -> anyhow::Result<ExitCode> {
+        if json {
+            let problem = serde_json::json!({ "problem": "unreadable", "error": why });
+            let v = report_json(None, false, problem, None, serde_json::Value::Null, None);
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else {
+            println!("gate verify: FAILED: {why}");
+        }
+        Ok(ExitCode::from(1))
+    };
     let store = match Store::open_read(&db) {
         Ok(s) => Some(s),
         Err(StoreError::Missing(_)) => None,
-        Err(e) => return Err(e.into()),
+        Err(e) => match damage(&e) {
+            Some(why) => return failed(why),
+            None => return Err(e.into()),
+        },
     };
     // The checkpoints are checked on the same walk over the rows as the chain.
     let mut walk = seal::begin_audit(&paths, store.as_ref());
     let Some(store) = store else {
         let checkpoints = walk.and_then(|w| w.map(|w| w.finish()).transpose());
         // No receipt: fine when none was ever checkpointed, not otherwise.
-        return match checkpoints {
-            Err(e) => {
-                if json {
-                    println!("{}", serde_json::json!({ "ok": false, "checkpoints": e.to_string() }));
-                } else {
-                    println!("gate verify: FAILED: {e}");
-                }
-                Ok(ExitCode::from(1))
-            }
-            Ok(_) => Err(StoreError::Missing(db).into()),
+        let (ok, checkpoints) = match checkpoints {
+            Err(e) => (false, serde_json::json!({ "error": e.to_string() })),
+            Ok(_) => (true, serde_json::Value::Null),
         };
+        if json {
+            let head_found = head.as_ref().map(|_| false);
+            let v = report_json(None, ok && head.is_none(), serde_json::Value::Null, head_found, checkpoints, None);
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        } else if !ok {
+            println!("gate verify: FAILED: {}", checkpoints["error"].as_str().unwrap_or_default());
+        } else if head.is_some() {
+            println!("gate verify: FAILED: there is no receipt at {}, so the --head hash is not in it", db.display());
+        } else {
+            let db = db.display();
+            println!("nothing to verify yet: there is no receipt at {db} (gate writes it on the first hook call)");
+        }
+        return Ok(if ok && head.is_none() { ExitCode::SUCCESS } else { ExitCode::from(1) });
     };
-    let report = store::verify_visiting(&store, &mut |seq, hash| {
+    let report = match store::verify_visiting(&store, &mut |seq, hash| {
         if let Ok(Some(w)) = &mut walk {
             w.push(seq, hash);
         }
-    })?;
+    }) {
+        Ok(r) => r,
+        Err(e) => match damage(&e) {
+            Some(why) => return failed(why),
+            None => return Err(e.into()),
+        },
+    };
     let checkpoints = walk.and_then(|w| w.map(|w| w.finish()).transpose());
     let head_missing = match &head {
         Some(h) => !store.has_hash(h)?,
@@ -55,17 +134,14 @@ pub fn run(head: Option<String>, json: bool) -> anyhow::Result<ExitCode> {
     // A chain that `gate recover` started: say what became of the store it replaced.
     let previous = super::recover::previous_store(&paths, &store);
     if json {
-        let mut v = serde_json::to_value(&report)?;
-        v["ok"] = ok.into();
-        v["expected_head_found"] = head.as_ref().map(|_| !head_missing).into();
-        if let Some((_, p)) = &previous {
-            v["previous_store"] = p.clone();
-        }
-        v["checkpoints"] = match &checkpoints {
+        let checkpoints = match &checkpoints {
             Ok(Some(a)) => serde_json::to_value(a)?,
             Ok(None) => serde_json::Value::Null,
             Err(e) => serde_json::json!({ "error": e.to_string() }),
         };
+        let problem = serde_json::to_value(&report.problem)?;
+        let head_found = head.as_ref().map(|_| !head_missing);
+        let v = report_json(Some(&report), ok, problem, head_found, checkpoints, previous.as_ref().map(|(_, p)| p));
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
         if let Some(p) = &report.problem {

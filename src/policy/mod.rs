@@ -1654,12 +1654,24 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
             basis: Basis::Error,
             rule: None,
             reason: format!(
-                "gate will not auto-approve anything while a policy file is broken: {}. Run `gate policy check`",
-                ctx.policy.broken[0]
+                "gate will not auto-approve anything while a policy file is broken: {} Run `gate policy check`",
+                sentence(&ctx.policy.broken[0])
             ),
         };
     }
     Evaluation { verdict, commands: parts }
+}
+
+/// `text` as a finished sentence, so another can follow it: a full stop
+/// is added unless it already ends with one (a rule's `message` may), or
+/// with `!` or `?`.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim_end();
+    if text.ends_with(['.', '!', '?']) {
+        text.to_string()
+    } else {
+        format!("{text}.")
+    }
 }
 
 fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
@@ -1674,11 +1686,12 @@ fn summarize(parts: &[CommandVerdict], target: &str) -> Verdict {
     };
     let reason = match top.decision {
         Decision::Deny => {
-            let mut r = top.reason.clone();
-            if !r.contains("Instead") && !r.contains("instead") {
-                r.push_str(". Do not retry it; choose another way, or ask the user to run it themselves.");
+            let r = &top.reason;
+            if r.contains("Instead") || r.contains("instead") {
+                r.clone()
+            } else {
+                format!("{} Do not retry it; choose another way, or ask the user to run it themselves.", sentence(r))
             }
-            r
         }
         Decision::Ask => format!("gate asks: {}", top.reason),
         Decision::Allow => {

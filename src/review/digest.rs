@@ -90,7 +90,8 @@ pub struct Denied {
     pub rule: Option<String>,
     /// The reason of the latest denial.
     pub reason: Option<String>,
-    /// Epoch milliseconds of the latest denial.
+    /// When the latest denial was (epoch milliseconds; RFC 3339 in JSON).
+    #[serde(serialize_with = "crate::clock::rfc3339")]
     pub last: i64,
 }
 

@@ -240,7 +240,10 @@ pub struct Evidence {
     pub dialog: usize,
     pub approvers: BTreeSet<String>,
     pub sessions: BTreeSet<String>,
+    /// The first and the latest approval (RFC 3339 in JSON, as `first` and `last`).
+    #[serde(rename = "first", serialize_with = "crate::clock::rfc3339")]
     pub first_ms: i64,
+    #[serde(rename = "last", serialize_with = "crate::clock::rfc3339")]
     pub last_ms: i64,
     pub examples: Vec<String>,
 }

@@ -512,8 +512,13 @@ impl Store {
     /// (by their newest matching row). The matching rows are read from the
     /// newest back only until `limit` sessions are found, and each of those
     /// is summed up through the session index, so the cost follows the
-    /// sessions listed, not the size of the store.
-    pub fn sessions(&self, filter: &Filter, limit: usize) -> Result<Vec<SessionSummary>, StoreError> {
+    /// sessions listed, not the size of the store. With `calls_only`,
+    /// sessions without a tool call (started, then nothing) are left out.
+    /// Each call is counted once, by its final decision: `auto_approved +
+    /// approved + denied + expired == calls`, where `expired` is every call
+    /// no one answered (expired, abandoned, or still waiting), and `asked`
+    /// counts the calls gate asked about first, whatever became of them.
+    pub fn sessions(&self, filter: &Filter, limit: usize, calls_only: bool) -> Result<Vec<SessionSummary>, StoreError> {
         let (wh, args) = filter.sql();
         let wh = if wh.is_empty() {
             " WHERE session_id IS NOT NULL".to_string()
@@ -522,9 +527,10 @@ impl Store {
         };
         let mut ids: Vec<String> = Vec::new();
         if limit > 0 {
+            let calls = if calls_only { " AND kind = 'decision'" } else { "" };
             let mut st = self
                 .conn
-                .prepare(&format!("SELECT session_id FROM receipts{wh} ORDER BY seq DESC"))
+                .prepare(&format!("SELECT session_id FROM receipts{wh}{calls} ORDER BY seq DESC"))
                 .map_err(|e| self.sq(e))?;
             let mut rows = st.query(rusqlite::params_from_iter(args.iter())).map_err(|e| self.sq(e))?;
             let mut seen = std::collections::HashSet::new();
@@ -538,17 +544,23 @@ impl Store {
                 }
             }
         }
+        // A call's final decision, as the review fold settles it: the last
+        // answer or outcome linked to its decision row that carries one.
         let sql = format!(
             "SELECT MIN(ts), MAX(ts),
                 (SELECT agent FROM receipts r2 WHERE r2.session_id = ?1 AND agent IS NOT NULL ORDER BY seq LIMIT 1),
                 (SELECT cwd FROM receipts r2 WHERE r2.session_id = ?1 AND cwd IS NOT NULL ORDER BY seq LIMIT 1),
                 SUM(kind = 'decision'),
-                SUM(kind = 'decision' AND decision = 'auto-approved'),
-                SUM(decision = 'approved' AND kind IN ('outcome', 'answer', 'decision')),
-                SUM(decision IN ('denied') AND kind IN ('decision', 'answer')),
+                SUM(final = 'auto-approved'),
+                SUM(final = 'approved'),
+                SUM(final = 'denied'),
                 SUM(kind = 'decision' AND decision = 'asked'),
-                SUM(decision = 'expired')
-             FROM receipts r{wh} AND session_id = ?1"
+                SUM(kind = 'decision' AND final NOT IN ('auto-approved', 'approved', 'denied'))
+             FROM (SELECT r.ts, r.kind, r.decision, CASE WHEN r.kind = 'decision' THEN COALESCE(
+                     (SELECT o.decision FROM receipts o WHERE o.links_seq = r.seq AND o.kind IN ('outcome', 'answer')
+                        AND o.decision IS NOT NULL ORDER BY o.seq DESC LIMIT 1),
+                     r.decision, '') END AS final
+                   FROM receipts r{wh} AND session_id = ?1)"
         );
         let mut st = self.conn.prepare(&sql).map_err(|e| self.sq(e))?;
         let mut out = Vec::with_capacity(ids.len());
@@ -810,7 +822,7 @@ mod tests {
     fn listing_sessions_reads_from_the_newest_row_and_sums_through_the_session_index() {
         let (_dir, store) = store_with_sessions();
         let listed: Vec<String> =
-            store.sessions(&Filter::default(), 2).unwrap().into_iter().map(|s| s.session_id).collect();
+            store.sessions(&Filter::default(), 2, false).unwrap().into_iter().map(|s| s.session_id).collect();
         assert_eq!(listed, ["b*c-3", "aaab-2"]);
         let p = plan(&store, "SELECT session_id FROM receipts WHERE session_id IS NOT NULL ORDER BY seq DESC", &[]);
         assert!(p.contains("SCAN receipts") && !p.contains("TEMP B-TREE"), "{p}");

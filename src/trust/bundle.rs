@@ -169,6 +169,8 @@ pub struct BundleReport {
     pub size: u64,
     /// Their Merkle root, hex.
     pub root: String,
+    /// When the checkpoint was signed (RFC 3339 in JSON, as `time`).
+    #[serde(rename = "time", serialize_with = "crate::clock::rfc3339")]
     pub time_ms: i64,
     /// The signer's public key text and id.
     pub key: String,

@@ -7,6 +7,7 @@ mod adversarial;
 pub mod ask;
 mod chain;
 mod cli;
+mod cli_output;
 mod digest;
 mod e2e;
 mod e2e_claude;
