@@ -104,7 +104,8 @@ fn install_without_an_agent_finds_the_ones_present() {
 #[test]
 fn the_ready_to_paste_config_matches_what_install_writes() {
     let shipped: Value = serde_json::from_str(include_str!("../../hooks/claude-settings.json")).unwrap();
-    for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
+    assert_eq!(shipped["hooks"].as_object().unwrap().len(), 5, "every event install registers");
+    for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart", "SessionEnd"] {
         let e = &shipped["hooks"][event][0];
         assert_eq!(e["matcher"], "*");
         assert_eq!(e["hooks"][0]["command"], "gate hook --agent claude");
