@@ -271,13 +271,23 @@ pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode>
     }
     writeln!(out, "  accept_edits = {accept_edits:?} ({})", term::sanitize(&edits_origin))?;
     writeln!(out, "{}", p.bold("rules:"))?;
+    // Rules come file by file: each file's path once, then its rules with their lines.
+    let mut current_file = None;
     for r in &set.rules {
+        let (file, line) = match r.origin.rsplit_once(':') {
+            Some((f, l)) if l.parse::<usize>().is_ok() => (f, format!("line {l}")),
+            _ => (r.origin.as_str(), String::new()),
+        };
+        if current_file != Some(file) {
+            writeln!(out, "  {}", p.dim(&term::sanitize(file)))?;
+            current_file = Some(file);
+        }
         let d = match r.decision {
             crate::policy::Decision::Allow => p.green("allow").into_owned(),
             crate::policy::Decision::Ask => p.yellow("ask  ").into_owned(),
             crate::policy::Decision::Deny => p.red("deny ").into_owned(),
         };
-        writeln!(out, "  {d}  {:<28} {}", r.id, p.dim(&r.origin))?;
+        writeln!(out, "  {d}  {:<28} {}", r.id, p.dim(&line))?;
         writeln!(out, "         {}", term::sanitize(&describe(r)))?;
     }
     writeln!(out, "{}", p.dim("The read-only floor applies under these rules: `gate floor` lists it."))?;

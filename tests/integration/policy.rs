@@ -271,7 +271,7 @@ fn policy_check_passes_on_the_shipped_policies() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
     let show = stdout(&env.run(&["policy", "show"]));
-    assert!(show.contains("no-rm-rf") && show.contains("policies/default.toml (built in):"), "{show}");
+    assert!(show.contains("no-rm-rf") && show.contains("\n  policies/default.toml (built in)\n"), "{show}");
     let floor = stdout(&env.run(&["floor"]));
     assert!(floor.contains("find") && floor.contains("checked by code: find"), "{floor}");
 }
@@ -402,4 +402,17 @@ fn init_merges_into_an_existing_policy() {
     assert!(crate::util::repo_path("policies/starter.toml").exists());
     let docs = stdout(&env.run(&["policy", "docs"]));
     assert!(docs.starts_with("# gate policies"), "{}", &docs[..80]);
+}
+
+/// `gate policy show` names each file once over its rules, not on every rule.
+#[test]
+fn policy_show_prints_each_path_once() {
+    let env = TestEnv::new();
+    env.write_user_policy(&format!("{}\n{}", rule("one", "deny", "make a"), rule("two", "deny", "make b")));
+    let show = stdout(&env.run(&["policy", "show"]));
+    let rules = show.split("\nrules:\n").nth(1).unwrap();
+    let user = env.gate_home().join("policy.toml").display().to_string();
+    assert_eq!(rules.matches(&user).count(), 1, "{show}");
+    assert_eq!(rules.matches("policies/default.toml").count(), 1, "{show}");
+    assert!(rules.contains("one") && rules.contains("line "), "{show}");
 }
