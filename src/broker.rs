@@ -287,7 +287,6 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
     if keys.iter().any(|k| k.starts_with("rule:") || k.starts_with("exact+:")) {
         return None;
     }
-    let base = format!("always-{}", clock::now_ms());
     let quote = |s: &str| serde_json::to_string(s).unwrap_or_default();
     let asks: Vec<&CommandVerdict> = eval.commands.iter().filter(|p| p.decision == Decision::Ask).collect();
     if action.kind == Kind::Shell {
@@ -299,7 +298,6 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
                 continue;
             }
             done.push(key.clone());
-            let id = if blocks.is_empty() { base.clone() } else { format!("{base}-{}", blocks.len() + 1) };
             let (command, re) = if shell_key(part).starts_with("prefix:") {
                 let (w0, w1) = (&part.argv[0], &part.argv[1]);
                 (format!("{w0} {w1}"), prefix_coverage(w0, w1))
@@ -310,15 +308,22 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
                 let words: Option<Vec<String>> = part.argv.iter().map(|w| rule_word(w)).collect();
                 (words?.join(" "), format!("^{}$", regex::escape(&part.argv.join(" "))))
             };
+            let id = readable_id(&[&command]);
             blocks.push(format!(
                 "[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ncommand = [{}]\ncommand_regex = {}\n",
                 quote(&command),
                 quote(&re)
             ));
         }
-        return (!blocks.is_empty()).then(|| blocks.join("\n"));
+        return (!blocks.is_empty()).then(|| unique_ids(&blocks.join("\n"), &[]));
     }
-    let id = base;
+    let file_names: Vec<&str> = asks.iter().map(|p| p.command.rsplit('/').next().unwrap_or(&p.command)).collect();
+    let id = match action.kind {
+        Kind::Read | Kind::Write | Kind::Edit | Kind::Search if !file_names.is_empty() => {
+            readable_id(&[&[action.tool.as_str()][..], &file_names].concat())
+        }
+        _ => readable_id(&[&action.tool]),
+    };
     let files: Vec<String> = asks.iter().map(|p| quote(&p.command)).collect();
     match action.kind {
         Kind::Read | Kind::Write | Kind::Edit | Kind::Search if !files.is_empty() => Some(format!(
@@ -328,6 +333,56 @@ pub fn always_rule(action: &Action, eval: &Evaluation, keys: &[String]) -> Optio
         )),
         _ => Some(format!("[[rule]]\nid = \"{id}\"\ndecision = \"allow\"\ntool = {}\n", quote(&action.tool))),
     }
+}
+
+/// A rule id people can read, from what the rule allows: `allow-npm-test`.
+fn readable_id(words: &[&str]) -> String {
+    let mut id = String::from("allow-");
+    for c in words.join(" ").chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            id.push(c);
+        } else if !id.ends_with('-') {
+            id.push('-');
+        }
+        if id.len() >= 40 {
+            break;
+        }
+    }
+    match id.trim_end_matches('-') {
+        "allow" => "allow-always".into(),
+        id => id.to_string(),
+    }
+}
+
+/// The rule text with each `id = "X"` line made unique among `taken` and
+/// the ids before it: `X`, else `X-2`, `X-3`...
+pub fn unique_ids(rule: &str, taken: &[String]) -> String {
+    let mut seen: Vec<String> = taken.to_vec();
+    let mut out = String::new();
+    for line in rule.split_inclusive('\n') {
+        match line.trim_end().strip_prefix("id = \"").and_then(|r| r.strip_suffix('"')) {
+            Some(id) => {
+                let free = std::iter::once(id.to_string())
+                    .chain((2..).map(|n| format!("{id}-{n}")))
+                    .find(|c| !seen.contains(c))
+                    .expect("an unbounded list of candidates");
+                out.push_str(&format!("id = \"{free}\"\n"));
+                seen.push(free);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// The rule ids a policy text uses, read line by line (so a broken file still gives its ids).
+pub fn ids_in(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| {
+            let rest = l.trim().strip_prefix("id")?.trim_start().strip_prefix('=')?.trim();
+            Some(rest.trim_matches(|c| c == '"' || c == '\'').to_string())
+        })
+        .collect()
 }
 
 /// Settle an `ask`. `set_deadline` lets the hook's watchdog wait as long
@@ -474,4 +529,28 @@ fn read_tail(path: &Path, max: u64) -> Option<String> {
     let mut buf = Vec::new();
     f.take(max).read_to_end(&mut buf).ok()?;
     Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn always_allow_ids_are_readable_and_unique() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["npm test"], "allow-npm-test"),
+            (&["ls -la /tmp/x.txt"], "allow-ls-la-tmp-x-txt"),
+            (&["Read", ".env"], "allow-read-env"),
+            (&["!!"], "allow-always"),
+        ];
+        for (words, want) in cases {
+            assert_eq!(readable_id(words), *want, "{words:?}");
+        }
+        let rule = "[[rule]]\nid = \"allow-npm-test\"\ndecision = \"allow\"\n\n[[rule]]\nid = \"allow-npm-test\"\n";
+        let taken = ids_in("[[rule]]\nid = \"allow-npm-test\"\n");
+        assert_eq!(
+            unique_ids(rule, &taken),
+            "[[rule]]\nid = \"allow-npm-test-2\"\ndecision = \"allow\"\n\n[[rule]]\nid = \"allow-npm-test-3\"\n"
+        );
+    }
 }

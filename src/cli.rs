@@ -1,12 +1,42 @@
-//! The command line, as clap structs. The doc comments are the help text.
+//! The command line, as clap structs. The doc comments are the help text;
+//! the top-level help also lists the exit codes, the environment variables
+//! and the files gate reads, and the filters check their values here so a
+//! typo is refused with the list of valid ones instead of matching nothing.
 
+use clap::builder::{PossibleValuesParser, TypedValueParser as _};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// The end of `gate --help` (and of the man page): what scripts and users
+/// need besides the commands.
+pub const AFTER_HELP: &str = "\
+Exit codes:
+  0  success (gate check --exit-code: allow)
+  1  the answer is no: gate verify found damage, gate policy check found errors,
+     gate doctor found an unprotected agent, gate check --ask was denied
+     (gate check --exit-code: ask)
+  2  an error, or bad usage (gate check --exit-code: deny)
+  gate hook answers its agent: 0 with the answer on stdout, 2 to block the call; never 1
+
+Environment:
+  GATE_HOME         keep every file gate reads or writes in this directory
+  GATE_ASK_TIMEOUT  seconds a question waits for an answer (default 300, at most 840)
+  GATE_DURABILITY   full: sync every receipt row to disk, not only human decisions
+  NO_COLOR          no colour in the output
+
+Files (without GATE_HOME; with it, all of them are in $GATE_HOME):
+  ~/.config/gate/policy.toml     your policy (gate init, gate policy docs)
+  ~/.config/gate/settings.toml   settings
+  ~/.config/gate/trust.toml      trusted project policies (gate trust)
+  ~/.config/gate/signing.key     the key that signs checkpoints (gate key)
+  ~/.local/share/gate/gate.db    the receipt
+  .gate/policy.toml              a project's policy, in the working directory or above
+  /etc/gate/policy.toml          the managed policy, set by an administrator";
 
 /// An approval gate for AI coding agents: every tool call is checked against
 /// a read-only floor and your policies, asked of a human when needed, and
 /// recorded in a tamper-evident receipt.
 #[derive(Debug, Parser)]
-#[command(name = "gate", version, propagate_version = true)]
+#[command(name = "gate", version, after_help = AFTER_HELP)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -89,10 +119,10 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Remove exactly what `gate install` added.
+    /// Remove exactly what `gate install` added (from every agent it is in, when none is named).
     Uninstall {
-        /// The agent: claude, codex or gemini.
-        agent: String,
+        /// The agent: claude, codex, gemini, cursor, copilot or hermes (default: every one gate is in).
+        agent: Option<String>,
     },
     /// For each agent: installed? hooked, trusted, pointing at this gate? Then a self-test
     /// through each adapter. Exits 1 when an installed agent is not protected.
@@ -112,9 +142,9 @@ pub enum Command {
     /// Validate or show the policy layers.
     #[command(subcommand)]
     Policy(PolicyCommand),
-    /// Write a commented starter user policy.
+    /// Write a commented starter user policy, or add what an existing one lacks (never removing a rule).
     Init {
-        /// Overwrite an existing user policy.
+        /// Replace an existing user policy with the starter.
         #[arg(long)]
         force: bool,
     },
@@ -171,6 +201,14 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script: gate completions bash > ~/.local/share/bash-completion/completions/gate
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): gate man > ~/.local/share/man/man1/gate.1
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
@@ -182,6 +220,9 @@ pub enum PolicyCommand {
         cwd: Option<String>,
         /// Also check these files (as user-layer files).
         files: Vec<String>,
+        /// Print every file's errors and warnings as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the effective rules with where each comes from.
     Show {
@@ -195,6 +236,8 @@ pub enum PolicyCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Print the policy file format: the keys of a rule, the settings, the layers.
+    Docs,
 }
 
 #[derive(Debug, Args, Default, Clone)]
@@ -208,17 +251,17 @@ pub struct FilterArgs {
     /// Only this session (an id or a unique prefix).
     #[arg(long)]
     pub session: Option<String>,
-    /// Only this tool (Bash, Read...) or kind (shell, read, write, edit, search, fetch, mcp, agent).
-    #[arg(long)]
+    /// Only this tool (Bash, Read...) or kind (shell, read, write, edit, search, fetch, mcp, agent, other).
+    #[arg(long, value_parser = tool_filter)]
     pub tool: Option<String>,
-    /// Only this decision: auto-approved, approved, denied, expired, asked or abandoned.
-    #[arg(long, value_name = "DECISION")]
+    /// Only this decision.
+    #[arg(long, value_name = "DECISION", value_parser = words_parser(crate::store::Verdict::ALL, crate::store::Verdict::as_str))]
     pub decision: Option<crate::store::Verdict>,
-    /// Only decisions from this source: floor, rule, mode, session, watch, web, cli, agent, timeout, error...
-    #[arg(long, value_name = "SOURCE")]
+    /// Only decisions from this source.
+    #[arg(long, value_name = "SOURCE", value_parser = words_parser(crate::store::Source::ALL, crate::store::Source::as_str))]
     pub source: Option<crate::store::Source>,
-    /// Only this agent (claude-code, codex, gemini-cli, cursor, copilot, hermes).
-    #[arg(long)]
+    /// Only this agent (claude-code, codex, gemini-cli, cursor, copilot-cli, hermes, gate-check).
+    #[arg(long, value_parser = agent_filter)]
     pub agent: Option<String>,
     /// Only calls this person approved or denied.
     #[arg(long)]
@@ -376,9 +419,65 @@ pub struct CheckArgs {
     /// not analyse). Default: the shell the agent would pick here (Claude Code: $CLAUDE_CODE_SHELL, $SHELL).
     #[arg(long, value_name = "SHELL")]
     pub shell: Option<String>,
-    /// The command line to check.
-    #[arg(last = true, required = true)]
+    /// Exit 0 when gate would allow, 1 when it would ask, 2 when it would deny.
+    #[arg(long, conflicts_with = "ask")]
+    pub exit_code: bool,
+    /// The command line to check, as one argument: gate check 'git status'.
+    #[arg(value_name = "COMMAND", required_unless_present = "command", conflicts_with = "command")]
+    pub line: Option<String>,
+    /// The command line to check, after `--`: gate check -- git status.
+    #[arg(last = true, value_name = "WORDS")]
     pub command: Vec<String>,
+}
+
+impl CheckArgs {
+    /// The command line, however it was given.
+    pub fn command_line(&self) -> String {
+        match &self.line {
+            Some(line) => line.clone(),
+            None => self.command.join(" "),
+        }
+    }
+}
+
+/// A parser for a [`crate::store`] word type that lists its words in the
+/// help, in completions and in the error for a value that is none of them.
+fn words_parser<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    word: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
+    PossibleValuesParser::new(all.iter().map(|t| word(*t)))
+        .map(move |s| all.iter().copied().find(|t| word(*t) == s).expect("a possible value is one of the words"))
+}
+
+/// `--agent`: an agent as receipts name it, or as `gate install` names it
+/// (`claude` is `claude-code`), or `gate-check` (answers given to `gate check --ask`).
+fn agent_filter(s: &str) -> Result<String, String> {
+    let lower = s.to_ascii_lowercase();
+    if lower == "gate-check" {
+        return Ok(lower);
+    }
+    match crate::action::Agent::parse(&lower).or_else(|| crate::hook::agent_from_flag(&lower)) {
+        Some(agent) => Ok(agent.as_str().to_string()),
+        None => Err(format!(
+            "unknown agent; use one of: {}, gate-check",
+            crate::action::Agent::ALL.map(|a| a.as_str()).join(", ")
+        )),
+    }
+}
+
+/// `--tool`: a kind, or a tool name some agent uses (any case), or an MCP
+/// tool (`mcp__server__tool`, `mcp_server_tool`, `MCP:tool`).
+fn tool_filter(s: &str) -> Result<String, String> {
+    let mcp = ["mcp__", "mcp_", "MCP:"].iter().any(|p| s.starts_with(p) && s.len() > p.len());
+    if crate::action::Kind::parse(s).is_some() || crate::hook::TOOL_NAMES.iter().any(|t| t.eq_ignore_ascii_case(s)) || mcp {
+        return Ok(s.to_string());
+    }
+    Err(format!(
+        "unknown tool; use a kind ({}), an MCP tool (mcp__server__tool) or a tool name: {}",
+        crate::action::Kind::ALL.map(|k| k.as_str()).join(", "),
+        crate::hook::TOOL_NAMES.join(", ")
+    ))
 }
 
 #[cfg(test)]

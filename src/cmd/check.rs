@@ -15,9 +15,9 @@ use crate::policy::Decision;
 use crate::term::{self, Paint};
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
-    let command = args.command.join(" ");
-    let cwd = match args.cwd {
-        Some(c) => crate::floor::normalize(&c, &std::env::current_dir()?.to_string_lossy(), None),
+    let command = args.command_line();
+    let cwd = match &args.cwd {
+        Some(c) => crate::floor::normalize(c, &std::env::current_dir()?.to_string_lossy(), None),
         None => std::env::current_dir()?.to_string_lossy().into_owned(),
     };
     let paths = Paths::from_env()?;
@@ -56,7 +56,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             "broken_policies": loaded.set.broken,
         });
         println!("{}", serde_json::to_string_pretty(&out)?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(exit_code(&args, eval.verdict.decision));
     }
     let p = Paint(term::colour_stdout());
     let word = match eval.verdict.decision {
@@ -91,7 +91,17 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         };
         println!("  asked in `gate watch` when it is open; otherwise {no_inbox}");
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(exit_code(&args, eval.verdict.decision))
+}
+
+/// With --exit-code the decision is the exit code (0 allow, 1 ask, 2 deny);
+/// without it, an answered check succeeds.
+fn exit_code(args: &CheckArgs, decision: Decision) -> ExitCode {
+    match (args.exit_code, decision) {
+        (false, _) | (true, Decision::Allow) => ExitCode::SUCCESS,
+        (true, Decision::Ask) => ExitCode::from(1),
+        (true, Decision::Deny) => ExitCode::from(2),
+    }
 }
 
 /// `gate check --ask`: a direct prompt on the controlling terminal, only

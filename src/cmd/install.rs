@@ -122,7 +122,9 @@ fn install_one(a: &dyn Adapter, dry_run: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     if changed {
-        let backup = write_settings(&path, before.is_some(), &after)?;
+        // Only a file without gate in it is a pre-install state worth a backup.
+        let pre_install = before.as_ref().is_some_and(|b| gate_handlers(b, name).is_empty());
+        let backup = write_settings(&path, pre_install, &after)?;
         println!(
             "{name}: installed gate for {} in {}{}",
             spec.events.join(", "),
@@ -141,30 +143,59 @@ fn install_one(a: &dyn Adapter, dry_run: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-pub fn run_uninstall(agent: &str) -> anyhow::Result<ExitCode> {
-    let a = find_adapter(agent)?;
+/// `gate uninstall [AGENT]`: one agent, or every agent gate is installed in.
+pub fn run_uninstall(agent: Option<String>) -> anyhow::Result<ExitCode> {
+    if let Some(name) = agent {
+        uninstall_one(find_adapter(&name)?)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut any = false;
+    for a in ADAPTERS.iter().copied() {
+        if installed_in(a)? {
+            uninstall_one(a)?;
+            any = true;
+        }
+    }
+    if !any {
+        println!("gate: gate is not installed in any agent; nothing to remove");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the agent's settings carry one of gate's hooks.
+fn installed_in(a: &dyn Adapter) -> anyhow::Result<bool> {
     let spec = a.install_spec();
     let name = a.names()[0];
     let path = settings_path(&spec)?;
     if spec.shape == HookShape::Yaml {
-        uninstall_yaml(&spec, &path, name)?;
-        return Ok(ExitCode::SUCCESS);
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        return Ok(!yaml_hooked(&text).is_empty());
+    }
+    // A file that cannot be read or parsed is reported by `gate uninstall <agent>`, not guessed at here.
+    Ok(read_settings(&path).ok().flatten().is_some_and(|s| !gate_handlers(&s, name).is_empty()))
+}
+
+fn uninstall_one(a: &dyn Adapter) -> anyhow::Result<()> {
+    let spec = a.install_spec();
+    let name = a.names()[0];
+    let path = settings_path(&spec)?;
+    if spec.shape == HookShape::Yaml {
+        return uninstall_yaml(&spec, &path, name);
     }
     let Some(before) = read_settings(&path)? else {
         println!("{name}: {} does not exist; nothing to remove", path.display());
-        return Ok(ExitCode::SUCCESS);
+        return Ok(());
     };
     let mut after = before.clone();
     let removed = remove_hooks(&mut after, name);
     if removed == 0 {
         println!("{name}: gate is not installed in {}; nothing to remove", path.display());
     } else {
-        let backup = write_settings(&path, true, &after)?;
+        let how = restore_settings(&path, &after)?;
         println!(
-            "{name}: removed {removed} gate hook entr{} from {}{}",
+            "{name}: removed {removed} gate hook entr{} from {}{how}",
             if removed == 1 { "y" } else { "ies" },
             path.display(),
-            backup.map(|b| format!(" (backup of the original: {})", b.display())).unwrap_or_default()
         );
     }
     match spec.extra {
@@ -173,7 +204,42 @@ pub fn run_uninstall(agent: &str) -> anyhow::Result<ExitCode> {
         Extra::GeminiPolicy => remove_gemini_policy(&spec)?,
         Extra::HermesConsent => {}
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+/// Write what is left of a file once gate's part is gone, as it was
+/// before `gate install`: the pre-install backup itself when nothing else
+/// changed since (the backup has then done its job and goes), no file at
+/// all when install created it and nothing else was added, else the rest
+/// (the backup, if any, stays untouched). Says which, for the message.
+fn restore_file(path: &Path, rest: &str, same: impl Fn(&str) -> bool, empty: bool) -> anyhow::Result<&'static str> {
+    let backup = PathBuf::from(format!("{}.gate-backup", path.display()));
+    match std::fs::read_to_string(&backup).ok() {
+        Some(original) if same(&original) => {
+            std::fs::rename(&backup, path)
+                .with_context(|| format!("cannot restore {} from {}", path.display(), backup.display()))?;
+            Ok("; restored the file as it was before `gate install`")
+        }
+        None if empty => {
+            std::fs::remove_file(path).with_context(|| format!("cannot remove {}", path.display()))?;
+            Ok("; removed the file, which `gate install` had created")
+        }
+        _ => {
+            write_file(path, false, rest)?;
+            Ok("")
+        }
+    }
+}
+
+fn restore_settings(path: &Path, after: &Value) -> anyhow::Result<&'static str> {
+    let rest = format!("{}\n", serde_json::to_string_pretty(after)?);
+    let same = |original: &str| serde_json::from_str::<Value>(original).ok().as_ref() == Some(after);
+    restore_file(path, &rest, same, is_empty_settings(after))
+}
+
+/// Settings with nothing in them but what gate's install adds (`version`, for the flat shape).
+fn is_empty_settings(v: &Value) -> bool {
+    v.as_object().is_some_and(|o| o.keys().all(|k| k == "version") && o.get("version").is_none_or(|v| v == &json!(1)))
 }
 
 fn read_settings(path: &Path) -> anyhow::Result<Option<Value>> {
@@ -573,9 +639,20 @@ fn untrust_codex_hooks(spec: &InstallSpec, hooks_path: &Path, before: &Value, ag
         }
     }
     if removed > 0 {
-        write_file(&config, true, &doc.to_string())?;
+        // The tables gate's trust entries needed go too, once empty.
+        if state.is_empty() {
+            if let Some(hooks) = doc.get_mut("hooks").and_then(|h| h.as_table_mut()) {
+                hooks.remove("state");
+                if hooks.is_empty() {
+                    doc.remove("hooks");
+                }
+            }
+        }
+        let rest = doc.to_string();
+        let same = |original: &str| original.parse::<toml_edit::DocumentMut>().is_ok_and(|o| o.to_string() == rest);
+        let how = restore_file(&config, &rest, same, rest.trim().is_empty())?;
         println!(
-            "codex: removed {removed} trust entr{} for gate's hooks from {}",
+            "codex: removed {removed} trust entr{} for gate's hooks from {}{how}",
             if removed == 1 { "y" } else { "ies" },
             config.display()
         );
@@ -720,8 +797,9 @@ fn uninstall_yaml(spec: &InstallSpec, path: &Path, name: &str) -> anyhow::Result
     let text = std::fs::read_to_string(path).unwrap_or_default();
     match yaml_split(&text) {
         Some((before, _, after)) => {
-            write_file(path, true, &format!("{before}{after}"))?;
-            println!("{name}: removed gate's hooks from {}", path.display());
+            let rest = format!("{before}{after}");
+            let how = restore_file(path, &rest, |original| original == rest, rest.trim().is_empty())?;
+            println!("{name}: removed gate's hooks from {}{how}", path.display());
         }
         None => println!("{name}: gate is not installed in {}; nothing to remove", path.display()),
     }

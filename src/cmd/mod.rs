@@ -7,6 +7,7 @@ pub mod digest;
 pub mod doctor;
 pub mod export;
 pub mod fault;
+pub mod help;
 pub mod hook;
 pub mod install;
 pub mod key;
@@ -41,11 +42,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
             None => verify::run(head, json),
         },
         Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
-        Command::Uninstall { agent } => install::run_uninstall(&agent),
+        Command::Uninstall { agent } => install::run_uninstall(agent),
         Command::Check(args) => check::run(args),
         Command::Doctor { json } => doctor::run(json),
         Command::Floor { json } => policy::run_floor(json),
-        Command::Policy(crate::cli::PolicyCommand::Check { cwd, files }) => policy::run_check(cwd, files),
+        Command::Policy(crate::cli::PolicyCommand::Check { cwd, files, json }) => policy::run_check(cwd, files, json),
+        Command::Policy(crate::cli::PolicyCommand::Docs) => policy::run_docs(),
         Command::Policy(crate::cli::PolicyCommand::Show { cwd, floor, json }) => {
             if floor {
                 policy::run_floor(json)
@@ -65,6 +67,8 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Recover { force } => recover::run(force),
         Command::Replay(args) => replay::run(args),
         Command::Suggest(args) => suggest::run(args),
+        Command::Completions { shell } => help::run_completions(shell),
+        Command::Man => help::run_man(),
     };
     match result {
         Ok(code) => code,

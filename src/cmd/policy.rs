@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{bail, Context as _};
+use anyhow::Context as _;
 use serde_json::json;
 
 use crate::config::{self, Loaded};
@@ -28,55 +28,145 @@ fn cwd_or(cwd: Option<String>) -> anyhow::Result<String> {
     })
 }
 
-pub fn run_check(cwd: Option<String>, files: Vec<String>) -> anyhow::Result<ExitCode> {
+/// One finding of `gate policy check`: an error fails the check, a warning does not.
+#[derive(serde::Serialize)]
+struct Finding {
+    file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    line: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    col: Option<usize>,
+    message: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    hint: String,
+    #[serde(skip)]
+    text: String,
+}
+
+impl Finding {
+    fn of(e: &load::PolicyError) -> Finding {
+        Finding {
+            file: e.file.clone(),
+            line: Some(e.line),
+            col: Some(e.col),
+            message: e.message.clone(),
+            hint: e.hint.clone(),
+            text: e.to_string(),
+        }
+    }
+    fn plain(file: &str, message: String) -> Finding {
+        Finding { file: file.into(), line: None, col: None, text: format!("{file}: {message}"), message, hint: String::new() }
+    }
+}
+
+pub fn run_check(cwd: Option<String>, files: Vec<String>, json_out: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let cwd = cwd_or(cwd)?;
     let loaded = config::load(&paths, &cwd);
-    let mut errors: Vec<String> = Vec::new();
+    let mut errors: Vec<Finding> = Vec::new();
+    let mut warnings: Vec<Finding> = Vec::new();
     for f in &loaded.files {
-        errors.extend(f.errors.iter().map(|e| e.to_string()));
+        errors.extend(f.errors.iter().map(Finding::of));
     }
-    errors.extend(loaded.set.broken.iter().filter(|b| b.contains("cannot read")).cloned());
+    for b in loaded.set.broken.iter().filter(|b| b.contains("cannot read")) {
+        let (file, message) = b.split_once(": ").unwrap_or(("", b));
+        errors.push(Finding::plain(file, message.to_string()));
+    }
     let macros = config::macros(&paths);
+    let mut extra_rules = 0;
     for f in &files {
-        let text = std::fs::read_to_string(f).with_context(|| format!("cannot read {f}"))?;
-        if let Err(errs) = load::parse(&text, f, Layer::User, &macros) {
-            errors.extend(errs.iter().map(|e| e.to_string()));
+        let text = match std::fs::read_to_string(f) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(Finding::plain(f, format!("cannot read: {e}")));
+                continue;
+            }
+        };
+        match load::parse(&text, f, Layer::User, &macros) {
+            Ok(parsed) => extra_rules += parsed.rules.len(),
+            Err(errs) => errors.extend(errs.iter().map(Finding::of)),
         }
     }
     // `disable` must name default rules that exist.
     if let Ok(defaults) = load::parse(config::DEFAULT_POLICY, config::DEFAULT_POLICY_NAME, Layer::Default, &macros) {
         for id in &loaded.settings.disable {
             if !defaults.rules.iter().any(|r| &r.id == id) {
-                errors.push(format!(
-                    "{}: settings.disable names {id:?}, which is not a default rule (hint: `gate policy show` lists the default rule ids)",
-                    paths.user_policy().display()
+                errors.push(Finding::plain(
+                    &paths.user_policy().display().to_string(),
+                    format!("settings.disable names {id:?}, which is not a default rule (hint: `gate policy show` lists the default rule ids)"),
                 ));
             }
         }
     }
-    let mut out = std::io::stdout().lock();
-    for e in &errors {
-        writeln!(out, "{}", term::sanitize(e))?;
-    }
-    for f in &loaded.files {
-        if f.layer == Layer::Project && !f.trusted && f.ignored_allows > 0 {
-            writeln!(
-                out,
-                "note: {}: {} allow rule(s) are ignored until you run `gate trust {}`",
-                f.path, f.ignored_allows, f.path
-            )?;
+    // Only the user may turn default rules off: a project or managed file's `disable` does nothing.
+    for f in loaded.files.iter().filter(|f| matches!(f.layer, Layer::Project | Layer::Managed) && f.errors.is_empty()) {
+        let Ok(text) = std::fs::read_to_string(&f.path) else { continue };
+        if let Ok(parsed) = load::parse(&text, &f.path, f.layer, &macros) {
+            if !parsed.settings.disable.is_empty() {
+                warnings.push(Finding::plain(
+                    &f.path,
+                    format!(
+                        "settings.disable ({}) is ignored: only your user policy may turn default rules off",
+                        parsed.settings.disable.join(", ")
+                    ),
+                ));
+            }
         }
     }
-    if errors.is_empty() {
-        let rules: usize = loaded.files.iter().map(|f| f.rules).sum();
-        writeln!(out, "ok: {rules} rules in {} policy files", loaded.files.len() + files.len())?;
-        Ok(ExitCode::SUCCESS)
-    } else {
-        writeln!(out, "gate policy check: {} error{}", errors.len(), if errors.len() == 1 { "" } else { "s" })?;
-        Ok(ExitCode::from(1))
+    let notes: Vec<String> = loaded
+        .files
+        .iter()
+        .filter(|f| f.layer == Layer::Project && !f.trusted && f.ignored_allows > 0)
+        .map(|f| format!("{}: {} allow rule(s) are ignored until you run `gate trust {}`", f.path, f.ignored_allows, f.path))
+        .collect();
+    let rules: usize = loaded.files.iter().map(|f| f.rules).sum::<usize>() + extra_rules;
+    let file_count = loaded.files.len() + files.len();
+    let code = if errors.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) };
+    if json_out {
+        let out = json!({
+            "ok": errors.is_empty(),
+            "files": loaded.files.iter().map(|f| json!({"layer": f.layer.as_str(), "path": f.path, "rules": f.rules, "errors": f.errors.len()})).chain(files.iter().map(|f| json!({"layer": "user", "path": f}))).collect::<Vec<_>>(),
+            "rules": rules,
+            "errors": errors,
+            "warnings": warnings,
+            "notes": notes,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(code);
     }
+    let mut out = std::io::stdout().lock();
+    for e in &errors {
+        writeln!(out, "{}", term::sanitize(&e.text))?;
+    }
+    for w in &warnings {
+        writeln!(out, "warning: {}", term::sanitize(&w.text))?;
+    }
+    for n in &notes {
+        writeln!(out, "note: {}", term::sanitize(n))?;
+    }
+    if errors.is_empty() {
+        writeln!(out, "ok: {rules} rules in {file_count} policy files")?;
+    } else {
+        let in_files = errors.iter().map(|e| e.file.as_str()).collect::<std::collections::BTreeSet<_>>().len();
+        writeln!(
+            out,
+            "gate policy check: {} error{} in {in_files} file{}",
+            errors.len(),
+            if errors.len() == 1 { "" } else { "s" },
+            if in_files == 1 { "" } else { "s" }
+        )?;
+    }
+    Ok(code)
 }
+
+/// `gate policy docs`: the policy format, as shipped in policies/README.md.
+pub fn run_docs() -> anyhow::Result<ExitCode> {
+    print!("{POLICY_DOCS}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The policy format reference, built into the binary so an installed gate has it.
+pub const POLICY_DOCS: &str = include_str!("../../policies/README.md");
 
 fn describe(r: &crate::policy::rule::Rule) -> String {
     let m = &r.matchers;
@@ -181,13 +271,23 @@ pub fn run_show(cwd: Option<String>, json_out: bool) -> anyhow::Result<ExitCode>
     }
     writeln!(out, "  accept_edits = {accept_edits:?} ({})", term::sanitize(&edits_origin))?;
     writeln!(out, "{}", p.bold("rules:"))?;
+    // Rules come file by file: each file's path once, then its rules with their lines.
+    let mut current_file = None;
     for r in &set.rules {
+        let (file, line) = match r.origin.rsplit_once(':') {
+            Some((f, l)) if l.parse::<usize>().is_ok() => (f, format!("line {l}")),
+            _ => (r.origin.as_str(), String::new()),
+        };
+        if current_file != Some(file) {
+            writeln!(out, "  {}", p.dim(&term::sanitize(file)))?;
+            current_file = Some(file);
+        }
         let d = match r.decision {
             crate::policy::Decision::Allow => p.green("allow").into_owned(),
             crate::policy::Decision::Ask => p.yellow("ask  ").into_owned(),
             crate::policy::Decision::Deny => p.red("deny ").into_owned(),
         };
-        writeln!(out, "  {d}  {:<28} {}", r.id, p.dim(&r.origin))?;
+        writeln!(out, "  {d}  {:<28} {}", r.id, p.dim(&line))?;
         writeln!(out, "         {}", term::sanitize(&describe(r)))?;
     }
     writeln!(out, "{}", p.dim("The read-only floor applies under these rules: `gate floor` lists it."))?;
@@ -240,13 +340,65 @@ pub fn run_floor(json_out: bool) -> anyhow::Result<ExitCode> {
 pub fn run_init(force: bool) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
     let path = paths.user_policy();
-    if path.exists() && !force {
-        bail!("{} already exists; edit it, or pass --force to replace it", path.display());
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) if !force => Some(text),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let Some(existing) = existing else {
+        paths.ensure_dirs()?;
+        write_atomic(&path, STARTER_POLICY.as_bytes())?;
+        println!("wrote {}; check it with `gate policy check`", path.display());
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (text, added) = merge_starter(&existing)
+        .map_err(|e| anyhow::anyhow!("{}: {e}; fix it first (`gate policy check` shows where)", path.display()))?;
+    if added.is_empty() {
+        println!("{} already has everything the starter policy adds; nothing to do", path.display());
+        return Ok(ExitCode::SUCCESS);
     }
-    paths.ensure_dirs()?;
-    write_atomic(&path, STARTER_POLICY.as_bytes())?;
-    println!("wrote {}; check it with `gate policy check`", path.display());
+    write_atomic(&path, text.as_bytes())?;
+    println!("added to {} (no rule of yours was changed):", path.display());
+    for a in &added {
+        println!("  {a}");
+    }
+    println!("check it with `gate policy check`");
     Ok(ExitCode::SUCCESS)
+}
+
+/// The starter policy's parts an existing user policy lacks, appended to
+/// it: the `[settings]` table (its settings commented out) when the file
+/// has none, and each commented example rule whose id the file does not
+/// mention. Nothing already there is changed. Returns the new text and
+/// what was added, or why the file cannot be merged into.
+fn merge_starter(existing: &str) -> Result<(String, Vec<String>), String> {
+    let doc: toml::Table = toml::from_str(existing).map_err(|e| format!("not valid TOML ({})", e.message().trim()))?;
+    let mut text = existing.to_string();
+    let mut added = Vec::new();
+    for block in STARTER_POLICY.split("\n\n").map(str::trim).filter(|b| !b.is_empty()) {
+        let what = if block.lines().any(|l| l.trim() == "[settings]") {
+            if doc.contains_key("settings") {
+                continue;
+            }
+            "the [settings] table, its settings commented out".to_string()
+        } else if let Some(id) = block.lines().find_map(|l| l.strip_prefix("# id = ")) {
+            let id = id.trim_matches('"');
+            if existing.contains(id) {
+                continue;
+            }
+            format!("the example rule {id} (commented out)")
+        } else {
+            // The header: only a new file needs it.
+            continue;
+        };
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push_str(&format!("\n{block}\n"));
+        added.push(what);
+    }
+    Ok((text, added))
 }
 
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

@@ -485,6 +485,8 @@ pub(crate) fn always_allow(paths: &Paths, q: &Question, surface: &str) -> anyhow
     if !text.is_empty() && !text.ends_with('\n') {
         text.push('\n');
     }
+    // Readable ids (`allow-npm-test`), made unique against the rules already there.
+    let rule = crate::broker::unique_ids(rule, &crate::broker::ids_in(&text));
     text.push_str(&format!("\n# Added by gate {surface} for question {}.\n{rule}", q.id));
     // Only write a policy that still loads.
     let macros = crate::config::macros(paths);

@@ -96,7 +96,7 @@ impl Adapter for Claude {
             home_env: None,
             dir_env: Some("CLAUDE_CONFIG_DIR"),
             settings: "settings.json",
-            events: &["PreToolUse", "PostToolUse", "PostToolUseFailure"],
+            events: &["PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart", "SessionEnd"],
             shape: HookShape::Nested { matcher: "*", timeout_ms: false, named: false },
             timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::None,

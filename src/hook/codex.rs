@@ -159,7 +159,7 @@ impl Adapter for Codex {
             home_env: None,
             dir_env: Some("CODEX_HOME"),
             settings: "hooks.json",
-            events: &["PreToolUse", "PermissionRequest", "PostToolUse"],
+            events: &["PreToolUse", "PermissionRequest", "PostToolUse", "SessionStart", "SessionEnd"],
             shape: HookShape::Nested { matcher: "*", timeout_ms: false, named: false },
             timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::CodexTrust,

@@ -129,7 +129,7 @@ impl Adapter for Gemini {
             home_env: Some("GEMINI_CLI_HOME"),
             dir_env: None,
             settings: "settings.json",
-            events: &["BeforeTool", "AfterTool"],
+            events: &["BeforeTool", "AfterTool", "SessionStart", "SessionEnd"],
             shape: HookShape::Nested { matcher: ".*", timeout_ms: true, named: true },
             timeout_secs: HOOK_TIMEOUT_SECS,
             extra: Extra::GeminiPolicy,

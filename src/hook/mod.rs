@@ -121,6 +121,26 @@ pub fn adapter(agent: Agent) -> Option<&'static dyn Adapter> {
 }
 
 /// Agent names accepted by `--agent`.
+/// The tool names the adapters know, for `--tool` filters: each adapter's
+/// tools that map to a kind, and the agents' own bookkeeping tools.
+pub const TOOL_NAMES: &[&str] = &[
+    // Claude Code
+    "Bash", "Read", "NotebookRead", "LS", "Write", "Edit", "MultiEdit", "NotebookEdit", "Glob", "Grep", "WebFetch",
+    "WebSearch", "Agent", "Task", "TodoWrite", "ExitPlanMode", "BashOutput", "KillShell", "SlashCommand", "Skill",
+    // Codex
+    "shell", "exec_command", "local_shell", "apply_patch", "web_search",
+    // Gemini CLI
+    "run_shell_command", "read_file", "read_many_files", "list_directory", "write_file", "replace", "glob",
+    "grep_search", "search_file_content", "web_fetch", "google_web_search", "save_memory", "write_todos",
+    // Cursor
+    "Shell", "Terminal", "Delete", "StrReplace",
+    // Copilot CLI
+    "bash", "view", "read", "create", "edit", "str_replace", "grep",
+    // Hermes
+    "terminal", "patch", "search_files", "web_extract", "todo", "clarify", "session_search", "skills_list",
+    "skill_view",
+];
+
 pub fn agent_from_flag(name: &str) -> Option<Agent> {
     ADAPTERS.iter().find(|a| a.names().contains(&name)).map(|a| a.agent())
 }

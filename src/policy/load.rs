@@ -77,12 +77,8 @@ pub struct PolicyFile {
     pub settings: Settings,
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawFile {
-    #[serde(default)]
     settings: Option<RawSettings>,
-    #[serde(default)]
     rule: Vec<Spanned<RawRule>>,
 }
 
@@ -190,6 +186,8 @@ const RULE_KEYS: &[&str] = &[
     "not_examples",
 ];
 
+const SETTINGS_KEYS: &[&str] = &["ask_timeout", "disable", "approver", "accept_edits", "ask_via"];
+
 const AGENTS: &[&str] = &["claude-code", "claude", "codex", "gemini-cli", "gemini", "cursor", "copilot-cli", "hermes"];
 
 /// Byte offset → 1-based line and column (in characters).
@@ -229,6 +227,13 @@ impl Ctx<'_> {
             Ok(i) => i + 1,
             Err(i) => i,
         }
+    }
+
+    /// A TOML or serde error, at its own span or else at `offset`.
+    fn toml_err(&mut self, e: &toml::de::Error, offset: usize) {
+        let msg = e.message().trim().to_string();
+        let hint = toml_hint(&msg);
+        self.err(e.span().map(|s| s.start).unwrap_or(offset), msg, hint);
     }
 
     fn err(&mut self, offset: usize, message: impl Into<String>, hint: impl Into<String>) {
@@ -319,20 +324,82 @@ fn glob_literal(path: &str) -> String {
     out
 }
 
+/// The file's tables, each read on its own so that every unknown key and
+/// every badly typed value in every rule is reported, not only the first
+/// serde meets; the tables that read well are compiled after, for their
+/// own errors. `None` when the file is not TOML.
+fn raw_file(cx: &mut Ctx) -> Option<RawFile> {
+    use serde::de::IntoDeserializer as _;
+    use toml::de::{DeTable, DeValue};
+    let root = match DeTable::parse(cx.text) {
+        Ok(root) => root,
+        Err(e) => {
+            cx.toml_err(&e, 0);
+            return None;
+        }
+    };
+    let mut raw = RawFile { settings: None, rule: Vec::new() };
+    // Each key not in `known` is an error of its own; `None` when there was one.
+    fn checked<'i>(cx: &mut Ctx, value: &Spanned<DeValue<'i>>, known: &[&str], expected: &str) -> Option<Spanned<DeValue<'i>>> {
+        let mut value = value.clone();
+        let mut clean = true;
+        if let DeValue::Table(table) = value.get_mut() {
+            let unknown: Vec<_> = table.keys().filter(|k| !known.contains(&k.get_ref().as_ref())).cloned().collect();
+            for key in unknown {
+                let msg = format!("unknown field `{}`, expected {expected}", key.get_ref());
+                cx.err(key.span().start, msg.clone(), toml_hint(&msg));
+                table.remove(&key);
+                clean = false;
+            }
+        }
+        clean.then_some(value)
+    }
+    let one_of = |keys: &[&str]| keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ");
+    for (key, value) in root.get_ref() {
+        match key.get_ref().as_ref() {
+            "settings" => {
+                let Some(value) = checked(cx, value, SETTINGS_KEYS, &format!("one of {}", one_of(SETTINGS_KEYS)))
+                else {
+                    continue;
+                };
+                match RawSettings::deserialize(value.clone().into_deserializer()) {
+                    Ok(s) => raw.settings = Some(s),
+                    Err(e) => cx.toml_err(&e, value.span().start),
+                }
+            }
+            "rule" => {
+                let DeValue::Array(items) = value.get_ref() else {
+                    cx.err(value.span().start, "`rule` is not a list of tables", "write each rule under its own [[rule]]");
+                    continue;
+                };
+                for item in items.iter() {
+                    // A rule with a mistyped key is not compiled: its other errors would follow from the typo.
+                    let Some(item) = checked(cx, item, RULE_KEYS, &format!("one of {}", one_of(RULE_KEYS))) else {
+                        continue;
+                    };
+                    match Spanned::<RawRule>::deserialize(item.clone().into_deserializer()) {
+                        Ok(r) => raw.rule.push(r),
+                        Err(e) => cx.toml_err(&e, item.span().start),
+                    }
+                }
+            }
+            other => {
+                let msg = format!("unknown field `{other}`, expected `settings` or `rule`");
+                cx.err(key.span().start, msg.clone(), toml_hint(&msg));
+            }
+        }
+    }
+    Some(raw)
+}
+
 /// Parse and compile one policy file. `file` is how errors and origins
 /// name it. All problems are collected; any problem means no rules.
 pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<PolicyFile, Vec<PolicyError>> {
     let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let mut cx = Ctx { file, text, errors: Vec::new(), macros, line_starts };
-    let raw: RawFile = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let offset = e.span().map(|s| s.start).unwrap_or(0);
-            let msg = e.message().trim().to_string();
-            let hint = toml_hint(&msg);
-            cx.err(offset, msg, hint);
-            return Err(cx.errors);
-        }
+    let raw = match raw_file(&mut cx) {
+        Some(r) => r,
+        None => return Err(cx.errors),
     };
     let mut settings = Settings::default();
     if let Some(s) = raw.settings {
@@ -452,22 +519,22 @@ fn toml_hint(msg: &str) -> String {
     if let Some(rest) = msg.strip_prefix("unknown field `") {
         let field = rest.split('`').next().unwrap_or("");
         let known: &[&str] = if msg.contains("ask_timeout") {
-            &["ask_timeout", "disable", "approver", "accept_edits", "ask_via"]
+            SETTINGS_KEYS
         } else if msg.contains("decision") {
             RULE_KEYS
         } else {
             &["rule", "settings"]
         };
         return match suggest(field, known) {
-            Some(s) => format!("did you mean `{s}`? The keys are listed in policies/README.md"),
-            None => "remove it; the keys are listed in policies/README.md".into(),
+            Some(s) => format!("did you mean `{s}`? `gate policy docs` lists the keys"),
+            None => "remove it; `gate policy docs` lists the keys".into(),
         };
     }
     if msg.contains("data did not match any variant") {
         return "use a string or a list of strings".into();
     }
     if msg.contains("invalid type") {
-        return "check the value's type against policies/README.md".into();
+        return "check the value's type in `gate policy docs`".into();
     }
     "fix the TOML syntax at this place".into()
 }
@@ -546,7 +613,7 @@ fn compile_matchers(cx: &mut Ctx<'_>, r: &RawRule, start: usize, id: &str) -> Ma
                 Err(e) => cx.err(
                     p.span().start,
                     format!("bad glob in path: {e}"),
-                    "see the glob syntax in policies/README.md",
+                    "`gate policy docs` describes the glob syntax",
                 ),
             }
         }

@@ -24,7 +24,7 @@ fn install_into_a_fresh_home() {
     for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
         assert_eq!(s["hooks"][event], json!([gate_entry()]), "{event}");
     }
-    assert!(stdout(&out).contains("installed gate for PreToolUse, PostToolUse, PostToolUseFailure"));
+    assert!(stdout(&out).contains("installed gate for PreToolUse, PostToolUse, PostToolUseFailure, SessionStart, SessionEnd"));
 }
 
 #[test]
@@ -62,7 +62,7 @@ fn install_is_idempotent_and_keeps_other_settings() {
 
     let out = env.run(&["uninstall", "claude"]);
     assert_eq!(out.status.code(), Some(0));
-    assert!(stdout(&out).contains("removed 3 gate hook entries"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("removed 5 gate hook entries"), "{}", stdout(&out));
     assert_eq!(settings(&env), original, "uninstall removes exactly what install added");
 }
 
@@ -104,7 +104,8 @@ fn install_without_an_agent_finds_the_ones_present() {
 #[test]
 fn the_ready_to_paste_config_matches_what_install_writes() {
     let shipped: Value = serde_json::from_str(include_str!("../../hooks/claude-settings.json")).unwrap();
-    for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure"] {
+    assert_eq!(shipped["hooks"].as_object().unwrap().len(), 5, "every event install registers");
+    for event in ["PreToolUse", "PostToolUse", "PostToolUseFailure", "SessionStart", "SessionEnd"] {
         let e = &shipped["hooks"][event][0];
         assert_eq!(e["matcher"], "*");
         assert_eq!(e["hooks"][0]["command"], "gate hook --agent claude");
@@ -124,7 +125,7 @@ fn codex_install_writes_hooks_and_their_trust_and_uninstall_undoes_both() {
     std::fs::write(dir.join("config.toml"), config).unwrap();
     let out = env.run(&["install", "codex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("codex: trusted gate's 3 hooks"), "{}", stdout(&out));
+    assert!(stdout(&out).contains("codex: trusted gate's 5 hooks"), "{}", stdout(&out));
     let hooks: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("hooks.json")).unwrap()).unwrap();
     let command = format!("{GATE} hook --agent codex");
     for event in ["PreToolUse", "PermissionRequest", "PostToolUse"] {
@@ -140,7 +141,7 @@ fn codex_install_writes_hooks_and_their_trust_and_uninstall_undoes_both() {
     let state = doc["hooks"]["state"].as_table().unwrap();
     let key = format!("{}:pre_tool_use:0:0", dir.join("hooks.json").display());
     assert!(state[&key]["trusted_hash"].as_str().unwrap().starts_with("sha256:"), "{text}");
-    assert_eq!(state.len(), 3);
+    assert_eq!(state.len(), 5);
     // Doctor agrees it is hooked and trusted.
     let doctor: Value = serde_json::from_str(&stdout(&env.run(&["doctor", "--json"]))).unwrap();
     let codex = doctor["agents"].as_array().unwrap().iter().find(|a| a["agent"] == "codex").unwrap().clone();
@@ -162,8 +163,8 @@ fn codex_install_writes_hooks_and_their_trust_and_uninstall_undoes_both() {
     let out = env.run(&["uninstall", "codex"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(dir.join("config.toml")).unwrap().trim_end(), config.trim_end());
-    let hooks: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("hooks.json")).unwrap()).unwrap();
-    assert_eq!(hooks, json!({}));
+    assert!(!dir.join("hooks.json").exists(), "no file is left where install created one");
+    assert!(!dir.join("config.toml.gate-backup").exists(), "the backup went back into place");
 }
 
 /// `gate install gemini`: BeforeTool/AfterTool entries with a millisecond
@@ -292,4 +293,43 @@ fn hermes_install_does_not_rewrite_the_users_hooks() {
     assert!(stderr(&out).contains("already has a `hooks:` section"), "{}", stderr(&out));
     assert!(stderr(&out).contains("hook --agent hermes"), "{}", stderr(&out));
     assert_eq!(std::fs::read_to_string(h.join(".hermes/config.yaml")).unwrap(), text);
+}
+
+/// Uninstall puts each agent's files back as they were before install: no
+/// file where there was none, the original bytes where there was one, and
+/// no backup left behind. With no agent named, it removes gate from every
+/// agent it was installed in.
+#[test]
+fn uninstall_restores_the_pre_install_state_for_every_agent() {
+    let env = TestEnv::new();
+    let h = env.home();
+    let original = "{\n  \"model\": \"opus\"\n}";
+    std::fs::create_dir_all(h.join(".gemini")).unwrap();
+    std::fs::write(h.join(".gemini/settings.json"), original).unwrap();
+    for agent in ["claude", "gemini", "codex", "cursor"] {
+        let out = env.run(&["install", agent]);
+        assert_eq!(out.status.code(), Some(0), "{agent}: {}", stderr(&out));
+    }
+    let s = settings(&env);
+    for event in ["SessionStart", "SessionEnd"] {
+        assert_eq!(s["hooks"][event], json!([gate_entry()]), "install records {event} too");
+    }
+    let out = env.run(&["uninstall"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    for agent in ["claude", "gemini", "codex", "cursor"] {
+        assert!(stdout(&out).contains(&format!("{agent}: removed")), "{agent}: {}", stdout(&out));
+    }
+    assert_eq!(std::fs::read_to_string(h.join(".gemini/settings.json")).unwrap(), original, "the original bytes");
+    for gone in [
+        ".claude/settings.json",
+        ".claude/settings.json.gate-backup",
+        ".gemini/settings.json.gate-backup",
+        ".codex/hooks.json",
+        ".codex/config.toml",
+        ".cursor/hooks.json",
+    ] {
+        assert!(!h.join(gone).exists(), "{gone} is left behind");
+    }
+    let out = env.run(&["uninstall"]);
+    assert!(stdout(&out).contains("not installed in any agent"), "{}", stdout(&out));
 }

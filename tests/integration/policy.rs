@@ -196,7 +196,7 @@ fn policy_check_errors_snapshot() {
     let cases: &[(&str, &str)] = &[
         (
             "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncomand = \"npm publish\"\n",
-            "policy.toml:4:1: unknown field `comand`, expected one of `id`, `decision`, `message`, `tool`, `command`, `command_regex`, `args`, `piped_into`, `path`, `url`, `domain`, `mcp`, `agent`, `cwd`, `access`, `examples`, `not_examples` (hint: did you mean `command`? The keys are listed in policies/README.md)",
+            "policy.toml:4:1: unknown field `comand`, expected one of `id`, `decision`, `message`, `tool`, `command`, `command_regex`, `args`, `piped_into`, `path`, `url`, `domain`, `mcp`, `agent`, `cwd`, `access`, `examples`, `not_examples` (hint: did you mean `command`? `gate policy docs` lists the keys)",
         ),
         (
             "[[rule]]\nid = \"a\"\ndecision = \"block\"\ncommand = \"x\"\n",
@@ -208,7 +208,7 @@ fn policy_check_errors_snapshot() {
         ),
         (
             "[[rule]]\nid = \"a\"\ndecision = \"deny\"\npath = \"[abc\"\n",
-            "policy.toml:4:8: bad glob in path: unclosed `[` at offset 0 in \"[abc\" (hint: see the glob syntax in policies/README.md)",
+            "policy.toml:4:8: bad glob in path: unclosed `[` at offset 0 in \"[abc\" (hint: `gate policy docs` describes the glob syntax)",
         ),
         (
             "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ntool = \"read\"\ncommand = \"rm\"\n",
@@ -271,7 +271,7 @@ fn policy_check_passes_on_the_shipped_policies() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("ok: "), "{}", stdout(&out));
     let show = stdout(&env.run(&["policy", "show"]));
-    assert!(show.contains("no-rm-rf") && show.contains("policies/default.toml (built in):"), "{show}");
+    assert!(show.contains("no-rm-rf") && show.contains("\n  policies/default.toml (built in)\n"), "{show}");
     let floor = stdout(&env.run(&["floor"]));
     assert!(floor.contains("find") && floor.contains("checked by code: find"), "{floor}");
 }
@@ -328,4 +328,91 @@ fn writes_through_symlinks_into_gate_files_are_denied() {
     for cmd in ["echo x > ghlink/policy.toml", "cp a ghlink/policy.toml"] {
         assert_eq!(env.decision(cmd).0, "deny", "{cmd}");
     }
+}
+
+/// `gate policy check` reports every error in every file, not only the first
+/// serde meets, as text and as JSON.
+#[test]
+fn policy_check_reports_every_error_in_every_file() {
+    let env = TestEnv::new();
+    env.write_user_policy(
+        "[[rule]]\nid = \"a\"\ndecision = \"deny\"\ncomand = \"x\"\n\n[[rule]]\nid = \"b\"\ndecision = \"block\"\ncommand = \"y\"\n\n[settings]\nask_timeot = 3\n",
+    );
+    let extra = env.project().join("extra.toml");
+    std::fs::write(&extra, "[[rule]]\nid = \"c\"\ndecision = \"allow\"\npath = \"[x\"\nbogus = 1\n").unwrap();
+    let out = env.run(&["policy", "check", extra.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out).replace(&format!("{}/", env.gate_home().display()), "");
+    let want = [
+        "policy.toml:4:1: unknown field `comand`",
+        "policy.toml:12:1: unknown field `ask_timeot`",
+        "policy.toml:8:12: decision \"block\" is not allow, ask or deny",
+        "extra.toml:5:1: unknown field `bogus`",
+        "gate policy check: 4 errors in 2 files",
+    ];
+    for w in want {
+        assert!(text.contains(w), "{w}\n{text}");
+    }
+    let out = env.run(&["policy", "check", "--json", extra.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["errors"].as_array().unwrap().len(), 4, "{v}");
+    assert_eq!(v["errors"][0]["line"], 4);
+    assert!(v["errors"][0]["hint"].as_str().unwrap().contains("gate policy docs"));
+}
+
+/// Only the user may turn default rules off: a project file that tries gets a warning.
+#[test]
+fn a_project_disable_is_warned_about() {
+    let env = TestEnv::new();
+    std::fs::create_dir_all(env.project().join(".gate")).unwrap();
+    std::fs::write(env.project().join(".gate/policy.toml"), "[settings]\ndisable = [\"no-rm-rf\"]\n").unwrap();
+    let out = env.run(&["policy", "check", "--cwd", env.project().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "a warning does not fail the check");
+    assert!(
+        stdout(&out).contains("warning: ") && stdout(&out).contains("settings.disable (no-rm-rf) is ignored"),
+        "{}",
+        stdout(&out)
+    );
+    let out = env.run(&["policy", "check", "--json", "--cwd", env.project().to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1, "{v}");
+}
+
+/// `gate init` next to an existing policy adds what is missing, says what,
+/// and never removes a rule; a second run has nothing to add.
+#[test]
+fn init_merges_into_an_existing_policy() {
+    let env = TestEnv::new();
+    let mine = "[[rule]]\nid = \"no-publish\"\ndecision = \"deny\"\ncommand = \"npm publish\"\n";
+    env.write_user_policy(mine);
+    let out = env.run(&["init"]);
+    assert_eq!(out.status.code(), Some(0), "{}", crate::util::stderr(&out));
+    let said = stdout(&out);
+    assert!(said.contains("the [settings] table") && said.contains("allow-tests") && said.contains("ask-infra"), "{said}");
+    assert!(!said.contains("the example rule no-publish"), "an id already there is not added again: {said}");
+    let text = std::fs::read_to_string(env.gate_home().join("policy.toml")).unwrap();
+    assert!(text.starts_with(mine), "{text}");
+    assert_eq!(env.run(&["policy", "check"]).status.code(), Some(0));
+    let out = env.run(&["init"]);
+    assert!(stdout(&out).contains("nothing to do"), "{}", stdout(&out));
+    assert_eq!(std::fs::read_to_string(env.gate_home().join("policy.toml")).unwrap(), text);
+    // The starter points at documentation the binary carries.
+    assert!(crate::util::repo_path("policies/starter.toml").exists());
+    let docs = stdout(&env.run(&["policy", "docs"]));
+    assert!(docs.starts_with("# gate policies"), "{}", &docs[..80]);
+}
+
+/// `gate policy show` names each file once over its rules, not on every rule.
+#[test]
+fn policy_show_prints_each_path_once() {
+    let env = TestEnv::new();
+    env.write_user_policy(&format!("{}\n{}", rule("one", "deny", "make a"), rule("two", "deny", "make b")));
+    let show = stdout(&env.run(&["policy", "show"]));
+    let rules = show.split("\nrules:\n").nth(1).unwrap();
+    let user = env.gate_home().join("policy.toml").display().to_string();
+    assert_eq!(rules.matches(&user).count(), 1, "{show}");
+    assert_eq!(rules.matches("policies/default.toml").count(), 1, "{show}");
+    assert!(rules.contains("one") && rules.contains("line "), "{show}");
 }
