@@ -21,6 +21,7 @@ Environment:
   GATE_HOME         keep every file gate reads or writes in this directory
   GATE_ASK_TIMEOUT  seconds a question waits for an answer (default 300, at most 840)
   GATE_DURABILITY   full: sync every receipt row to disk, not only human decisions
+  GATE_RESIDENT     off: no resident process answers hook calls (require: only it may)
   NO_COLOR          no colour in the output
 
 Files (without GATE_HOME; with it, all of them are in $GATE_HOME):
@@ -29,6 +30,7 @@ Files (without GATE_HOME; with it, all of them are in $GATE_HOME):
   ~/.config/gate/trust.toml      trusted project policies (gate trust)
   ~/.config/gate/signing.key     the key that signs checkpoints (gate key)
   ~/.local/share/gate/gate.db    the receipt
+  ~/.local/share/gate/run/       the resident's socket (see GATE_RESIDENT)
   .gate/policy.toml              a project's policy, in the working directory or above
   /etc/gate/policy.toml          the managed policy, set by an administrator";
 
