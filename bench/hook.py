@@ -65,6 +65,7 @@ CASES = [
     ("hook: PostToolUse outcome", [GATE, "hook"], payload("post"), {}),
     ("hook: SessionEnd + signed checkpoint", [GATE, "hook"], payload("end"), {}),
     ("hook: Bash 'git status', GATE_DURABILITY=full", [GATE, "hook"], payload("git-status"), {"GATE_DURABILITY": "full"}),
+    ("hook: Bash 'git status', no resident", [GATE, "hook"], payload("git-status"), {"GATE_RESIDENT": "off"}),
 ]
 
 times = {name: [] for name, *_ in CASES}

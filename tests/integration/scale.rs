@@ -37,7 +37,7 @@ fn a_generated_store_verifies_and_reads_as_sessions() {
     assert!(masked.trim().parse::<i64>().unwrap() > 0);
 
     // The listing: newest session first, its calls counted over its rows.
-    let out = env.run(&["log", "--json", "--limit", "3"]);
+    let out = env.run(&["log", "--json", "--all", "--limit", "3"]);
     let listed: Value = serde_json::from_str(&stdout(&out)).unwrap();
     let listed = listed.as_array().unwrap();
     assert_eq!(listed.len(), 3);
