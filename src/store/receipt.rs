@@ -144,7 +144,10 @@ impl Column for Millis {
         }
     }
     fn write_export(&self, out: &mut Vec<u8>) -> bool {
-        json_string(out, crate::clock::format_ms(self.0).as_bytes());
+        // The time needs no escape.
+        out.push(b'"');
+        crate::clock::write_ms(out, self.0);
+        out.push(b'"');
         true
     }
 }
