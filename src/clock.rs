@@ -27,6 +27,33 @@ pub fn rfc3339<S: serde::Serializer>(ms: &i64, s: S) -> Result<S::Ok, S::Error> 
     s.serialize_str(&format_ms(*ms))
 }
 
+/// Append [`format_ms`] of `ms` to `out`, without building a `String`
+/// (what an export does for every row).
+pub fn write_ms(out: &mut Vec<u8>, ms: i64) {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    if !(0..=9999).contains(&y) {
+        out.extend_from_slice(format_ms(ms).as_bytes());
+        return;
+    }
+    let sod = secs.rem_euclid(86_400);
+    let two = |n: i64| [b'0' + (n / 10) as u8, b'0' + (n % 10) as u8];
+    let (m, d, milli) = (i64::from(m), i64::from(d), ms.rem_euclid(1000));
+    let [y1, y2] = two(y / 100);
+    let [y3, y4] = two(y % 100);
+    let [m1, m2] = two(m);
+    let [d1, d2] = two(d);
+    let [h1, h2] = two(sod / 3600);
+    let [n1, n2] = two(sod % 3600 / 60);
+    let [s1, s2] = two(sod % 60);
+    let [f1, f2] = two(milli / 10);
+    let f3 = b'0' + (milli % 10) as u8;
+    out.extend_from_slice(&[
+        y1, y2, y3, y4, b'-', m1, m2, b'-', d1, d2, b'T', h1, h2, b':', n1, n2, b':', s1, s2, b'.', f1, f2, f3, b'Z',
+    ]);
+}
+
 /// An instant as a person reads it: in the local time zone (from `TZ` or
 /// the system's), or in UTC.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,6 +210,24 @@ mod tests {
             assert_eq!(parse_time(&format_ms(ms), 0), Ok(ms), "{}", format_ms(ms));
         }
         assert_eq!(format_ms(0), "1970-01-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn write_ms_writes_what_format_ms_gives() {
+        let mut cases = vec![0, -1, 1, 999, -999, -1000, i64::MIN, i64::MAX, 253_402_300_799_999, 253_402_300_800_000];
+        cases.extend([-62_167_219_200_000, -62_167_219_200_001, 1_764_611_097_123, 951_782_400_000, 4_102_444_800_999]);
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            cases.push((x as i64) % 400_000_000_000_000);
+        }
+        for ms in cases {
+            let mut out = b"x".to_vec();
+            write_ms(&mut out, ms);
+            assert_eq!(String::from_utf8(out).unwrap(), format!("x{}", format_ms(ms)), "{ms}");
+        }
     }
 
     #[test]

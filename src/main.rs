@@ -10,13 +10,17 @@ fn main() -> ExitCode {
     unsafe {
         libc::umask(0o077);
     }
-    // One malloc arena: the hook's work thread would otherwise get an arena
-    // of its own and grow it page by page with mprotect (a tenth of its
-    // time, measured). gate's threads never contend for the allocator.
+    // One malloc arena for the hook: its work thread would otherwise get an
+    // arena of its own and grow it page by page with mprotect (a tenth of
+    // its time, measured), and it works on one thread at a time. Not for the
+    // commands that work on two threads at once (export, verify), where one
+    // arena made them contend for the allocator.
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only sets an allocator tunable, before any thread starts.
-    unsafe {
-        libc::mallopt(libc::M_ARENA_MAX, 1);
+    if is_hook_invocation() {
+        // SAFETY: mallopt only sets an allocator tunable, before any thread starts.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 1);
+        }
     }
     // A reader that goes away (`gate check ... | head`) ends a command
     // quietly with success, as `gate export` already does, not with a panic

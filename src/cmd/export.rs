@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::paths::Paths;
-use crate::store::{seal, Filter, ReceiptStore, RecordCheck, Store, COLUMNS};
+use crate::store::{seal, Filter, Receipt, ReceiptStore, RecordCheck, Status, Store, COLUMNS};
 use crate::trust::bundle::BundleWriter;
 use crate::trust::keys;
 
@@ -57,36 +57,92 @@ pub fn run(args: ExportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Rows handed from the reader to the writer at a time, and batches in
+/// flight at most: what bounds the memory an export holds.
+const BATCH: usize = 256;
+const BATCHES_IN_FLIGHT: usize = 4;
+
+type Batch = Vec<(Receipt, Option<Status>)>;
+
 /// Write every matching row of any receipt store to stdout in `format`.
+/// Two threads: this one reads the rows, another writes them out, joined
+/// by a bounded channel, so memory stays constant however big the store.
+/// Written batches come back to be emptied here, where their rows were
+/// allocated, so the allocator serves both from this thread's cache: gate
+/// runs with one malloc arena, and rows freed on the writer while the
+/// reader allocates made a 1M-row export about 1.7 times slower.
 fn stream(store: &dyn ReceiptStore, filter: &Filter, format: ExportFormat) -> anyhow::Result<()> {
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT);
+    let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT + 2);
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || write_records(&rx, &done_tx, format));
+        let mut batch = Vec::with_capacity(BATCH);
+        let scanned = store.scan_records(filter, &mut |r, outcome| {
+            batch.push((r, outcome));
+            if batch.len() < BATCH {
+                return Ok(true);
+            }
+            let mut next = done_rx.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            next.clear();
+            // A send fails only when the writer stopped; its error is the one reported.
+            Ok(tx.send(std::mem::replace(&mut batch, next)).is_ok())
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        drop(tx);
+        let written = writer.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        written?;
+        scanned?;
+        Ok(())
+    })
+}
+
+/// The writer's side of [`stream`]: every batch received, in order, each
+/// handed back on `done` once written.
+fn write_records(
+    rx: &std::sync::mpsc::Receiver<Batch>,
+    done: &std::sync::mpsc::SyncSender<Batch>,
+    format: ExportFormat,
+) -> std::io::Result<()> {
+    const CHUNK: usize = 64 * 1024;
+    let mut out = std::io::stdout().lock();
+    // Whole lines gathered here and written a chunk at a time.
+    let mut buf: Vec<u8> = Vec::with_capacity(CHUNK + 4096);
     let fields = export_fields();
     if let ExportFormat::Csv = format {
-        writeln!(out, "{}", fields.join(","))?;
+        writeln!(buf, "{}", fields.join(","))?;
     }
-    store.scan_records(filter, &mut |r, outcome| {
-        match format {
-            ExportFormat::Jsonl => {
-                r.write_export_json(outcome, &mut out).map_err(std::io::Error::from)?;
-                out.write_all(b"\n")?;
-            }
-            ExportFormat::Csv => {
-                let record = r.export_record(outcome);
-                let cells: Vec<String> =
-                    fields.iter().map(|f| csv_cell(record.get(*f).unwrap_or(&Value::Null))).collect();
-                writeln!(out, "{}", cells.join(","))?;
-            }
-            ExportFormat::Ocsf => {
-                if let Some(event) = crate::ocsf::event(&r, outcome) {
-                    let line = serde_json::to_string(&event).map_err(std::io::Error::other)?;
-                    writeln!(out, "{line}")?;
+    for batch in rx {
+        for &(ref r, outcome) in &batch {
+            match format {
+                ExportFormat::Jsonl => {
+                    r.append_export_json(outcome, &mut buf);
+                    buf.push(b'\n');
+                }
+                ExportFormat::Csv => {
+                    let record = r.export_record(outcome);
+                    let cells: Vec<String> =
+                        fields.iter().map(|f| csv_cell(record.get(*f).unwrap_or(&Value::Null))).collect();
+                    writeln!(buf, "{}", cells.join(","))?;
+                }
+                ExportFormat::Ocsf => {
+                    if let Some(event) = crate::ocsf::event(r, outcome) {
+                        serde_json::to_writer(&mut buf, &event).map_err(std::io::Error::other)?;
+                        buf.push(b'\n');
+                    }
                 }
             }
+            if buf.len() >= CHUNK {
+                out.write_all(&buf)?;
+                buf.clear();
+            }
         }
-        Ok(true)
-    })?;
-    out.flush()?;
-    Ok(())
+        // Full means the reader has enough to reuse: this one is dropped here.
+        let _ = done.try_send(batch);
+    }
+    out.write_all(&buf)?;
+    out.flush()
 }
 
 /// Each export leaves a signed checkpoint of the store behind. A failure

@@ -7,6 +7,7 @@
 //! created with mode 0600 in WAL mode with a busy timeout; migrations are
 //! numbered files applied in order and never edited.
 
+mod canonical;
 pub mod chain;
 pub mod prune;
 pub mod questions;

@@ -61,6 +61,14 @@ pub trait Column: Sized {
     fn from_exact_text(_text: &str) -> Option<Self> {
         None
     }
+    /// Append the export value as compact JSON, the bytes `serde_json`
+    /// writes for [`Column::export_value`]; false when that value would not
+    /// give the stored text back (a JSON document whose export record then
+    /// carries `<name>_text`).
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        let _ = serde_json::to_writer(out, &self.export_value());
+        true
+    }
 }
 
 impl Column for i64 {
@@ -70,6 +78,10 @@ impl Column for i64 {
     fn from_export(v: &Value) -> Result<Self, String> {
         v.as_i64().ok_or_else(|| format!("expected an integer, found {v}"))
     }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        write_i64(out, *self);
+        true
+    }
 }
 
 impl Column for String {
@@ -78,6 +90,10 @@ impl Column for String {
     }
     fn from_export(v: &Value) -> Result<Self, String> {
         v.as_str().map(str::to_string).ok_or_else(|| format!("expected a string, found {v}"))
+    }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        json_string(out, self.as_bytes());
+        true
     }
 }
 
@@ -98,6 +114,15 @@ impl<T: Column> Column for Option<T> {
     fn from_exact_text(text: &str) -> Option<Self> {
         T::from_exact_text(text).map(Some)
     }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        match self {
+            Some(v) => v.write_export(out),
+            None => {
+                out.extend_from_slice(b"null");
+                true
+            }
+        }
+    }
 }
 
 /// Milliseconds since the Unix epoch, UTC. Exported as RFC 3339 with
@@ -117,6 +142,13 @@ impl Column for Millis {
             Value::String(s) => crate::clock::parse_time(s, 0).map(Millis),
             other => other.as_i64().map(Millis).ok_or_else(|| format!("expected a time, found {other}")),
         }
+    }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        // The time needs no escape.
+        out.push(b'"');
+        crate::clock::write_ms(out, self.0);
+        out.push(b'"');
+        true
     }
 }
 
@@ -197,6 +229,21 @@ impl Column for JsonText {
     fn from_exact_text(text: &str) -> Option<Self> {
         Some(JsonText(text.to_string()))
     }
+    /// The document parsed and written back, as `export_value` gives it;
+    /// text already in the form that would take is copied as it is.
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        if super::canonical::is_canonical(&self.0) {
+            out.extend_from_slice(self.0.as_bytes());
+            return true;
+        }
+        let v = self.parsed();
+        let start = out.len();
+        let _ = serde_json::to_writer(&mut *out, &v);
+        // `round_trips`, on the document already parsed and written (text
+        // that does not parse is kept as a string, which never writes back
+        // as the same text).
+        !holds_float(&v) && out[start..] == *self.0.as_bytes()
+    }
 }
 
 impl ToSql for JsonText {
@@ -248,6 +295,10 @@ macro_rules! words {
             }
             fn from_export(v: &Value) -> Result<Self, String> {
                 v.as_str().ok_or_else(|| format!("expected a word, found {v}"))?.parse()
+            }
+            fn write_export(&self, out: &mut Vec<u8>) -> bool {
+                json_string(out, self.as_str().as_bytes());
+                true
             }
         }
         impl ToSql for $name {
@@ -385,6 +436,10 @@ impl Column for ToolKind {
         let s = v.as_str().ok_or_else(|| format!("expected a word, found {v}"))?;
         crate::action::Kind::parse(s).map(ToolKind).ok_or_else(|| format!("unknown tool kind {s:?}"))
     }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        json_string(out, self.0.as_str().as_bytes());
+        true
+    }
 }
 impl ToSql for ToolKind {
     fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
@@ -453,6 +508,12 @@ macro_rules! receipt_fields {
                 )*
                 let _ = i;
                 out
+            }
+
+            /// Each column's value, in table order, to write into an export
+            /// record ([`Column::write_export`]).
+            fn export_writers(&self) -> [&dyn WriteExport; COLUMNS.len()] {
+                [$(&self.$name as &dyn WriteExport,)*]
             }
 
             /// Read a row back from an export record (by export names).
@@ -538,6 +599,9 @@ impl Column for RowKindCol {
     }
     fn from_export(v: &Value) -> Result<Self, String> {
         RowKind::from_export(v).map(RowKindCol)
+    }
+    fn write_export(&self, out: &mut Vec<u8>) -> bool {
+        self.0.write_export(out)
     }
 }
 impl ToSql for RowKindCol {
@@ -725,18 +789,45 @@ impl Receipt {
 
     /// [`Receipt::export_json`], written straight to `out`.
     pub fn write_export_json(&self, outcome: Option<Status>, out: &mut impl std::io::Write) -> serde_json::Result<()> {
-        struct Fields(Vec<(std::borrow::Cow<'static, str>, Value)>);
-        impl serde::Serialize for Fields {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                let mut m = s.serialize_map(Some(self.0.len()))?;
-                for (k, v) in &self.0 {
-                    m.serialize_entry(k.as_ref(), v)?;
-                }
-                m.end()
+        let mut buf = Vec::with_capacity(2048);
+        self.append_export_json(outcome, &mut buf);
+        out.write_all(&buf).map_err(serde_json::Error::io)
+    }
+
+    /// [`Receipt::export_json`], appended to `out`: each value written by
+    /// its column ([`Column::write_export`]), no document built, and a
+    /// stored JSON document already in the form `serde_json` would write
+    /// copied as it is.
+    pub fn append_export_json(&self, outcome: Option<Status>, out: &mut Vec<u8>) {
+        /// `"name":`, for each column and the added fields.
+        fn key(out: &mut Vec<u8>, name: &str) {
+            json_string(out, name.as_bytes());
+            out.push(b':');
+        }
+        out.push(b'{');
+        key(out, "schema");
+        json_string(out, super::EXPORT_SCHEMA.as_bytes());
+        let mut inexact = [false; COLUMNS.len()];
+        for ((spec, value), inexact) in COLUMNS.iter().zip(self.export_writers()).zip(inexact.iter_mut()) {
+            out.push(b',');
+            key(out, spec.export);
+            *inexact = !value.write_column(out);
+            if spec.column == "reason" {
+                // Derived, not hashed: how the call ended.
+                out.push(b',');
+                key(out, "outcome");
+                Column::write_export(&outcome, out);
             }
         }
-        serde_json::to_writer(out, &Fields(self.export_fields(outcome)))
+        for (name, text) in [("args", &self.args), ("patch", &self.patch), ("detail", &self.detail)] {
+            let Some(t) = text else { continue };
+            if COLUMNS.iter().zip(inexact).any(|(c, inexact)| c.export == name && inexact) {
+                out.push(b',');
+                key(out, &format!("{name}_text"));
+                json_string(out, t.0.as_bytes());
+            }
+        }
+        out.push(b'}');
     }
 
     /// The export record's fields, in order; no name appears twice.
@@ -1117,6 +1208,37 @@ fn json_string(out: &mut Vec<u8>, s: &[u8]) {
     out.push(b'"');
 }
 
+/// [`Column::write_export`] for a column of any type (a `Column` is not
+/// `dyn`-compatible).
+trait WriteExport {
+    fn write_column(&self, out: &mut Vec<u8>) -> bool;
+}
+
+impl<T: Column> WriteExport for T {
+    fn write_column(&self, out: &mut Vec<u8>) -> bool {
+        Column::write_export(self, out)
+    }
+}
+
+/// Append `n` in decimal, as `serde_json` writes an integer.
+fn write_i64(out: &mut Vec<u8>, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut m = n.unsigned_abs();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (m % 10) as u8;
+        m /= 10;
+        if m == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 /// Append `v` as compact JSON, as `serde_json::to_string` writes it.
 #[cfg(test)]
 mod tests {
@@ -1188,6 +1310,88 @@ mod tests {
             let mut out = Vec::new();
             json_string(&mut out, c.as_bytes());
             assert_eq!(String::from_utf8(out).unwrap(), serde_json::to_string(&c).unwrap(), "{c:?}");
+        }
+    }
+
+    /// The record `gate export` writes is the one built as a map and
+    /// written by serde_json, whichever path each document takes.
+    fn assert_export_matches(r: &Receipt, outcome: Option<Status>) {
+        let want = serde_json::to_string(&r.export_record(outcome)).unwrap();
+        let mut got = Vec::new();
+        r.append_export_json(outcome, &mut got);
+        assert_eq!(String::from_utf8(got).unwrap(), want);
+    }
+
+    #[test]
+    fn export_json_matches_the_record_for_every_kind_of_document() {
+        let docs = [
+            None,
+            Some(""),
+            Some("null"),
+            Some("1"),
+            Some("-0"),
+            Some("1.5"),
+            Some("\"plain\""),
+            Some(r#"{"command":"ls -la","description":"list"}"#),
+            Some(r#"{"b":1,"a":[true,false,null,-3]}"#),
+            Some(r#"{"a":1,"a":2}"#),
+            Some(r#"{"a": 1}"#),
+            Some(r#"{"s":"\u0041\/"}"#),
+            Some(r#"{"s":"\u001f\n\"\\é"}"#),
+            Some(r#"{"n":18446744073709551616}"#),
+            Some("not json at all"),
+            Some("{\"unterminated\":"),
+            Some(r#"["tab	raw"]"#),
+        ];
+        for (i, doc) in docs.iter().enumerate() {
+            for (j, other) in docs.iter().enumerate() {
+                let mut r = Receipt::new(if i % 2 == 0 { RowKind::Decision } else { RowKind::Outcome });
+                r.seq = i as i64 * 100 + j as i64 - 50;
+                r.ts = Millis(-1_000 + 7_777_777_777 * i as i64);
+                r.args = doc.map(|d| JsonText(d.into()));
+                r.patch = other.map(|d| JsonText(d.into()));
+                r.detail = docs[(i + j) % docs.len()].map(|d| JsonText(d.into()));
+                r.redacted = other.map(|d| JsonText(d.into()));
+                r.reason = Some("a \"reason\"\n\u{1}\u{7f}".into());
+                r.links_seq = Some(i64::MIN + j as i64);
+                r.duration_ms = Some(i64::MAX - i as i64);
+                r.tool_kind = Some(ToolKind(crate::action::Kind::Shell));
+                r.decision = Some(Verdict::ALL[i % Verdict::ALL.len()]);
+                r.source = Some(Source::ALL[j % Source::ALL.len()]);
+                r.status = Some(Status::ALL[(i + j) % Status::ALL.len()]);
+                r.content_digest = doc.map(|d| d.into());
+                r.hash = r.computed_hash();
+                assert_export_matches(&r, None);
+                assert_export_matches(&r, r.status);
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn export_json_matches_the_record(
+            seq in proptest::prelude::any::<i64>(),
+            ts in -100_000_000_000_000i64..100_000_000_000_000,
+            strings in proptest::collection::vec(proptest::option::of(".{0,20}"), 4),
+            docs in proptest::collection::vec(proptest::option::of(
+                proptest::prop_oneof![".{0,12}", r#"\{"[a-c\\"]{0,3}":(-?[0-9]{1,3}|"[a-b\\/\n]{0,3}"|\[\]|null)(,"[a-c]{0,2}":[0-9]{0,2}(\.5)?)?\}"#]
+            ), 4),
+            outcome in proptest::option::of(0usize..Status::ALL.len()),
+        ) {
+            let mut r = Receipt::new(RowKind::Decision);
+            r.seq = seq;
+            r.ts = Millis(ts);
+            r.session_id = strings[0].clone();
+            r.cwd = strings[1].clone();
+            r.reason = strings[2].clone();
+            r.error = strings[3].clone();
+            r.args = docs[0].clone().map(JsonText);
+            r.patch = docs[1].clone().map(JsonText);
+            r.detail = docs[2].clone().map(JsonText);
+            r.redacted = docs[3].clone().map(JsonText);
+            assert_export_matches(&r, outcome.map(|i| Status::ALL[i]));
         }
     }
 
