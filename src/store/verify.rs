@@ -53,8 +53,8 @@ pub struct VerifyReport {
 
 /// Rows handed to the hashing thread at a time, and how many such batches
 /// may wait for it.
-const HASH_BATCH: usize = 64;
-const HASH_BATCHES_IN_FLIGHT: usize = 8;
+const HASH_BATCH: usize = 256;
+const HASH_BATCHES_IN_FLIGHT: usize = 4;
 
 const TRIGGERS: &[&str] = &["receipts_no_update", "receipts_no_delete", "receipts_no_reuse", "receipts_in_order"];
 
