@@ -280,16 +280,22 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
     }
 }
 
-/// The answer to a call that needs no human, decided and recorded in `store`
+/// A store someone else holds open (the resident's), opened again when it must be.
+pub(crate) trait HeldStore {
+    /// The store, ready to append to; `None` when it cannot be used now.
+    fn store(&mut self) -> Option<&mut Store>;
+}
+
+/// The answer to a call that needs no human, decided and recorded in `held`
 /// without touching anything of this process's own (the resident's path,
 /// `cmd::resident`). `None` whenever the call needs more than that: a human
 /// must be asked, the payload or agent is not usable, the store refuses the
 /// row. The hook then decides the call itself, on its own full path.
-pub(crate) fn answer_alone(
+pub(crate) fn answer_alone<S: HeldStore>(
     paths: &Paths,
     agent: Option<&str>,
     raw: &[u8],
-    store: &mut Store,
+    held: &std::sync::Mutex<S>,
 ) -> Option<super::resident::Answer> {
     let forced = match agent {
         None => None,
@@ -306,7 +312,7 @@ pub(crate) fn answer_alone(
         HookEvent::PostTool(_) => {}
         HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
     }
-    let (mut rec, stdout, code) = match &event {
+    let (action, rec, stdout, code) = match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let (eval, _) = engine::decide(paths, action);
             let reply = match eval.verdict.decision {
@@ -314,12 +320,24 @@ pub(crate) fn answer_alone(
                 Decision::Deny => Reply::Deny(answer_reason(&eval.verdict)),
                 Decision::Ask => return None,
             };
-            let _ = broker::reconcile_rejections(adapter, store, &action.session_id, action.transcript_path.as_deref());
             let (out, code) = adapter.render(&event, &reply);
-            (decision_row(action, &eval.verdict), out, code as u8)
+            (Some(action), decision_row(action, &eval.verdict), out, code as u8)
         }
-        HookEvent::PostTool(outcome) => (outcome_row(adapter, store, outcome).ok()?, String::new(), 0),
+        HookEvent::PostTool(_) => (None, Receipt::default(), String::new(), 0),
         HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
+    };
+    // The resident's threads decide in parallel and take turns at its one
+    // connection (one page cache, and no waits in SQLite's busy handler,
+    // which sleeps a millisecond or more per try).
+    let mut turn = held.lock().unwrap_or_else(|e| e.into_inner());
+    let store = turn.store()?;
+    let mut rec = match (&event, action) {
+        (HookEvent::PostTool(outcome), _) => outcome_row(adapter, store, outcome).ok()?,
+        (_, Some(action)) => {
+            let _ = broker::reconcile_rejections(adapter, store, &action.session_id, action.transcript_path.as_deref());
+            rec
+        }
+        (_, None) => return None,
     };
     store.append(&mut rec).ok()?;
     if sync_every_row() {

@@ -272,8 +272,8 @@ pub fn serve() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// How many calls a resident works on at once (each on a thread of its own,
-/// with a connection of its own; SQLite still takes appends one at a time).
+/// How many calls a resident decides at once, each on a thread of its own;
+/// they take turns at the one connection to record them.
 const WORKERS: usize = 4;
 
 /// Appends after which the WAL is checkpointed (without blocking writers).
@@ -292,6 +292,20 @@ struct Resident {
     /// When the last call came, in milliseconds since the resident started.
     last_call: std::sync::atomic::AtomicU64,
     started: Instant,
+    /// The one open store, taken in turns by the workers.
+    store: std::sync::Mutex<Slot>,
+}
+
+/// The resident's store, as [`super::hook::HeldStore`].
+struct Slot {
+    paths: Paths,
+    held: Option<Held>,
+}
+
+impl super::hook::HeldStore for Slot {
+    fn store(&mut self) -> Option<&mut Store> {
+        held_store(&self.paths, &mut self.held).map(|h| &mut h.store)
+    }
 }
 
 impl Resident {
@@ -313,7 +327,6 @@ impl Resident {
         let listener = UnixListener::bind(&sock).ok()?;
         let m = std::fs::metadata(&sock).ok()?;
         Some(Resident {
-            paths,
             ctx,
             sock,
             listener,
@@ -321,6 +334,8 @@ impl Resident {
             _lock: lock,
             last_call: std::sync::atomic::AtomicU64::new(0),
             started: Instant::now(),
+            store: std::sync::Mutex::new(Slot { paths: paths.clone(), held: None }),
+            paths,
         })
     }
 
@@ -351,7 +366,6 @@ impl Resident {
 
     /// One worker: take calls, one at a time, with a store of its own.
     fn work(&self, checkpoints: &Checkpointer) {
-        let mut store: Option<Held> = None;
         for conn in self.listener.incoming() {
             let Ok(mut conn) = conn else { continue };
             let since = self.started.elapsed().as_millis() as u64;
@@ -362,8 +376,7 @@ impl Resident {
             let reply = match read_request(&mut conn, &self.ctx) {
                 Some((agent, raw)) => {
                     let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        let held = held_store(&self.paths, &mut store)?;
-                        super::hook::answer_alone(&self.paths, agent.as_deref(), &raw, &mut held.store)
+                        super::hook::answer_alone(&self.paths, agent.as_deref(), &raw, &self.store)
                     }));
                     match answered {
                         Ok(Some(a)) => {
@@ -374,7 +387,8 @@ impl Resident {
                         }
                         Ok(None) => b"L".to_vec(),
                         Err(_) => {
-                            store = None; // whatever it was in the middle of is rolled back
+                            // Whatever it was in the middle of is rolled back with the connection.
+                            self.store.lock().unwrap_or_else(|e| e.into_inner()).held = None;
                             b"L".to_vec()
                         }
                     }
