@@ -158,7 +158,15 @@ fn seal_after_export(store: &Store) {
 /// written to a temporary file beside `file` and renamed into place.
 fn write_bundle(file: &Path) -> anyhow::Result<ExitCode> {
     let paths = Paths::from_env()?;
-    let store = Store::open_read(&paths.db())?;
+    let store = match Store::open_read(&paths.db()).map_err(anyhow::Error::from) {
+        Ok(store) => store,
+        // A fresh home: nothing to bundle yet, and no file is written.
+        Err(e) if crate::cmd::nothing_yet(&e) => {
+            eprintln!("{e}; no bundle was written");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e),
+    };
     paths.ensure_dirs()?;
     let key = keys::load_or_create(&paths.signing_key())?;
     // A fresh name, created here and never followed through a symlink.

@@ -935,7 +935,7 @@ mod tests {
         let mut s = original.clone();
         assert!(add_hooks(&mut s, &spec, "/bin/gate hook --agent claude", "claude").unwrap());
         assert!(!add_hooks(&mut s, &spec, "/bin/gate hook --agent claude", "claude").unwrap());
-        assert_eq!(remove_hooks(&mut s, "claude"), 3);
+        assert_eq!(remove_hooks(&mut s, "claude"), 5); // PreToolUse, PostToolUse, PostToolUseFailure, SessionStart, SessionEnd
         assert_eq!(s, original);
     }
 

@@ -36,6 +36,7 @@ fn a_fresh_home_has_nothing_yet_and_is_not_an_error() {
         (&["export"], String::new(), nothing.clone()),
         (&["export", "--format", "csv"], String::new(), nothing.clone()),
         (&["verify"], fresh, String::new()),
+        (&["export", "--bundle", "b.jsonl"], String::new(), nothing.replace('\n', "; no bundle was written\n")),
     ];
     for (args, out, err) in cases {
         let o = env.run(args);
@@ -47,6 +48,7 @@ fn a_fresh_home_has_nothing_yet_and_is_not_an_error() {
     assert_eq!(v["ok"], true);
     assert_eq!(v["rows"], 0);
     assert!(!env.db_path().exists(), "reading must not create the store");
+    assert!(!env.project().join("b.jsonl").exists(), "no bundle of nothing");
 }
 
 #[test]
