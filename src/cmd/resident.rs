@@ -256,7 +256,7 @@ pub fn serve() -> std::process::ExitCode {
     let resident = std::sync::Arc::new(resident);
     crate::engine::prepare(&resident.paths);
     let checkpoints = Checkpointer::start(resident.paths.clone());
-    for i in 0..WORKERS {
+    for i in 0..workers() {
         let (r, c) = (resident.clone(), checkpoints.clone());
         let worker = std::thread::Builder::new()
             .name(format!("gate-resident-{i}"))
@@ -272,9 +272,12 @@ pub fn serve() -> std::process::ExitCode {
     std::process::ExitCode::SUCCESS
 }
 
-/// How many calls a resident decides at once, each on a thread of its own;
-/// they take turns at the one connection to record them.
-const WORKERS: usize = 4;
+/// How many calls a resident decides at once, each on a thread of its own
+/// (one per CPU, two to four); they take turns at the one connection to
+/// record them.
+fn workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
+}
 
 /// Appends after which the WAL is checkpointed (without blocking writers).
 const CHECKPOINT_EVERY: u32 = 32;
