@@ -277,25 +277,27 @@ pub fn assert_story(env: &TestEnv, agent: &str, calls: &[Call], outcome: &str) -
     assert!(rows.iter().all(|r| r["agent"] == agent && r["session_id"] == ran["session_id"]), "{rows:#?}");
 
     // The session reads back as a story: the log's line for a call is
-    // `<time>  <decision>  <who>  <tool, padded to 6>  <target>[  → <outcome>]`.
+    // `<time>  <decision>  <who>  <tool, padded to the session's longest>  <target>[  → <outcome>]`.
     let log = crate::util::stdout(&env.run(&["log", ran["session_id"].as_str().unwrap()]));
     assert!(log.contains(agent), "{log}");
     let call_line = |tool: &str, target: &str| {
-        let needle = format!("{tool:<6}  {target}");
-        log.lines().find(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no line for {needle}: {log}"))
+        let padded = |l: &str| {
+            l.match_indices(&format!(" {tool}  ")).any(|(i, m)| l[i + m.len()..].trim_start().starts_with(target))
+        };
+        log.lines().find(|l| padded(l)).unwrap_or_else(|| panic!("no line for {tool} {target}: {log}"))
     };
     for &(tool, target, decision) in &calls[..calls.len() - 1] {
         let line = call_line(tool, target);
         assert!(line.contains(decision), "{log}");
         match decision {
-            "denied" => assert!(line.contains(&format!("{tool:<6}  {target}  → not run")), "{log}"),
+            "denied" => assert!(line.contains(&format!("{target}  → not run")), "{log}"),
             "asked" => assert!(line.contains("via agent") && !line.contains('→'), "{log}"),
             other => panic!("{target}: {other} is not a stopped call"),
         }
     }
     let line = call_line(last_tool, last_target);
     assert!(line.contains(calls[calls.len() - 1].2), "{log}");
-    assert!(line.contains(&format!("{last_tool:<6}  {last_target}  → {outcome}")), "{log}");
+    assert!(line.contains(&format!("{last_target}  → {outcome}")), "{log}");
 
     // And the chain verifies.
     assert_eq!(env.run(&["verify"]).status.code(), Some(0));

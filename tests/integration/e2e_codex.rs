@@ -67,7 +67,8 @@ fn codex_denied_rm_and_patch_do_not_run_and_allowed_git_status_does() {
     assert_policy_asks(&env, "codex", "rm -r build");
 
     let installed = gate_install(&env, "codex");
-    assert!(installed.contains("trusted gate's 3 hooks"), "{installed}");
+    // PreToolUse, PermissionRequest, PostToolUse, SessionStart, SessionEnd.
+    assert!(installed.contains("trusted gate's 5 hooks"), "{installed}");
     use_model_server(&env, &server);
 
     let stdout = run_agent("codex", codex_command(&env, &cli, "clean up, add notes, then show status"));
