@@ -179,11 +179,7 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
     }
     let _ = AGENT.set(adapter.agent());
     let var = |k: &str| std::env::var(k).ok();
-    if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = &mut event {
-        if a.kind == Kind::Shell {
-            a.shell = adapter.shell(&var, &is_executable);
-        }
-    }
+    read_shell(adapter, &mut event);
     match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let (eval, loaded) = engine::decide(&paths, action);
@@ -200,16 +196,9 @@ fn handle(args: HookArgs, raw: Vec<u8>, read: std::io::Result<()>) -> (String, u
                 &action.session_id,
                 action.transcript_path.as_deref(),
             );
-            let (mut rec, reply) = match eval.verdict.decision {
-                Decision::Allow | Decision::Deny => {
-                    let reply = if eval.verdict.decision == Decision::Allow {
-                        Reply::Allow(answer_reason(&eval.verdict))
-                    } else {
-                        Reply::Deny(answer_reason(&eval.verdict))
-                    };
-                    (decision_row(action, &eval.verdict), reply)
-                }
-                Decision::Ask => {
+            let (mut rec, reply) = match settled_reply(&eval.verdict) {
+                Some(reply) => (decision_row(action, &eval.verdict), reply),
+                None => {
                     // A human approved this very call a moment ago, when the
                     // agent announced it (Codex: PreToolUse, then its own
                     // PermissionRequest for the same call): do not ask twice.
@@ -302,48 +291,51 @@ pub(crate) fn answer_alone<S: HeldStore>(
         Some(name) => Some(hook::agent_from_flag(name)?),
     };
     let (adapter, mut event) = hook::parse(raw, forced).ok()?;
-    let var = |k: &str| std::env::var(k).ok();
-    match &mut event {
-        HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) => {
-            if a.kind == Kind::Shell {
-                a.shell = adapter.shell(&var, &is_executable);
-            }
-        }
-        HookEvent::PostTool(_) => {}
-        HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
-    }
-    let (action, rec, stdout, code) = match &event {
+    read_shell(adapter, &mut event);
+    // Decided without the store, in parallel with the resident's other calls.
+    let decided = match &event {
         HookEvent::PreTool(action) | HookEvent::PermissionRequest(action) => {
             let (eval, _) = engine::decide(paths, action);
-            let reply = match eval.verdict.decision {
-                Decision::Allow => Reply::Allow(answer_reason(&eval.verdict)),
-                Decision::Deny => Reply::Deny(answer_reason(&eval.verdict)),
-                Decision::Ask => return None,
-            };
-            let (out, code) = adapter.render(&event, &reply);
-            (Some(action), decision_row(action, &eval.verdict), out, code as u8)
+            let (out, code) = adapter.render(&event, &settled_reply(&eval.verdict)?);
+            Some((action, decision_row(action, &eval.verdict), out, code as u8))
         }
-        HookEvent::PostTool(_) => (None, Receipt::default(), String::new(), 0),
+        HookEvent::PostTool(_) => None,
         HookEvent::Session(_) | HookEvent::Ignored { .. } => return None,
     };
-    // The resident's threads decide in parallel and take turns at its one
-    // connection (one page cache, and no waits in SQLite's busy handler,
-    // which sleeps a millisecond or more per try).
+    // The resident's threads take turns at its one connection (one page
+    // cache, and no waits in SQLite's busy handler, which sleeps a
+    // millisecond or more per try).
     let mut turn = held.lock().unwrap_or_else(|e| e.into_inner());
     let store = turn.store()?;
-    let mut rec = match (&event, action) {
-        (HookEvent::PostTool(outcome), _) => outcome_row(adapter, store, outcome).ok()?,
-        (_, Some(action)) => {
+    let (mut rec, stdout, code) = match (&event, decided) {
+        (_, Some((action, rec, out, code))) => {
             let _ = broker::reconcile_rejections(adapter, store, &action.session_id, action.transcript_path.as_deref());
-            rec
+            (rec, out, code)
         }
-        (_, None) => return None,
+        (HookEvent::PostTool(outcome), None) => (outcome_row(adapter, store, outcome).ok()?, String::new(), 0),
+        _ => return None,
     };
-    store.append(&mut rec).ok()?;
-    if sync_every_row() {
-        store.sync().ok()?;
-    }
+    record_row(store, &mut rec, false).ok()?;
     Some(super::resident::Answer { stdout, code })
+}
+
+/// A shell call learns from the adapter which shell runs it, and how.
+fn read_shell(adapter: &dyn Adapter, event: &mut HookEvent) {
+    let var = |k: &str| std::env::var(k).ok();
+    if let HookEvent::PreTool(a) | HookEvent::PermissionRequest(a) = event {
+        if a.kind == Kind::Shell {
+            a.shell = adapter.shell(&var, &is_executable);
+        }
+    }
+}
+
+/// The reply to a verdict gate settles alone; `None` when a human must be asked.
+fn settled_reply(v: &Verdict) -> Option<Reply> {
+    match v.decision {
+        Decision::Allow => Some(Reply::Allow(answer_reason(v))),
+        Decision::Deny => Some(Reply::Deny(answer_reason(v))),
+        Decision::Ask => None,
+    }
 }
 
 /// Is there an executable file at this absolute path?
@@ -638,11 +630,19 @@ fn record(paths: &Paths, rec: &mut Receipt) -> Result<(), crate::store::StoreErr
 /// human decided it (`human`) or `GATE_DURABILITY=full` asks for every row,
 /// and with the WAL's checkpoint left for after the answer.
 fn append_row(store: &mut Store, rec: &mut Receipt, human: bool) -> Result<(), crate::store::StoreError> {
+    record_row(store, rec, human)?;
+    checkpoint_after_answer(store);
+    Ok(())
+}
+
+/// Append a row, forced to the disk when a human decided it or
+/// `GATE_DURABILITY=full` asks for every row (the resident checkpoints on
+/// its own).
+fn record_row(store: &mut Store, rec: &mut Receipt, human: bool) -> Result<(), crate::store::StoreError> {
     store.append(rec)?;
     if human || sync_every_row() {
         store.sync()?;
     }
-    checkpoint_after_answer(store);
     Ok(())
 }
 
