@@ -61,12 +61,9 @@ fn dir(paths: &Paths) -> PathBuf {
 /// that changed between two builds would otherwise decide by a stale entry).
 fn this_build() -> &'static str {
     static BUILD: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    BUILD.get_or_init(|| {
-        use std::os::unix::fs::MetadataExt;
-        match std::fs::metadata("/proc/self/exe").or_else(|_| std::env::current_exe().and_then(std::fs::metadata)) {
-            Ok(m) => format!("{:x}.{:x}.{:x}.{:x}", m.ino(), m.size(), m.mtime(), m.mtime_nsec()),
-            Err(_) => String::from("unknown-build"),
-        }
+    BUILD.get_or_init(|| match crate::identity::Binary::running() {
+        Some(b) => format!("{:x}.{:x}.{:x}.{:x}", b.ino, b.size, b.mtime, b.mtime_nsec),
+        None => String::from("unknown-build"),
     })
 }
 

@@ -1,6 +1,7 @@
 //! Who and where: the OS user running gate and the host name, as recorded
-//! in every receipt row. Read from the OS (getpwuid_r, gethostname), never
-//! from environment variables an agent could set.
+//! in every receipt row, and which gate binary is running. Read from the OS
+//! (passwd, gethostname, the binary's file), never from environment
+//! variables an agent could set.
 
 /// The login name of the effective user, or the numeric uid.
 pub fn os_user() -> String {
@@ -35,6 +36,35 @@ fn passwd_name(text: &str, uid: u32) -> Option<String> {
         let id = f.nth(1)?;
         (id.parse::<u32>().ok()? == uid && !name.is_empty()).then(|| name.to_string())
     })
+}
+
+/// A gate binary as a file: what tells one build of gate from another
+/// (the policy cache's keys, a resident's context and its peer check).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binary {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
+impl Binary {
+    /// The binary at `path` (a `/proc/<pid>/exe` link is followed to it).
+    pub fn at(path: &std::path::Path) -> Option<Binary> {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        Some(Binary { dev: m.dev(), ino: m.ino(), size: m.size(), mtime: m.mtime(), mtime_nsec: m.mtime_nsec() })
+    }
+
+    /// This process's binary, read once.
+    pub fn running() -> Option<Binary> {
+        static RUNNING: std::sync::OnceLock<Option<Binary>> = std::sync::OnceLock::new();
+        *RUNNING.get_or_init(|| {
+            Binary::at(std::path::Path::new("/proc/self/exe"))
+                .or_else(|| std::env::current_exe().ok().and_then(|p| Binary::at(&p)))
+        })
+    }
 }
 
 /// This machine's host name.

@@ -73,7 +73,7 @@ struct Context {
 
 impl Context {
     fn of_this_process() -> Option<Context> {
-        let exe = std::fs::metadata("/proc/self/exe").ok()?;
+        let exe = crate::identity::Binary::running()?;
         let cwd = std::env::current_dir().ok()?;
         let mut fsize = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         // SAFETY: getrlimit writes into the struct passed.
@@ -81,7 +81,7 @@ impl Context {
         let mut b = Vec::with_capacity(4096);
         // SAFETY: geteuid cannot fail.
         let uid = unsafe { libc::geteuid() };
-        for n in [exe.dev(), exe.ino(), exe.size(), exe.mtime() as u64, exe.mtime_nsec() as u64, uid as u64] {
+        for n in [exe.dev, exe.ino, exe.size, exe.mtime as u64, exe.mtime_nsec as u64, uid as u64] {
             b.extend_from_slice(&n.to_le_bytes());
         }
         b.extend_from_slice(&(fsize.rlim_cur as u64).to_le_bytes());
@@ -208,8 +208,9 @@ fn peer_is_this_binary(stream: &UnixStream) -> bool {
     if rc != 0 || cred.uid != unsafe { libc::geteuid() } || cred.pid <= 0 {
         return false;
     }
-    match (std::fs::metadata("/proc/self/exe"), std::fs::metadata(format!("/proc/{}/exe", cred.pid))) {
-        (Ok(me), Ok(peer)) => me.dev() == peer.dev() && me.ino() == peer.ino(),
+    use crate::identity::Binary;
+    match (Binary::running(), Binary::at(Path::new(&format!("/proc/{}/exe", cred.pid)))) {
+        (Some(me), Some(peer)) => (me.dev, me.ino) == (peer.dev, peer.ino),
         _ => false,
     }
 }
@@ -317,7 +318,7 @@ impl Resident {
         let ctx = Context::of_this_process()?;
         let dir = run_dir(&paths);
         paths.ensure_dirs().ok()?;
-        create_private(&dir).ok()?;
+        crate::paths::create_private_dir(&dir).ok()?;
         let sock = dir.join(ctx.socket_name());
         let lock_path = sock.with_extension("lock");
         let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).ok()?;
@@ -514,14 +515,6 @@ fn take_part(b: &[u8]) -> Option<(&[u8], &[u8])> {
     let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
     let part = b.get(4..4 + len)?;
     Some((part, &b[4 + len..]))
-}
-
-fn create_private(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    if dir.is_dir() {
-        return Ok(());
-    }
-    std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 #[cfg(test)]
