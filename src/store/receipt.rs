@@ -207,7 +207,7 @@ fn writes_as(v: &Value, text: &str) -> bool {
     serde_json::to_writer(&mut same, v).is_ok() && same.1 && same.0.is_empty()
 }
 
-fn holds_float(v: &Value) -> bool {
+pub(super) fn holds_float(v: &Value) -> bool {
     match v {
         Value::Number(n) => !(n.is_i64() || n.is_u64()),
         Value::Array(a) => a.iter().any(holds_float),

@@ -76,6 +76,12 @@ fn resident_pid(sock: &PathBuf) -> i32 {
     cred.pid
 }
 
+/// Send `sig` to the resident this test started.
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill only signals the process.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid}");
+}
+
 fn decisions(env: &TestEnv) -> Vec<Value> {
     env.rows().into_iter().filter(|r| r["kind"] == "decision").collect()
 }
@@ -153,8 +159,7 @@ fn a_killed_resident_costs_nothing_and_the_next_call_starts_another() {
     let env = TestEnv::new();
     let sock = started(&env, None);
     let pid = resident_pid(&sock);
-    // SAFETY: signalling the resident this test started.
-    unsafe { libc::kill(pid, libc::SIGKILL) };
+    signal(pid, libc::SIGKILL);
     std::thread::sleep(Duration::from_millis(100));
     allowed(&hook(&env, &ls_call(&env, "toolu_after_kill"), None, None), "after the kill");
     let again = socket(&env);
@@ -168,13 +173,11 @@ fn a_stopped_resident_is_waited_for_a_few_seconds_and_records_nothing_late() {
     let env = TestEnv::new();
     let sock = started(&env, None);
     let pid = resident_pid(&sock);
-    // SAFETY: signalling the resident this test started.
-    unsafe { libc::kill(pid, libc::SIGSTOP) };
+    signal(pid, libc::SIGSTOP);
     let t = Instant::now();
     let out = hook(&env, &ls_call(&env, "toolu_while_stopped"), None, None);
     let took = t.elapsed();
-    // SAFETY: as above.
-    unsafe { libc::kill(pid, libc::SIGCONT) };
+    signal(pid, libc::SIGCONT);
     allowed(&out, "while the resident was stopped");
     assert!(took < Duration::from_secs(15), "waited {took:?}");
     // The resident now reads the call it was sent, too late to start it.
@@ -188,8 +191,7 @@ fn a_stopped_resident_is_waited_for_a_few_seconds_and_records_nothing_late() {
 fn a_socket_that_is_not_gates_is_told_nothing() {
     let env = TestEnv::new();
     let sock = started(&env, None);
-    // SAFETY: signalling the resident this test started.
-    unsafe { libc::kill(resident_pid(&sock), libc::SIGKILL) };
+    signal(resident_pid(&sock), libc::SIGKILL);
     std::thread::sleep(Duration::from_millis(100));
     std::fs::remove_file(&sock).unwrap();
     // This test's own process listens there: another binary than gate.
