@@ -4,6 +4,9 @@
 #     chromium (the `gate serve` page is tested in it, headless), and every
 #     program the read-only floor lists (the flag-arity test probes each of
 #     them), from the system's packages when missing;
+#   - PostgreSQL's server and openssl (the team store tests start a
+#     throwaway cluster of their own, with TLS, on a free local port, and
+#     stop it when they end);
 #   - the real Claude Code, Codex, Gemini and Copilot CLIs, pinned, from
 #     npm, into .e2e/ (not committed);
 #   - the real Hermes agent, pinned, from PyPI, into a venv in .e2e/.
@@ -24,7 +27,8 @@ packages=(
   "hexdump bsdextrautils" "rev util-linux" "lsblk util-linux" "strings binutils"
   "hostname hostname" "/usr/bin/time time" "which debianutils" "find findutils"
   "xargs findutils" "diff diffutils" "cmp diffutils" "locale libc-bin"
-  "sed sed" "grep grep" "tar tar" "python3 python3"
+  "sed sed" "grep grep" "tar tar" "python3 python3" "openssl openssl"
+  "runuser util-linux"
 )
 missing=()
 for entry in "${packages[@]}"; do
@@ -33,6 +37,10 @@ for entry in "${packages[@]}"; do
     missing+=("$pkg")
   fi
 done
+# The server binaries live under /usr/lib/postgresql/<version>/bin, off PATH.
+if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null && [ -z "${GATE_TEST_PG_BINDIR:-}" ]; then
+  missing+=("postgresql")
+fi
 # Hermes' venv needs ensurepip, which Debian packages apart.
 if need python3 && ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
   missing+=("python3-venv")

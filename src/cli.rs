@@ -86,7 +86,17 @@ pub enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+        /// Verify every store in the team store instead: a postgres:// URL, or `team` for the
+        /// configured one.
+        #[arg(long, value_name = "URL", conflicts_with_all = ["bundle", "head"])]
+        from: Option<String>,
     },
+    /// Upload this machine's receipts to the team store (PostgreSQL).
+    ///
+    /// Sends the rows the server does not hold yet, checking each one's hash and link as it
+    /// goes, in batches that each commit on their own: a second run sends nothing, and a run
+    /// that was cut off goes on where it stopped. Then sends the store's signed checkpoints.
+    Push(PushArgs),
     /// Remove old payloads from the receipt, keeping it verifiable.
     ///
     /// Each row older than the date keeps its hash and a digest of what was removed, and a
@@ -277,6 +287,16 @@ pub struct FilterArgs {
     /// Only calls whose command, path, arguments or reason contain this text (any case).
     #[arg(long, value_name = "TEXT")]
     pub grep: Option<String>,
+    /// Only rows recorded on this machine (its host name).
+    #[arg(long, value_name = "HOST")]
+    pub host: Option<String>,
+    /// Only this developer's rows: the name a store was pushed under (with --from), else the OS user.
+    #[arg(long, value_name = "NAME")]
+    pub developer: Option<String>,
+    /// Read the team store instead of this machine's receipt: a postgres:// URL, or `team`
+    /// for the one in GATE_TEAM_URL or settings.toml's [team] url.
+    #[arg(long, value_name = "URL")]
+    pub from: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -329,6 +349,29 @@ pub enum ExportFormat {
     Csv,
     /// One OCSF 1.8 event per line: Process, File System, API Activity, Application Lifecycle.
     Ocsf,
+}
+
+#[derive(Debug, Args)]
+pub struct PushArgs {
+    /// The team store: postgres://user@host:port/db?sslmode=verify-full&sslrootcert=ca.pem
+    /// (default: GATE_TEAM_URL, else [team] url in settings.toml). A password belongs in
+    /// PGPASSWORD or ~/.pgpass, not in the URL.
+    #[arg(long, value_name = "URL")]
+    pub to: Option<String>,
+    /// Create or migrate gate's schema on the server (and the gate_pusher and gate_reviewer
+    /// roles, when allowed); run once, as a role that may create tables.
+    #[arg(long)]
+    pub init: bool,
+    /// The name to push this machine's store under (default: [team] developer in
+    /// settings.toml, else the OS user). A store keeps the name of its first push.
+    #[arg(long, value_name = "NAME")]
+    pub developer: Option<String>,
+    /// Rows per transaction.
+    #[arg(long, value_name = "N", default_value_t = crate::team::push::DEFAULT_BATCH, value_parser = clap::value_parser!(u32).range(1..=1_000_000).map(|n| n as usize))]
+    pub batch: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

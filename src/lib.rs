@@ -28,5 +28,6 @@ pub mod redact;
 pub mod review;
 pub mod shell;
 pub mod store;
+pub mod team;
 pub mod term;
 pub mod trust;

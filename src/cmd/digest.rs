@@ -25,7 +25,7 @@ pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
     };
     let rules = policy_rules(filter.cwd.as_deref())?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    let store = match crate::cmd::open_for_reading(&mut filter) {
+    let store = match crate::cmd::Receipts::open(args.filter.from.as_deref(), &mut filter) {
         Ok(s) => Some(s),
         Err(e) if matches!(e.downcast_ref::<StoreError>(), Some(StoreError::Missing(_))) => None,
         Err(e) => return Err(e),
@@ -36,9 +36,26 @@ pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
             let mut rows = filter.clone();
             rows.decision = None;
             rows.source = None;
+            // Seqs are per store: each store's rows are folded on their own.
+            let probe = crate::probe::DiskProbe::new(None);
+            let mut calls = Vec::new();
             let mut fold = CallFold::default();
+            let mut origin: Option<crate::team::read::Origin> = None;
+            let finish = |fold: CallFold, origin: &Option<crate::team::read::Origin>, calls: &mut Vec<_>| {
+                let mut done = fold.finish_located(|cwd| probe.work_tree(cwd).unwrap_or_else(|| cwd.to_string()));
+                if let Some(o) = origin {
+                    for c in &mut done {
+                        c.developer = Some(o.developer.clone());
+                    }
+                }
+                calls.extend(done);
+            };
             let (mut shown, mut unverified) = (0usize, 0usize);
-            store.for_each(&rows, |r| {
+            store.for_each_store(&rows, &mut |o, r| {
+                if o != origin.as_ref() {
+                    finish(std::mem::take(&mut fold), &origin, &mut calls);
+                    origin = o.cloned();
+                }
                 shown += 1;
                 if !r.is_intact() {
                     unverified += 1;
@@ -46,11 +63,13 @@ pub fn run(args: DigestArgs) -> anyhow::Result<ExitCode> {
                 fold.push(&r);
                 Ok(true)
             })?;
+            finish(fold, &origin, &mut calls);
             if unverified > 0 {
                 eprintln!("gate: warning: {unverified} of the {shown} rows summed up do not verify; run `gate verify`");
             }
-            let probe = crate::probe::DiskProbe::new(None);
-            let mut calls = fold.finish_located(|cwd| probe.work_tree(cwd).unwrap_or_else(|| cwd.to_string()));
+            if matches!(store, crate::cmd::Receipts::Team(_)) {
+                calls.sort_by_key(|c| c.ts);
+            }
             calls.retain(|c| {
                 filter.decision.is_none_or(|d| c.decision == Some(d) || c.gate_decision == Some(d))
                     && filter.source.is_none_or(|s| c.source == Some(s))
@@ -380,7 +399,7 @@ fn tables(d: &Digest, top: usize, code: &dyn Fn(&str) -> String) -> Vec<Table> {
     }
     t.push(never);
 
-    for (title, slices) in [("Per agent", &d.by_agent), ("Per repository", &d.by_repo)] {
+    for (title, slices) in [("Per developer", &d.by_developer), ("Per agent", &d.by_agent), ("Per repository", &d.by_repo)] {
         let name = if title == "Per agent" { "AGENT" } else { "REPOSITORY" };
         let mut s = Table::new(
             title,

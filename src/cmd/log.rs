@@ -26,6 +26,11 @@ use crate::term::{self, Paint};
 #[derive(Debug, Serialize)]
 pub struct CallRecord<'a> {
     pub seq: i64,
+    /// Read from a team store: whose store holds the call, and its machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developer: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<&'a String>,
     pub ts: String,
     pub session_id: &'a Option<String>,
     pub agent: &'a Option<String>,
@@ -51,6 +56,11 @@ pub struct CallRecord<'a> {
 #[derive(Debug, Serialize)]
 pub struct SessionRecord<'a> {
     pub session_id: &'a str,
+    /// Read from a team store: whose store holds the session, and its machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developer: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: &'a Option<String>,
     pub agent: &'a Option<String>,
     pub cwd: &'a Option<String>,
     pub started: String,
@@ -70,6 +80,8 @@ impl<'a> SessionRecord<'a> {
     fn of(s: &'a SessionSummary) -> SessionRecord<'a> {
         SessionRecord {
             session_id: &s.session_id,
+            developer: &s.developer,
+            host: &s.host,
             agent: &s.agent,
             cwd: &s.cwd,
             started: clock::format_ms(s.started),
@@ -94,6 +106,8 @@ impl<'a> CallRecord<'a> {
     fn of(c: &'a Call) -> CallRecord<'a> {
         CallRecord {
             seq: c.seq,
+            developer: &c.developer,
+            host: c.developer.as_ref().and(c.host.as_ref()),
             ts: clock::format_ms(c.ts),
             session_id: &c.session_id,
             agent: &c.agent,
@@ -180,6 +194,13 @@ struct Unverified {
 }
 
 impl Unverified {
+    fn add(&mut self, other: Unverified) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+    }
+
     fn check(rows: &[Receipt]) -> Unverified {
         let mut u = Unverified::default();
         let mut prev: Option<&Receipt> = None;
@@ -214,7 +235,10 @@ pub fn run(args: LogArgs, pager: bool) -> anyhow::Result<ExitCode> {
     if let Some(s) = &args.session_id {
         filter.session = Some(s.clone());
     }
-    let store = match crate::cmd::open_for_reading(&mut filter) {
+    if args.follow && args.filter.from.is_some() {
+        anyhow::bail!("--follow watches this machine's receipt as it grows; it cannot follow a team store (--from)");
+    }
+    let store = match crate::cmd::Receipts::open(args.filter.from.as_deref(), &mut filter) {
         Ok(store) => store,
         // A fresh home: nothing recorded yet is not an error.
         Err(e) if crate::cmd::nothing_yet(&e) => {
@@ -257,37 +281,70 @@ pub fn run(args: LogArgs, pager: bool) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let rows = load_rows(&store, &filter, 0)?;
-    let unverified = Unverified::check(&rows);
-    let mut calls = calls_of(&rows);
+    // Seqs are per store: each store's rows are checked and folded on their own.
+    let groups = load_groups(&store, &filter)?;
+    let mut unverified = Unverified::default();
+    let mut calls = Vec::new();
+    let mut shown_rows = 0;
+    for (origin, rows) in &groups {
+        shown_rows += rows.len();
+        unverified.add(Unverified::check(rows));
+        let mut group = calls_of(rows);
+        if let Some(o) = origin {
+            for c in &mut group {
+                c.developer = Some(o.developer.clone());
+                c.host = Some(o.host.clone());
+            }
+        }
+        calls.extend(group);
+    }
+    if groups.len() > 1 {
+        calls.sort_by_key(|c| c.ts);
+    }
     calls.retain(|c| matches(c, &calls_filter));
     let tool_width = calls.iter().map(|c| tool_name(c).chars().count()).max().unwrap_or(0).clamp(6, TOOL_WIDTH);
     let opts = StoryOptions { show_session: filter.session.is_none(), diffs: !args.no_diff, utc, paint, tool_width };
     if args.json {
-        if let Some(w) = unverified.warning(rows.len()) {
+        if let Some(w) = unverified.warning(shown_rows) {
             eprintln!("gate: {w}");
         }
         let records: Vec<CallRecord> = calls.iter().map(CallRecord::of).collect();
         serde_json::to_writer_pretty(&mut out, &records)?;
         writeln!(out)?;
     } else {
-        if let Some(w) = unverified.warning(rows.len()) {
+        if let Some(w) = unverified.warning(shown_rows) {
             writeln!(out, "{}", paint.red(&w))?;
         }
         write_story(&mut out, &calls, &opts)?;
         if filter.session.is_some() && !args.follow {
             write_changes(&mut out, &calls, paint)?;
         }
-        if let Some(w) = unverified.warning(rows.len()) {
+        if let Some(w) = unverified.warning(shown_rows) {
             writeln!(out, "{}", paint.red(&w))?;
         }
     }
     out.finish()?;
-    if args.follow {
+    if let (true, crate::cmd::Receipts::Local(store)) = (args.follow, &store) {
         let seen = calls.iter().map(|c| c.seq).collect();
-        follow(&store, &filter, &calls_filter, rows.last().map_or(0, |r| r.seq), seen, &opts)?;
+        let last = groups.last().and_then(|(_, rows)| rows.last()).map_or(0, |r| r.seq);
+        follow(store, &filter, &calls_filter, last, seen, &opts)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The rows a story needs, store by store (the local receipt is one store).
+type Group = (Option<crate::team::read::Origin>, Vec<Receipt>);
+
+fn load_groups(store: &crate::cmd::Receipts, filter: &Filter) -> anyhow::Result<Vec<Group>> {
+    let mut groups: Vec<Group> = Vec::new();
+    store.for_each_store(filter, &mut |o, r| {
+        match groups.last_mut() {
+            Some((last, rows)) if last.as_ref() == o => rows.push(r),
+            _ => groups.push((o.cloned(), vec![r])),
+        }
+        Ok(true)
+    })?;
+    Ok(groups)
 }
 
 /// The rows a story needs, after `after_seq`. Call-level filters are not
@@ -367,9 +424,20 @@ fn write_sessions(out: &mut impl Write, sessions: &[SessionSummary], p: Paint, u
     let started_w = started.chars().count().max(19);
     let agent = |s: &SessionSummary| term::sanitize(s.agent.as_deref().unwrap_or("-")).into_owned();
     let agent_w = sessions.iter().map(|s| agent(s).chars().count()).max().unwrap_or(0).max(5);
+    // Read from a team store: whose store each session is in.
+    let who = |s: &SessionSummary| match (&s.developer, &s.host) {
+        (Some(d), Some(h)) => term::sanitize(&format!("{d}@{h}")).into_owned(),
+        (Some(d), None) => term::sanitize(d).into_owned(),
+        _ => String::new(),
+    };
+    let team = sessions.iter().any(|s| s.developer.is_some());
+    let who_w = sessions.iter().map(|s| who(s).chars().count()).max().unwrap_or(0).max(9);
+    let who_col = |text: &str| if team { format!("{text:<who_w$}  ") } else { String::new() };
     let header = format!(
-        "{started:<started_w$}  {:<agent_w$}  {:<8}  CALLS  AUTO  APPROVED  DENIED  EXPIRED  ASKED FIRST  CWD",
-        "AGENT", "SESSION"
+        "{started:<started_w$}  {:<agent_w$}  {}{:<8}  CALLS  AUTO  APPROVED  DENIED  EXPIRED  ASKED FIRST  CWD",
+        "AGENT",
+        who_col("DEVELOPER"),
+        "SESSION"
     );
     writeln!(out, "{}", p.bold(&header))?;
     for s in sessions {
@@ -377,9 +445,10 @@ fn write_sessions(out: &mut impl Write, sessions: &[SessionSummary], p: Paint, u
         let id: String = s.session_id.chars().take(8).collect();
         writeln!(
             out,
-            "{:<started_w$}  {:<agent_w$}  {:<8}  {:>5}  {:>4}  {:>8}  {:>6}  {:>7}  {:>11}  {}",
+            "{:<started_w$}  {:<agent_w$}  {}{:<8}  {:>5}  {:>4}  {:>8}  {:>6}  {:>7}  {:>11}  {}",
             format!("{} {}", at.date, at.time),
             agent(s),
+            who_col(&who(s)),
             term::sanitize(&id),
             s.calls,
             s.auto_approved,
@@ -420,9 +489,14 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
         let sid = c.session_id.as_deref().unwrap_or("-");
         if last_session != Some(sid) {
             let at = clock::shown(c.ts, opts.utc);
+            let whose = match (&c.developer, &c.host) {
+                (Some(d), Some(h)) => format!("  {}", term::sanitize(&format!("{d}@{h}"))),
+                (Some(d), None) => format!("  {}", term::sanitize(d)),
+                _ => String::new(),
+            };
             writeln!(
                 out,
-                "{} {}  {}  {}  {}",
+                "{} {}  {}{whose}  {}  {}",
                 p.bold("session"),
                 term::sanitize(sid),
                 term::sanitize(c.agent.as_deref().unwrap_or("-")),

@@ -15,6 +15,7 @@ pub mod log;
 pub mod payload;
 pub mod policy;
 pub mod prune;
+pub mod push;
 pub mod recover;
 pub mod replay;
 pub mod resident;
@@ -37,10 +38,12 @@ pub fn dispatch(cli: Cli) -> ExitCode {
         Command::Log(args) => log::run(args, !no_pager),
         Command::Export(args) => export::run(args),
         Command::Digest(args) => digest::run(args),
-        Command::Verify { head, bundle, key, json } => match bundle {
-            Some(file) => verify::run_bundle(&file, key.as_deref(), json),
-            None => verify::run(head, json),
+        Command::Verify { head, bundle, key, json, from } => match (bundle, from) {
+            (Some(file), _) => verify::run_bundle(&file, key.as_deref(), json),
+            (None, Some(url)) => verify::run_team(&url, json),
+            (None, None) => verify::run(head, json),
         },
+        Command::Push(args) => push::run(args),
         Command::Install { agent, dry_run } => install::run_install(agent, dry_run),
         Command::Uninstall { agent } => install::run_uninstall(agent),
         Command::Check(args) => check::run(args),
@@ -123,6 +126,9 @@ pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
         rule: args.rule.clone(),
         cwd: args.cwd.as_deref().map(|c| crate::paths::absolute(std::path::Path::new(c)).display().to_string()),
         text: args.grep.clone(),
+        host: args.host.clone(),
+        developer: args.developer.clone(),
+        after_seq: None,
     })
 }
 
@@ -130,6 +136,59 @@ pub(crate) fn filter_of(args: &FilterArgs) -> anyhow::Result<Filter> {
 /// that read the receipt say so and succeed.
 pub(crate) fn nothing_yet(e: &anyhow::Error) -> bool {
     matches!(e.downcast_ref::<crate::store::StoreError>(), Some(crate::store::StoreError::Missing(_)))
+}
+
+/// Open the team store named by `--from`: a URL, or `team` for the
+/// configured one.
+pub(crate) fn open_team(from: &str) -> anyhow::Result<crate::team::TeamStore> {
+    let paths = crate::paths::Paths::from_env()?;
+    let url = crate::team::resolve_url((from != "team").then_some(from), &paths)?;
+    Ok(crate::team::TeamStore::open(url)?)
+}
+
+/// The receipts a review reads: this machine's, or the team store's.
+pub(crate) enum Receipts {
+    Local(crate::store::Store),
+    Team(crate::team::TeamStore),
+}
+
+impl Receipts {
+    /// Open what `--from` names (default: the local receipt), resolving a
+    /// session prefix in the filter.
+    pub(crate) fn open(from: Option<&str>, filter: &mut Filter) -> anyhow::Result<Receipts> {
+        let Some(from) = from else { return Ok(Receipts::Local(open_for_reading(filter)?)) };
+        let team = open_team(from)?;
+        if let Some(prefix) = filter.session.clone() {
+            let found = team.resolve_session(&prefix)?;
+            filter.session = Some(one_session(&prefix, found)?);
+        }
+        Ok(Receipts::Team(team))
+    }
+
+    pub(crate) fn sessions(
+        &self,
+        filter: &Filter,
+        limit: usize,
+        calls_only: bool,
+    ) -> Result<Vec<crate::store::SessionSummary>, crate::store::StoreError> {
+        match self {
+            Receipts::Local(s) => s.sessions(filter, limit, calls_only),
+            Receipts::Team(t) => t.sessions(filter, limit, calls_only),
+        }
+    }
+
+    /// Visit matching rows store by store (the local receipt is one store,
+    /// with no origin), each in seq order. `f` gets the store's origin.
+    pub(crate) fn for_each_store(
+        &self,
+        filter: &Filter,
+        f: &mut dyn FnMut(Option<&crate::team::read::Origin>, crate::store::Receipt) -> std::io::Result<bool>,
+    ) -> Result<(), crate::store::StoreError> {
+        match self {
+            Receipts::Local(s) => s.for_each(filter, |r| f(None, r)),
+            Receipts::Team(t) => t.scan_stores(filter, &mut |o, r, _| f(Some(o), r)),
+        }
+    }
 }
 
 /// Open the receipt for reading, resolving a session prefix in the filter.
@@ -143,7 +202,10 @@ pub(crate) fn open_for_reading(filter: &mut Filter) -> anyhow::Result<crate::sto
 }
 
 pub(crate) fn resolve_session(store: &crate::store::Store, prefix: &str) -> anyhow::Result<String> {
-    let found = store.resolve_session(prefix)?;
+    one_session(prefix, store.resolve_session(prefix)?)
+}
+
+fn one_session(prefix: &str, found: Vec<String>) -> anyhow::Result<String> {
     match found.as_slice() {
         [one] => Ok(one.clone()),
         [] => anyhow::bail!("no session matches {prefix:?}; `gate log` lists the recent ones"),

@@ -238,3 +238,56 @@ pub fn run_bundle(file: &Path, key: Option<&str>, json: bool) -> anyhow::Result<
         }
     }
 }
+
+/// `gate verify --from URL`: every store the team store holds, each chain
+/// walked on the server and checked against its signed checkpoints. Exit 1
+/// when any store has a problem.
+pub fn run_team(from: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let team = super::open_team(from)?;
+    let mut out = std::io::stdout().lock();
+    let verdicts = team.verify(&mut |v| {
+        if json {
+            return;
+        }
+        use std::io::Write;
+        let who = format!("{} on {} (store {})", v.origin.developer, v.origin.host, &v.origin.store_id[..12]);
+        let _ = if v.problems.is_empty() {
+            let sealed = match v.latest_checkpoint {
+                Some((size, at)) => format!(
+                    "; matches {} signed checkpoint{} (newest: {size} rows, signed {}) by key {}",
+                    v.checkpoints_checked,
+                    if v.checkpoints_checked == 1 { "" } else { "s" },
+                    crate::clock::format_ms(at),
+                    v.key_id.as_deref().unwrap_or("-")
+                ),
+                None => String::new(),
+            };
+            writeln!(out, "ok: {who}: {} rows, chain intact from seq 1 to {}{sealed}", v.rows, v.rows)
+        } else {
+            let mut r = writeln!(out, "FAILED: {who}: {} rows read", v.rows);
+            for p in &v.problems {
+                r = r.and_then(|_| writeln!(out, "  {}", crate::term::sanitize(p)));
+            }
+            r
+        };
+    })?;
+    let ok = verdicts.iter().all(|v| v.problems.is_empty());
+    if json {
+        let v = serde_json::json!({
+            "ok": ok,
+            "url": team.url().to_string(),
+            "stores": verdicts,
+        });
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if verdicts.is_empty() {
+        println!("nothing to verify yet: the team store {} holds no store (`gate push` sends one)", team.url());
+    } else {
+        let bad = verdicts.iter().filter(|v| !v.problems.is_empty()).count();
+        let rows: u64 = verdicts.iter().map(|v| v.rows).sum();
+        match bad {
+            0 => println!("team store {}: {} stores, {rows} rows, every chain and checkpoint verifies", team.url(), verdicts.len()),
+            n => println!("gate verify: FAILED: {n} of the {} stores in {} do not verify", verdicts.len(), team.url()),
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -53,6 +53,13 @@ pub struct ReviewCall {
     /// The repository the call was made in: the fold leaves it unset, and
     /// the reader fills it in from `cwd` (see [`CallFold::finish_located`]).
     pub repo: Option<String>,
+    /// A team store: the developer whose store holds the call (the reader
+    /// fills it in; the local store leaves it unset).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developer: Option<String>,
+    /// The machine it was recorded on.
+    #[serde(skip)]
+    pub host: Option<String>,
 }
 
 /// Who settled a call, in the words a digest uses.
@@ -109,6 +116,8 @@ impl ReviewCall {
             detail: r.detail.clone(),
             masked: r.redacted.is_some(),
             repo: None,
+            developer: None,
+            host: r.host.clone(),
         }
     }
 

@@ -131,6 +131,9 @@ pub struct Digest {
     pub rules_never_fired: Vec<PolicyRule>,
     pub by_agent: Vec<Slice>,
     pub by_repo: Vec<Slice>,
+    /// A team store: the same counts per developer (empty for the local receipt).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub by_developer: Vec<Slice>,
 }
 
 impl Digest {
@@ -144,6 +147,7 @@ impl Digest {
         let mut denied: HashMap<(&str, &str), Denied> = HashMap::new();
         let mut agents = Slicer::default();
         let mut repos = Slicer::default();
+        let mut developers = Slicer::default();
         for c in calls {
             if let Some(d) = c.decision {
                 *by_decision.entry(d).or_default() += 1;
@@ -186,6 +190,9 @@ impl Digest {
             }
             agents.add(c.agent.as_deref().unwrap_or("-"), c);
             repos.add(c.repo.as_deref().or(c.cwd.as_deref()).unwrap_or("-"), c);
+            if let Some(d) = &c.developer {
+                developers.add(d, c);
+            }
         }
 
         let mut top_denied: Vec<Denied> = denied.into_values().collect();
@@ -222,6 +229,7 @@ impl Digest {
             rules_never_fired: never.into_iter().cloned().collect(),
             by_agent: agents.finish(),
             by_repo: repos.finish(),
+            by_developer: developers.finish(),
         }
     }
 

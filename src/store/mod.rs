@@ -103,6 +103,9 @@ pub enum StoreError {
     TooNew { path: PathBuf, found: i64, known: i64 },
     #[error("no receipts yet: {0} does not exist (gate writes it on the first hook call)")]
     Missing(PathBuf),
+    /// A team store (PostgreSQL) failed; the text names the server.
+    #[error("{0}")]
+    Team(String),
 }
 
 /// What a query selects. Every field narrows; `None` means any.
@@ -123,6 +126,13 @@ pub struct Filter {
     pub cwd: Option<String>,
     /// Text found in the command or path, the arguments or the reason (case-insensitive).
     pub text: Option<String>,
+    /// The machine the row was recorded on (its `host`).
+    pub host: Option<String>,
+    /// The developer: in a team store, the name the store was pushed under;
+    /// in the local store, the OS user that recorded the row.
+    pub developer: Option<String>,
+    /// Only rows after this seq.
+    pub after_seq: Option<i64>,
 }
 
 impl Filter {
@@ -197,6 +207,18 @@ impl Filter {
                 args.push(text(t));
             }
         }
+        if let Some(h) = &self.host {
+            clauses.push("host = ?");
+            args.push(text(h));
+        }
+        if let Some(d) = &self.developer {
+            clauses.push("os_user = ?");
+            args.push(text(d));
+        }
+        if let Some(s) = self.after_seq {
+            clauses.push("seq > ?");
+            args.push(V::Integer(s));
+        }
         let wh = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
         (wh, args)
     }
@@ -212,6 +234,8 @@ impl Filter {
             || self.rule.is_some()
             || self.cwd.is_some()
             || self.text.is_some()
+            || self.host.is_some()
+            || self.developer.is_some()
     }
 }
 
@@ -219,6 +243,11 @@ impl Filter {
 #[derive(Debug, Clone, Serialize)]
 pub struct SessionSummary {
     pub session_id: String,
+    /// A team store: the developer and host whose store holds the session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub developer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
     pub agent: Option<String>,
     pub cwd: Option<String>,
     pub started: i64,
@@ -573,6 +602,8 @@ impl Store {
                 .query_row(rusqlite::params_from_iter(params), |r| {
                     Ok(SessionSummary {
                         session_id: id.clone(),
+                        developer: None,
+                        host: None,
                         started: r.get(0)?,
                         last: r.get(1)?,
                         agent: r.get(2)?,

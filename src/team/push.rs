@@ -1,0 +1,355 @@
+//! `gate push`: upload the local receipts the team store does not hold yet.
+//! One store at a time, under a per-store advisory lock so two pushes of
+//! the same store never interleave. The server's head for the store (its
+//! last seq and hash) is read first; the local row at that seq must carry
+//! the same hash, or the push stops: the two histories differ. Every row
+//! after it is checked as it is read (its hash recomputed from its content,
+//! its seq and prev_hash following the row before), then sent in batches
+//! by binary COPY, one transaction per batch, so a push that is killed or
+//! loses the network keeps every batch already committed and the next push
+//! goes on from there. The server's own trigger refuses a row that does not
+//! extend the chain. Last, the store's signed checkpoints go up.
+
+use std::time::Instant;
+
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
+
+use super::{TeamError, TeamUrl};
+use crate::paths::Paths;
+use crate::store::{Filter, Receipt, Store, StoreError};
+use crate::trust::checkpoint::{Checkpoint, CheckpointLog};
+
+/// How many rows each transaction carries, unless told.
+pub const DEFAULT_BATCH: usize = 5_000;
+
+/// What to push, and as whom.
+#[derive(Debug, Clone)]
+pub struct PushOptions {
+    pub batch: usize,
+    /// The name the store is pushed under (kept from its first push).
+    pub developer: String,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PushReport {
+    pub url: String,
+    pub host: String,
+    pub store_id: String,
+    pub developer: String,
+    /// The server's head for this store before the push (0: none).
+    pub server_head_before: i64,
+    /// Rows uploaded by this push.
+    pub pushed: u64,
+    /// The server's head after it.
+    pub server_head: i64,
+    pub batches: u64,
+    pub checkpoints_pushed: u64,
+    pub seconds: f64,
+}
+
+/// Why a push stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PushError {
+    #[error(transparent)]
+    Team(#[from] TeamError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the local receipt does not verify at seq {seq}: {why}; nothing from there on was pushed (run `gate verify`)")]
+    LocalBroken { seq: i64, why: String },
+    #[error(
+        "the team store holds store {store} up to seq {server_seq} with hash {server_hash}, but the local row at seq {server_seq} {local}: the histories differ, nothing was pushed"
+    )]
+    Diverged { store: String, server_seq: i64, server_hash: String, local: String },
+    #[error("store {store} is registered on the team store with key {registered}, but this machine signs with {ours}: nothing was pushed (a store keeps the key it was first pushed with)")]
+    OtherKey { store: String, registered: String, ours: String },
+    #[error("the push stopped after {pushed} receipts ({url}): {source}; those are kept, run `gate push` again to send the rest")]
+    Interrupted { pushed: u64, url: String, source: TeamError },
+    #[error("checkpoints: {0}")]
+    Checkpoint(String),
+}
+
+/// The columns `COPY` fills, in order.
+const COPY_COLUMNS: &str = "host, store_id, seq, ts, kind, session_id, tool_use_id, agent, os_user, cwd, tool, \
+    tool_kind, target, decision, source, approver, rule_id, reason, links_seq, status, prev_hash, hash, record";
+const COPY_TYPES: [Type; 23] = [
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::INT8,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+    Type::TEXT,
+];
+
+/// A per-store lock key for `pg_advisory_lock`.
+fn lock_key(host: &str, store_id: &str) -> i64 {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(format!("gate-push\n{host}\n{store_id}").as_bytes());
+    i64::from_be_bytes(d[..8].try_into().unwrap_or_default())
+}
+
+/// The host a store is pushed under: the first row's `host`, so that a
+/// renamed machine keeps pushing to the same place; else this machine's.
+fn store_host(store: &Store) -> Result<String, StoreError> {
+    let mut host = None;
+    store.for_each(&Filter { after_seq: Some(0), ..Filter::default() }, |r| {
+        host = r.host.clone();
+        Ok(false)
+    })?;
+    Ok(host.filter(|h| !h.is_empty()).unwrap_or_else(crate::identity::host))
+}
+
+/// Push the local store at `paths` to the team store.
+pub fn push(
+    paths: &Paths,
+    client: &mut postgres::Client,
+    url: &TeamUrl,
+    opts: &PushOptions,
+) -> Result<Option<PushReport>, PushError> {
+    let started = Instant::now();
+    let store = Store::open_read(&paths.db())?;
+    let Some(store_id) = store.first_hash()? else { return Ok(None) };
+    // Sign a checkpoint of the store as it is now: it goes up with the rows.
+    crate::store::seal::checkpoint(paths, &store).map_err(|e| PushError::Checkpoint(e.to_string()))?;
+    let key = crate::trust::keys::load_or_create(&paths.signing_key()).map_err(|e| PushError::Checkpoint(e.to_string()))?;
+    let public_key = key.public_key().to_text();
+    let host = store_host(&store)?;
+    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let short = store_id.chars().take(12).collect::<String>();
+
+    // One push per store at a time; released when this connection ends.
+    client.execute("SELECT pg_advisory_lock($1)", &[&lock_key(&host, &store_id)]).map_err(server)?;
+    client
+        .execute(
+            "INSERT INTO gate_stores (host, store_id, developer, public_key) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (host, store_id) DO NOTHING",
+            &[&host, &store_id, &opts.developer, &public_key],
+        )
+        .map_err(server)?;
+    let row = client
+        .query_one("SELECT developer, public_key FROM gate_stores WHERE host = $1 AND store_id = $2", &[&host, &store_id])
+        .map_err(server)?;
+    let (developer, registered): (String, String) = (row.get(0), row.get(1));
+    if registered != public_key {
+        return Err(PushError::OtherKey { store: short, registered, ours: public_key });
+    }
+    let head = client
+        .query_opt(
+            "SELECT seq, hash FROM gate_receipts WHERE host = $1 AND store_id = $2 ORDER BY seq DESC LIMIT 1",
+            &[&host, &store_id],
+        )
+        .map_err(server)?
+        .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)));
+    let (head_seq, head_hash) = head.clone().unwrap_or((0, crate::store::chain::GENESIS.to_string()));
+
+    // The local row at the server's head must be the row the server holds.
+    if head_seq > 0 {
+        let mut local: Option<Receipt> = None;
+        store.for_each(&Filter { after_seq: Some(head_seq - 1), ..Filter::default() }, |r| {
+            local = Some(r);
+            Ok(false)
+        })?;
+        match local {
+            Some(r) if r.seq == head_seq && r.hash == head_hash => {}
+            Some(r) if r.seq == head_seq => {
+                return Err(PushError::Diverged {
+                    store: short,
+                    server_seq: head_seq,
+                    server_hash: head_hash,
+                    local: format!("has hash {}", r.hash),
+                })
+            }
+            _ => {
+                return Err(PushError::Diverged {
+                    store: short,
+                    server_seq: head_seq,
+                    server_hash: head_hash,
+                    local: "is missing (the local store is shorter)".into(),
+                })
+            }
+        }
+    }
+
+    let mut pushed = 0u64;
+    let mut batches = 0u64;
+    let mut batch: Vec<Receipt> = Vec::with_capacity(opts.batch.max(1));
+    let mut prev = (head_seq, head_hash);
+    let mut failure: Option<PushError> = None;
+    let batch_size = opts.batch.max(1);
+    let mut send = |rows: &mut Vec<Receipt>, client: &mut postgres::Client| -> Result<(), PushError> {
+        upload(client, url, &host, &store_id, rows).map_err(|source| PushError::Interrupted {
+            pushed,
+            url: url.to_string(),
+            source,
+        })?;
+        pushed += rows.len() as u64;
+        batches += 1;
+        rows.clear();
+        Ok(())
+    };
+    store.for_each(&Filter { after_seq: Some(prev.0), ..Filter::default() }, |r| {
+        let why = if r.seq != prev.0 + 1 {
+            Some(format!("seq {} follows seq {}", r.seq, prev.0))
+        } else if r.prev_hash != prev.1 {
+            Some("its prev_hash is not the hash of the row before it".to_string())
+        } else if !r.is_intact() {
+            Some("its content does not give its hash (the row was edited)".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            failure = Some(PushError::LocalBroken { seq: r.seq, why });
+            return Ok(false);
+        }
+        prev = (r.seq, r.hash.clone());
+        batch.push(r);
+        if batch.len() >= batch_size {
+            if let Err(e) = send(&mut batch, client) {
+                failure = Some(e);
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    })?;
+    // Rows checked before a broken one are still sent: they verify.
+    if !batch.is_empty() {
+        let sent = send(&mut batch, client);
+        if let (Err(e), None) = (sent, &failure) {
+            failure = Some(e);
+        }
+    }
+    drop(send);
+    if let Some(e) = failure {
+        return Err(e);
+    }
+    let server_head = prev.0;
+    let checkpoints_pushed = push_checkpoints(paths, client, url, &host, &store_id, &key.public_key(), server_head)?;
+    Ok(Some(PushReport {
+        url: url.to_string(),
+        host,
+        store_id,
+        developer,
+        server_head_before: head_seq,
+        pushed,
+        server_head,
+        batches,
+        checkpoints_pushed,
+        seconds: started.elapsed().as_secs_f64(),
+    }))
+}
+
+/// One batch, in one transaction.
+fn upload(
+    client: &mut postgres::Client,
+    url: &TeamUrl,
+    host: &str,
+    store_id: &str,
+    rows: &[Receipt],
+) -> Result<(), TeamError> {
+    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let mut tx = client.transaction().map_err(server)?;
+    let writer = tx
+        .copy_in(&format!("COPY gate_receipts ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"))
+        .map_err(server)?;
+    let mut writer = BinaryCopyInWriter::new(writer, &COPY_TYPES);
+    for r in rows {
+        // The export record as `gate export` writes it, but for a decision's
+        // outcome, which comes from a later row and is looked up on reading.
+        let outcome = if r.row_kind() == crate::store::RowKind::Decision { None } else { r.status };
+        let record = r.export_json(outcome).unwrap_or_default();
+        let kind = r.kind.0.as_str();
+        let tool_kind = r.tool_kind.map(|k| k.0.as_str());
+        let decision = r.decision.map(|d| d.as_str());
+        let source = r.source.map(|s| s.as_str());
+        let status = r.status.map(|s| s.as_str());
+        let values: [&(dyn ToSql + Sync); 23] = [
+            &host,
+            &store_id,
+            &r.seq,
+            &r.ts.0,
+            &kind,
+            &r.session_id,
+            &r.tool_use_id,
+            &r.agent,
+            &r.os_user,
+            &r.cwd,
+            &r.tool,
+            &tool_kind,
+            &r.target,
+            &decision,
+            &source,
+            &r.approver,
+            &r.rule_id,
+            &r.reason,
+            &r.links_seq,
+            &status,
+            &r.prev_hash,
+            &r.hash,
+            &record,
+        ];
+        writer.write(&values).map_err(server)?;
+    }
+    writer.finish().map_err(server)?;
+    tx.commit().map_err(server)?;
+    Ok(())
+}
+
+/// Send this store's signed checkpoints newer than the server's newest, up
+/// to the rows the server holds.
+fn push_checkpoints(
+    paths: &Paths,
+    client: &mut postgres::Client,
+    url: &TeamUrl,
+    host: &str,
+    store_id: &str,
+    key: &crate::trust::keys::PublicKey,
+    server_head: i64,
+) -> Result<u64, PushError> {
+    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let log = CheckpointLog::load(&paths.checkpoints(), key).map_err(|e| PushError::Checkpoint(e.to_string()))?;
+    let newest: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(time_ms), -1) FROM gate_checkpoints WHERE host = $1 AND store_id = $2",
+            &[&host, &store_id],
+        )
+        .map_err(server)?
+        .get(0);
+    let fresh: Vec<&Checkpoint> = log
+        .all()
+        .filter(|c| c.store_id == store_id && c.time_ms > newest && c.size as i64 <= server_head && c.size > 0)
+        .collect();
+    let mut tx = client.transaction().map_err(server)?;
+    let st = tx
+        .prepare(
+            "INSERT INTO gate_checkpoints (host, store_id, size, root, time_ms, key, signature)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        )
+        .map_err(server)?;
+    let mut n = 0;
+    for c in &fresh {
+        let size = c.size as i64;
+        n += tx
+            .execute(&st, &[&host, &store_id, &size, &c.root, &c.time_ms, &c.key, &c.signature])
+            .map_err(server)?;
+    }
+    tx.commit().map_err(server)?;
+    Ok(n)
+}
