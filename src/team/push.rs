@@ -188,55 +188,85 @@ pub fn push(
         }
     }
 
+    // Two threads: this one sends batches while another reads and checks
+    // the next ones from the local store (its own connection), so the
+    // server's work and gate's overlap. At most two batches wait between them.
     let mut pushed = 0u64;
     let mut batches = 0u64;
-    let mut batch: Vec<Receipt> = Vec::with_capacity(opts.batch.max(1));
-    let mut prev = (head_seq, head_hash);
     let mut failure: Option<PushError> = None;
     let batch_size = opts.batch.max(1);
-    let mut send = |rows: &mut Vec<Receipt>, client: &mut postgres::Client| -> Result<(), PushError> {
-        upload(client, url, &host, &store_id, rows).map_err(|source| PushError::Interrupted {
-            pushed,
-            url: url.to_string(),
-            source,
-        })?;
-        pushed += rows.len() as u64;
-        batches += 1;
-        rows.clear();
-        Ok(())
-    };
-    store.for_each(&Filter { after_seq: Some(prev.0), ..Filter::default() }, |r| {
-        let why = if r.seq != prev.0 + 1 {
-            Some(format!("seq {} follows seq {}", r.seq, prev.0))
-        } else if r.prev_hash != prev.1 {
-            Some("its prev_hash is not the hash of the row before it".to_string())
-        } else if !r.is_intact() {
-            Some("its content does not give its hash (the row was edited)".to_string())
-        } else {
-            None
+    let db = paths.db();
+    let mut prev = (head_seq, head_hash);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<Row>, PushError>>(2);
+    let read_from = prev.clone();
+    let reader = std::thread::spawn(move || -> (i64, String) {
+        let mut prev = read_from;
+        let store = match Store::open_read(&db) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = tx.send(Err(e.into()));
+                return prev;
+            }
         };
-        if let Some(why) = why {
-            failure = Some(PushError::LocalBroken { seq: r.seq, why });
-            return Ok(false);
-        }
-        prev = (r.seq, r.hash.clone());
-        batch.push(r);
-        if batch.len() >= batch_size {
-            if let Err(e) = send(&mut batch, client) {
-                failure = Some(e);
+        let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
+        let mut broken: Option<PushError> = None;
+        let read = store.for_each(&Filter { after_seq: Some(prev.0), ..Filter::default() }, |r| {
+            let why = if r.seq != prev.0 + 1 {
+                Some(format!("seq {} follows seq {}", r.seq, prev.0))
+            } else if r.prev_hash != prev.1 {
+                Some("its prev_hash is not the hash of the row before it".to_string())
+            } else if !r.is_intact() {
+                Some("its content does not give its hash (the row was edited)".to_string())
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                broken = Some(PushError::LocalBroken { seq: r.seq, why });
                 return Ok(false);
             }
+            prev = (r.seq, r.hash.clone());
+            // The export record as `gate export` writes it, but for a
+            // decision's outcome, which a later row gives and which is looked
+            // up on reading.
+            let outcome = if r.row_kind() == crate::store::RowKind::Decision { None } else { r.status };
+            let record = r.export_json(outcome).unwrap_or_default();
+            batch.push(Row { receipt: r, record });
+            if batch.len() >= batch_size {
+                // The sender stopped: it says why.
+                return Ok(tx.send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(batch_size)))).is_ok());
+            }
+            Ok(true)
+        });
+        // Rows checked before a broken one are still sent: they verify.
+        if !batch.is_empty() {
+            let _ = tx.send(Ok(batch));
         }
-        Ok(true)
-    })?;
-    // Rows checked before a broken one are still sent: they verify.
-    if !batch.is_empty() {
-        let sent = send(&mut batch, client);
-        if let (Err(e), None) = (sent, &failure) {
-            failure = Some(e);
+        if let Err(e) = read {
+            let _ = tx.send(Err(e.into()));
+        } else if let Some(b) = broken {
+            let _ = tx.send(Err(b));
+        }
+        prev
+    });
+    for msg in rx.iter() {
+        match msg {
+            Ok(rows) => {
+                if let Err(source) = upload(client, url, &host, &store_id, &rows) {
+                    failure = Some(PushError::Interrupted { pushed, url: url.to_string(), source });
+                    break;
+                }
+                pushed += rows.len() as u64;
+                batches += 1;
+                prev = rows.last().map_or(prev, |r| (r.receipt.seq, r.receipt.hash.clone()));
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
         }
     }
-    drop(send);
+    drop(rx);
+    let _ = reader.join();
     if let Some(e) = failure {
         return Err(e);
     }
@@ -256,13 +286,19 @@ pub fn push(
     }))
 }
 
+/// A checked row and its export record, ready to send.
+struct Row {
+    receipt: Receipt,
+    record: String,
+}
+
 /// One batch, in one transaction.
 fn upload(
     client: &mut postgres::Client,
     url: &TeamUrl,
     host: &str,
     store_id: &str,
-    rows: &[Receipt],
+    rows: &[Row],
 ) -> Result<(), TeamError> {
     let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
     let mut tx = client.transaction().map_err(server)?;
@@ -270,11 +306,7 @@ fn upload(
         .copy_in(&format!("COPY gate_receipts ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"))
         .map_err(server)?;
     let mut writer = BinaryCopyInWriter::new(writer, &COPY_TYPES);
-    for r in rows {
-        // The export record as `gate export` writes it, but for a decision's
-        // outcome, which comes from a later row and is looked up on reading.
-        let outcome = if r.row_kind() == crate::store::RowKind::Decision { None } else { r.status };
-        let record = r.export_json(outcome).unwrap_or_default();
+    for Row { receipt: r, record } in rows {
         let kind = r.kind.0.as_str();
         let tool_kind = r.tool_kind.map(|k| k.0.as_str());
         let decision = r.decision.map(|d| d.as_str());
