@@ -118,10 +118,19 @@ fn cached(
     parts.extend_from_slice(identity);
     let mk = macros_key(macros);
     parts.push(&mk);
-    let key = key_of(&parts);
-    if let Some(hit) = remembered(&key) {
+    // The memo holds this process's own parses: its key is the parts
+    // themselves (the binary and the version cannot differ within one
+    // process), and only the file on disk needs their hash.
+    use std::fmt::Write;
+    let mut memo_key = String::with_capacity(parts.iter().map(|p| p.len() + 9).sum());
+    for p in &parts {
+        let _ = write!(memo_key, "{:08x}\u{1}", p.len());
+        memo_key.push_str(p);
+    }
+    if let Some(hit) = remembered(&memo_key) {
         return Some(hit);
     }
+    let key = key_of(&parts);
     let entry_path = dir(paths).join(format!("{kind}-{key}.bin"));
     let result = match read_entry(&entry_path) {
         Some(Entry::Ok(f)) => Ok(f),
@@ -137,15 +146,16 @@ fn cached(
             result
         }
     };
-    remember(key, &result);
+    remember(memo_key, &result);
     Some(result)
 }
 
 type Parsed = Result<PolicyFile, Vec<PolicyError>>;
 
-/// Files parsed or decoded in this process, by the same key as the cache on
-/// disk (which names the file's whole content). A one-call hook finds
-/// nothing here; a resident serving many calls decodes each file once.
+/// Files parsed or decoded in this process, by the parts of the cache's key
+/// on disk (which name the file's whole content), unhashed. A one-call hook
+/// finds nothing here; a resident serving many calls decodes each file once,
+/// and its calls share the parsed rules (a clone copies no rule).
 static MEMO: std::sync::Mutex<Vec<(String, Parsed)>> = std::sync::Mutex::new(Vec::new());
 
 /// How many parsed files a process keeps (the oldest goes first).
@@ -192,8 +202,7 @@ pub fn policy_text(
     } else {
         sha256_hex(&[text.as_bytes()])
     };
-    let owned = text.to_string();
-    cached(paths, "policy", &[&h], &move || Some(owned.clone()), file, layer, macros)
+    cached(paths, "policy", &[&h], &|| Some(text.to_string()), file, layer, macros)
         .unwrap_or_else(|| load::parse(text, file, layer, macros))
 }
 

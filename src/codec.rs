@@ -131,6 +131,15 @@ impl<T: Codec> Codec for Vec<T> {
     }
 }
 
+impl<T: Codec> Codec for std::sync::Arc<T> {
+    fn put(&self, w: &mut Vec<u8>) {
+        (**self).put(w);
+    }
+    fn get(r: &mut Reader<'_>) -> Option<Self> {
+        T::get(r).map(std::sync::Arc::new)
+    }
+}
+
 impl<T: Codec> Codec for Option<T> {
     fn put(&self, w: &mut Vec<u8>) {
         match self {

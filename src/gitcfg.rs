@@ -248,19 +248,26 @@ fn split_key(key: &str) -> Option<(&str, Option<&str>, &str)> {
 
 fn rule_for(key: &str) -> Option<&'static Rule> {
     let (section, sub, name) = split_key(key)?;
-    HAZARD_KEYS.iter().find(|rule| {
-        let Some((ps, psub, pn)) = split_key(rule.key) else {
-            return false;
-        };
-        ps == section
-            && (pn == "*" || pn == name)
-            && match (psub, sub) {
-                (None, None) => true,
-                (Some("*"), Some(_)) => true,
-                (Some(p), Some(s)) => p == s,
-                _ => false,
-            }
-    })
+    // The table's keys split once per process, not once per key looked up
+    // (a resident scans a repository's config on every git call).
+    type Split = (&'static str, Option<&'static str>, &'static str, &'static Rule);
+    static SPLIT: std::sync::OnceLock<Vec<Split>> = std::sync::OnceLock::new();
+    let split = SPLIT.get_or_init(|| {
+        HAZARD_KEYS.iter().filter_map(|rule| split_key(rule.key).map(|(s, sub, n)| (s, sub, n, rule))).collect()
+    });
+    split
+        .iter()
+        .find(|&&(ps, psub, pn, _)| {
+            ps == section
+                && (pn == "*" || pn == name)
+                && match (psub, sub) {
+                    (None, None) => true,
+                    (Some("*"), Some(_)) => true,
+                    (Some(p), Some(s)) => p == s,
+                    _ => false,
+                }
+        })
+        .map(|&(_, _, _, rule)| rule)
 }
 
 /// git's `git_parse_maybe_bool`: `None` for a bare key (true), Some(bool) when the value is a

@@ -10,7 +10,7 @@ pub fn os_user() -> String {
     // /etc/passwd first: the release binary is linked statically, and the
     // system's name services (LDAP, sssd) are loaded by getpwuid_r at run
     // time, a library of the libc the binary was built against.
-    if let Some(name) = std::fs::read_to_string("/etc/passwd").ok().and_then(|t| passwd_name(&t, uid)) {
+    if let Some(name) = passwd_user(uid) {
         return name;
     }
     // SAFETY: getpwuid_r writes only into our buffers.
@@ -26,6 +26,33 @@ pub fn os_user() -> String {
         }
         format!("uid:{uid}")
     }
+}
+
+/// The name of user `uid` in /etc/passwd. A process that records many rows
+/// (a resident) reads the file again only when it is another file or was
+/// changed: the name is remembered with the file's identity (device, inode,
+/// size, modification and change times), taken before the file is read.
+fn passwd_user(uid: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    type Known = (u32, [i64; 7], String);
+    static KNOWN: std::sync::Mutex<Option<Known>> = std::sync::Mutex::new(None);
+    const PASSWD: &str = "/etc/passwd";
+    let id = std::fs::metadata(PASSWD).ok().map(|m| {
+        [m.dev() as i64, m.ino() as i64, m.size() as i64, m.mtime(), m.mtime_nsec(), m.ctime(), m.ctime_nsec()]
+    });
+    if let Some(id) = id {
+        let known = KNOWN.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((u, i, name)) = known.as_ref() {
+            if (*u, *i) == (uid, id) {
+                return Some(name.clone());
+            }
+        }
+    }
+    let name = std::fs::read_to_string(PASSWD).ok().and_then(|t| passwd_name(&t, uid))?;
+    if let Some(id) = id {
+        *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = Some((uid, id, name.clone()));
+    }
+    Some(name)
 }
 
 /// The name of user `uid` in passwd(5) text.

@@ -218,6 +218,9 @@ pub struct DiskProbe {
     pub cwd: Option<String>,
     git: RefCell<HashMap<String, ScanResult>>,
     content: RefCell<HashMap<String, Option<GitContent>>>,
+    /// Paths resolved by this probe (one decision's): a path named several
+    /// ways in one call (as written, normalised) is walked once.
+    resolved: RefCell<HashMap<String, Option<String>>>,
 }
 
 impl DiskProbe {
@@ -281,7 +284,14 @@ impl Probe for DiskProbe {
     /// resolved plus the rest, and a dangling symlink resolves to where it
     /// points, so a write through it is judged by the file it would create.
     fn canonicalize(&self, path: &str) -> Option<String> {
-        resolve(path, self.cwd.as_deref())
+        // Keyed by the working directory too: `/proc/self/cwd` resolves through it.
+        let key = format!("{}\0{path}", self.cwd.as_deref().unwrap_or("\0"));
+        if let Some(hit) = self.resolved.borrow().get(&key) {
+            return hit.clone();
+        }
+        let r = resolve(path, self.cwd.as_deref());
+        self.resolved.borrow_mut().insert(key, r.clone());
+        r
     }
 
     fn exists(&self, path: &str) -> bool {

@@ -169,7 +169,8 @@ pub fn ask(paths: &Paths, agent: Option<&str>, raw: &[u8]) -> Option<Asked> {
         return Some(Asked::Declined);
     }
     let _ = stream.shutdown(std::net::Shutdown::Write);
-    let mut reply = Vec::new();
+    // Room for a whole answer: one read, and one more for the end.
+    let mut reply = Vec::with_capacity(16 * 1024);
     if stream.read_to_end(&mut reply).is_err() {
         return Some(Asked::Declined);
     }
@@ -256,6 +257,7 @@ pub fn serve() -> std::process::ExitCode {
     let Some(resident) = Resident::bind() else { return std::process::ExitCode::SUCCESS };
     let resident = std::sync::Arc::new(resident);
     crate::engine::prepare(&resident.paths);
+    crate::redact::prepare();
     let checkpoints = Checkpointer::start(resident.paths.clone());
     for i in 0..workers() {
         let (r, c) = (resident.clone(), checkpoints.clone());
@@ -494,7 +496,8 @@ fn writable(p: &Path) -> bool {
 /// Read one request; `None` (decline) when it is malformed or its context
 /// is not exactly this resident's.
 fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>, Vec<u8>)> {
-    let mut buf = Vec::new();
+    // Room for a usual request (context and payload): one read, not one per doubling.
+    let mut buf = Vec::with_capacity(32 * 1024);
     conn.take(MAX_REQUEST as u64 + 1).read_to_end(&mut buf).ok()?;
     let rest = buf.strip_prefix(MAGIC.as_slice())?;
     let (start_by, rest) = take_part(rest)?;

@@ -73,8 +73,25 @@ impl AcceptEdits {
 
 #[derive(Debug, Clone, Default, serde::Serialize, Deserialize)]
 pub struct PolicyFile {
-    pub rules: Vec<Rule>,
+    /// Shared, so that a clone (a resident's memo) copies no rule.
+    #[serde(with = "shared_rules")]
+    pub rules: Vec<std::sync::Arc<Rule>>,
     pub settings: Settings,
+}
+
+/// The rules as serde sees them: the list of rules itself.
+mod shared_rules {
+    use super::Rule;
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::sync::Arc;
+
+    pub fn serialize<S: Serializer>(rules: &[Arc<Rule>], s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(rules.iter().map(|r| &**r))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Arc<Rule>>, D::Error> {
+        Ok(Vec::<Rule>::deserialize(d)?.into_iter().map(Arc::new).collect())
+    }
 }
 
 struct RawFile {
@@ -506,7 +523,7 @@ pub fn parse(text: &str, file: &str, layer: Layer, macros: &Macros) -> Result<Po
             matchers,
         };
         check_examples(&mut cx, &rule, r);
-        rules.push(rule);
+        rules.push(std::sync::Arc::new(rule));
     }
     if cx.errors.is_empty() {
         Ok(PolicyFile { rules, settings })

@@ -92,7 +92,9 @@ pub struct Verdict {
 /// The compiled rules of every layer, and what went wrong loading them.
 #[derive(Debug, Clone, Default)]
 pub struct PolicySet {
-    pub rules: Vec<Rule>,
+    /// Shared with the parsed files they came from (a resident's memo): a
+    /// call clones none of them, and a regex one compiled stays compiled.
+    pub rules: Vec<std::sync::Arc<Rule>>,
     /// One line per broken policy file: gate never allows while any is broken.
     pub broken: Vec<String>,
 }
@@ -167,8 +169,8 @@ fn layer_rank(l: Layer) -> u8 {
     }
 }
 
-fn matching<'r>(rules: &'r [Rule], view: &ActionView<'_>, subject: Subject<'_>) -> Vec<&'r Rule> {
-    let mut m: Vec<&Rule> = rules.iter().filter(|r| r.matchers.matches(view, subject)).collect();
+fn matching<'r>(rules: &'r [std::sync::Arc<Rule>], view: &ActionView<'_>, subject: Subject<'_>) -> Vec<&'r Rule> {
+    let mut m: Vec<&Rule> = rules.iter().map(|r| &**r).filter(|r| r.matchers.matches(view, subject)).collect();
     m.sort_by(|a, b| b.decision.cmp(&a.decision).then(layer_rank(a.layer).cmp(&layer_rank(b.layer))));
     m
 }
@@ -861,15 +863,17 @@ fn changes_trees(argv: &[String]) -> bool {
 /// hook settings (`find ~/.claude -name settings.json -delete`, `cp -r x/. ~/.codex`,
 /// `find ~ -name hooks.json | xargs rm`): those files go with it. `feeds`
 /// says the command's output becomes another command's arguments.
-fn protected_parent_hit(
+fn protected_parent_hit<'a>(
     argv: &[String],
     paths: &[String],
-    protected: &[(String, String)],
+    protected: impl FnOnce() -> &'a [(String, String)],
     feeds: bool,
 ) -> Option<String> {
     if !feeds && !changes_trees(argv) {
         return None;
     }
+    // Built only for a command that can change a tree.
+    let protected = protected();
     paths.iter().find_map(|p| {
         let prefix = if p == "/" { "/".to_string() } else { format!("{}/", p.trim_end_matches('/')) };
         protected
@@ -931,13 +935,17 @@ const STARTUP_FILES: &[&str] = &[
 /// Is `path` (resolved) a shell start-up file, or inside a directory of
 /// them?
 fn is_startup_file(path: &str, home: Option<&str>) -> bool {
-    STARTUP_FILES.iter().any(|f| {
-        let f = match (f.strip_prefix("~/"), home) {
-            (Some(rest), Some(h)) => format!("{}/{rest}", h.trim_end_matches('/')),
-            (Some(_), None) => return false,
-            (None, _) => f.to_string(),
-        };
-        path == f || path.starts_with(&format!("{f}/"))
+    // Compared piece by piece: `path` is `f` or starts with `f/`, where `f`
+    // is the entry with `~/` expanded (no string is built per entry).
+    let at_or_below = |rest: &str| rest.is_empty() || rest.starts_with('/');
+    STARTUP_FILES.iter().any(|f| match (f.strip_prefix("~/"), home) {
+        (Some(rel), Some(h)) => path
+            .strip_prefix(h.trim_end_matches('/'))
+            .and_then(|p| p.strip_prefix('/'))
+            .and_then(|p| p.strip_prefix(rel))
+            .is_some_and(at_or_below),
+        (Some(_), None) => false,
+        (None, _) => path.strip_prefix(f).is_some_and(at_or_below),
     })
 }
 
@@ -1217,6 +1225,8 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
         ignore_secrets: false,
     };
     let rules = &ctx.policy.rules;
+    // What `protected_parent_hit` guards, built once, and only if a command can change a tree.
+    let guarded: std::cell::OnceCell<Vec<(String, String)>> = std::cell::OnceCell::new();
     let fl = floor::floor();
     let mut parts: Vec<CommandVerdict> = Vec::new();
     let target = action.target.clone().unwrap_or_default();
@@ -1290,10 +1300,9 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                 let feeds = (c.context.in_pipeline || c.context.substitution_depth > 0) && line_writes;
                 if let Some(why) = forms.iter().find_map(|f| gate_parent_hit(f, &paths, &ctx.gate_dirs)) {
                     parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
-                } else if let Some(why) = forms
-                    .iter()
-                    .find_map(|f| protected_parent_hit(f, &writes, &parent_guarded(ctx, &action.cwd), feeds))
-                {
+                } else if let Some(why) = forms.iter().find_map(|f| {
+                    protected_parent_hit(f, &writes, || guarded.get_or_init(|| parent_guarded(ctx, &action.cwd)), feeds)
+                }) {
                     parts.push(built_in_deny(line.clone(), "protected-parent", why));
                 }
                 let mut written: Vec<String> = c
@@ -1354,10 +1363,14 @@ pub fn explain(action: &Action, ctx: &Context<'_>) -> Evaluation {
                             argv_forms(&iargv).iter().find_map(|f| gate_parent_hit(f, &ipaths, &ctx.gate_dirs))
                         {
                             parts.push(built_in_deny(line.clone(), "gate-data-parent", why));
-                        } else if let Some(why) = argv_forms(&iargv)
-                            .iter()
-                            .find_map(|f| protected_parent_hit(f, &iwrites, &parent_guarded(ctx, &action.cwd), true))
-                        {
+                        } else if let Some(why) = argv_forms(&iargv).iter().find_map(|f| {
+                            protected_parent_hit(
+                                f,
+                                &iwrites,
+                                || guarded.get_or_init(|| parent_guarded(ctx, &action.cwd)),
+                                true,
+                            )
+                        }) {
                             parts.push(built_in_deny(line.clone(), "protected-parent", why));
                         }
                         for iform in argv_forms(&iargv) {
@@ -1733,6 +1746,50 @@ impl CommandVerdict {
             Basis::Floor => 2,
             Basis::Mode => 3,
             Basis::Default => 4,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn startup_files_match_as_the_expanded_paths_would() {
+        // The comparison as it was written, by building each expanded path.
+        let built = |path: &str, home: Option<&str>| {
+            STARTUP_FILES.iter().any(|f| {
+                let f = match (f.strip_prefix("~/"), home) {
+                    (Some(rest), Some(h)) => format!("{}/{rest}", h.trim_end_matches('/')),
+                    (Some(_), None) => return false,
+                    (None, _) => f.to_string(),
+                };
+                path == f || path.starts_with(&format!("{f}/"))
+            })
+        };
+        let paths = [
+            "/home/u/.bashrc",
+            "/home/u/.bashrc/x",
+            "/home/u/.bashrcx",
+            "/home/u/.config/fish/config.fish",
+            "/home/u/.config/fishy",
+            "/home/u//.bashrc",
+            "/home/.bashrc",
+            "/.bashrc",
+            "/etc/profile",
+            "/etc/profile.d/a.sh",
+            "/etc/profiles",
+            "/etc/zsh",
+            "/etc/zshrc",
+            "/etc/zsh/zshrc",
+            "/tmp/x",
+            "",
+            "/",
+        ];
+        for home in [Some("/home/u"), Some("/home/u/"), Some("/"), Some(""), None] {
+            for p in paths {
+                assert_eq!(is_startup_file(p, home), built(p, home), "{p} with home {home:?}");
+            }
         }
     }
 }

@@ -89,7 +89,7 @@ struct Patterns {
     /// the pattern of literal `i`. Matched ASCII case-insensitively.
     lits: Vec<Vec<u8>>,
     owner: Vec<usize>,
-    /// The same literals as one automaton, built only for a long text.
+    /// The same literals as one automaton, built for a long text or by [`prepare`].
     automaton: OnceLock<aho_corasick::AhoCorasick>,
 }
 
@@ -103,24 +103,40 @@ impl Patterns {
         self.compiled[i].get_or_init(|| Regex::new(&format!("(?-u){}", self.specs[i].re)).expect("redact pattern"))
     }
 
-    /// Which patterns have one of their literals in `text`.
-    fn candidates(&self, text: &[u8]) -> Vec<bool> {
-        let mut hit = vec![false; self.specs.len()];
-        if text.len() <= SCAN_ONE_BY_ONE {
-            let lower = text.to_ascii_lowercase();
-            for (lit, &p) in self.lits.iter().zip(&self.owner) {
-                if !hit[p] && memchr::memmem::find(&lower, lit).is_some() {
-                    hit[p] = true;
-                }
-            }
-            return hit;
-        }
-        let automaton = self.automaton.get_or_init(|| {
+    fn automaton(&self) -> &aho_corasick::AhoCorasick {
+        self.automaton.get_or_init(|| {
             aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .build(&self.lits)
                 .expect("literal prefilter")
-        });
+        })
+    }
+
+    /// Which patterns have one of their literals in `text`. Once built (for
+    /// a long text, or by a resident's [`prepare`]), the automaton finds
+    /// them in any text, in one pass.
+    fn candidates(&self, text: &[u8]) -> Vec<bool> {
+        if text.len() <= SCAN_ONE_BY_ONE && self.automaton.get().is_none() {
+            self.candidates_one_by_one(text)
+        } else {
+            self.candidates_in_one_pass(text)
+        }
+    }
+
+    fn candidates_one_by_one(&self, text: &[u8]) -> Vec<bool> {
+        let mut hit = vec![false; self.specs.len()];
+        let lower = text.to_ascii_lowercase();
+        for (lit, &p) in self.lits.iter().zip(&self.owner) {
+            if !hit[p] && memchr::memmem::find(&lower, lit).is_some() {
+                hit[p] = true;
+            }
+        }
+        hit
+    }
+
+    fn candidates_in_one_pass(&self, text: &[u8]) -> Vec<bool> {
+        let mut hit = vec![false; self.specs.len()];
+        let automaton = self.automaton();
         let mut left = self.specs.len();
         for m in automaton.find_overlapping_iter(text) {
             let p = self.owner[m.pattern().as_usize()];
@@ -134,6 +150,12 @@ impl Patterns {
         }
         hit
     }
+}
+
+/// Build what masking every text needs, once, for a process that masks many
+/// (a resident): the literals' automaton.
+pub fn prepare() {
+    patterns().automaton();
 }
 
 fn patterns() -> &'static Patterns {
@@ -946,20 +968,26 @@ pub fn cut(s: &str) -> String {
 mod tests {
     use super::*;
 
-    /// Short texts are scanned literal by literal, long ones with the
-    /// automaton: both must find the same patterns, in any ASCII case.
+    /// Short texts are scanned literal by literal, long ones (and every
+    /// text in a resident) with the automaton: both must find the same
+    /// patterns, in any ASCII case.
     #[test]
     fn the_short_scan_and_the_automaton_find_the_same_patterns() {
         let p = patterns();
         let pad = " ".repeat(SCAN_ONE_BY_ONE + 1);
+        let samples = ["ls -la", "git status", "curl -H 'Authorization: Bearer x' https://bob:pw@h", ""];
+        for text in samples {
+            assert_eq!(p.candidates_one_by_one(text.as_bytes()), p.candidates_in_one_pass(text.as_bytes()), "{text:?}");
+        }
         for (i, lit) in p.lits.iter().enumerate() {
             let lit = String::from_utf8(lit.clone()).unwrap();
             let mixed: String =
                 lit.chars().enumerate().map(|(j, c)| if j % 2 == 0 { c.to_ascii_uppercase() } else { c }).collect();
             for text in [format!("x {lit} y"), mixed.clone(), format!("a=1 {mixed}")] {
-                let short = p.candidates(text.as_bytes());
+                let short = p.candidates_one_by_one(text.as_bytes());
                 let long = p.candidates(format!("{text}{pad}").as_bytes());
                 assert_eq!(short, long, "literal {i} {lit:?} in {text:?}");
+                assert_eq!(short, p.candidates_in_one_pass(text.as_bytes()), "literal {i} {lit:?} in {text:?}");
                 assert!(short[p.owner[i]], "literal {i} {lit:?} must make its pattern a candidate in {text:?}");
             }
         }

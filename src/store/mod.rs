@@ -400,12 +400,20 @@ impl Store {
 
     /// Append one row: read the head, chain, insert, commit, all under the
     /// write lock. `rec.seq`, `prev_hash` and `hash` are filled in here.
+    /// Every statement, `BEGIN` and `COMMIT` too, is prepared once per
+    /// connection (a resident appends through one connection for its life).
     pub fn append(&mut self, rec: &mut Receipt) -> Result<(), StoreError> {
-        let path = self.path.clone();
-        let sq = |source| StoreError::Sqlite { path: path.clone(), source };
-        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(sq)?;
-        append_in(&tx, rec).map_err(sq)?;
-        tx.commit().map_err(sq)
+        let conn = &self.conn;
+        let run = |sql: &str| conn.prepare_cached(sql).and_then(|mut st| st.execute([])).map(|_| ());
+        run(BEGIN_IMMEDIATE).map_err(|e| self.sq(e))?;
+        if let Err(e) = append_in(conn, rec).and_then(|()| run(COMMIT)) {
+            // As a dropped transaction does: nothing of this row is kept.
+            if !conn.is_autocommit() {
+                let _ = run(ROLLBACK);
+            }
+            return Err(self.sq(e));
+        }
+        Ok(())
     }
 
     /// Start appending many rows in one transaction, under the write lock
@@ -669,12 +677,17 @@ impl Batch<'_> {
     }
 }
 
+const BEGIN_IMMEDIATE: &str = "BEGIN IMMEDIATE";
+const COMMIT: &str = "COMMIT";
+const ROLLBACK: &str = "ROLLBACK";
+/// The chain's head: the last row's seq and hash.
+const HEAD_SQL: &str = "SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1";
+
 /// Chain `rec` to the head and insert it, inside the caller's write
 /// transaction.
-fn append_in(tx: &rusqlite::Transaction<'_>, rec: &mut Receipt) -> rusqlite::Result<()> {
-    let head: Option<(i64, String)> = tx
-        .query_row("SELECT seq, hash FROM receipts ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
+fn append_in(tx: &Connection, rec: &mut Receipt) -> rusqlite::Result<()> {
+    let head: Option<(i64, String)> =
+        tx.prepare_cached(HEAD_SQL)?.query_row([], |r| Ok((r.get(0)?, r.get(1)?))).optional()?;
     let (seq, prev) = match head {
         Some((s, h)) => (s + 1, h),
         None => (1, chain::GENESIS.to_string()),
@@ -873,6 +886,57 @@ mod tests {
         }
         let st = store.conn.prepare_cached(questions::open_asks_sql());
         assert_eq!(st.unwrap().get_status(rusqlite::StatementStatus::RePrepare), 0);
+    }
+
+    #[test]
+    fn every_statement_of_an_append_is_prepared_once_per_connection() {
+        // As a resident holds it: planned once from its open on.
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("gate.db")).unwrap();
+        store.plan_once().unwrap();
+        let mark = |id: &str| crate::action::SessionMark {
+            agent: crate::action::Agent::ClaudeCode,
+            session_id: id.to_string(),
+            cwd: "/p".into(),
+            started: false,
+            detail: None,
+            transcript_path: None,
+        };
+        let statements = [BEGIN_IMMEDIATE, HEAD_SQL, insert_sql(), COMMIT];
+        // How often each cached statement has run (the insert's triggers count too).
+        let runs = |store: &Store| -> Vec<(i32, i32)> {
+            statements
+                .iter()
+                .map(|sql| {
+                    let st = store.conn.prepare_cached(sql).unwrap();
+                    use rusqlite::StatementStatus::{RePrepare, Run};
+                    (st.get_status(Run), st.get_status(RePrepare))
+                })
+                .collect()
+        };
+        for id in ["x-1", "x-2", "x-3"] {
+            store.append(&mut Receipt::session(&mark(id))).unwrap();
+        }
+        let three = runs(&store);
+        for id in ["x-4", "x-5", "x-6"] {
+            store.append(&mut Receipt::session(&mark(id))).unwrap();
+        }
+        // The same statements ran again: none was prepared anew, nor re-prepared.
+        for ((sql, (run3, re3)), (run6, re6)) in statements.iter().zip(three).zip(runs(&store)) {
+            assert!(run3 > 0 && run6 == 2 * run3, "{sql}: {run3} runs after 3 appends, {run6} after 6");
+            assert_eq!((re3, re6), (0, 0), "{sql}");
+        }
+        // A refused append leaves no transaction open behind it.
+        store
+            .conn
+            .execute_batch("CREATE TEMP TRIGGER refuse BEFORE INSERT ON receipts BEGIN SELECT RAISE(ABORT, 'no'); END;")
+            .unwrap();
+        assert!(store.append(&mut Receipt::session(&mark("x-7"))).is_err());
+        assert!(store.conn.is_autocommit());
+        store.conn.execute_batch("DROP TRIGGER refuse").unwrap();
+        store.append(&mut Receipt::session(&mark("x-8"))).unwrap();
+        let report = verify(&store).unwrap();
+        assert_eq!((report.rows, report.problem.is_none()), (7, true));
     }
 
     #[test]
