@@ -302,6 +302,8 @@ fn upload(
 ) -> Result<(), TeamError> {
     let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
     let mut tx = client.transaction().map_err(server)?;
+    // The chain trigger reads the batch's rows back: kept in memory, not spilled.
+    tx.batch_execute("SET LOCAL work_mem = '64MB'").map_err(server)?;
     let writer = tx
         .copy_in(&format!("COPY gate_receipts ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"))
         .map_err(server)?;

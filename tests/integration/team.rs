@@ -294,6 +294,13 @@ fn the_server_refuses_changes_and_a_pusher_may_only_add() {
         )
         .expect_err("a row out of chain");
     assert!(db_message(&e).contains("does not extend its chain"), "{e:?}");
+    let e = admin
+        .batch_execute(
+            "INSERT INTO gate_receipts (host, store_id, seq, ts, kind, prev_hash, hash, record)
+             SELECT host, store_id, seq + 1, ts, kind, prev_hash, hash, record FROM gate_receipts ORDER BY seq DESC LIMIT 1",
+        )
+        .expect_err("the next seq, linked to the wrong row");
+    assert!(db_message(&e).contains("does not extend its chain"), "{e:?}");
 
     // A superuser who goes around the triggers is caught by verify.
     admin

@@ -48,7 +48,7 @@ CREATE TABLE gate_receipts (
     -- once per statement instead.
 );
 CREATE INDEX gate_receipts_ts      ON gate_receipts (ts);
-CREATE INDEX gate_receipts_session ON gate_receipts (session_id, host, store_id, seq);
+CREATE INDEX gate_receipts_session ON gate_receipts (session_id);
 CREATE INDEX gate_receipts_links   ON gate_receipts (host, store_id, links_seq) WHERE links_seq IS NOT NULL;
 
 -- Signed checkpoints: the developer's statement that their store had `size`
@@ -104,14 +104,20 @@ BEGIN
             left(bad.store_id, 12), bad.host
             USING ERRCODE = 'foreign_key_violation';
     END IF;
+    -- One index probe per row for the row before it (the LIMIT keeps the
+    -- planner from hashing the whole table instead, which made every batch
+    -- read every stored row).
     SELECT n.host, n.store_id, n.seq INTO bad
     FROM gate_new_receipts n
+    LEFT JOIN LATERAL (
+        SELECT p.hash FROM gate_receipts p
+        WHERE p.host = n.host AND p.store_id = n.store_id AND p.seq = n.seq - 1
+        LIMIT 1
+    ) p ON true
     WHERE CASE WHEN n.seq = 1
         THEN n.prev_hash <> '0000000000000000000000000000000000000000000000000000000000000000'
              OR n.hash <> n.store_id
-        ELSE NOT EXISTS (
-            SELECT 1 FROM gate_receipts p
-            WHERE p.host = n.host AND p.store_id = n.store_id AND p.seq = n.seq - 1 AND p.hash = n.prev_hash)
+        ELSE p.hash IS DISTINCT FROM n.prev_hash
         END
     LIMIT 1;
     IF FOUND THEN
