@@ -400,7 +400,15 @@ fn tables(d: &Digest, top: usize, code: &dyn Fn(&str) -> String) -> Vec<Table> {
     t.push(never);
 
     for (title, slices) in [("Per developer", &d.by_developer), ("Per agent", &d.by_agent), ("Per repository", &d.by_repo)] {
-        let name = if title == "Per agent" { "AGENT" } else { "REPOSITORY" };
+        // Only a team store's digest has developers.
+        if title == "Per developer" && slices.is_empty() {
+            continue;
+        }
+        let name = match title {
+            "Per developer" => "DEVELOPER",
+            "Per agent" => "AGENT",
+            _ => "REPOSITORY",
+        };
         let mut s = Table::new(
             title,
             &[
