@@ -3,7 +3,7 @@
 //! takes them (the built-in default policy and the embedded floor), with a probe that knows
 //! nothing about the disk, so a run never reads or writes a file.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use gate::action::{Action, Agent, HookEvent, Kind, Request, Shell};
 use gate::floor::{Env, Floor, NoProbe};
@@ -25,8 +25,8 @@ fn macros() -> Macros {
 }
 
 /// The built-in default policy, compiled once.
-fn default_rules() -> &'static [Rule] {
-    static RULES: OnceLock<Vec<Rule>> = OnceLock::new();
+fn default_rules() -> &'static [Arc<Rule>] {
+    static RULES: OnceLock<Vec<Arc<Rule>>> = OnceLock::new();
     RULES.get_or_init(|| {
         load::parse(gate::config::DEFAULT_POLICY, "default.toml", Layer::Default, &macros())
             .expect("the built-in default policy loads")
@@ -35,7 +35,7 @@ fn default_rules() -> &'static [Rule] {
 }
 
 /// Decide `action` under `rules`, the embedded floor and a probe that knows nothing.
-fn decide(action: &Action, rules: Vec<Rule>) -> Verdict {
+fn decide(action: &Action, rules: Vec<Arc<Rule>>) -> Verdict {
     let set = PolicySet { rules, broken: Vec::new() };
     let m = macros();
     let ctx = Context {
@@ -176,7 +176,7 @@ pub fn check_policy(text: &str) {
                 }
                 let whole_allow =
                     file.rules.iter().any(|r| r.decision == Decision::Allow && !r.matchers.has_subject_matcher());
-                let rules: Vec<Rule> = default_rules().iter().cloned().chain(file.rules).collect();
+                let rules: Vec<Arc<Rule>> = default_rules().iter().cloned().chain(file.rules).collect();
                 for line in DENIED {
                     let verdict = decide(&gate::engine::shell_action(line, CWD), rules.clone());
                     assert_eq!(verdict.decision, Decision::Deny, "{line:?} under {text:?}");
