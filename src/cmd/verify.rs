@@ -250,7 +250,8 @@ pub fn run_team(from: &str, json: bool) -> anyhow::Result<ExitCode> {
             return;
         }
         use std::io::Write;
-        let who = format!("{} on {} (store {})", v.origin.developer, v.origin.host, &v.origin.store_id[..12]);
+        let short: String = v.origin.store_id.chars().take(12).collect();
+        let who = crate::term::sanitize(&format!("{} on {} (store {short})", v.origin.developer, v.origin.host)).into_owned();
         let _ = if v.problems.is_empty() {
             let sealed = match v.latest_checkpoint {
                 Some((size, at)) => format!(

@@ -127,8 +127,13 @@ pub fn push(
     let started = Instant::now();
     let store = Store::open_read(&paths.db())?;
     let Some(store_id) = store.first_hash()? else { return Ok(None) };
-    // Sign a checkpoint of the store as it is now: it goes up with the rows.
-    crate::store::seal::checkpoint(paths, &store).map_err(|e| PushError::Checkpoint(e.to_string()))?;
+    // Sign a checkpoint of the store as it is now: it goes up with the rows,
+    // and only the rows it covers are sent, so that every row on the server
+    // is under a signature of this store's key (rows added since wait for
+    // the next push).
+    let signed = crate::store::seal::checkpoint(paths, &store)
+        .map_err(|e| PushError::Checkpoint(e.to_string()))?
+        .map_or(0, |c| c.size as i64);
     let key = crate::trust::keys::load_or_create(&paths.signing_key()).map_err(|e| PushError::Checkpoint(e.to_string()))?;
     let public_key = key.public_key().to_text();
     let host = store_host(&store)?;
@@ -211,6 +216,9 @@ pub fn push(
         let mut batch: Vec<Row> = Vec::with_capacity(batch_size);
         let mut broken: Option<PushError> = None;
         let read = store.for_each(&Filter { after_seq: Some(prev.0), ..Filter::default() }, |r| {
+            if r.seq > signed {
+                return Ok(false);
+            }
             let why = if r.seq != prev.0 + 1 {
                 Some(format!("seq {} follows seq {}", r.seq, prev.0))
             } else if r.prev_hash != prev.1 {
@@ -268,6 +276,21 @@ pub fn push(
     drop(rx);
     let _ = reader.join();
     if let Some(e) = failure {
+        // The rows sent before a broken one verify, but the checkpoint signed
+        // at the start covers the broken row too and cannot go up: sign one
+        // of exactly the rows the server now holds, so every row there is
+        // under this store's signature.
+        if matches!(e, PushError::LocalBroken { .. }) && prev.0 > head_seq {
+            let cp = sign_prefix(&store, &key, &store_id, prev.0)?;
+            let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+            client
+                .execute(
+                    "INSERT INTO gate_checkpoints (host, store_id, size, root, time_ms, key, signature)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                    &[&host, &store_id, &prev.0, &cp.root, &cp.time_ms, &cp.key, &cp.signature],
+                )
+                .map_err(server)?;
+        }
         return Err(e);
     }
     let server_head = prev.0;
@@ -284,6 +307,32 @@ pub fn push(
         checkpoints_pushed,
         seconds: started.elapsed().as_secs_f64(),
     }))
+}
+
+/// A checkpoint signed over the store's first `size` rows (their hashes, as read).
+fn sign_prefix(
+    store: &Store,
+    key: &crate::trust::keys::SigningKey,
+    store_id: &str,
+    size: i64,
+) -> Result<Checkpoint, PushError> {
+    let mut frontier = crate::trust::merkle::Frontier::new();
+    let mut bad = false;
+    store.hashes_after(0, |seq, hash| {
+        if seq > size {
+            return false;
+        }
+        match crate::trust::from_hex::<32>(hash) {
+            Some(h) => frontier.push(crate::trust::merkle::leaf_hash(&h)),
+            None => bad = true,
+        }
+        !bad
+    })?;
+    if bad || frontier.size() != size as u64 {
+        return Err(PushError::Checkpoint(format!("could not read the first {size} rows' hashes back to sign them")));
+    }
+    Checkpoint::sign(key, store_id, frontier.size(), &frontier.root(), crate::clock::now_ms())
+        .map_err(|e| PushError::Checkpoint(e.to_string()))
 }
 
 /// A checked row and its export record, ready to send.

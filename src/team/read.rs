@@ -342,6 +342,31 @@ impl TeamStore {
     /// checkpoints. `visit` sees each store's verdict as it is reached.
     pub fn verify(&self, visit: &mut dyn FnMut(&StoreVerdict)) -> Result<Vec<StoreVerdict>, StoreError> {
         let mut out = Vec::new();
+        // Rows of a store nobody registered: no reading shows them, and the
+        // trigger refuses them, so they were put there around it.
+        let strays = self
+            .client
+            .borrow_mut()
+            .query(
+                "SELECT r.host, r.store_id, COUNT(*) FROM gate_receipts r
+                 WHERE NOT EXISTS (SELECT 1 FROM gate_stores s WHERE s.host = r.host AND s.store_id = r.store_id)
+                 GROUP BY r.host, r.store_id",
+                &[],
+            )
+            .map_err(|e| self.err(e))?;
+        for row in &strays {
+            let v = StoreVerdict {
+                origin: Origin { host: row.get(0), store_id: row.get(1), developer: "(unregistered)".into() },
+                key_id: None,
+                rows: row.get::<_, i64>(2).max(0) as u64,
+                head: None,
+                checkpoints_checked: 0,
+                latest_checkpoint: None,
+                problems: vec!["rows of a store that is not registered in gate_stores (put there around gate's trigger)".into()],
+            };
+            visit(&v);
+            out.push(v);
+        }
         for (origin, key_text) in self.stores()? {
             let v = self.verify_store(origin, &key_text)?;
             visit(&v);
@@ -494,6 +519,18 @@ impl TeamStore {
         }
         if let Err(e) = check.finish() {
             v.problems.push(e);
+        }
+        // Every row must be under a checkpoint signed by the store's key:
+        // `gate push` sends only rows its checkpoint covers. Rows past the
+        // largest were added by someone else, or by a push cut off before
+        // its checkpoint went up (the next push sends it).
+        let signed = checkpoints.iter().map(|c| c.size).max().unwrap_or(0);
+        if key.is_some() && !checkpoints.is_empty() && v.rows > signed {
+            v.problems.push(format!(
+                "rows {} to {} are not covered by a checkpoint signed with the store's key (added by someone else, or a push cut off before its checkpoint: push again)",
+                signed + 1,
+                v.rows
+            ));
         }
         if let Some(cp) = checkpoints.get(next_cp) {
             v.problems.push(format!(

@@ -266,6 +266,43 @@ fn the_server_refuses_changes_and_a_pusher_may_only_add() {
         let e = as_carol.batch_execute(sql).expect_err(sql);
         assert!(db_message(&e).contains("permission denied"), "{sql}: {e:?}");
     }
+    // A pusher may add rows, and could extend another developer's chain
+    // with a row whose hash is right (hashes are not secret): verify fails
+    // it, as no checkpoint signed with that store's key covers it.
+    let last = as_carol
+        .query_one("SELECT seq, hash, record FROM gate_receipts ORDER BY seq DESC LIMIT 1", &[])
+        .unwrap();
+    let (seq, hash, record): (i64, String, String) = (last.get(0), last.get(1), last.get(2));
+    let mut forged = gate::store::Receipt::from_export(&serde_json::from_str(&record).unwrap()).unwrap();
+    forged.seq = seq + 1;
+    forged.prev_hash = hash;
+    forged.hash = forged.computed_hash();
+    let outcome = if forged.row_kind() == gate::store::RowKind::Decision { None } else { forged.status };
+    let forged_record = forged.export_json(outcome).unwrap();
+    let cols = "session_id, tool_use_id, agent, os_user, cwd, tool, tool_kind, target, decision, source, approver, rule_id, reason, links_seq, status";
+    as_carol
+        .execute(
+            &format!(
+                "INSERT INTO gate_receipts (host, store_id, seq, ts, kind, prev_hash, hash, record, {cols})
+                 SELECT host, store_id, seq + 1, ts, kind, hash, $1, $2, {cols} FROM gate_receipts WHERE seq = $3"
+            ),
+            &[&forged.hash, &forged_record, &seq],
+        )
+        .expect("a pusher extends the chain with a well-formed row");
+    let out = dev.run(&["verify", "--from", &url]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("rows {} to {} are not covered by a checkpoint signed with the store's key", seq + 1, seq + 1)),
+        "{}",
+        stdout(&out)
+    );
+    // The store's owner notices too: the histories differ.
+    let mut again = dev.cmd(&["push", "--to", &carol]);
+    again.env("PGPASSWORD", "pw-carol-123");
+    let out = again.output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("the histories differ") || stderr(&out).contains("is missing"), "{}", stderr(&out));
+
     let mut as_dan = pg.as_role(&db, "dan_reviewer", "pw-dan-456");
     let e = as_dan
         .batch_execute("INSERT INTO gate_stores (host, store_id, developer, public_key) VALUES ('h', repeat('a', 64), 'x', 'y')")
@@ -273,7 +310,7 @@ fn the_server_refuses_changes_and_a_pusher_may_only_add() {
     assert!(db_message(&e).contains("permission denied"), "{e:?}");
     let mut reviewer = dev.cmd(&["verify", "--from", &format!("postgres://dan_reviewer@127.0.0.1:{}/{db}?sslmode=disable", pg.port)]);
     reviewer.env("PGPASSWORD", "pw-dan-456");
-    assert!(ok(&reviewer.output().unwrap()).contains("ok: carol on"));
+    assert!(stdout(&reviewer.output().unwrap()).contains("FAILED: carol on"));
 
     // Even the owner cannot change or remove a row: the triggers refuse.
     let mut admin = pg.admin(&db);
