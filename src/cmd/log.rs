@@ -483,11 +483,13 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
         return writeln!(out, "no tool calls match");
     }
     let p = opts.paint;
-    let mut last_session: Option<&str> = None;
+    // A team store's sessions are told apart by whose store holds them too.
+    let mut last_session: Option<(&str, Option<&str>, Option<&str>)> = None;
     let mut last_date: Option<String> = None;
     for c in calls {
         let sid = c.session_id.as_deref().unwrap_or("-");
-        if last_session != Some(sid) {
+        let whose = (sid, c.developer.as_deref(), c.developer.as_ref().and(c.host.as_deref()));
+        if last_session != Some(whose) {
             let at = clock::shown(c.ts, opts.utc);
             let whose = match (&c.developer, &c.host) {
                 (Some(d), Some(h)) => format!("  {}", term::sanitize(&format!("{d}@{h}"))),
@@ -505,7 +507,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
             )?;
             last_date = Some(at.date);
         }
-        last_session = Some(sid);
+        last_session = Some(whose);
         write_call(out, c, opts, &mut last_date)?;
     }
     Ok(())

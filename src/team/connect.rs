@@ -89,7 +89,8 @@ fn tls_config(url: &TeamUrl) -> Result<rustls::ClientConfig, TeamError> {
     let roots = roots(url)?;
     let verifier: Arc<dyn ServerCertVerifier> = match (url.sslmode, roots) {
         (SslMode::VerifyFull, Some(roots)) => chain_verifier(roots)?,
-        (SslMode::VerifyCa, Some(roots)) | (SslMode::Require, Some(roots)) => {
+        // With CAs at hand, libpq checks the chain in these modes too.
+        (SslMode::VerifyCa | SslMode::Require | SslMode::Prefer | SslMode::Allow, Some(roots)) => {
             Arc::new(AnyName(chain_verifier(roots)?))
         }
         (SslMode::VerifyFull | SslMode::VerifyCa, None) => {

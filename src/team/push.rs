@@ -140,8 +140,23 @@ pub fn push(
     let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
     let short = store_id.chars().take(12).collect::<String>();
 
-    // One push per store at a time; released when this connection ends.
-    client.execute("SELECT pg_advisory_lock($1)", &[&lock_key(&host, &store_id)]).map_err(server)?;
+    // One push per store at a time; released when this connection ends. A
+    // lock held for long (another push, or anyone who took it) is an error,
+    // not a wait without end.
+    let waited = Instant::now();
+    loop {
+        let got: bool =
+            client.query_one("SELECT pg_try_advisory_lock($1)", &[&lock_key(&host, &store_id)]).map_err(server)?.get(0);
+        if got {
+            break;
+        }
+        if waited.elapsed() > std::time::Duration::from_secs(60) {
+            return Err(PushError::Checkpoint(format!(
+                "another push of store {short} has held its lock on the team store for a minute; try again later"
+            )));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
     client
         .execute(
             "INSERT INTO gate_stores (host, store_id, developer, public_key) VALUES ($1, $2, $3, $4)
@@ -237,7 +252,13 @@ pub fn push(
             // decision's outcome, which a later row gives and which is looked
             // up on reading.
             let outcome = if r.row_kind() == crate::store::RowKind::Decision { None } else { r.status };
-            let record = r.export_json(outcome).unwrap_or_default();
+            let record = match r.export_json(outcome) {
+                Ok(text) => text,
+                Err(e) => {
+                    broken = Some(PushError::LocalBroken { seq: r.seq, why: format!("its export record cannot be written: {e}") });
+                    return Ok(false);
+                }
+            };
             batch.push(Row { receipt: r, record });
             if batch.len() >= batch_size {
                 // The sender stopped: it says why.
@@ -274,7 +295,9 @@ pub fn push(
         }
     }
     drop(rx);
-    let _ = reader.join();
+    if reader.join().is_err() && failure.is_none() {
+        failure = Some(PushError::LocalBroken { seq: prev.0 + 1, why: "reading the local store failed unexpectedly".into() });
+    }
     if let Some(e) = failure {
         // The rows sent before a broken one verify, but the checkpoint signed
         // at the start covers the broken row too and cannot go up: sign one
@@ -408,16 +431,22 @@ fn push_checkpoints(
 ) -> Result<u64, PushError> {
     let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
     let log = CheckpointLog::load(&paths.checkpoints(), key).map_err(|e| PushError::Checkpoint(e.to_string()))?;
-    let newest: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(time_ms), -1) FROM gate_checkpoints WHERE host = $1 AND store_id = $2",
-            &[&host, &store_id],
-        )
+    // Every one the server lacks (by size and time), not only those newer
+    // than its newest: a row someone else put there must not hide ours.
+    let held: std::collections::HashSet<(i64, i64)> = client
+        .query("SELECT size, time_ms FROM gate_checkpoints WHERE host = $1 AND store_id = $2", &[&host, &store_id])
         .map_err(server)?
-        .get(0);
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
     let fresh: Vec<&Checkpoint> = log
         .all()
-        .filter(|c| c.store_id == store_id && c.time_ms > newest && c.size as i64 <= server_head && c.size > 0)
+        .filter(|c| {
+            c.store_id == store_id
+                && c.size > 0
+                && c.size as i64 <= server_head
+                && !held.contains(&(c.size as i64, c.time_ms))
+        })
         .collect();
     let mut tx = client.transaction().map_err(server)?;
     let st = tx

@@ -97,7 +97,8 @@ impl PgFilter {
             let a = p(Box::new(t.clone()), &mut params);
             clauses.push(format!(
                 "(strpos(lower(coalesce(r.target, '')), lower({a})) > 0 \
-                 OR strpos(lower(r.record), lower({a})) > 0 OR strpos(lower(coalesce(r.reason, '')), lower({a})) > 0)"
+                 OR strpos(lower(coalesce((r.record::json)->>'args', '')), lower({a})) > 0 \
+                 OR strpos(lower(coalesce(r.reason, '')), lower({a})) > 0)"
             ));
         }
         if let Some(h) = &f.host {
@@ -539,7 +540,7 @@ impl TeamStore {
                 frontier.size()
             ));
         }
-        if key.is_some() && checkpoints.is_empty() && v.problems.is_empty() {
+        if key.is_some() && checkpoints.is_empty() && v.problems.is_empty() && v.rows > 0 {
             v.problems.push("no signed checkpoint was pushed for this store".into());
         }
         v.head = (v.rows > 0).then_some(prev.1);

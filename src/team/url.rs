@@ -90,9 +90,9 @@ impl fmt::Display for TeamUrl {
 pub enum UrlError {
     #[error("not a PostgreSQL URL (it must start with postgres:// or postgresql://)")]
     Scheme,
-    #[error("the URL's port {0:?} is not a number from 1 to 65535")]
+    #[error("the URL's port is not a number from 1 to 65535 (a password holding ? # or / must be %-encoded; better, keep it in PGPASSWORD or ~/.pgpass)")]
     Port(String),
-    #[error("the URL's parameter {0:?} is not one gate knows (it reads sslmode, sslrootcert, host, port, user, dbname, passfile, connect_timeout, application_name)")]
+    #[error("the URL has a parameter {0} gate does not know (it reads sslmode, sslrootcert, host, port, user, dbname, passfile, connect_timeout, application_name)")]
     Param(String),
     #[error("sslmode={0:?} is not one of disable, allow, prefer, require, verify-ca, verify-full")]
     SslMode(String),
@@ -173,11 +173,14 @@ impl TeamUrl {
             .or_else(|| text.strip_prefix("postgresql://"))
             .ok_or(UrlError::Scheme)?;
         let (main, query) = rest.split_once('?').unwrap_or((rest, ""));
-        let (authority, path) = main.split_once('/').unwrap_or((main, ""));
-        let (userinfo, hostport) = match authority.rsplit_once('@') {
-            Some((u, h)) => (Some(u), h),
-            None => (None, authority),
+        // The user and password end at the last `@` before the query, so that
+        // a password holding `/` or `@` is not read as the host or the path
+        // (and shown in a message).
+        let (userinfo, main) = match main.rsplit_once('@') {
+            Some((u, m)) => (Some(u), m),
+            None => (None, main),
         };
+        let (hostport, path) = main.split_once('/').unwrap_or((main, ""));
         let mut url = TeamUrl {
             host: String::new(),
             port: 5432,
@@ -235,7 +238,14 @@ impl TeamUrl {
                 "passfile" => url.passfile = Some(v),
                 "connect_timeout" => url.connect_timeout_s = v.parse().map_err(|_| UrlError::Timeout(v.clone()))?,
                 "application_name" => url.application_name = Some(v),
-                other => return Err(UrlError::Param(other.to_string())),
+                // Named only when it looks like a parameter name: anything
+                // else may be a piece of a password that held a `?`.
+                other => {
+                    let named = !other.is_empty()
+                        && other.len() <= 40
+                        && other.bytes().all(|b| b.is_ascii_lowercase() || b == b'_');
+                    return Err(UrlError::Param(if named { format!("{other:?}") } else { "(not shown)".into() }));
+                }
             }
         }
         if let Some(m) = sslmode {
@@ -350,12 +360,29 @@ mod tests {
             ("mysql://x", UrlError::Scheme),
             ("postgres://h:99999/db", UrlError::Port("99999".into())),
             ("postgres://h/db?sslmode=maybe", UrlError::SslMode("maybe".into())),
-            ("postgres://h/db?options=-c%20x", UrlError::Param("options".into())),
+            ("postgres://h/db?options=-c%20x", UrlError::Param("\"options\"".into())),
+            ("postgres://alice:12?34@db/gate", UrlError::Param("(not shown)".into())),
             ("postgres://a,b/db", UrlError::SeveralHosts),
             ("postgres://h/d%zz", UrlError::Escape),
         ];
         for (text, want) in cases {
             assert_eq!(TeamUrl::parse(text, &env()).unwrap_err(), *want, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_password_holding_url_characters_is_never_shown() {
+        for text in ["postgres://alice:s3/cr3t@db/gate", "postgres://alice:1234/abc@db/gate", "postgres://alice:pa@ss@db/gate"] {
+            let u = TeamUrl::parse(text, &env()).unwrap_or_else(|e| panic!("{text}: {e}"));
+            assert_eq!((u.host.as_str(), u.dbname.as_deref(), u.user.as_deref()), ("db", Some("gate"), Some("alice")), "{text}");
+            assert!(!u.to_string().contains("cr3t") && !u.to_string().contains("abc") && !u.to_string().contains("ss@"), "{u}");
+        }
+        for text in ["postgres://alice:pa?ss@db/gate", "postgres://alice:x#y?z@db/gate", "postgres://alice:99?x=1@db"] {
+            if let Err(e) = TeamUrl::parse(text, &env()) {
+                for piece in ["pa", "ss", "x#y", "z@db"] {
+                    assert!(!e.to_string().contains(&format!("\"{piece}")), "{text}: {e}");
+                }
+            }
         }
     }
 

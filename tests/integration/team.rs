@@ -303,6 +303,25 @@ fn the_server_refuses_changes_and_a_pusher_may_only_add() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("the histories differ") || stderr(&out).contains("is missing"), "{}", stderr(&out));
 
+    // A temporary table of the pusher's own cannot stand in for gate's in
+    // the trigger's checks; nor can a store id be claimed for another host.
+    let e = as_carol
+        .batch_execute(
+            "CREATE TEMP TABLE gate_receipts (host text, store_id text, seq bigint, hash text);
+             CREATE TEMP TABLE gate_stores (host text, store_id text);
+             INSERT INTO pg_temp.gate_stores SELECT host, store_id FROM public.gate_stores;
+             INSERT INTO pg_temp.gate_receipts SELECT host, store_id, 999, repeat('c', 64) FROM public.gate_stores;
+             INSERT INTO public.gate_receipts (host, store_id, seq, ts, kind, prev_hash, hash, record)
+             SELECT host, store_id, 1000, 0, 'decision', repeat('c', 64), repeat('d', 64), '{}' FROM public.gate_stores;",
+        )
+        .expect_err("a row checked against a shadow table");
+    assert!(db_message(&e).contains("does not extend its chain"), "{e:?}");
+    let mut as_carol = pg.as_role(&db, "carol_pusher", "pw-carol-123");
+    let e = as_carol
+        .batch_execute("INSERT INTO gate_stores (host, store_id, developer, public_key) SELECT 'elsewhere', store_id, 'mallory', public_key FROM gate_stores")
+        .expect_err("the same store id under another host");
+    assert!(db_message(&e).contains("duplicate key"), "{e:?}");
+
     let mut as_dan = pg.as_role(&db, "dan_reviewer", "pw-dan-456");
     let e = as_dan
         .batch_execute("INSERT INTO gate_stores (host, store_id, developer, public_key) VALUES ('h', repeat('a', 64), 'x', 'y')")

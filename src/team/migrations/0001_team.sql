@@ -10,7 +10,7 @@
 
 CREATE TABLE gate_stores (
     host        text        NOT NULL,
-    store_id    text        NOT NULL CHECK (store_id ~ '^[0-9a-f]{64}$'),
+    store_id    text        NOT NULL UNIQUE CHECK (store_id ~ '^[0-9a-f]{64}$'),   -- a store id names one store, whatever host claims it
     developer   text        NOT NULL,
     public_key  text        NOT NULL,            -- ed25519:<hex>, the key that signs this store's checkpoints
     first_push  timestamptz NOT NULL DEFAULT now(),
@@ -147,3 +147,16 @@ END;
 $$;
 CREATE TRIGGER gate_checkpoints_size BEFORE INSERT ON gate_checkpoints
     FOR EACH ROW EXECUTE FUNCTION gate_checkpoints_check_size();
+
+-- The trigger functions look up tables in gate's own schema only: without
+-- this, a role allowed to create temporary tables could shadow gate_stores
+-- or gate_receipts with its own (pg_temp is searched first) and insert rows
+-- the checks would wave through.
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['gate_refuse_change()', 'gate_receipts_check_chain()', 'gate_checkpoints_check_size()'] LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pg_catalog, %I, pg_temp', f, current_schema());
+    END LOOP;
+END $$;
