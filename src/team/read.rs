@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::{TeamError, TeamUrl};
 use crate::store::{
-    Filter, Receipt, ReceiptStore, RecordCheck, RowKind, SessionSummary, Status, StoreError, Verdict,
+    Filter, Receipt, ReceiptStore, RecordCheck, SessionSummary, Status, StoreError, Verdict,
 };
 use crate::trust::keys::PublicKey;
 use crate::trust::merkle::{leaf_hash, Frontier};
@@ -571,6 +571,5 @@ fn column_mismatch(r: &Receipt, row: &postgres::Row) -> Option<&'static str> {
         ("links_seq", row.get::<_, Option<i64>>(19) == r.links_seq),
         ("status", text(20) == word(r.status.map(|s| s.as_str()))),
     ];
-    let _ = RowKind::Decision;
     checks.iter().find(|(_, ok)| !ok).map(|(c, _)| *c)
 }
