@@ -425,11 +425,7 @@ fn write_sessions(out: &mut impl Write, sessions: &[SessionSummary], p: Paint, u
     let agent = |s: &SessionSummary| term::sanitize(s.agent.as_deref().unwrap_or("-")).into_owned();
     let agent_w = sessions.iter().map(|s| agent(s).chars().count()).max().unwrap_or(0).max(5);
     // Read from a team store: whose store each session is in.
-    let who = |s: &SessionSummary| match (&s.developer, &s.host) {
-        (Some(d), Some(h)) => term::sanitize(&format!("{d}@{h}")).into_owned(),
-        (Some(d), None) => term::sanitize(d).into_owned(),
-        _ => String::new(),
-    };
+    let who = |s: &SessionSummary| whose(&s.developer, &s.host).unwrap_or_default();
     let team = sessions.iter().any(|s| s.developer.is_some());
     let who_w = sessions.iter().map(|s| who(s).chars().count()).max().unwrap_or(0).max(9);
     let who_col = |text: &str| if team { format!("{text:<who_w$}  ") } else { String::new() };
@@ -462,6 +458,16 @@ fn write_sessions(out: &mut impl Write, sessions: &[SessionSummary], p: Paint, u
     Ok(())
 }
 
+/// `developer@host`, for what a team store holds (`None` for the local receipt).
+fn whose(developer: &Option<String>, host: &Option<String>) -> Option<String> {
+    let d = developer.as_deref()?;
+    let text = match host {
+        Some(h) => format!("{d}@{h}"),
+        None => d.to_string(),
+    };
+    Some(term::sanitize(&text).into_owned())
+}
+
 /// The widest tool column: a longer tool name is cut to it.
 const TOOL_WIDTH: usize = 40;
 
@@ -488,17 +494,13 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
     let mut last_date: Option<String> = None;
     for c in calls {
         let sid = c.session_id.as_deref().unwrap_or("-");
-        let whose = (sid, c.developer.as_deref(), c.developer.as_ref().and(c.host.as_deref()));
-        if last_session != Some(whose) {
+        let key = (sid, c.developer.as_deref(), c.developer.as_ref().and(c.host.as_deref()));
+        if last_session != Some(key) {
             let at = clock::shown(c.ts, opts.utc);
-            let whose = match (&c.developer, &c.host) {
-                (Some(d), Some(h)) => format!("  {}", term::sanitize(&format!("{d}@{h}"))),
-                (Some(d), None) => format!("  {}", term::sanitize(d)),
-                _ => String::new(),
-            };
+            let owner = whose(&c.developer, &c.host).map_or_else(String::new, |w| format!("  {w}"));
             writeln!(
                 out,
-                "{} {}  {}{whose}  {}  {}",
+                "{} {}  {}{owner}  {}  {}",
                 p.bold("session"),
                 term::sanitize(sid),
                 term::sanitize(c.agent.as_deref().unwrap_or("-")),
@@ -507,7 +509,7 @@ fn write_story(out: &mut impl Write, calls: &[Call], opts: &StoryOptions) -> std
             )?;
             last_date = Some(at.date);
         }
-        last_session = Some(whose);
+        last_session = Some(key);
         write_call(out, c, opts, &mut last_date)?;
     }
     Ok(())

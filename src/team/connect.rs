@@ -91,7 +91,7 @@ fn tls_config(url: &TeamUrl) -> Result<rustls::ClientConfig, TeamError> {
         (SslMode::VerifyFull, Some(roots)) => chain_verifier(roots)?,
         // With CAs at hand, libpq checks the chain in these modes too.
         (SslMode::VerifyCa | SslMode::Require | SslMode::Prefer | SslMode::Allow, Some(roots)) => {
-            Arc::new(AnyName(chain_verifier(roots)?))
+            Arc::new(AnyName { chain: Some(chain_verifier(roots)?), provider: provider() })
         }
         (SslMode::VerifyFull | SslMode::VerifyCa, None) => {
             return Err(TeamError::Config(format!(
@@ -100,7 +100,7 @@ fn tls_config(url: &TeamUrl) -> Result<rustls::ClientConfig, TeamError> {
                 url.sslmode.as_str()
             )))
         }
-        _ => Arc::new(Unchecked(provider())),
+        _ => Arc::new(AnyName { chain: None, provider: provider() }),
     };
     let config = rustls::ClientConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
@@ -155,9 +155,15 @@ fn roots(url: &TeamUrl) -> Result<Option<RootCertStore>, TeamError> {
     Ok(Some(store))
 }
 
-/// `verify-ca`: the chain must lead to a trusted CA; the name is not checked.
+/// `verify-ca` (a chain to check), and `prefer` or `require` without CAs
+/// (none: encrypted, the server not checked, as libpq does; the README says
+/// to use `verify-full`). The name is never checked here; the handshake's
+/// signatures always are.
 #[derive(Debug)]
-struct AnyName(Arc<WebPkiServerVerifier>);
+struct AnyName {
+    chain: Option<Arc<WebPkiServerVerifier>>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+}
 
 impl ServerCertVerifier for AnyName {
     fn verify_server_cert(
@@ -168,7 +174,8 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some(chain) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        match chain.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(rustls::Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
             )) => Ok(ServerCertVerified::assertion()),
@@ -181,7 +188,7 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
     fn verify_tls13_signature(
         &self,
@@ -189,46 +196,9 @@ impl ServerCertVerifier for AnyName {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
-    }
-}
-
-/// `prefer` and `require` without CAs: encrypted, the server not checked
-/// (libpq's behaviour; the README says to use `verify-full`).
-#[derive(Debug)]
-struct Unchecked(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }

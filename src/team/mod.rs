@@ -37,6 +37,13 @@ pub enum TeamError {
     TooOld { url: String, found: i32, known: i32 },
 }
 
+impl TeamError {
+    /// A server error's wrapper for `url` (`map_err(TeamError::server(url))`).
+    pub fn server(url: &TeamUrl) -> impl Fn(postgres::Error) -> TeamError + Copy + '_ {
+        move |source| TeamError::Server { url: url.to_string(), source }
+    }
+}
+
 /// The team store's URL: `--to`/`--from`, else `GATE_TEAM_URL`, else
 /// `url` under `[team]` in gate's `settings.toml`.
 pub fn resolve_url(given: Option<&str>, paths: &crate::paths::Paths) -> Result<TeamUrl, TeamError> {

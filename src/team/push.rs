@@ -70,33 +70,31 @@ pub enum PushError {
     Checkpoint(String),
 }
 
-/// The columns `COPY` fills, in order.
-const COPY_COLUMNS: &str = "host, store_id, seq, ts, kind, session_id, tool_use_id, agent, os_user, cwd, tool, \
-    tool_kind, target, decision, source, approver, rule_id, reason, links_seq, status, prev_hash, hash, record";
-const COPY_TYPES: [Type; 23] = [
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::INT8,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
-    Type::TEXT,
+/// The columns `COPY` fills, in order, and their types.
+const COPY_COLUMNS: [(&str, Type); 23] = [
+    ("host", Type::TEXT),
+    ("store_id", Type::TEXT),
+    ("seq", Type::INT8),
+    ("ts", Type::INT8),
+    ("kind", Type::TEXT),
+    ("session_id", Type::TEXT),
+    ("tool_use_id", Type::TEXT),
+    ("agent", Type::TEXT),
+    ("os_user", Type::TEXT),
+    ("cwd", Type::TEXT),
+    ("tool", Type::TEXT),
+    ("tool_kind", Type::TEXT),
+    ("target", Type::TEXT),
+    ("decision", Type::TEXT),
+    ("source", Type::TEXT),
+    ("approver", Type::TEXT),
+    ("rule_id", Type::TEXT),
+    ("reason", Type::TEXT),
+    ("links_seq", Type::INT8),
+    ("status", Type::TEXT),
+    ("prev_hash", Type::TEXT),
+    ("hash", Type::TEXT),
+    ("record", Type::TEXT),
 ];
 
 /// A per-store lock key for `pg_advisory_lock`.
@@ -137,7 +135,7 @@ pub fn push(
     let key = crate::trust::keys::load_or_create(&paths.signing_key()).map_err(|e| PushError::Checkpoint(e.to_string()))?;
     let public_key = key.public_key().to_text();
     let host = store_host(&store)?;
-    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let server = TeamError::server(url);
     let short = store_id.chars().take(12).collect::<String>();
 
     // One push per store at a time; released when this connection ends. A
@@ -305,14 +303,9 @@ pub fn push(
         // under this store's signature.
         if matches!(e, PushError::LocalBroken { .. }) && prev.0 > head_seq {
             let cp = sign_prefix(&store, &key, &store_id, prev.0)?;
-            let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
-            client
-                .execute(
-                    "INSERT INTO gate_checkpoints (host, store_id, size, root, time_ms, key, signature)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-                    &[&host, &store_id, &prev.0, &cp.root, &cp.time_ms, &cp.key, &cp.signature],
-                )
-                .map_err(server)?;
+            let mut tx = client.transaction().map_err(TeamError::server(url))?;
+            insert_checkpoints(&mut tx, &host, &[&cp]).map_err(TeamError::server(url))?;
+            tx.commit().map_err(TeamError::server(url))?;
         }
         return Err(e);
     }
@@ -372,14 +365,16 @@ fn upload(
     store_id: &str,
     rows: &[Row],
 ) -> Result<(), TeamError> {
-    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let server = TeamError::server(url);
     let mut tx = client.transaction().map_err(server)?;
     // The chain trigger reads the batch's rows back: kept in memory, not spilled.
     tx.batch_execute("SET LOCAL work_mem = '64MB'").map_err(server)?;
+    let names: Vec<&str> = COPY_COLUMNS.iter().map(|(name, _)| *name).collect();
+    let types: Vec<Type> = COPY_COLUMNS.iter().map(|(_, t)| t.clone()).collect();
     let writer = tx
-        .copy_in(&format!("COPY gate_receipts ({COPY_COLUMNS}) FROM STDIN (FORMAT binary)"))
+        .copy_in(&format!("COPY gate_receipts ({}) FROM STDIN (FORMAT binary)", names.join(", ")))
         .map_err(server)?;
-    let mut writer = BinaryCopyInWriter::new(writer, &COPY_TYPES);
+    let mut writer = BinaryCopyInWriter::new(writer, &types);
     for Row { receipt: r, record } in rows {
         let kind = r.kind.0.as_str();
         let tool_kind = r.tool_kind.map(|k| k.0.as_str());
@@ -429,7 +424,7 @@ fn push_checkpoints(
     key: &crate::trust::keys::PublicKey,
     server_head: i64,
 ) -> Result<u64, PushError> {
-    let server = |source: postgres::Error| TeamError::Server { url: url.to_string(), source };
+    let server = TeamError::server(url);
     let log = CheckpointLog::load(&paths.checkpoints(), key).map_err(|e| PushError::Checkpoint(e.to_string()))?;
     // Every one the server lacks (by size and time), not only those newer
     // than its newest: a row someone else put there must not hide ours.
@@ -448,20 +443,27 @@ fn push_checkpoints(
                 && !held.contains(&(c.size as i64, c.time_ms))
         })
         .collect();
-    let mut tx = client.transaction().map_err(server)?;
-    let st = tx
-        .prepare(
-            "INSERT INTO gate_checkpoints (host, store_id, size, root, time_ms, key, signature)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .map_err(server)?;
-    let mut n = 0;
-    for c in &fresh {
-        let size = c.size as i64;
-        n += tx
-            .execute(&st, &[&host, &store_id, &size, &c.root, &c.time_ms, &c.key, &c.signature])
-            .map_err(server)?;
-    }
+    let mut tx = client.transaction().map_err(&server)?;
+    let n = insert_checkpoints(&mut tx, host, &fresh).map_err(&server)?;
     tx.commit().map_err(server)?;
+    Ok(n)
+}
+
+/// Store signed checkpoints of a store on `host` (one already there is kept
+/// as it is); how many were new.
+fn insert_checkpoints(
+    tx: &mut postgres::Transaction<'_>,
+    host: &str,
+    checkpoints: &[&Checkpoint],
+) -> Result<u64, postgres::Error> {
+    let st = tx.prepare(
+        "INSERT INTO gate_checkpoints (host, store_id, size, root, time_ms, key, signature)
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+    )?;
+    let mut n = 0;
+    for c in checkpoints {
+        let size = c.size as i64;
+        n += tx.execute(&st, &[&host, &c.store_id, &size, &c.root, &c.time_ms, &c.key, &c.signature])?;
+    }
     Ok(n)
 }

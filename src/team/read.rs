@@ -119,6 +119,13 @@ impl PgFilter {
     }
 }
 
+/// A stored record read back as the row it was exported from.
+fn receipt_of(url: &TeamUrl, text: &str) -> Result<Receipt, StoreError> {
+    parse_record(text)
+        .and_then(|m| Receipt::from_export(&m))
+        .map_err(|e| StoreError::Team(format!("team store {url}: a stored record: {e}")))
+}
+
 fn parse_record(text: &str) -> Result<Map<String, Value>, String> {
     match serde_json::from_str::<Value>(text) {
         Ok(Value::Object(m)) => Ok(m),
@@ -140,7 +147,7 @@ impl TeamStore {
     }
 
     fn err(&self, e: postgres::Error) -> StoreError {
-        StoreError::Team(TeamError::Server { url: self.url.to_string(), source: e }.to_string())
+        StoreError::Team(TeamError::server(&self.url)(e).to_string())
     }
 
     /// Every store the server holds, with its developer and key.
@@ -191,9 +198,7 @@ impl TeamStore {
                 }
                 let record: String = row.get(3);
                 let outcome = row.get::<_, Option<String>>(4).and_then(|s| Status::parse(&s));
-                let rec = parse_record(&record)
-                    .and_then(|m| Receipt::from_export(&m))
-                    .map_err(|e| StoreError::Team(format!("team store {}: a stored record: {e}", self.url)))?;
+                let rec = receipt_of(&self.url, &record)?;
                 let o = origin.as_ref().expect("set above");
                 match f(o, rec, outcome) {
                     Ok(true) => {}
@@ -310,12 +315,7 @@ impl ReceiptStore for TeamStore {
                 &[&tool_use_id],
             )
             .map_err(|e| self.err(e))?;
-        row.map(|r| {
-            parse_record(&r.get::<_, String>(0))
-                .and_then(|m| Receipt::from_export(&m))
-                .map_err(|e| StoreError::Team(format!("team store {}: a stored record: {e}", self.url)))
-        })
-        .transpose()
+        row.map(|r| receipt_of(&self.url, &r.get::<_, String>(0))).transpose()
     }
     /// A seq names a row only within one store: asked of the team store,
     /// this has no single answer.

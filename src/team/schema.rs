@@ -26,13 +26,9 @@ pub struct InitReport {
     pub roles_note: Option<String>,
 }
 
-fn server(url: &TeamUrl) -> impl Fn(postgres::Error) -> TeamError + '_ {
-    move |source| TeamError::Server { url: url.to_string(), source }
-}
-
 /// Create or migrate the schema, then the roles.
 pub fn init(client: &mut postgres::Client, url: &TeamUrl) -> Result<InitReport, TeamError> {
-    let err = server(url);
+    let err = TeamError::server(url);
     let mut tx = client.transaction().map_err(&err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).map_err(&err)?;
     tx.batch_execute(
@@ -92,7 +88,7 @@ pub fn check(client: &mut postgres::Client, url: &TeamUrl) -> Result<(), TeamErr
         Err(e) if e.code() == Some(&postgres::error::SqlState::UNDEFINED_TABLE) => {
             return Err(TeamError::NoSchema { url: url.to_string() })
         }
-        Err(source) => return Err(TeamError::Server { url: url.to_string(), source }),
+        Err(source) => return Err(TeamError::server(url)(source)),
     };
     match found {
         0 => Err(TeamError::NoSchema { url: url.to_string() }),
