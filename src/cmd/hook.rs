@@ -53,12 +53,10 @@ pub fn run(args: HookArgs) -> ExitCode {
     // if the worker dies.
     fault::ignore_file_size_signal();
     let (raw, read) = payload::read_stdin();
-    if let Some(agent) = args.agent.as_deref().and_then(hook::agent_from_flag).or_else(|| sniff_agent(&raw)) {
-        let _ = AGENT.set(agent);
-    }
     // The resident of this context answers a call that needs no human
-    // without this process loading anything (`cmd::resident`); anything
-    // else, and any trouble with it, comes down the path below.
+    // without this process loading anything (`cmd::resident`), not even the
+    // payload: it parses it itself. Anything else, and any trouble with it,
+    // comes down the path below.
     let mut start_resident = None;
     if read.is_ok() && !payload::was_cut() {
         if let Ok(paths) = Paths::from_env() {
@@ -68,6 +66,10 @@ pub fn run(args: HookArgs) -> ExitCode {
                 Some(resident::Asked::Declined) | None => {}
             }
         }
+    }
+    // Which agent asked: refusals from here on are written in its protocol.
+    if let Some(agent) = args.agent.as_deref().and_then(hook::agent_from_flag).or_else(|| sniff_agent(&raw)) {
+        let _ = AGENT.set(agent);
     }
     if resident::required() {
         exit_refusing("gate: GATE_RESIDENT=require, and no resident answered this call; denying this tool call");

@@ -26,8 +26,6 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use sha2::{Digest, Sha256};
-
 use crate::paths::Paths;
 use crate::store::Store;
 
@@ -101,11 +99,23 @@ impl Context {
         Some(Context { bytes: b })
     }
 
-    /// The socket's file name: a hash of the context.
+    /// The socket's file name: a hash of the context. Only a meeting
+    /// place, not a check (the resident compares the whole context, and the
+    /// hook checks the resident's user and binary), so a fast keyless hash
+    /// does: std's `DefaultHasher::new()`, which has fixed keys, so it is
+    /// the same in every process of one binary (and the binary is part of
+    /// the context). SHA-256 would cost a hook's start its CPU feature
+    /// probe, a trap to the hypervisor on a virtual machine (`docs/perf.md`).
     fn socket_name(&self) -> String {
-        let h = Sha256::digest(&self.bytes);
-        let hex: String = h[..12].iter().map(|b| format!("{b:02x}")).collect();
-        format!("r-{hex}.sock")
+        use std::hash::Hasher;
+        let mut hex = String::with_capacity(32);
+        for lane in [b'a', b'b'] {
+            let mut h = std::hash::DefaultHasher::new();
+            h.write_u8(lane);
+            h.write(&self.bytes);
+            hex.push_str(&format!("{:016x}", h.finish()));
+        }
+        format!("r-{}.sock", &hex[..24])
     }
 }
 
