@@ -292,8 +292,13 @@ fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
 }
 
-/// Appends after which the WAL is checkpointed (without blocking writers).
+/// Appends after which the WAL is checkpointed (without blocking writers),
+/// once no call is in flight, so that the checkpoint's copying and syncing
+/// does not compete with a burst of calls for the CPU.
 const CHECKPOINT_EVERY: u32 = 32;
+
+/// Appends after which the WAL is checkpointed even while calls keep coming.
+const CHECKPOINT_AT_LATEST: u32 = 256;
 
 /// A bound socket and what it serves.
 struct Resident {
@@ -307,6 +312,8 @@ struct Resident {
     _lock: std::fs::File,
     /// When the last call came, in milliseconds since the resident started.
     last_call: std::sync::atomic::AtomicU64,
+    /// Calls being served now.
+    in_flight: std::sync::atomic::AtomicU32,
     started: Instant,
     /// The one open store, taken in turns by the workers.
     store: std::sync::Mutex<Slot>,
@@ -349,6 +356,7 @@ impl Resident {
             bound: (m.dev(), m.ino()),
             _lock: lock,
             last_call: std::sync::atomic::AtomicU64::new(0),
+            in_flight: std::sync::atomic::AtomicU32::new(0),
             started: Instant::now(),
             store: std::sync::Mutex::new(Slot { paths: paths.clone(), held: None }),
             paths,
@@ -384,6 +392,7 @@ impl Resident {
     fn work(&self, checkpoints: &Checkpointer) {
         for conn in self.listener.incoming() {
             let Ok(mut conn) = conn else { continue };
+            self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let since = self.started.elapsed().as_millis() as u64;
             self.last_call.store(since, std::sync::atomic::Ordering::Relaxed);
             let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
@@ -413,8 +422,9 @@ impl Resident {
             };
             let _ = conn.write_all(&reply);
             drop(conn);
+            let others = self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
             if appended {
-                checkpoints.appended();
+                checkpoints.appended(others == 0);
             }
         }
     }
@@ -422,8 +432,9 @@ impl Resident {
 
 /// The resident's checkpoints, on a thread and a connection of their own,
 /// so that no call waits for one: a passive checkpoint (which never blocks
-/// a writer) every [`CHECKPOINT_EVERY`] appends, and a truncating one once
-/// the resident is quiet.
+/// a writer) after [`CHECKPOINT_EVERY`] appends, when the last call in
+/// flight has been answered (at the latest after [`CHECKPOINT_AT_LATEST`]),
+/// and a truncating one once the resident is quiet.
 #[derive(Clone)]
 struct Checkpointer {
     tx: std::sync::mpsc::SyncSender<bool>,
@@ -452,9 +463,11 @@ impl Checkpointer {
         Checkpointer { tx, appends: Default::default() }
     }
 
-    fn appended(&self) {
+    /// One more append; `idle` when no other call is being served.
+    fn appended(&self, idle: bool) {
         use std::sync::atomic::Ordering;
-        if self.appends.fetch_add(1, Ordering::Relaxed) + 1 >= CHECKPOINT_EVERY {
+        let n = self.appends.fetch_add(1, Ordering::Relaxed) + 1;
+        if (idle && n >= CHECKPOINT_EVERY) || n >= CHECKPOINT_AT_LATEST {
             self.appends.store(0, Ordering::Relaxed);
             let _ = self.tx.try_send(false);
         }
