@@ -107,6 +107,39 @@ fn the_resident_answers_every_call_after_the_first_and_each_is_on_record() {
 }
 
 #[test]
+fn the_resident_checkpoints_the_wal_between_calls() {
+    // A passive checkpoint after 32 appends, once no call is in flight: the
+    // WAL then starts again from its beginning, so calls one after another
+    // never let it hold much more than 32 calls' pages (64 when a slow disk
+    // makes a checkpoint miss the calls that came while it ran).
+    let env = TestEnv::new();
+    started(&env, None);
+    let wal = env.db_path().with_file_name("gate.db-wal");
+    let size = || std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    let call = |i: usize| allowed(&hook(&env, &ls_call(&env, &format!("toolu_w{i}")), Some("require"), None), "resident");
+    for i in 0..4 {
+        call(i);
+    }
+    let before = size();
+    for i in 4..12 {
+        call(i);
+    }
+    let per_call = (size() - before) / 8;
+    assert!(per_call > 0, "the WAL did not grow with calls: {before} bytes");
+    let mut biggest = 0;
+    for i in 12..160 {
+        call(i);
+        biggest = biggest.max(size());
+    }
+    assert!(
+        biggest < 100 * per_call,
+        "the WAL reached {biggest} bytes, {} calls' worth ({per_call} bytes a call), over 160 calls",
+        biggest / per_call
+    );
+    assert_eq!(decisions(&env).len(), 161);
+}
+
+#[test]
 fn a_policy_written_while_the_resident_runs_decides_the_next_call() {
     let env = TestEnv::new();
     started(&env, None);
