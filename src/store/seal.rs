@@ -46,11 +46,12 @@ pub enum SealError {
 }
 
 /// Visit the raw 32-byte hash of every row after `seq`, in order, until
-/// `f` fails; a hash that is not 64 hex digits is an error of its own.
+/// `f` fails or returns `false`; a hash that is not 64 hex digits is an
+/// error of its own.
 fn each_row_hash(
     store: &Store,
     seq: i64,
-    mut f: impl FnMut(&[u8; 32]) -> Result<(), SealError>,
+    mut f: impl FnMut(&[u8; 32]) -> Result<bool, SealError>,
 ) -> Result<(), SealError> {
     let mut failure: Option<SealError> = None;
     store.hashes_after(seq, |seq, hash| {
@@ -59,7 +60,7 @@ fn each_row_hash(
             None => Err(SealError::BadHash { seq }),
         };
         match step {
-            Ok(()) => true,
+            Ok(more) => more,
             Err(e) => {
                 failure = Some(e);
                 false
@@ -74,8 +75,21 @@ fn each_row_hash(
 fn frontier_of(store: &Store, mut frontier: Frontier) -> Result<Frontier, SealError> {
     each_row_hash(store, frontier.size() as i64, |raw| {
         frontier.push(leaf_hash(raw));
-        Ok(())
+        Ok(true)
     })?;
+    Ok(frontier)
+}
+
+/// The frontier over a store's first `size` rows (all of them when it has
+/// fewer): what a checkpoint of that prefix signs.
+pub fn frontier_upto(store: &Store, size: u64) -> Result<Frontier, SealError> {
+    let mut frontier = Frontier::new();
+    if size > 0 {
+        each_row_hash(store, 0, |raw| {
+            frontier.push(leaf_hash(raw));
+            Ok(frontier.size() < size)
+        })?;
+    }
     Ok(frontier)
 }
 

@@ -332,19 +332,9 @@ fn sign_prefix(
     store_id: &str,
     size: i64,
 ) -> Result<Checkpoint, PushError> {
-    let mut frontier = crate::trust::merkle::Frontier::new();
-    let mut bad = false;
-    store.hashes_after(0, |seq, hash| {
-        if seq > size {
-            return false;
-        }
-        match crate::trust::from_hex::<32>(hash) {
-            Some(h) => frontier.push(crate::trust::merkle::leaf_hash(&h)),
-            None => bad = true,
-        }
-        !bad
-    })?;
-    if bad || frontier.size() != size as u64 {
+    let frontier = crate::store::seal::frontier_upto(store, size as u64)
+        .map_err(|e| PushError::Checkpoint(format!("could not read the first {size} rows' hashes back to sign them: {e}")))?;
+    if frontier.size() != size as u64 {
         return Err(PushError::Checkpoint(format!("could not read the first {size} rows' hashes back to sign them")));
     }
     Checkpoint::sign(key, store_id, frontier.size(), &frontier.root(), crate::clock::now_ms())
