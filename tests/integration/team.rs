@@ -342,21 +342,15 @@ fn the_server_refuses_changes_and_a_pusher_may_only_add() {
         let e = admin.batch_execute(sql).expect_err(sql);
         assert!(db_message(&e).contains("append-only"), "{sql}: {e:?}");
     }
-    // A row that does not extend its chain is refused.
-    let e = admin
-        .batch_execute(
+    // A row that does not extend its chain is refused: (what it is, its seq and prev_hash).
+    for (what, seq, prev) in [("a row out of chain", "seq + 5", "hash"), ("the next seq, linked to the wrong row", "seq + 1", "prev_hash")] {
+        let sql = format!(
             "INSERT INTO gate_receipts (host, store_id, seq, ts, kind, prev_hash, hash, record)
-             SELECT host, store_id, seq + 5, ts, kind, hash, hash, record FROM gate_receipts ORDER BY seq DESC LIMIT 1",
-        )
-        .expect_err("a row out of chain");
-    assert!(db_message(&e).contains("does not extend its chain"), "{e:?}");
-    let e = admin
-        .batch_execute(
-            "INSERT INTO gate_receipts (host, store_id, seq, ts, kind, prev_hash, hash, record)
-             SELECT host, store_id, seq + 1, ts, kind, prev_hash, hash, record FROM gate_receipts ORDER BY seq DESC LIMIT 1",
-        )
-        .expect_err("the next seq, linked to the wrong row");
-    assert!(db_message(&e).contains("does not extend its chain"), "{e:?}");
+             SELECT host, store_id, {seq}, ts, kind, {prev}, hash, record FROM gate_receipts ORDER BY seq DESC LIMIT 1"
+        );
+        let e = admin.batch_execute(&sql).expect_err(what);
+        assert!(db_message(&e).contains("does not extend its chain"), "{what}: {e:?}");
+    }
 
     // A superuser who goes around the triggers is caught by verify.
     admin
