@@ -281,12 +281,15 @@ pub(crate) trait HeldStore {
 /// without touching anything of this process's own (the resident's path,
 /// `cmd::resident`). `None` whenever the call needs more than that: a human
 /// must be asked, the payload or agent is not usable, the store refuses the
-/// row. The hook then decides the call itself, on its own full path.
+/// row. The hook then decides the call itself, on its own full path. So is
+/// a call no longer `in_time` once this has its turn at the store: the hook
+/// that sent it may by then be deciding it itself.
 pub(crate) fn answer_alone<S: HeldStore>(
     paths: &Paths,
     agent: Option<&str>,
     raw: &[u8],
     held: &std::sync::Mutex<S>,
+    in_time: &dyn Fn() -> bool,
 ) -> Option<super::resident::Answer> {
     let forced = match agent {
         None => None,
@@ -308,6 +311,9 @@ pub(crate) fn answer_alone<S: HeldStore>(
     // cache, and no waits in SQLite's busy handler, which sleeps a
     // millisecond or more per try).
     let mut turn = held.lock().unwrap_or_else(|e| e.into_inner());
+    if !in_time() {
+        return None;
+    }
     let store = turn.store()?;
     let (mut rec, stdout, code) = match (&event, decided) {
         (_, Some((action, rec, out, code))) => {
@@ -696,7 +702,9 @@ fn run_due_checkpoint() {
     // created again empty here; the next call creates it if it must.
     if db.exists() {
         if let Ok(store) = Store::open(db) {
-            store.checkpoint_now();
+            if store.checkpoint_now() == crate::store::Checkpointed::All {
+                store.rewind_wal();
+            }
         }
     }
     // SAFETY: ends this child without running the parent's exit handlers.

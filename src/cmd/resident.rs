@@ -36,9 +36,11 @@ pub const IDLE: Duration = Duration::from_secs(600);
 /// call itself. The resident's own work is bounded far below it.
 const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
-/// A resident starts a call only this soon after the hook sent it, well
-/// inside [`ANSWER_WITHIN`]: a resident that was stopped or starved must not
-/// record a call the hook has meanwhile decided itself.
+/// A resident starts a call, and takes its turn at the store for it, only
+/// this soon after the hook sent it, well inside [`ANSWER_WITHIN`] (the
+/// append after it waits at most [`RESIDENT_BUSY`]): a resident that was
+/// stopped, starved or held up by a slow disk must not record a call the
+/// hook has meanwhile decided itself.
 const START_WITHIN: Duration = Duration::from_secs(3);
 
 /// The resident's SQLite busy timeout: a store locked longer than this is
@@ -268,7 +270,7 @@ pub fn serve() -> std::process::ExitCode {
     let resident = std::sync::Arc::new(resident);
     crate::engine::prepare(&resident.paths);
     crate::redact::prepare();
-    let checkpoints = Checkpointer::start(resident.paths.clone());
+    let checkpoints = Checkpointer::start(resident.clone());
     for i in 0..workers() {
         let (r, c) = (resident.clone(), checkpoints.clone());
         let worker = std::thread::Builder::new()
@@ -292,13 +294,18 @@ fn workers() -> usize {
     std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4)
 }
 
-/// Appends after which the WAL is checkpointed (without blocking writers),
-/// once no call is in flight, so that the checkpoint's copying and syncing
-/// does not compete with a burst of calls for the CPU.
+/// Appends after which the WAL is checkpointed (without blocking writers).
 const CHECKPOINT_EVERY: u32 = 32;
 
-/// Appends after which the WAL is checkpointed even while calls keep coming.
-const CHECKPOINT_AT_LATEST: u32 = 256;
+/// A checkpoint waits for a gap between calls this long (no call in flight,
+/// none started), so that its copying and fsyncs, and the WAL's start-over
+/// after it, do not compete with a burst of calls for the CPU, the disk and
+/// the store.
+const GAP: Duration = Duration::from_millis(1);
+
+/// A checkpoint waits at most this long for a [`GAP`]: calls that keep
+/// coming without one are checkpointed between anyway.
+const GAP_WAIT_AT_MOST: Duration = Duration::from_millis(50);
 
 /// A bound socket and what it serves.
 struct Resident {
@@ -310,7 +317,7 @@ struct Resident {
     bound: (u64, u64),
     /// Held for the resident's life: one resident per socket.
     _lock: std::fs::File,
-    /// When the last call came, in milliseconds since the resident started.
+    /// When the last call came, in microseconds since the resident started.
     last_call: std::sync::atomic::AtomicU64,
     /// Calls being served now.
     in_flight: std::sync::atomic::AtomicU32,
@@ -366,18 +373,36 @@ impl Resident {
     /// Every second: end the resident once it has been idle for [`IDLE`],
     /// or its socket or data directory is gone; checkpoint a quiet WAL.
     fn watch(&self, checkpoints: &Checkpointer) {
-        use std::sync::atomic::Ordering;
         loop {
             std::thread::sleep(Duration::from_secs(1));
             let ours = std::fs::metadata(&self.sock).is_ok_and(|m| (m.dev(), m.ino()) == self.bound);
-            let now = self.started.elapsed().as_millis() as u64;
-            let quiet = now.saturating_sub(self.last_call.load(Ordering::Relaxed));
-            if !ours || quiet > IDLE.as_millis() as u64 || !self.paths.data_dir.is_dir() {
+            let quiet = self.quiet_for();
+            if !ours || quiet > IDLE || !self.paths.data_dir.is_dir() {
                 return;
             }
-            if quiet > 2000 {
+            if quiet > Duration::from_secs(2) {
                 checkpoints.quiet();
             }
+        }
+    }
+
+    /// How long since the last call came.
+    fn quiet_for(&self) -> Duration {
+        let now = self.started.elapsed().as_micros() as u64;
+        Duration::from_micros(now.saturating_sub(self.last_call.load(std::sync::atomic::Ordering::Relaxed)))
+    }
+
+    /// Wait, at most [`GAP_WAIT_AT_MOST`], for a gap between calls: none in
+    /// flight, and none started for [`GAP`].
+    fn wait_for_a_gap(&self) {
+        let until = Instant::now() + GAP_WAIT_AT_MOST;
+        loop {
+            let quiet = self.quiet_for();
+            let idle = self.in_flight.load(std::sync::atomic::Ordering::SeqCst) == 0;
+            if (idle && quiet >= GAP) || Instant::now() >= until {
+                return;
+            }
+            std::thread::sleep(if idle { GAP - quiet } else { GAP / 4 });
         }
     }
 
@@ -393,15 +418,16 @@ impl Resident {
         for conn in self.listener.incoming() {
             let Ok(mut conn) = conn else { continue };
             self.in_flight.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            let since = self.started.elapsed().as_millis() as u64;
+            let since = self.started.elapsed().as_micros() as u64;
             self.last_call.store(since, std::sync::atomic::Ordering::Relaxed);
             let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
             let _ = conn.set_write_timeout(Some(Duration::from_secs(2)));
             let mut appended = false;
             let reply = match read_request(&mut conn, &self.ctx) {
-                Some((agent, raw)) => {
+                Some((agent, raw, start_by)) => {
+                    let in_time = || crate::clock::now_ms() <= start_by;
                     let answered = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        super::hook::answer_alone(&self.paths, agent.as_deref(), &raw, &self.store)
+                        super::hook::answer_alone(&self.paths, agent.as_deref(), &raw, &self.store, &in_time)
                     }));
                     match answered {
                         Ok(Some(a)) => {
@@ -422,9 +448,9 @@ impl Resident {
             };
             let _ = conn.write_all(&reply);
             drop(conn);
-            let others = self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst) - 1;
+            self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             if appended {
-                checkpoints.appended(others == 0);
+                checkpoints.appended();
             }
         }
     }
@@ -432,9 +458,11 @@ impl Resident {
 
 /// The resident's checkpoints, on a thread and a connection of their own,
 /// so that no call waits for one: a passive checkpoint (which never blocks
-/// a writer) after [`CHECKPOINT_EVERY`] appends, when the last call in
-/// flight has been answered (at the latest after [`CHECKPOINT_AT_LATEST`]),
-/// and a truncating one once the resident is quiet.
+/// a writer) after [`CHECKPOINT_EVERY`] appends, in the next gap between
+/// calls, and a truncating one once the resident is quiet. A checkpoint
+/// that copied the whole WAL is followed by the WAL's start-over
+/// ([`Store::rewind_wal`]), so that the fsync that comes with it is not
+/// paid inside the next call.
 #[derive(Clone)]
 struct Checkpointer {
     tx: std::sync::mpsc::SyncSender<bool>,
@@ -442,7 +470,7 @@ struct Checkpointer {
 }
 
 impl Checkpointer {
-    fn start(paths: Paths) -> Checkpointer {
+    fn start(resident: std::sync::Arc<Resident>) -> Checkpointer {
         let (tx, rx) = std::sync::mpsc::sync_channel::<bool>(1);
         std::thread::spawn(move || {
             let mut store: Option<Held> = None;
@@ -451,11 +479,19 @@ impl Checkpointer {
                 if truncate && truncated {
                     continue;
                 }
-                let Some(held) = held_store(&paths, &mut store) else { continue };
-                if truncate {
-                    held.store.checkpoint_now();
-                } else {
-                    held.store.checkpoint_passive();
+                if !truncate {
+                    resident.wait_for_a_gap();
+                }
+                let Some(held) = held_store(&resident.paths, &mut store) else { continue };
+                let copied = if truncate { held.store.checkpoint_now() } else { held.store.checkpoint_passive() };
+                if copied == crate::store::Checkpointed::All {
+                    // In the workers' turn at the store, as a call's append
+                    // would have done it: a call that comes meanwhile
+                    // decides in parallel and waits for the turn, not in
+                    // SQLite's busy handler (which sleeps a millisecond or
+                    // more per try).
+                    let _turn = resident.store.lock().unwrap_or_else(|e| e.into_inner());
+                    held.store.rewind_wal();
                 }
                 truncated = truncate;
             }
@@ -463,11 +499,11 @@ impl Checkpointer {
         Checkpointer { tx, appends: Default::default() }
     }
 
-    /// One more append; `idle` when no other call is being served.
-    fn appended(&self, idle: bool) {
+    /// One more append.
+    fn appended(&self) {
         use std::sync::atomic::Ordering;
         let n = self.appends.fetch_add(1, Ordering::Relaxed) + 1;
-        if (idle && n >= CHECKPOINT_EVERY) || n >= CHECKPOINT_AT_LATEST {
+        if n >= CHECKPOINT_EVERY {
             self.appends.store(0, Ordering::Relaxed);
             let _ = self.tx.try_send(false);
         }
@@ -516,15 +552,17 @@ fn writable(p: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
 }
 
-/// Read one request; `None` (decline) when it is malformed or its context
-/// is not exactly this resident's.
-fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>, Vec<u8>)> {
+/// Read one request: the agent's name, the payload, and when the call must
+/// have started by (milliseconds). `None` (decline) when it is malformed,
+/// late, or its context is not exactly this resident's.
+fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>, Vec<u8>, i64)> {
     // Room for a usual request (context and payload): one read, not one per doubling.
     let mut buf = Vec::with_capacity(32 * 1024);
     conn.take(MAX_REQUEST as u64 + 1).read_to_end(&mut buf).ok()?;
     let rest = buf.strip_prefix(MAGIC.as_slice())?;
     let (start_by, rest) = take_part(rest)?;
-    if crate::clock::now_ms() > i64::from_le_bytes(start_by.try_into().ok()?) {
+    let start_by = i64::from_le_bytes(start_by.try_into().ok()?);
+    if crate::clock::now_ms() > start_by {
         return None;
     }
     let (context, rest) = take_part(rest)?;
@@ -534,7 +572,7 @@ fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>,
         return None;
     }
     let agent = (!agent.is_empty()).then(|| String::from_utf8(agent.to_vec())).transpose().ok()?;
-    Some((agent, raw.to_vec()))
+    Some((agent, raw.to_vec(), start_by))
 }
 
 fn take_part(b: &[u8]) -> Option<(&[u8], &[u8])> {

@@ -266,6 +266,15 @@ pub struct Store {
     checkpoint: Checkpoint,
 }
 
+/// What a checkpoint copied of the WAL into the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpointed {
+    /// All of it: the next write starts the WAL over ([`Store::rewind_wal`]).
+    All,
+    /// Part of it, or nothing (a reader or writer was in the way, or it failed).
+    Part,
+}
+
 /// Who truncates a WAL that grew past [`WAL_CHECKPOINT_BYTES`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Checkpoint {
@@ -455,14 +464,45 @@ impl Store {
 
     /// Copy the WAL into the database and truncate it. Best effort: a busy
     /// reader only delays the truncation to a later checkpoint.
-    pub fn checkpoint_now(&self) {
-        let _ = self.conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    pub fn checkpoint_now(&self) -> Checkpointed {
+        self.checkpoint("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     /// Copy what it can of the WAL into the database without waiting for,
     /// or blocking, any writer (a resident's regular checkpoint).
-    pub fn checkpoint_passive(&self) {
-        let _ = self.conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+    pub fn checkpoint_passive(&self) -> Checkpointed {
+        self.checkpoint("PRAGMA wal_checkpoint(PASSIVE)")
+    }
+
+    /// Run a checkpoint pragma; its row is (busy, frames in the WAL, frames copied).
+    fn checkpoint(&self, pragma: &str) -> Checkpointed {
+        let row = self.conn.query_row(pragma, [], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)));
+        match row {
+            Ok((0, log, copied)) if log == copied => Checkpointed::All,
+            _ => Checkpointed::Part,
+        }
+    }
+
+    /// Start the WAL over now, after a checkpoint that copied all of it
+    /// into the database. The first write after such a checkpoint rewrites
+    /// the WAL's header and, under `synchronous=NORMAL`, fsyncs it (SQLite
+    /// keeps that sync: without it a power loss at the wrong moment can
+    /// corrupt the database). Left to the next call that appends, that
+    /// fsync is on the call's path, inside the resident's turn at the store;
+    /// done here, by whoever maintains the store, no call waits for it.
+    /// The write sets the schema version to what it is, under the write
+    /// lock: no row, and nothing any reader sees, changes. Best effort: a
+    /// reader still in the old WAL leaves the start-over to a later writer.
+    pub fn rewind_wal(&self) {
+        let conn = &self.conn;
+        let rewind = || -> rusqlite::Result<()> {
+            conn.execute_batch("BEGIN IMMEDIATE")?;
+            let v: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            conn.execute_batch(&format!("PRAGMA user_version = {v}; COMMIT"))
+        };
+        if rewind().is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
     }
 
     /// The caller takes over the checkpoint this store would run when dropped

@@ -108,10 +108,11 @@ fn the_resident_answers_every_call_after_the_first_and_each_is_on_record() {
 
 #[test]
 fn the_resident_checkpoints_the_wal_between_calls() {
-    // A passive checkpoint after 32 appends, once no call is in flight: the
-    // WAL then starts again from its beginning, so calls one after another
-    // never let it hold much more than 32 calls' pages (64 when a slow disk
-    // makes a checkpoint miss the calls that came while it ran).
+    // A passive checkpoint after 32 appends, in the next gap between calls
+    // (or 50 ms later): the WAL then starts again from its beginning, so
+    // calls one after another never let it hold much more than 32 calls'
+    // pages (64 when a slow disk makes a checkpoint miss the calls that came
+    // while it ran).
     let env = TestEnv::new();
     started(&env, None);
     let wal = env.db_path().with_file_name("gate.db-wal");
@@ -137,6 +138,46 @@ fn the_resident_checkpoints_the_wal_between_calls() {
         biggest / per_call
     );
     assert_eq!(decisions(&env).len(), 161);
+}
+
+/// The WAL header's checkpoint sequence number and salts (bytes 12-24),
+/// which change exactly when the WAL starts over from its beginning; `None`
+/// while the WAL is empty.
+fn wal_generation(env: &TestEnv) -> Option<Vec<u8>> {
+    let wal = std::fs::read(env.db_path().with_file_name("gate.db-wal")).unwrap_or_default();
+    wal.get(12..24).map(<[u8]>::to_vec)
+}
+
+#[test]
+fn the_wal_starts_over_between_calls_not_inside_one() {
+    // After a checkpoint that copied the whole WAL, the next write starts
+    // the WAL over and, under synchronous=NORMAL, fsyncs its header. The
+    // resident does that write itself, in the gap after its checkpoint, so
+    // no call pays for that fsync inside the resident's turn at the store.
+    // Past the 32nd append a pause follows each call, long enough for the
+    // checkpoint and the start-over to happen in it.
+    let env = TestEnv::new();
+    started(&env, None);
+    let mut restarts_in_calls = Vec::new();
+    let mut generations = std::collections::BTreeSet::new();
+    for i in 0..48 {
+        let before = wal_generation(&env);
+        allowed(&hook(&env, &ls_call(&env, &format!("toolu_g{i}")), Some("require"), None), "via the resident");
+        let after = wal_generation(&env);
+        if before.is_some() && before != after {
+            restarts_in_calls.push(i);
+        }
+        generations.extend(after);
+        if i >= 24 {
+            std::thread::sleep(Duration::from_millis(250));
+            generations.extend(wal_generation(&env));
+        }
+    }
+    assert!(generations.len() > 1, "the WAL never started over in 48 calls: no checkpoint ran");
+    assert_eq!(restarts_in_calls, Vec::<usize>::new(), "these calls started the WAL over themselves");
+    assert_eq!(decisions(&env).len(), 49);
+    let v = env.run(&["verify"]);
+    assert!(v.status.success(), "{}{}", stdout(&v), stderr(&v));
 }
 
 #[test]
