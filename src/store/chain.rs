@@ -27,20 +27,10 @@ pub fn hex(bytes: &[u8]) -> String {
     s
 }
 
+/// A hash's 64 lowercase hex digits as its 32 bytes (one decoder for the
+/// whole crate: `trust::from_hex`).
 pub fn unhex(s: &str) -> Option<[u8; 32]> {
-    if s.len() != 64 {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, pair) in s.as_bytes().chunks(2).enumerate() {
-        let v = |c: u8| match c {
-            b'0'..=b'9' => Some(c - b'0'),
-            b'a'..=b'f' => Some(c - b'a' + 10),
-            _ => None,
-        };
-        out[i] = (v(pair[0])? << 4) | v(pair[1])?;
-    }
-    Some(out)
+    crate::trust::from_hex::<32>(s)
 }
 
 /// SHA-256 of the canonical JSON text of a row's content.
