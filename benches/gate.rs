@@ -213,7 +213,47 @@ fn main() {
         });
     }
     let _ = std::fs::remove_dir_all(&store_dir);
+    transcript_scan(budget);
     hook_time_bound();
+}
+
+/// While a call waits in the agent's own dialog, each call of its session
+/// looks through the transcript's last 8 MiB for the human's rejection of
+/// it (`broker::reconcile_rejections`, in the resident's turn at the store).
+/// The worst case: the rejection is not there (the call was interrupted,
+/// or is still waiting), so nothing is appended and every call looks again.
+fn transcript_scan(budget: Duration) {
+    let dir = std::env::temp_dir().join(format!("gate-bench-transcript-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("bench dir");
+    let mut text = String::new();
+    let mut i = 0;
+    while text.len() < 8 << 20 {
+        let line = if i % 2 == 0 {
+            serde_json::json!({"type": "assistant", "message": {"role": "assistant", "content": [
+                {"type": "text", "text": "Let me look at the tests next. ".repeat(8)},
+                {"type": "tool_use", "id": format!("toolu_{i:020}"), "name": "Bash", "input": {"command": "cargo test --lib"}}]}})
+        } else {
+            serde_json::json!({"type": "user", "message": {"role": "user", "content": [
+                {"type": "tool_result", "tool_use_id": format!("toolu_{:020}", i - 1), "is_error": false, "content": "test result: ok. ".repeat(20)}]}})
+        };
+        text.push_str(&line.to_string());
+        text.push('\n');
+        i += 1;
+    }
+    let transcript = dir.join("session.jsonl");
+    std::fs::write(&transcript, &text).expect("transcript");
+    let mut store = gate::store::Store::open(&dir.join("gate.db")).expect("store");
+    let mut action = gate::engine::shell_action("make deploy", "/home/u/project");
+    action.tool_use_id = Some("toolu_01ABCDEFGHJKMNPQRSTVWXYZ".into());
+    let mut asked = gate::store::Receipt::decision(&action, gate::store::Verdict::Asked, gate::store::Source::Agent, None);
+    store.append(&mut asked).expect("append");
+    let claude = gate::hook::adapter(gate::action::Agent::ClaudeCode).expect("claude");
+    let path = transcript.to_str().expect("utf-8 path");
+    bench(&format!("transcript: one open ask, its rejection not in the last {} MiB", text.len() >> 20), budget, || {
+        gate::broker::reconcile_rejections(claude, &mut store, &action.session_id, Some(black_box(path))).expect("reconcile");
+    });
+    assert_eq!(store.unresolved_asks(&action.session_id).expect("asks").len(), 1, "the ask is still open");
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The hook's work on each adversarial 64 KiB command line (the time-bound test's table),

@@ -507,7 +507,7 @@ pub fn reconcile_rejections(
     let Some(text) = transcript.and_then(|t| read_tail(Path::new(t), 8 * 1024 * 1024)) else { return Ok(()) };
     for d in asks {
         let Some(id) = &d.tool_use_id else { continue };
-        let rejected = text.lines().any(|l| adapter.is_rejection(l, id));
+        let rejected = lines_that_may_name(&text, id).any(|l| adapter.is_rejection(&String::from_utf8_lossy(l), id));
         if !rejected {
             continue;
         }
@@ -519,21 +519,70 @@ pub fn reconcile_rejections(
     Ok(())
 }
 
-fn read_tail(path: &Path, max: u64) -> Option<String> {
+/// The lines of a transcript that can hold a record of the call `id`. A
+/// transcript is JSON, one record a line, and an id of letters, digits, `_`
+/// and `-` is written as itself in any JSON text, so only the lines it
+/// occurs in (found in one pass over the bytes, not one search per line,
+/// and no line decoded until it is one of them); for any other id, every
+/// line.
+fn lines_that_may_name<'t>(text: &'t [u8], id: &str) -> Box<dyn Iterator<Item = &'t [u8]> + 't> {
+    let trim = |l: &'t [u8]| l.strip_suffix(b"\r").unwrap_or(l);
+    let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if !plain {
+        let body = text.strip_suffix(b"\n").unwrap_or(text);
+        return Box::new(body.split(|&b| b == b'\n').map(trim).filter(move |_| !text.is_empty()));
+    }
+    let found: Vec<usize> = memchr::memmem::find_iter(text, id.as_bytes()).collect();
+    let mut last_start = None;
+    Box::new(found.into_iter().filter_map(move |at| {
+        let start = memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1);
+        if last_start == Some(start) {
+            return None; // the same line again
+        }
+        last_start = Some(start);
+        let end = memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i);
+        Some(trim(&text[start..end]))
+    }))
+}
+
+/// The last `max` bytes of a file, as they are (a line cut at the start is
+/// harmless: it cannot be a whole record).
+fn read_tail(path: &Path, max: u64) -> Option<Vec<u8>> {
     use std::io::{Read, Seek, SeekFrom};
     let mut f = std::fs::File::open(path).ok()?;
     let len = f.metadata().ok()?.len();
     if len > max {
         f.seek(SeekFrom::Start(len - max)).ok()?;
     }
-    let mut buf = Vec::new();
+    let mut buf = Vec::with_capacity(len.min(max) as usize + 1);
     f.take(max).read_to_end(&mut buf).ok()?;
-    Some(String::from_utf8_lossy(&buf).into_owned())
+    Some(buf)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_lines_that_may_name_a_call_are_every_line_it_is_in() {
+        let text = b"a toolu_A x\nb\ntoolu_A and toolu_A again\r\nc toolu_AB\n\nlast toolu_A";
+        let cases: &[(&str, &[&str])] = &[
+            ("toolu_A", &["a toolu_A x", "toolu_A and toolu_A again", "c toolu_AB", "last toolu_A"]),
+            ("toolu_AB", &["c toolu_AB"]),
+            ("toolu_Z", &[]),
+            // Not plain: every line, as `str::lines` gives them.
+            ("toolu/A", &["a toolu_A x", "b", "toolu_A and toolu_A again", "c toolu_AB", "", "last toolu_A"]),
+        ];
+        for (id, want) in cases {
+            let got: Vec<&[u8]> = lines_that_may_name(text, id).collect();
+            let want: Vec<&[u8]> = want.iter().map(|l| l.as_bytes()).collect();
+            assert_eq!(got, want, "{id}");
+            let as_str_lines: Vec<&str> = std::str::from_utf8(text).unwrap().lines().collect();
+            if id.contains('/') {
+                assert_eq!(got.len(), as_str_lines.len(), "every line, as str::lines splits them");
+            }
+        }
+    }
 
     #[test]
     fn always_allow_ids_are_readable_and_unique() {
