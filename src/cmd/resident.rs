@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::paths::Paths;
-use crate::store::Store;
+use crate::store::{Checkpointed, Store};
 
 /// A resident with no call for this long exits.
 pub const IDLE: Duration = Duration::from_secs(600);
@@ -343,8 +343,20 @@ impl Resident {
         let paths = Paths::from_env().ok()?;
         let ctx = Context::of_this_process()?;
         let dir = run_dir(&paths);
-        paths.ensure_dirs().ok()?;
-        crate::paths::create_private_dir(&dir).ok()?;
+        // The hook that started this one has just recorded its call there:
+        // a data directory gone meanwhile (removed by its user, or by a test
+        // that has ended) has nothing to serve, and is not made again here.
+        if !paths.data_dir.is_dir() {
+            return None;
+        }
+        if !dir.is_dir() {
+            use std::os::unix::fs::DirBuilderExt;
+            // Not recursive: nor if the data directory goes right now.
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return None,
+                _ => {}
+            }
+        }
         let sock = dir.join(ctx.socket_name());
         let lock_path = sock.with_extension("lock");
         let lock = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&lock_path).ok()?;
@@ -484,13 +496,20 @@ impl Checkpointer {
                 }
                 let Some(held) = held_store(&resident.paths, &mut store) else { continue };
                 let copied = if truncate { held.store.checkpoint_now() } else { held.store.checkpoint_passive() };
-                if copied == crate::store::Checkpointed::All {
-                    // In the workers' turn at the store, as a call's append
-                    // would have done it: a call that comes meanwhile
-                    // decides in parallel and waits for the turn, not in
-                    // SQLite's busy handler (which sleeps a millisecond or
-                    // more per try).
-                    let _turn = resident.store.lock().unwrap_or_else(|e| e.into_inner());
+                // The rest in the workers' turn at the store, as a call's
+                // append would have done it: a call that comes meanwhile
+                // decides in parallel and waits for the turn, not in
+                // SQLite's busy handler (which sleeps a millisecond or more
+                // per try). Calls that appended while the checkpoint ran
+                // left the WAL's end uncopied: that end is copied now, when
+                // none can append, so calls that keep coming cannot keep
+                // the WAL from starting over.
+                let _turn = resident.store.lock().unwrap_or_else(|e| e.into_inner());
+                let copied = match copied {
+                    Checkpointed::All => Checkpointed::All,
+                    Checkpointed::Part => held.store.checkpoint_passive(),
+                };
+                if copied == Checkpointed::All {
                     held.store.rewind_wal();
                 }
                 truncated = truncate;

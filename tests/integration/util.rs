@@ -14,6 +14,22 @@ pub struct TestEnv {
     pub dir: tempfile::TempDir,
 }
 
+impl Drop for TestEnv {
+    /// A resident started by the test's last call may still be creating
+    /// its socket while the directory is removed, which then fails and
+    /// leaves the resident serving it for its idle time: remove until the
+    /// directory stays gone (a resident exits once its socket is).
+    fn drop(&mut self) {
+        for _ in 0..5 {
+            let _ = std::fs::remove_dir_all(self.dir.path());
+            if !self.dir.path().exists() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
 impl TestEnv {
     pub fn new() -> TestEnv {
         let dir = tempfile::Builder::new().prefix("gate-test-").tempdir().expect("tempdir");
