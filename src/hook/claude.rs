@@ -377,17 +377,9 @@ const REJECTION_TEXT: &str = "The user doesn't want to proceed with this tool us
 /// text starts with the rejection sentence, counts. Anything a command
 /// printed lands in the result of its own call, so an allowed command that
 /// prints `toolu_A was rejected` cannot stand in for a rejection of toolu_A.
-///
-/// A line that cannot hold the id is not parsed: while a call waits in the
-/// dialog, every call of its session scans up to 8 MiB of transcript, and
-/// parsing each line took most of that. An id of letters, digits, `_` and
-/// `-` is written as itself in any JSON text; any other id is looked for in
-/// every parsed line.
+/// (Which lines are worth parsing at all is the transcript scan's choice:
+/// `broker::reconcile_rejections`.)
 fn is_rejection_record(line: &str, id: &str) -> bool {
-    let plain = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if plain && memchr::memmem::find(line.as_bytes(), id.as_bytes()).is_none() {
-        return false;
-    }
     let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else { return false };
     if v.get("type").and_then(|t| t.as_str()) != Some("user") {
         return false;
@@ -496,8 +488,7 @@ mod tests {
 
     #[test]
     fn an_id_written_escaped_is_still_found() {
-        // Only an id of letters, digits, `_` and `-` is looked for as text
-        // before parsing; any other may be written escaped.
+        // The id is compared parsed: one written with JSON escapes counts.
         let rej = "The user doesn't want to proceed with this tool use.";
         let line = |id_json: &str| {
             format!(
