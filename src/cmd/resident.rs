@@ -52,7 +52,14 @@ const MAX_RESIDENTS: usize = 16;
 
 /// The first bytes of a request; a resident of another version would not
 /// read it.
-const MAGIC: &[u8; 8] = b"gate-r1\n";
+const MAGIC: &[u8; 8] = b"gate-r2\n";
+
+/// The parts of a request after the magic: when it must start by, the
+/// context, the agent's name and the payload.
+const REQUEST_PARTS: usize = 4;
+
+/// The largest reply a hook reads: an answer is a few kilobytes.
+const MAX_REPLY: usize = 1 << 20;
 
 /// The largest request a resident reads (a payload within the hook's cap,
 /// and the context).
@@ -180,16 +187,71 @@ pub fn ask(paths: &Paths, agent: Option<&str>, raw: &[u8]) -> Option<Asked> {
     if stream.write_all(&req).is_err() {
         return Some(Asked::Declined);
     }
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    // Room for a whole answer: one read, and one more for the end.
-    let mut reply = Vec::with_capacity(16 * 1024);
-    if stream.read_to_end(&mut reply).is_err() {
+    let Some(reply) = read_framed(&mut stream, |b| reply_len(b)) else {
         return Some(Asked::Declined);
-    }
-    Some(match parse_reply(&reply) {
+    };
+    Some(match parse_reply(&reply[4..]) {
         Some(a) => Asked::Answered(a),
         None => Asked::Declined,
     })
+}
+
+/// How long a message is, from its first bytes: `Some(Ok(n))` once known,
+/// `Some(Err(()))` when it cannot be one, `None` until enough has come.
+type Framing = Option<Result<usize, ()>>;
+
+/// Read one message whose length `framing` tells, and no more: neither side
+/// waits for the other to close or shut down its end, which would take one
+/// more wake-up of each process in every call.
+fn read_framed(conn: &mut UnixStream, framing: impl Fn(&[u8]) -> Framing) -> Option<Vec<u8>> {
+    // Room for a usual message: one read, not one per doubling.
+    let mut buf = vec![0u8; 32 * 1024];
+    let mut have = 0;
+    loop {
+        match framing(&buf[..have]) {
+            Some(Ok(whole)) if have == whole => {
+                buf.truncate(whole);
+                return Some(buf);
+            }
+            Some(Ok(whole)) if have < whole => {
+                if buf.len() < whole {
+                    buf.resize(whole, 0);
+                }
+            }
+            Some(_) => return None,
+            None if have == buf.len() => buf.resize(buf.len() * 2, 0),
+            None => {}
+        }
+        match conn.read(&mut buf[have..]) {
+            Ok(0) => return None,
+            Ok(n) => have += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+/// A reply's length: a 4-byte length, then that many bytes.
+fn reply_len(b: &[u8]) -> Framing {
+    let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+    Some(if len <= MAX_REPLY { Ok(4 + len) } else { Err(()) })
+}
+
+/// A request's length: the magic, then [`REQUEST_PARTS`] parts, each a
+/// 4-byte length and its bytes.
+fn request_len(b: &[u8]) -> Framing {
+    if !MAGIC.starts_with(&b[..b.len().min(MAGIC.len())]) {
+        return Some(Err(()));
+    }
+    let mut at = MAGIC.len();
+    for _ in 0..REQUEST_PARTS {
+        let len = u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?) as usize;
+        at = match at.checked_add(4 + len) {
+            Some(end) if end <= MAX_REQUEST => end,
+            _ => return Some(Err(())),
+        };
+    }
+    Some(Ok(at))
 }
 
 /// `A`, the exit code, then the stdout text; anything else (`L`, an empty
@@ -458,7 +520,9 @@ impl Resident {
                 }
                 None => b"L".to_vec(),
             };
-            let _ = conn.write_all(&reply);
+            let mut framed = (reply.len() as u32).to_le_bytes().to_vec();
+            framed.extend_from_slice(&reply);
+            let _ = conn.write_all(&framed);
             drop(conn);
             self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             if appended {
@@ -575,9 +639,7 @@ fn writable(p: &Path) -> bool {
 /// have started by (milliseconds). `None` (decline) when it is malformed,
 /// late, or its context is not exactly this resident's.
 fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>, Vec<u8>, i64)> {
-    // Room for a usual request (context and payload): one read, not one per doubling.
-    let mut buf = Vec::with_capacity(32 * 1024);
-    conn.take(MAX_REQUEST as u64 + 1).read_to_end(&mut buf).ok()?;
+    let buf = read_framed(conn, request_len)?;
     let rest = buf.strip_prefix(MAGIC.as_slice())?;
     let (start_by, rest) = take_part(rest)?;
     let start_by = i64::from_le_bytes(start_by.try_into().ok()?);
@@ -619,6 +681,63 @@ mod tests {
             let got = parse_reply(reply).map(|a| (a.code, a.stdout));
             assert_eq!(got.as_ref().map(|(c, s)| (*c, s.as_str())), *want, "{reply:?}");
         }
+    }
+
+    fn request(parts: &[&[u8]]) -> Vec<u8> {
+        let mut req = MAGIC.to_vec();
+        for part in parts {
+            req.extend_from_slice(&(part.len() as u32).to_le_bytes());
+            req.extend_from_slice(part);
+        }
+        req
+    }
+
+    #[test]
+    fn a_request_length_is_known_once_every_part_length_has_come() {
+        let whole = request(&[b"12345678", b"ctx", b"", b"{}"]);
+        let huge = request(&[b"12345678", b"ctx", b""]);
+        let mut huge = huge;
+        huge.extend_from_slice(&(MAX_REQUEST as u32).to_le_bytes());
+        let cases: Vec<(&str, &[u8], Framing)> = vec![
+            ("nothing yet", b"", None),
+            ("part of the magic", b"gate-", None),
+            ("another version", b"gate-r1\n", Some(Err(()))),
+            ("not a request", b"GET / HTTP/1.1", Some(Err(()))),
+            ("before the last part's length", &whole[..whole.len() - 2 - 4], None),
+            ("all but the last byte", &whole[..whole.len() - 1], Some(Ok(whole.len()))),
+            ("whole", &whole, Some(Ok(whole.len()))),
+            ("a part longer than any request", &huge, Some(Err(()))),
+        ];
+        for (what, bytes, want) in cases {
+            assert_eq!(request_len(bytes), want, "{what}");
+        }
+    }
+
+    #[test]
+    fn a_framed_message_is_read_whole_without_waiting_for_the_end() {
+        use std::os::unix::net::UnixStream;
+        let body = vec![7u8; 100_000];
+        let mut framed = (body.len() as u32).to_le_bytes().to_vec();
+        framed.extend_from_slice(&body);
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        // Written in pieces, and the writer's end is left open: the reader
+        // must stop at the message's end, not wait for the close.
+        let writer = std::thread::spawn(move || {
+            for piece in framed.chunks(30_000) {
+                a.write_all(piece).unwrap();
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            a
+        });
+        b.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+        let got = read_framed(&mut b, reply_len).expect("a whole message, before the writer closes");
+        assert_eq!(&got[4..], &body[..]);
+        let _open = writer.join().unwrap();
+        // A message cut short by a close is no message.
+        let (mut a, mut b) = UnixStream::pair().unwrap();
+        a.write_all(&[10, 0, 0, 0, b'A', 0]).unwrap();
+        drop(a);
+        assert!(read_framed(&mut b, reply_len).is_none());
     }
 
     #[test]

@@ -110,7 +110,7 @@ fn a_worker_that_dies_is_answered_with_a_deny_and_a_receipt() {
         return; // GATE_TEST_CRASH is honoured by debug builds only.
     }
     let cases: &[(&str, &str)] = &[
-        ("stack", "signal 6 (SIGABRT"),
+        ("stack", "signal 11 (SIGSEGV: a stack overflow"),
         ("abort", "signal 6 (SIGABRT"),
         ("oom", "signal 6 (SIGABRT"),
         ("segv", "signal 11 (SIGSEGV"),
