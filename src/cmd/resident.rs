@@ -187,7 +187,7 @@ pub fn ask(paths: &Paths, agent: Option<&str>, raw: &[u8]) -> Option<Asked> {
     if stream.write_all(&req).is_err() {
         return Some(Asked::Declined);
     }
-    let Some(reply) = read_framed(&mut stream, |b| reply_len(b)) else {
+    let Some(reply) = read_framed(&mut stream, 4 * 1024, reply_len) else {
         return Some(Asked::Declined);
     };
     Some(match parse_reply(&reply[4..]) {
@@ -203,9 +203,9 @@ type Framing = Option<Result<usize, ()>>;
 /// Read one message whose length `framing` tells, and no more: neither side
 /// waits for the other to close or shut down its end, which would take one
 /// more wake-up of each process in every call.
-fn read_framed(conn: &mut UnixStream, framing: impl Fn(&[u8]) -> Framing) -> Option<Vec<u8>> {
-    // Room for a usual message: one read, not one per doubling.
-    let mut buf = vec![0u8; 32 * 1024];
+fn read_framed(conn: &mut UnixStream, room: usize, framing: impl Fn(&[u8]) -> Framing) -> Option<Vec<u8>> {
+    // `room`: enough for a usual message, so that it takes one read.
+    let mut buf = vec![0u8; room.max(16)];
     let mut have = 0;
     loop {
         match framing(&buf[..have]) {
@@ -639,7 +639,7 @@ fn writable(p: &Path) -> bool {
 /// have started by (milliseconds). `None` (decline) when it is malformed,
 /// late, or its context is not exactly this resident's.
 fn read_request(conn: &mut UnixStream, ctx: &Context) -> Option<(Option<String>, Vec<u8>, i64)> {
-    let buf = read_framed(conn, request_len)?;
+    let buf = read_framed(conn, 32 * 1024, request_len)?;
     let rest = buf.strip_prefix(MAGIC.as_slice())?;
     let (start_by, rest) = take_part(rest)?;
     let start_by = i64::from_le_bytes(start_by.try_into().ok()?);
@@ -730,14 +730,14 @@ mod tests {
             a
         });
         b.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let got = read_framed(&mut b, reply_len).expect("a whole message, before the writer closes");
+        let got = read_framed(&mut b, 1024, reply_len).expect("a whole message, before the writer closes");
         assert_eq!(&got[4..], &body[..]);
         let _open = writer.join().unwrap();
         // A message cut short by a close is no message.
         let (mut a, mut b) = UnixStream::pair().unwrap();
         a.write_all(&[10, 0, 0, 0, b'A', 0]).unwrap();
         drop(a);
-        assert!(read_framed(&mut b, reply_len).is_none());
+        assert!(read_framed(&mut b, 1024, reply_len).is_none());
     }
 
     #[test]
