@@ -18,7 +18,7 @@ use clap::Parser;
 /// `main` would, with 101 after a panic as std's start-up would.
 #[unsafe(no_mangle)]
 extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
-    open_standard_fds();
+    gate::cmd::fault::open_standard_fds();
     // SAFETY: setting a signal's disposition to "ignore" before any thread starts.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_IGN);
@@ -26,29 +26,6 @@ extern "C" fn main(_argc: std::ffi::c_int, _argv: *const *const std::ffi::c_char
     // A panic has been reported by the panic hook; it exits 101, as from a Rust `main`.
     let status = std::panic::catch_unwind(run).map_or(101, exit_status);
     std::process::exit(status)
-}
-
-/// Open /dev/null on any of descriptors 0-2 that is closed; abort when one
-/// cannot be opened.
-fn open_standard_fds() {
-    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
-    // SAFETY: poll reads and writes the three pollfds passed.
-    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0;
-    for pfd in fds {
-        let closed = if polled {
-            pfd.revents & libc::POLLNVAL != 0
-        } else {
-            // SAFETY: F_GETFD only reads the descriptor's flags.
-            let bad = unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) } == -1;
-            bad && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
-        };
-        // SAFETY: opening /dev/null with a constant, NUL-terminated path; the
-        // lowest free descriptor is the closed one.
-        if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != pfd.fd {
-            // SAFETY: aborting is always allowed.
-            unsafe { libc::abort() }
-        }
-    }
 }
 
 /// The status an `ExitCode` stands for (std keeps it private).

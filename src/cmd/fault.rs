@@ -197,6 +197,31 @@ pub fn waiting_on() -> &'static str {
     }
 }
 
+/// Open /dev/null on any of descriptors 0-2 that is closed, as std's start-up
+/// would (gate's `main` has none): else the next file or socket gate opens
+/// takes that number, and a `println!` or a read of stdin meets it. Aborts
+/// when one cannot be opened.
+pub fn open_standard_fds() {
+    let mut fds = [0, 1, 2].map(|fd| libc::pollfd { fd, events: 0, revents: 0 });
+    // SAFETY: poll reads and writes the three pollfds passed.
+    let polled = unsafe { libc::poll(fds.as_mut_ptr(), 3, 0) } >= 0;
+    for pfd in fds {
+        let closed = if polled {
+            pfd.revents & libc::POLLNVAL != 0
+        } else {
+            // SAFETY: F_GETFD only reads the descriptor's flags.
+            let bad = unsafe { libc::fcntl(pfd.fd, libc::F_GETFD) } == -1;
+            bad && std::io::Error::last_os_error().raw_os_error() == Some(libc::EBADF)
+        };
+        // SAFETY: opening /dev/null with a constant, NUL-terminated path; the
+        // lowest free descriptor is the closed one.
+        if closed && unsafe { libc::open(c"/dev/null".as_ptr(), libc::O_RDWR) } != pfd.fd {
+            // SAFETY: aborting is always allowed.
+            unsafe { libc::abort() }
+        }
+    }
+}
+
 /// How the worker died, in words.
 pub fn describe_signal(sig: i32) -> String {
     let what = match sig {
@@ -240,5 +265,53 @@ pub fn test_crash() {
         "oom" => std::alloc::handle_alloc_error(std::alloc::Layout::new::<[u8; 1 << 20]>()),
         "exit1" => std::process::exit(1),
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::open_standard_fds;
+
+    /// In a forked child (this test's descriptors stay as they are): close
+    /// `closed`, open the standard descriptors, and report which of 0-2 now
+    /// name /dev/null, one bit each. Only system calls in the child.
+    fn dev_null_after_closing(closed: &[i32]) -> i32 {
+        // SAFETY: the child makes only system calls (no allocation, no lock) and leaves with _exit.
+        unsafe {
+            let pid = libc::fork();
+            assert!(pid >= 0, "fork");
+            if pid == 0 {
+                for &fd in closed {
+                    libc::close(fd);
+                }
+                open_standard_fds();
+                let mut bits = 0;
+                for fd in 0..3 {
+                    let mut path = *b"/proc/self/fd/0\0";
+                    path[14] = b'0' + fd as u8;
+                    let mut buf = [0u8; 64];
+                    let n = libc::readlink(path.as_ptr().cast(), buf.as_mut_ptr().cast(), buf.len());
+                    if n == 9 && &buf[..9] == b"/dev/null" {
+                        bits |= 1 << fd;
+                    }
+                }
+                libc::_exit(bits);
+            }
+            let mut status = 0;
+            libc::waitpid(pid, &mut status, 0);
+            assert!(libc::WIFEXITED(status), "the child died: {status}");
+            libc::WEXITSTATUS(status)
+        }
+    }
+
+    #[test]
+    fn closed_standard_descriptors_are_opened_on_dev_null() {
+        let cases: &[(&[i32], i32)] =
+            &[(&[0], 0b001), (&[1], 0b010), (&[2], 0b100), (&[0, 2], 0b101), (&[0, 1, 2], 0b111)];
+        for &(closed, want) in cases {
+            // Descriptors left open keep what they were; the test's own may be /dev/null too.
+            let got = dev_null_after_closing(closed);
+            assert_eq!(got & want, want, "closed {closed:?}: /dev/null bits {got:03b}");
+        }
     }
 }

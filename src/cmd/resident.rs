@@ -695,8 +695,7 @@ mod tests {
     #[test]
     fn a_request_length_is_known_once_every_part_length_has_come() {
         let whole = request(&[b"12345678", b"ctx", b"", b"{}"]);
-        let huge = request(&[b"12345678", b"ctx", b""]);
-        let mut huge = huge;
+        let mut huge = request(&[b"12345678", b"ctx", b""]);
         huge.extend_from_slice(&(MAX_REQUEST as u32).to_le_bytes());
         let cases: Vec<(&str, &[u8], Framing)> = vec![
             ("nothing yet", b"", None),
