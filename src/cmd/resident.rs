@@ -213,11 +213,7 @@ fn read_framed(conn: &mut UnixStream, room: usize, framing: impl Fn(&[u8]) -> Fr
                 buf.truncate(whole);
                 return Some(buf);
             }
-            Some(Ok(whole)) if have < whole => {
-                if buf.len() < whole {
-                    buf.resize(whole, 0);
-                }
-            }
+            Some(Ok(whole)) if have < whole => buf.resize(buf.len().max(whole), 0),
             Some(_) => return None,
             None if have == buf.len() => buf.resize(buf.len() * 2, 0),
             None => {}
