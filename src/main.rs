@@ -10,8 +10,8 @@ use std::process::ExitCode;
 use clap::Parser;
 
 /// The process's entry. It does what std's start-up would have done that
-/// gate needs: descriptors 0-2 are open (else a store opened next could get
-/// one, and a `println!` would write into it), and a closed pipe is an
+/// gate needs: descriptors 0-2 are open (else the next file gate opens could
+/// get one, and a `println!` would write into it), and a closed pipe is an
 /// error to handle, not SIGPIPE. The arguments are read by `std::env`,
 /// which glibc hands them to before this runs. It leaves through
 /// `std::process::exit`, which flushes stdout as a return from a Rust
