@@ -178,13 +178,7 @@ pub fn ask(paths: &Paths, agent: Option<&str>, raw: &[u8]) -> Option<Asked> {
     // A call the resident has not started by then is left to this hook,
     // which by then may be deciding it itself.
     let start_by = (crate::clock::now_ms() + START_WITHIN.as_millis() as i64).to_le_bytes();
-    let mut req = Vec::with_capacity(MAGIC.len() + 16 + 8 + ctx.bytes.len() + agent.len() + raw.len());
-    req.extend_from_slice(MAGIC);
-    for part in [&start_by[..], &ctx.bytes[..], agent, raw] {
-        req.extend_from_slice(&(part.len() as u32).to_le_bytes());
-        req.extend_from_slice(part);
-    }
-    if stream.write_all(&req).is_err() {
+    if stream.write_all(&encode_request([&start_by, &ctx.bytes, agent, raw])).is_err() {
         return Some(Asked::Declined);
     }
     let Some(reply) = read_framed(&mut stream, 4 * 1024, reply_len) else {
@@ -225,6 +219,25 @@ fn read_framed(conn: &mut UnixStream, room: usize, framing: impl Fn(&[u8]) -> Fr
             Err(_) => return None,
         }
     }
+}
+
+/// A request as [`request_len`] reads it.
+fn encode_request(parts: [&[u8]; REQUEST_PARTS]) -> Vec<u8> {
+    let mut req = Vec::with_capacity(MAGIC.len() + parts.iter().map(|p| 4 + p.len()).sum::<usize>());
+    req.extend_from_slice(MAGIC);
+    for part in parts {
+        req.extend_from_slice(&(part.len() as u32).to_le_bytes());
+        req.extend_from_slice(part);
+    }
+    req
+}
+
+/// A reply as [`reply_len`] reads it.
+fn encode_reply(body: &[u8]) -> Vec<u8> {
+    let mut reply = Vec::with_capacity(4 + body.len());
+    reply.extend_from_slice(&(body.len() as u32).to_le_bytes());
+    reply.extend_from_slice(body);
+    reply
 }
 
 /// A reply's length: a 4-byte length, then that many bytes.
@@ -516,9 +529,7 @@ impl Resident {
                 }
                 None => b"L".to_vec(),
             };
-            let mut framed = (reply.len() as u32).to_le_bytes().to_vec();
-            framed.extend_from_slice(&reply);
-            let _ = conn.write_all(&framed);
+            let _ = conn.write_all(&encode_reply(&reply));
             drop(conn);
             self.in_flight.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
             if appended {
@@ -679,19 +690,12 @@ mod tests {
         }
     }
 
-    fn request(parts: &[&[u8]]) -> Vec<u8> {
-        let mut req = MAGIC.to_vec();
-        for part in parts {
-            req.extend_from_slice(&(part.len() as u32).to_le_bytes());
-            req.extend_from_slice(part);
-        }
-        req
-    }
-
     #[test]
     fn a_request_length_is_known_once_every_part_length_has_come() {
-        let whole = request(&[b"12345678", b"ctx", b"", b"{}"]);
-        let mut huge = request(&[b"12345678", b"ctx", b""]);
+        let whole = encode_request([b"12345678", b"ctx", b"", b"{}"]);
+        // The last part's length says more than any request may hold.
+        let mut huge = encode_request([b"12345678", b"ctx", b"", b""]);
+        huge.truncate(huge.len() - 4);
         huge.extend_from_slice(&(MAX_REQUEST as u32).to_le_bytes());
         let cases: Vec<(&str, &[u8], Framing)> = vec![
             ("nothing yet", b"", None),
@@ -712,8 +716,7 @@ mod tests {
     fn a_framed_message_is_read_whole_without_waiting_for_the_end() {
         use std::os::unix::net::UnixStream;
         let body = vec![7u8; 100_000];
-        let mut framed = (body.len() as u32).to_le_bytes().to_vec();
-        framed.extend_from_slice(&body);
+        let framed = encode_reply(&body);
         let (mut a, mut b) = UnixStream::pair().unwrap();
         // Written in pieces, and the writer's end is left open: the reader
         // must stop at the message's end, not wait for the close.
